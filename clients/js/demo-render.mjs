@@ -1,0 +1,50 @@
+// Demo: render a scene on the Gravity network and write the image as a PNG.
+//   node clients/js/demo-render.mjs [--rpc ws://127.0.0.1:9944] [--out gravity-render.png]
+// Needs a running network with provider nodes (scripts/local-network.sh) and the task programs
+// (exported by `gravity-tasks export-programs`, which this script runs).
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connect, putContent, submitJob, waitJob, tasks, getContent, assemble, png } from './gravity.mjs';
+
+const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
+const root = path.resolve(import.meta.dirname, '..', '..');
+const target = process.env.CARGO_TARGET_DIR || path.join(root, 'target');
+const rpc = arg('--rpc', 'ws://127.0.0.1:9944');
+const out = arg('--out', 'gravity-render.png');
+const scenePath = arg('--scene', path.join(root, 'tasks/render/scenes/demo.scene'));
+
+await cryptoWaitReady();
+const dir = mkdtempSync(path.join(os.tmpdir(), 'gravity-programs-'));
+execFileSync(path.join(target, 'release', 'gravity-tasks'), ['export-programs', dir]);
+const program = readFileSync(path.join(dir, 'render.wasm'));
+const scene = readFileSync(scenePath);
+const [, w, h] = scene.toString().match(/^size\s+(\d+)\s+(\d+)/m).map(Number);
+const [, tile] = scene.toString().match(/^tile\s+(\d+)/m).map(Number);
+
+const api = await connect(rpc);
+const alice = new Keyring({ type: 'sr25519', ss58Format: 7007 }).addFromUri('//Alice');
+console.log(`demo: uploading the render program (${program.length} bytes) and the scene to the content store`);
+const programId = await putContent(api, alice, program);
+const sceneId = await putContent(api, alice, scene);
+const { job } = await submitJob(api, alice, {
+  program: programId, programSize: program.length,
+  kind: { Render: { width: w, height: h, tile, frames: 1 } }, inputs: [sceneId],
+  replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
+  pricePerFuel: 1, fuelCap: 2_000_000_000,
+});
+console.log(`demo: job ${job} submitted: ${w}x${h} px in ${Math.ceil(w / tile) * Math.ceil(h / tile)} tiles, 2 replicas each, escrow held`);
+const done = await waitJob(api, job, (p) => console.log(`demo: block #${p.block}: ${p.verified}/${p.tasks} tiles verified${p.failed ? `, ${p.failed} failed` : ''}`));
+if (done.status !== 'Completed') { console.error(`demo: job ended ${done.status}`); process.exit(1); }
+const ts = await tasks(api, job, done.tasks);
+const tiles = [];
+for (const t of ts) tiles.push(await getContent(api, t.result.unwrap()[0].toHex()));
+if (tiles.some((t) => !t)) { console.error('demo: some tile outputs are not in the content store'); process.exit(1); }
+const img = assemble(w, h, tiles);
+writeFileSync(out, png(w, h, img));
+const e = done.job.escrow;
+console.log(`demo: done: paid ${e.paid.toString()} plancks to providers, refunded ${e.refunded.toString()}; image written to ${out}`);
+await api.disconnect();

@@ -1,0 +1,74 @@
+//! Command-line interface of `gravity-node`.
+
+#[derive(Debug, clap::Parser)]
+#[command(
+	propagate_version = true,
+	args_conflicts_with_subcommands = true,
+	subcommand_negates_reqs = true
+)]
+pub struct Cli {
+	#[command(subcommand)]
+	pub subcommand: Option<Subcommand>,
+
+	#[clap(flatten)]
+	pub run: sc_cli::RunCmd,
+
+	#[clap(flatten)]
+	pub provider: ProviderArgs,
+}
+
+/// Provider mode: run assigned compute tasks and report their results.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProviderArgs {
+	/// Run the provider service: execute the tasks the chain assigns to this node's provider key
+	/// (key type `grav`, sr25519, in the keystore) and commit/reveal their results.
+	#[arg(long)]
+	pub provider: bool,
+
+	/// Development only: put the key of this secret URI (e.g. `//Charlie`) into the keystore as
+	/// the provider key. Implies `--provider`. For real keys use `gravity-node key insert
+	/// --key-type grav --scheme sr25519`.
+	#[arg(long, value_name = "SURI")]
+	pub provider_dev_key: Option<String>,
+
+	/// Most tasks executed at the same time.
+	#[arg(long, default_value_t = 2)]
+	pub provider_max_tasks: usize,
+}
+
+#[derive(Debug, clap::Subcommand)]
+#[allow(clippy::large_enum_variant)]
+pub enum Subcommand {
+	/// Key management CLI utilities (`key insert`, `key generate`, `key inspect`, …).
+	#[command(subcommand)]
+	Key(sc_cli::KeySubcommand),
+
+	/// Export the chain specification (`--chain dev|local|<file>`), optionally `--raw`.
+	ExportChainSpec(sc_cli::ExportChainSpecCmd),
+
+	/// Validate blocks.
+	CheckBlock(sc_cli::CheckBlockCmd),
+
+	/// Export blocks.
+	ExportBlocks(sc_cli::ExportBlocksCmd),
+
+	/// Export the state of a given block into a chain spec.
+	ExportState(sc_cli::ExportStateCmd),
+
+	/// Import blocks.
+	ImportBlocks(sc_cli::ImportBlocksCmd),
+
+	/// Remove the whole chain.
+	PurgeChain(sc_cli::PurgeChainCmd),
+
+	/// Revert the chain to a previous state.
+	Revert(sc_cli::RevertCmd),
+
+	/// Db meta columns information.
+	ChainInfo(sc_cli::ChainInfoCmd),
+
+	/// Runtime benchmarks (`benchmark pallet`); built with `--features runtime-benchmarks`.
+	#[cfg(feature = "runtime-benchmarks")]
+	#[command(subcommand)]
+	Benchmark(Box<frame_benchmarking_cli::BenchmarkCmd>),
+}

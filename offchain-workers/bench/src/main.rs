@@ -1,0 +1,106 @@
+//! `gravity-executor-bench`: the render kernel and the CPU kernel natively and in the sandbox
+//! (with and without fuel metering), side by side in one run, plus per-task overhead.
+//!
+//! Run: `cargo run --release -p gravity-executor-bench` (figures: docs/benchmarks.md).
+
+use gravity_executor::{program_hash, Executor, Limits};
+use std::{sync::Arc, time::Instant};
+
+const SCENE: &str = include_str!("../../../tasks/render/scenes/demo.scene");
+const ROUNDS: usize = 5;
+
+fn median(mut v: Vec<f64>) -> f64 {
+	v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+	v[v.len() / 2]
+}
+
+fn main() {
+	let scene = gravity_task_render::Scene::parse(SCENE).expect("demo scene parses");
+	let (tx, ty) = scene.tiles();
+	let inputs: Vec<Arc<Vec<u8>>> = (0..tx * ty)
+		.map(|i| {
+			let mut v = i.to_le_bytes().to_vec();
+			v.extend_from_slice(SCENE.as_bytes());
+			Arc::new(v)
+		})
+		.collect();
+	let wasm = gravity_task_programs::RENDER;
+	let hash = program_hash(wasm);
+	let metered = Executor::new(4).unwrap();
+	let unmetered = Executor::new_unmetered(4).unwrap();
+	let limits = Limits::default();
+	// Warm the module caches (compilation is measured separately).
+	let t = Instant::now();
+	let _ = metered.run(hash, wasm, inputs[0].clone(), [0; 32], &limits);
+	let compile_ms = t.elapsed().as_secs_f64() * 1e3;
+	let _ = unmetered.run(hash, wasm, inputs[0].clone(), [0; 32], &limits);
+
+	let (mut native, mut sandbox, mut nofuel) = (vec![], vec![], vec![]);
+	let mut fuel_total = 0u64;
+	let mut overhead = vec![];
+	for _ in 0..ROUNDS {
+		let t = Instant::now();
+		let mut native_tiles = vec![];
+		for i in &inputs {
+			native_tiles.push(gravity_task_render::render_task(i).unwrap());
+		}
+		native.push(t.elapsed().as_secs_f64());
+
+		let t = Instant::now();
+		let mut wasm_tiles = vec![];
+		fuel_total = 0;
+		for i in &inputs {
+			let (r, stats) = metered.run(hash, wasm, i.clone(), [0; 32], &limits);
+			fuel_total += r.fuel_used;
+			overhead.push(stats.overhead_ns as f64 / 1e6);
+			wasm_tiles.push(r.outcome.expect("render task succeeds in the sandbox"));
+		}
+		sandbox.push(t.elapsed().as_secs_f64());
+		assert_eq!(native_tiles, wasm_tiles, "sandbox and native tiles differ");
+
+		let t = Instant::now();
+		for i in &inputs {
+			let (r, _) = unmetered.run(hash, wasm, i.clone(), [0; 32], &limits);
+			r.outcome.expect("render task succeeds unmetered");
+		}
+		nofuel.push(t.elapsed().as_secs_f64());
+	}
+	let (n, s, u) = (median(native), median(sandbox), median(nofuel));
+
+	// Per-task overhead on a near-empty task: instantiate from the cache, pass input, collect output.
+	let cpu = gravity_task_programs::CPUBENCH;
+	let cpu_hash = program_hash(cpu);
+	let tiny = Arc::new([0u32.to_le_bytes(), 1u32.to_le_bytes(), 0u32.to_le_bytes()].concat());
+	let _ = metered.run(cpu_hash, cpu, tiny.clone(), [0; 32], &limits);
+	let mut tiny_total = vec![];
+	for _ in 0..200 {
+		let (r, stats) = metered.run(cpu_hash, cpu, tiny.clone(), [0; 32], &limits);
+		assert!(r.outcome.is_ok());
+		tiny_total.push(stats.total_ns as f64 / 1e6);
+	}
+
+	// CPU kernel, native vs sandbox.
+	let cin = Arc::new([0u32.to_le_bytes(), 128u32.to_le_bytes(), 200_000u32.to_le_bytes()].concat());
+	let t = Instant::now();
+	let cn = gravity_task_cpubench::bench_task(&cin).unwrap();
+	let cpu_native = t.elapsed().as_secs_f64();
+	let t = Instant::now();
+	let (cr, _) = metered.run(cpu_hash, cpu, cin.clone(), [0; 32], &limits);
+	let cpu_sandbox = t.elapsed().as_secs_f64();
+	assert_eq!(cr.outcome.unwrap(), cn);
+
+	println!("render: {}x{} px, {} tiles, median of {ROUNDS} rounds", scene.width, scene.height, tx * ty);
+	println!("| measure | value |");
+	println!("|---|---|");
+	println!("| native render, all tiles | {:.1} ms |", n * 1e3);
+	println!("| sandbox render, fuel metering on | {:.1} ms |", s * 1e3);
+	println!("| sandbox render, fuel metering off | {:.1} ms |", u * 1e3);
+	println!("| sandbox / native (metered) | {:.2}x |", s / n);
+	println!("| fuel-metering overhead (metered / unmetered) | {:.2}x |", s / u);
+	println!("| fuel used, all tiles | {fuel_total} |");
+	println!("| module compile (cache miss, once per program) | {compile_ms:.1} ms |");
+	println!("| per-task overhead in render runs (instantiate + input + output), median | {:.3} ms |", median(overhead));
+	println!("| whole near-empty task from cache, median of 200 | {:.3} ms |", median(tiny_total));
+	println!("| cpubench 128x128 + 200k rounds: native / sandbox | {:.1} ms / {:.1} ms ({:.2}x) |", cpu_native * 1e3, cpu_sandbox * 1e3, cpu_sandbox / cpu_native);
+	println!("outputs identical byte for byte: yes (asserted)");
+}

@@ -1,0 +1,378 @@
+//! # gravity-executor
+//!
+//! Runs Gravity task programs (WebAssembly) deterministically, so that replicas of a task on
+//! x86-64 and ARM produce bit-identical results and a quorum can compare their hashes.
+//!
+//! ## Determinism
+//! - wasmtime with Cranelift, **fuel metering** on: every run stops after `fuel_cap` units, and the
+//!   fuel used is reported (it is the billing unit on chain);
+//! - **NaN canonicalization** on; no threads, no relaxed SIMD, no multi-memory, no memory64;
+//! - a **memory cap** (`max_memory_bytes`) enforced by a resource limiter;
+//! - **no host access** but the task ABI below: no clock, no randomness except the 32-byte seed
+//!   the chain gives, no files, no network.
+//!
+//! ## Task ABI (version 1)
+//! A task module exports `memory` and `run: () -> i32`, and may import only these functions from
+//! module `gravity`:
+//!
+//! | import | signature | meaning |
+//! |---|---|---|
+//! | `input_len` | `() -> i32` | length of the input in bytes |
+//! | `input_read` | `(ptr: i32, offset: i32, len: i32) -> i32` | copy input bytes `[offset, offset+len)` to `ptr`; returns bytes copied |
+//! | `output_write` | `(ptr: i32, len: i32) -> i32` | append `len` bytes at `ptr` to the output; 0 ok, traps past `max_output_bytes` |
+//! | `seed` | `(ptr: i32)` | write the 32-byte seed from the chain at `ptr` |
+//!
+//! `run` returns 0 on success; any other value is a task-reported failure.
+//!
+//! The input a provider node passes is `param: u32 LE` ‖ data: `param` is the tile index of a
+//! render task, the partition of a reduce task, 0 otherwise; data is the task's input content
+//! (for a reduce task: `reducers: u32 LE` ‖ `n: u32 LE` ‖ n × (`len: u32 LE` ‖ map output)). Rust tasks use the
+//! `gravity-task-sdk` crate, which wraps all of this.
+//!
+//! ## Results
+//! Every run ends in a [`TaskResult`]: `Ok` with the output bytes, or a deterministic
+//! [`Failure`] (invalid module, forbidden import, trap, fuel exhausted, memory limit, output too
+//! large, task error). The result hash a provider commits to is [`TaskResult::output_hash`]:
+//! `blake2_256(output)` for success, `blake2_256(b"gravity-failure" ‖ SCALE(failure))` otherwise.
+//! A failure is a result like any other: it is reported on chain, never a crash.
+
+use codec::{Decode, Encode};
+use parking_lot::Mutex;
+use std::{collections::HashMap, sync::Arc, time::Instant};
+use wasmtime::{
+	Caller, Config, Engine, Extern, Linker, Memory, Module, OptLevel, ResourceLimiter, Store, Trap,
+};
+
+/// Limits of one run.
+#[derive(Clone, Debug)]
+pub struct Limits {
+	/// Fuel available to the run (the job's fuel cap).
+	pub fuel_cap: u64,
+	/// Largest linear memory, in bytes.
+	pub max_memory_bytes: usize,
+	/// Largest output, in bytes.
+	pub max_output_bytes: usize,
+}
+
+impl Default for Limits {
+	fn default() -> Self {
+		Self { fuel_cap: 10_000_000_000, max_memory_bytes: 256 << 20, max_output_bytes: 64 << 20 }
+	}
+}
+
+/// Why a run produced no output. Deterministic: the same module and input give the same failure
+/// on every machine.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Failure {
+	/// The program is not valid WebAssembly (or uses a disabled feature).
+	InvalidModule,
+	/// The program imports something outside the task ABI (`module::name`).
+	ForbiddenImport(String),
+	/// The program does not export `memory` and `run: () -> i32`.
+	BadExports,
+	/// The program trapped (wasm trap code, e.g. "unreachable", "memory out of bounds").
+	Trap(String),
+	/// The run used all its fuel.
+	OutOfFuel,
+	/// The program tried to grow memory past the cap.
+	MemoryLimit,
+	/// The program wrote more output than allowed.
+	OutputTooLarge,
+	/// `run` returned this non-zero code.
+	TaskError(i32),
+}
+
+impl core::fmt::Display for Failure {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		match self {
+			Failure::InvalidModule => write!(f, "invalid wasm module"),
+			Failure::ForbiddenImport(i) => write!(f, "forbidden import {i}"),
+			Failure::BadExports => write!(f, "module must export `memory` and `run: () -> i32`"),
+			Failure::Trap(t) => write!(f, "trap: {t}"),
+			Failure::OutOfFuel => write!(f, "out of fuel"),
+			Failure::MemoryLimit => write!(f, "memory limit exceeded"),
+			Failure::OutputTooLarge => write!(f, "output too large"),
+			Failure::TaskError(c) => write!(f, "task returned error code {c}"),
+		}
+	}
+}
+
+/// What a run produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskResult {
+	pub outcome: Result<Vec<u8>, Failure>,
+	/// Fuel consumed (the fuel cap when it ran out; 0 if the module never started).
+	pub fuel_used: u64,
+}
+
+impl TaskResult {
+	/// The hash a provider commits to and reveals.
+	pub fn output_hash(&self) -> [u8; 32] {
+		match &self.outcome {
+			Ok(out) => sp_crypto_hashing::blake2_256(out),
+			Err(f) => {
+				let mut data = b"gravity-failure".to_vec();
+				f.encode_to(&mut data);
+				sp_crypto_hashing::blake2_256(&data)
+			},
+		}
+	}
+}
+
+/// Timing of one run (for benchmarks and logs; not part of the result).
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+	/// Module compiled for this run (cache miss).
+	pub compiled: bool,
+	pub compile_ns: u128,
+	/// Instantiate + pass input + collect output, excluding `run`'s own execution.
+	pub overhead_ns: u128,
+	pub total_ns: u128,
+}
+
+struct HostState {
+	input: Arc<Vec<u8>>,
+	output: Vec<u8>,
+	max_output: usize,
+	seed: [u8; 32],
+	max_memory: usize,
+	memory_denied: bool,
+	output_overflow: bool,
+}
+
+impl ResourceLimiter for HostState {
+	fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+		if desired > self.max_memory {
+			self.memory_denied = true;
+			return Ok(false)
+		}
+		Ok(true)
+	}
+	fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+		Ok(desired <= 100_000)
+	}
+}
+
+/// The allowed imports (module `gravity`).
+const ABI_IMPORTS: [&str; 4] = ["input_len", "input_read", "output_write", "seed"];
+
+/// The deterministic task executor, with a compiled-module cache keyed by program hash.
+/// Cheap to clone; safe to share between threads.
+#[derive(Clone)]
+pub struct Executor {
+	engine: Engine,
+	linker: Arc<Linker<HostState>>,
+	cache: Arc<Mutex<HashMap<[u8; 32], Module>>>,
+	max_cached: usize,
+	metered: bool,
+}
+
+fn memory_of(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
+	match caller.get_export("memory") {
+		Some(Extern::Memory(m)) => Some(m),
+		_ => None,
+	}
+}
+
+impl Executor {
+	/// A new executor with a cache of at most `max_cached` compiled modules.
+	pub fn new(max_cached: usize) -> Result<Self, String> {
+		Self::build(max_cached, true)
+	}
+
+	/// Benchmarks only: the same sandbox without fuel metering (results report 0 fuel), to
+	/// measure what metering costs. Never used to produce results for the chain.
+	pub fn new_unmetered(max_cached: usize) -> Result<Self, String> {
+		Self::build(max_cached, false)
+	}
+
+	fn build(max_cached: usize, metered: bool) -> Result<Self, String> {
+		let mut config = Config::new();
+		config
+			.consume_fuel(metered)
+			.cranelift_nan_canonicalization(true)
+			.cranelift_opt_level(OptLevel::Speed)
+			.wasm_threads(false)
+			.wasm_relaxed_simd(false)
+			.wasm_multi_memory(false)
+			.wasm_memory64(false)
+			.wasm_simd(true)
+			.wasm_bulk_memory(true);
+		let engine = Engine::new(&config).map_err(|e| format!("wasmtime engine: {e}"))?;
+		let mut linker = Linker::<HostState>::new(&engine);
+		linker
+			.func_wrap("gravity", "input_len", |c: Caller<'_, HostState>| -> i32 {
+				c.data().input.len() as i32
+			})
+			.and_then(|l| {
+				l.func_wrap(
+					"gravity",
+					"input_read",
+					|mut c: Caller<'_, HostState>, ptr: i32, offset: i32, len: i32| -> wasmtime::Result<i32> {
+						let mem = memory_of(&mut c).ok_or_else(|| wasmtime::Error::msg("no memory"))?;
+						let input = c.data().input.clone();
+						let start = (offset as u32 as usize).min(input.len());
+						let end = start.saturating_add(len as u32 as usize).min(input.len());
+						mem.write(&mut c, ptr as u32 as usize, &input[start..end])
+							.map_err(|_| Trap::MemoryOutOfBounds)?;
+						Ok((end - start) as i32)
+					},
+				)
+			})
+			.and_then(|l| {
+				l.func_wrap(
+					"gravity",
+					"output_write",
+					|mut c: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+						let mem = memory_of(&mut c).ok_or_else(|| wasmtime::Error::msg("no memory"))?;
+						let len = len as u32 as usize;
+						if c.data().output.len().saturating_add(len) > c.data().max_output {
+							c.data_mut().output_overflow = true;
+							return Err(wasmtime::Error::msg("output too large"))
+						}
+						let mut buf = vec![0u8; len];
+						mem.read(&c, ptr as u32 as usize, &mut buf).map_err(|_| Trap::MemoryOutOfBounds)?;
+						c.data_mut().output.extend_from_slice(&buf);
+						Ok(0)
+					},
+				)
+			})
+			.and_then(|l| {
+				l.func_wrap("gravity", "seed", |mut c: Caller<'_, HostState>, ptr: i32| -> wasmtime::Result<()> {
+					let mem = memory_of(&mut c).ok_or_else(|| wasmtime::Error::msg("no memory"))?;
+					let seed = c.data().seed;
+					mem.write(&mut c, ptr as u32 as usize, &seed).map_err(|_| Trap::MemoryOutOfBounds)?;
+					Ok(())
+				})
+			})
+			.map_err(|e| format!("linker: {e}"))?;
+		Ok(Self { engine, linker: Arc::new(linker), cache: Default::default(), max_cached, metered })
+	}
+
+	/// Compile (or fetch from the cache) the module whose bytes hash to `program_hash`.
+	fn module(&self, program_hash: [u8; 32], wasm: &[u8]) -> Result<(Module, bool), Failure> {
+		if let Some(m) = self.cache.lock().get(&program_hash) {
+			return Ok((m.clone(), false))
+		}
+		let module = Module::new(&self.engine, wasm).map_err(|_| Failure::InvalidModule)?;
+		for import in module.imports() {
+			if import.module() != "gravity" || !ABI_IMPORTS.contains(&import.name()) {
+				return Err(Failure::ForbiddenImport(format!("{}::{}", import.module(), import.name())))
+			}
+		}
+		let mut cache = self.cache.lock();
+		if cache.len() >= self.max_cached {
+			// Evict an arbitrary entry; the cache is a speed-up, not a source of truth.
+			if let Some(k) = cache.keys().next().copied() {
+				cache.remove(&k);
+			}
+		}
+		cache.insert(program_hash, module.clone());
+		Ok((module, true))
+	}
+
+	/// Run `wasm` (whose blake2-256 is `program_hash`) on `input`.
+	pub fn run(
+		&self,
+		program_hash: [u8; 32],
+		wasm: &[u8],
+		input: Arc<Vec<u8>>,
+		seed: [u8; 32],
+		limits: &Limits,
+	) -> (TaskResult, RunStats) {
+		let t0 = Instant::now();
+		let mut stats = RunStats::default();
+		let module = match self.module(program_hash, wasm) {
+			Ok((m, compiled)) => {
+				stats.compiled = compiled;
+				stats.compile_ns = t0.elapsed().as_nanos();
+				m
+			},
+			Err(f) => return (TaskResult { outcome: Err(f), fuel_used: 0 }, stats),
+		};
+		let t1 = Instant::now();
+		let state = HostState {
+			input,
+			output: Vec::new(),
+			max_output: limits.max_output_bytes,
+			seed,
+			max_memory: limits.max_memory_bytes,
+			memory_denied: false,
+			output_overflow: false,
+		};
+		let mut store = Store::new(&self.engine, state);
+		store.limiter(|s| s as &mut dyn ResourceLimiter);
+		if self.metered && store.set_fuel(limits.fuel_cap).is_err() {
+			return (TaskResult { outcome: Err(Failure::OutOfFuel), fuel_used: 0 }, stats)
+		}
+		let metered = self.metered;
+		let fuel_used = |store: &Store<HostState>| {
+			if metered { limits.fuel_cap.saturating_sub(store.get_fuel().unwrap_or(0)) } else { 0 }
+		};
+		let instance = match self.linker.instantiate(&mut store, &module) {
+			Ok(i) => i,
+			Err(e) => {
+				let f = classify(&e, store.data());
+				let used = fuel_used(&store);
+				return (TaskResult { outcome: Err(f), fuel_used: used }, stats)
+			},
+		};
+		let run = match (
+			instance.get_memory(&mut store, "memory"),
+			instance.get_typed_func::<(), i32>(&mut store, "run"),
+		) {
+			(Some(_), Ok(run)) => run,
+			_ => return (TaskResult { outcome: Err(Failure::BadExports), fuel_used: fuel_used(&store) }, stats),
+		};
+		let setup_ns = t1.elapsed().as_nanos();
+		let ret = run.call(&mut store, ());
+		let t3 = Instant::now();
+		let used = fuel_used(&store);
+		let outcome = match ret {
+			Ok(0) => Ok(std::mem::take(&mut store.data_mut().output)),
+			Ok(code) => Err(Failure::TaskError(code)),
+			Err(e) => Err(classify(&e, store.data())),
+		};
+		let used = if outcome == Err(Failure::OutOfFuel) { limits.fuel_cap } else { used };
+		stats.overhead_ns = setup_ns + t3.elapsed().as_nanos();
+		stats.total_ns = t0.elapsed().as_nanos();
+		(TaskResult { outcome, fuel_used: used }, stats)
+	}
+}
+
+fn classify(e: &wasmtime::Error, state: &HostState) -> Failure {
+	if state.output_overflow {
+		return Failure::OutputTooLarge
+	}
+	match e.downcast_ref::<Trap>() {
+		Some(Trap::OutOfFuel) => Failure::OutOfFuel,
+		Some(_) if state.memory_denied => Failure::MemoryLimit,
+		Some(t) => Failure::Trap(trap_name(t).into()),
+		None if state.memory_denied => Failure::MemoryLimit,
+		None => Failure::Trap("host error".into()),
+	}
+}
+
+/// Stable names for trap codes (wasmtime's Display texts may change between versions).
+fn trap_name(t: &Trap) -> &'static str {
+	match t {
+		Trap::StackOverflow => "stack overflow",
+		Trap::MemoryOutOfBounds => "memory out of bounds",
+		Trap::HeapMisaligned => "heap misaligned",
+		Trap::TableOutOfBounds => "table out of bounds",
+		Trap::IndirectCallToNull => "indirect call to null",
+		Trap::BadSignature => "bad signature",
+		Trap::IntegerOverflow => "integer overflow",
+		Trap::IntegerDivisionByZero => "integer division by zero",
+		Trap::BadConversionToInteger => "bad conversion to integer",
+		Trap::UnreachableCodeReached => "unreachable",
+		Trap::Interrupt => "interrupt",
+		Trap::OutOfFuel => "out of fuel",
+		_ => "other trap",
+	}
+}
+
+/// blake2-256 of a program's bytes: its content id and cache key.
+pub fn program_hash(wasm: &[u8]) -> [u8; 32] {
+	sp_crypto_hashing::blake2_256(wasm)
+}

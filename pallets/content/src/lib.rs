@@ -1,0 +1,134 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+mod dispatchable_impls;
+pub mod runtime_api;
+pub mod weights;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+pub use pallet::*;
+pub use weights::WeightInfo;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::fungible::{Inspect, Mutate, MutateHold},
+	};
+	use frame_system::pallet_prelude::*;
+	use gravity_primitives::ContentId;
+
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		#[allow(deprecated)]
+		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
+		/// The currency deposits are held in.
+		type Currency: Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// Largest blob, in bytes.
+		#[pallet::constant]
+		type MaxBlobSize: Get<u32>;
+		/// Deposit per blob.
+		#[pallet::constant]
+		type DepositBase: Get<BalanceOf<Self>>;
+		/// Deposit per byte.
+		#[pallet::constant]
+		type DepositPerByte: Get<BalanceOf<Self>>;
+		/// Weights from the benchmarks.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Reasons this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// The storage deposit of a blob.
+		#[codec(index = 0)]
+		BlobDeposit,
+	}
+
+	/// Blobs by content id.
+	#[pallet::storage]
+	pub type Blobs<T: Config> =
+		StorageMap<_, Identity, ContentId, BoundedVec<u8, T::MaxBlobSize>>;
+
+	/// Who stored each blob and the deposit held.
+	#[pallet::storage]
+	pub type Owners<T: Config> =
+		StorageMap<_, Identity, ContentId, (T::AccountId, BalanceOf<T>)>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A blob was stored.
+		Stored {
+			/// Its content id, blake2_256 of the bytes.
+			id: ContentId,
+			/// Its size in bytes.
+			size: u32,
+			/// The uploader.
+			owner: T::AccountId,
+			/// The deposit held from the uploader.
+			deposit: BalanceOf<T>,
+		},
+		/// A blob was removed and its deposit returned.
+		Removed {
+			/// Its content id.
+			id: ContentId,
+			/// The uploader.
+			owner: T::AccountId,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The blob is larger than `MaxBlobSize`: split it, or use the peer-to-peer store.
+		TooLarge,
+		/// A blob with this content id is already stored.
+		AlreadyStored,
+		/// No blob with this content id.
+		UnknownContent,
+		/// Only the uploader may remove a blob.
+		NotOwner,
+		/// The free balance cannot cover the deposit.
+		InsufficientBalance,
+		/// Empty blobs are not stored.
+		Empty,
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Store `data` under `blake2_256(data)`, holding a deposit.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::put(data.len() as u32))]
+		pub fn put(origin: OriginFor<T>, data: Vec<u8>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_put(who, data).map(|_| ())
+		}
+
+		/// Remove a blob you stored; its deposit is released.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::remove())]
+		pub fn remove(origin: OriginFor<T>, id: ContentId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_remove(who, id)
+		}
+	}
+}

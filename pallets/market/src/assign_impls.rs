@@ -1,0 +1,176 @@
+//! Assignment: the queue of replicas to place, and the bounded, randomized, reputation-weighted
+//! choice of a provider for one replica.
+//!
+//! Cost of placing one replica: one read of the job and task, one `ClassSize` read per candidate
+//! class (at most 48, fixed by the requirement shape), then at most `AssignmentTries` candidates,
+//! each a constant number of reads. Nothing depends on the number of providers or jobs.
+
+use crate::*;
+use alloc::vec::Vec;
+use frame_support::{pallet_prelude::*, traits::Randomness};
+use frame_system::pallet_prelude::BlockNumberFor;
+use gravity_primitives::{JobId, ProviderRegistry, TaskIndex};
+use sp_runtime::{traits::Saturating, Perbill};
+
+/// What became of a queue entry.
+#[derive(PartialEq, Eq, Debug)]
+pub(crate) enum Placement {
+	/// A provider got the replica.
+	Assigned,
+	/// The entry is no longer needed (task settled, job ended, enough replicas).
+	Dropped,
+	/// No eligible provider now: try again later.
+	Deferred,
+}
+
+fn u64_at(h: &[u8; 32], at: usize) -> u64 {
+	let mut b = [0u8; 8];
+	b.copy_from_slice(&h[at..at + 8]);
+	u64::from_le_bytes(b)
+}
+
+impl<T: Config> Pallet<T> {
+	pub(crate) fn enqueue(job: JobId, task: TaskIndex) {
+		let tail = QueueTail::<T>::get();
+		Queue::<T>::insert(tail, (job, task));
+		QueueTail::<T>::put(tail.saturating_add(1));
+	}
+
+	/// Record a deadline for `(job, task)` at `at` or, if that block is full, the first later
+	/// block with room (searching a bounded number of blocks). Returns the block used.
+	pub(crate) fn push_deadline(
+		at: BlockNumberFor<T>,
+		job: JobId,
+		task: TaskIndex,
+	) -> BlockNumberFor<T> {
+		let mut b = at;
+		for _ in 0..64u32 {
+			let pushed = Deadlines::<T>::mutate(b, |v| v.try_push((job, task)).is_ok());
+			if pushed {
+				return b
+			}
+			b = b.saturating_add(1u32.into());
+		}
+		log::error!(target: "gravity-market", "no deadline slot for ({job},{task}) near {at:?}");
+		b
+	}
+
+	/// Try to give one more replica of `(job_id, task_idx)` to a provider.
+	pub(crate) fn place_replica(job_id: JobId, task_idx: TaskIndex, now: BlockNumberFor<T>) -> Placement {
+		let Some(job) = Jobs::<T>::get(job_id) else { return Placement::Dropped };
+		let Some(mut task) = Tasks::<T>::get(job_id, task_idx) else { return Placement::Dropped };
+		task.queued = task.queued.saturating_sub(1);
+		let open = task.replicas.iter().filter(|r| r.is_open()).count();
+		if job.status != JobStatus::Active ||
+			task.phase != TaskPhase::Committing ||
+			open >= task.wanted as usize ||
+			task.replicas.len() >= job.replication.max as usize
+		{
+			if job.status != JobStatus::Active {
+				Self::abandon(job_id, task_idx, &mut task);
+			}
+			Tasks::<T>::insert(job_id, task_idx, task);
+			return Placement::Dropped
+		}
+
+		let classes = job.requirements.candidate_classes();
+		let sizes: Vec<u32> = classes.iter().map(|c| T::Providers::class_size(c)).collect();
+		let total: u64 = sizes.iter().map(|s| *s as u64).sum();
+		let subject = (b"gravity/assign", job_id, task_idx, task.replicas.len() as u32).encode();
+		let (seed, _) = T::Randomness::random(&subject);
+
+		let mut chosen: Option<(T::AccountId, [u8; 32])> = None;
+		let mut fallback: Option<(T::AccountId, [u8; 32])> = None;
+		if total > 0 {
+			for attempt in 0..T::AssignmentTries::get() {
+				let h = sp_io::hashing::blake2_256(&(seed, attempt).encode());
+				// Pick a class in proportion to its size, then a member uniformly: every
+				// matching provider is equally likely before the reputation weighting.
+				let mut at = u64_at(&h, 0) % total;
+				let mut class = None;
+				for (c, s) in classes.iter().zip(sizes.iter()) {
+					if at < *s as u64 {
+						class = Some(c);
+						break
+					}
+					at -= *s as u64;
+				}
+				let Some(class) = class else { continue };
+				let Some(p) = T::Providers::pick(class, u64_at(&h, 8)) else { continue };
+				if task.replicas.iter().any(|r| r.provider == p) ||
+					!T::Providers::is_eligible(&p, &job.requirements) ||
+					ProviderTasks::<T>::decode_len(&p).unwrap_or(0) as u32 >=
+						T::MaxTasksPerProvider::get()
+				{
+					continue
+				}
+				// Weighted by reputation: accept with probability equal to the Beta score.
+				let roll = Perbill::from_parts((u64_at(&h, 16) % 1_000_000_000) as u32);
+				if roll < T::Providers::reputation(&p) {
+					chosen = Some((p, h));
+					break
+				}
+				if fallback.is_none() {
+					fallback = Some((p, h));
+				}
+			}
+		}
+		let Some((provider, h)) = chosen.or(fallback) else {
+			task.queued = task.queued.saturating_add(1);
+			Tasks::<T>::insert(job_id, task_idx, task);
+			Self::deposit_event(Event::AssignmentDeferred { job: job_id, task: task_idx });
+			return Placement::Deferred
+		};
+		if T::Providers::add_load(&provider).is_err() ||
+			ProviderTasks::<T>::try_mutate(&provider, |v| v.try_push((job_id, task_idx))).is_err()
+		{
+			task.queued = task.queued.saturating_add(1);
+			Tasks::<T>::insert(job_id, task_idx, task);
+			return Placement::Deferred
+		}
+
+		// Adaptive replication: a first replica on a highly reputed provider may run alone,
+		// unless chain randomness picks the task for a spot check.
+		if task.replicas.is_empty() && job.replication.adaptive && task.wanted > 1 {
+			let spot = Perbill::from_parts((u64_at(&h, 24) % 1_000_000_000) as u32);
+			if T::Providers::reputation(&provider) >= T::TrustedReputation::get() &&
+				T::Providers::lifetime_successes(&provider) >= T::TrustedMinResults::get() &&
+				spot >= T::SpotCheckRate::get()
+			{
+				task.wanted = 1;
+				task.quorum = 1;
+				task.trusted = true;
+			}
+		}
+
+		let commit_deadline =
+			Self::push_deadline(now.saturating_add(T::CommitWindow::get()), job_id, task_idx);
+		let replica = ReplicaOf::<T> {
+			provider: provider.clone(),
+			assigned_at: now,
+			commit_deadline,
+			commitment: None,
+			committed_at: None,
+			reveal: None,
+			paid: Default::default(),
+			slashed: Default::default(),
+			outcome: None,
+		};
+		if task.replicas.try_push(replica).is_err() {
+			// Cannot happen: len < job.replication.max ≤ MaxReplicas was checked above.
+			T::Providers::remove_load(&provider);
+			ProviderTasks::<T>::mutate(&provider, |v| v.retain(|e| *e != (job_id, task_idx)));
+			Tasks::<T>::insert(job_id, task_idx, task);
+			return Placement::Dropped
+		}
+		Self::deposit_event(Event::ReplicaAssigned {
+			job: job_id,
+			task: task_idx,
+			provider,
+			commit_deadline,
+			trusted: task.trusted,
+		});
+		Tasks::<T>::insert(job_id, task_idx, task);
+		Placement::Assigned
+	}
+}

@@ -1,0 +1,274 @@
+//! Benchmarks of the market's calls and of its per-block work.
+
+use super::*;
+use crate::dispatchable_impls::commitment_of;
+use alloc::vec::Vec;
+use frame_benchmarking::v2::*;
+use frame_support::traits::{
+	fungible::{Inspect, Mutate},
+	Hooks,
+};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use gravity_primitives::{
+	Arch, Capabilities, ContentId, DeviceClass, JobId, ProviderRegistry, Requirements, TaskIndex,
+};
+use sp_runtime::{traits::Saturating, Perbill};
+
+fn caps() -> Capabilities {
+	Capabilities {
+		device: DeviceClass::Server,
+		arch: Arch::X86_64,
+		cores: 8,
+		memory_mib: 4096,
+		gpu_model: Default::default(),
+		gpu_score: 0,
+		bandwidth_mbps: 100,
+		region: Default::default(),
+		max_concurrent: 4,
+	}
+}
+
+fn req() -> Requirements {
+	Requirements { arch: Arch::Any, min_memory_mib: 0, gpu: false, min_reputation: Perbill::zero() }
+}
+
+fn requester<T: Config>() -> T::AccountId {
+	let who: T::AccountId = whitelisted_caller();
+	T::Currency::set_balance(&who, BalanceOf::<T>::from(u32::MAX).saturating_mul(1_000_000u32.into()));
+	who
+}
+
+fn providers<T: Config>(n: u32) -> Vec<T::AccountId> {
+	(0..n)
+		.map(|i| {
+			let p: T::AccountId = account("provider", i, 0);
+			T::Providers::register_for_benchmark(&p, caps());
+			p
+		})
+		.collect()
+}
+
+fn max_replicas<T: Config>() -> u8 {
+	T::MaxReplicas::get().min(u8::MAX as u32) as u8
+}
+
+fn policy<T: Config>(n: u8) -> ReplicationPolicy {
+	ReplicationPolicy { initial: n, max: n, quorum: n, adaptive: false }
+}
+
+fn submit<T: Config>(who: &T::AccountId, kind: JobKind, inputs: u32, replicas: u8) -> JobId {
+	let deadline = frame_system::Pallet::<T>::block_number().saturating_add(1_000u32.into());
+	Pallet::<T>::do_submit_job(
+		who.clone(),
+		ContentId::repeat_byte(1),
+		1_000,
+		kind,
+		(0..inputs).map(|i| ContentId::from_low_u64_be(i as u64)).collect(),
+		req(),
+		policy::<T>(replicas),
+		1u32.into(),
+		1_000,
+		deadline,
+	)
+	.expect("benchmark job is valid")
+}
+
+/// Give `task` one replica on each of `ps` (bypassing the random draw).
+fn assign<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) {
+	let now = frame_system::Pallet::<T>::block_number();
+	let mut t = Tasks::<T>::get(job, task).unwrap();
+	for p in ps {
+		T::Providers::add_load(p).unwrap();
+		ProviderTasks::<T>::mutate(p, |v| v.try_push((job, task)).unwrap());
+		let deadline =
+			Pallet::<T>::push_deadline(now.saturating_add(T::CommitWindow::get()), job, task);
+		t.replicas
+			.try_push(Replica {
+				provider: p.clone(),
+				assigned_at: now,
+				commit_deadline: deadline,
+				commitment: None,
+				committed_at: None,
+				reveal: None,
+				paid: Default::default(),
+				slashed: Default::default(),
+				outcome: None,
+			})
+			.unwrap();
+	}
+	t.queued = 0;
+	Tasks::<T>::insert(job, task, t);
+	// The queue entries for these replicas are served: drop them.
+	QueueHead::<T>::put(QueueTail::<T>::get());
+}
+
+fn salt(i: usize) -> [u8; 32] {
+	[i as u8; 32]
+}
+
+fn out() -> ContentId {
+	ContentId::repeat_byte(0x77)
+}
+
+fn commit_all<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) {
+	for (i, p) in ps.iter().enumerate() {
+		let c = commitment_of(&out(), 500, p, job, task, &salt(i));
+		Pallet::<T>::do_commit(p.clone(), job, task, c).unwrap();
+	}
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	/// `i` inputs → `i` tasks, each queued `MaxReplicas` times.
+	#[benchmark]
+	fn submit_job(i: Linear<1, { T::MaxTasksPerJob::get() }>, t: Linear<1, { T::MaxTasksPerJob::get() }>) {
+		let who = requester::<T>();
+		let n = i.max(t);
+		let inputs: Vec<ContentId> = (0..n).map(|x| ContentId::from_low_u64_be(x as u64)).collect();
+		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(1_000u32.into());
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(who),
+			ContentId::repeat_byte(1),
+			1_000u64,
+			JobKind::Batch,
+			inputs,
+			req(),
+			policy::<T>(max_replicas::<T>()),
+			BalanceOf::<T>::from(1u32),
+			1_000u64,
+			deadline,
+		);
+		assert_eq!(Jobs::<T>::get(0).unwrap().tasks, n);
+	}
+
+	#[benchmark]
+	fn cancel_job() {
+		let who = requester::<T>();
+		let job = submit::<T>(&who, JobKind::Batch, 1, 1);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), job);
+		assert_eq!(Jobs::<T>::get(job).unwrap().status, JobStatus::Cancelled);
+	}
+
+	#[benchmark]
+	fn commit() {
+		let who = requester::<T>();
+		let r = max_replicas::<T>();
+		let ps = providers::<T>(r as u32);
+		let job = submit::<T>(&who, JobKind::Batch, 1, r);
+		assign::<T>(job, 0, &ps);
+		let c = commitment_of(&out(), 500, &ps[0], job, 0, &salt(0));
+		#[extrinsic_call]
+		commit(RawOrigin::Signed(ps[0].clone()), job, 0, c);
+		assert!(Tasks::<T>::get(job, 0).unwrap().replicas[0].commitment.is_some());
+	}
+
+	#[benchmark]
+	fn commit_last() {
+		let who = requester::<T>();
+		let r = max_replicas::<T>();
+		let ps = providers::<T>(r as u32);
+		let job = submit::<T>(&who, JobKind::Batch, 1, r);
+		assign::<T>(job, 0, &ps);
+		let last = ps.len() - 1;
+		commit_all::<T>(job, 0, &ps[..last]);
+		let c = commitment_of(&out(), 500, &ps[last], job, 0, &salt(last));
+		#[extrinsic_call]
+		commit(RawOrigin::Signed(ps[last].clone()), job, 0, c);
+		assert!(matches!(Tasks::<T>::get(job, 0).unwrap().phase, TaskPhase::Revealing { .. }));
+	}
+
+	#[benchmark]
+	fn reveal() {
+		let who = requester::<T>();
+		let r = max_replicas::<T>().max(2);
+		let ps = providers::<T>(r as u32);
+		let job = submit::<T>(&who, JobKind::Batch, 1, r);
+		assign::<T>(job, 0, &ps);
+		for (i, p) in ps.iter().enumerate() {
+			let c = commitment_of(&out(), 500, p, job, 0, &salt(i));
+			Pallet::<T>::do_commit(p.clone(), job, 0, c).unwrap();
+		}
+		#[extrinsic_call]
+		reveal(RawOrigin::Signed(ps[0].clone()), job, 0, out(), 500u64, salt(0));
+		assert!(Tasks::<T>::get(job, 0).unwrap().replicas[0].reveal.is_some());
+	}
+
+	#[benchmark]
+	fn tick_base() {
+		let now: BlockNumberFor<T> = 10u32.into();
+		#[block]
+		{
+			Pallet::<T>::on_initialize(now);
+		}
+	}
+
+	#[benchmark]
+	fn tick_job_deadline() {
+		let who = requester::<T>();
+		let job = submit::<T>(&who, JobKind::Batch, 1, 1);
+		QueueHead::<T>::put(QueueTail::<T>::get());
+		let at = Jobs::<T>::get(job).unwrap().deadline;
+		#[block]
+		{
+			Pallet::<T>::on_initialize(at);
+		}
+		assert_eq!(Jobs::<T>::get(job).unwrap().status, JobStatus::Expired);
+	}
+
+	/// Settling the last map task of a map-reduce job: every replica is paid and
+	/// `MaxReducers` reduce tasks are scheduled (the worst case of one deadline).
+	#[benchmark]
+	fn tick_task_deadline() {
+		let who = requester::<T>();
+		let r = max_replicas::<T>();
+		let ps = providers::<T>(r as u32);
+		let kind = JobKind::MapReduce {
+			reduce_program: ContentId::repeat_byte(2),
+			reducers: T::MaxReducers::get(),
+		};
+		let job = submit::<T>(&who, kind, 1, r);
+		assign::<T>(job, 0, &ps);
+		commit_all::<T>(job, 0, &ps);
+		for (i, p) in ps.iter().enumerate() {
+			Pallet::<T>::do_reveal(p.clone(), job, 0, out(), 500, salt(i)).unwrap();
+		}
+		let TaskPhase::Revealing { until } = Tasks::<T>::get(job, 0).unwrap().phase else {
+			panic!("settlement scheduled")
+		};
+		frame_system::Pallet::<T>::set_block_number(until);
+		#[block]
+		{
+			Pallet::<T>::tick_one_deadline_for_benchmark(job, 0, until);
+		}
+		assert_eq!(Tasks::<T>::get(job, 0).unwrap().phase, TaskPhase::Verified);
+		assert_eq!(Jobs::<T>::get(job).unwrap().stage, Stage::Reduce);
+	}
+
+	/// Placing one replica with `p` providers registered: the cost must not grow with `p`.
+	#[benchmark]
+	fn tick_assign(p: Linear<10, 10_000>) {
+		let who = requester::<T>();
+		providers::<T>(p);
+		let job = submit::<T>(&who, JobKind::Batch, 1, 1);
+		let now = frame_system::Pallet::<T>::block_number();
+		#[block]
+		{
+			Pallet::<T>::place_replica(job, 0, now);
+		}
+		assert_eq!(Tasks::<T>::get(job, 0).unwrap().replicas.len(), 1);
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(0), crate::mock::Test);
+}
+
+impl<T: Config> Pallet<T> {
+	/// Benchmarks only: process one task deadline.
+	pub(crate) fn tick_one_deadline_for_benchmark(job: JobId, task: TaskIndex, now: BlockNumberFor<T>) {
+		Self::task_deadline(job, task, now);
+	}
+}
+

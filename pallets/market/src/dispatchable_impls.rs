@@ -1,0 +1,298 @@
+//! The logic behind each call: submit, cancel, commit, reveal.
+
+use crate::*;
+use alloc::vec::Vec;
+use frame_support::{
+	pallet_prelude::*,
+	traits::fungible::MutateHold,
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use gravity_primitives::{ContentId, JobId, ProviderRegistry, Requirements, TaskIndex};
+use sp_runtime::traits::{CheckedMul, Saturating, Zero};
+
+/// The commitment a provider seals: `blake2_256(SCALE(output, fuel_used, provider, job, task, salt))`.
+pub fn commitment_of<AccountId: Encode>(
+	output: &ContentId,
+	fuel_used: u64,
+	provider: &AccountId,
+	job: JobId,
+	task: TaskIndex,
+	salt: &[u8; 32],
+) -> sp_core::H256 {
+	let data = (output, fuel_used, provider, job, task, salt).encode();
+	sp_core::H256(sp_io::hashing::blake2_256(&data))
+}
+
+impl<T: Config> Pallet<T> {
+	/// Number of first-stage tasks a job of `kind` with `inputs` inputs has (0 if invalid).
+	pub fn task_count_hint(kind: &JobKind, inputs: usize) -> u32 {
+		match kind {
+			JobKind::Render { width, height, tile, frames } =>
+				Self::render_tiles(*width, *height, *tile)
+					.and_then(|t| t.checked_mul(*frames))
+					.unwrap_or(0),
+			JobKind::Batch | JobKind::MapReduce { .. } => inputs as u32,
+		}
+	}
+
+	/// Tiles per frame of a render job.
+	pub fn render_tiles(width: u32, height: u32, tile: u32) -> Option<u32> {
+		if width == 0 || height == 0 || tile == 0 {
+			return None
+		}
+		width.div_ceil(tile).checked_mul(height.div_ceil(tile))
+	}
+
+	#[allow(clippy::too_many_arguments)]
+	pub(crate) fn do_submit_job(
+		who: T::AccountId,
+		program: ContentId,
+		program_size: u64,
+		kind: JobKind,
+		inputs: Vec<ContentId>,
+		requirements: Requirements,
+		replication: ReplicationPolicy,
+		price_per_fuel: BalanceOf<T>,
+		fuel_cap: u64,
+		deadline: BlockNumberFor<T>,
+	) -> Result<JobId, DispatchError> {
+		let max_tasks = T::MaxTasksPerJob::get();
+		ensure!(inputs.len() as u64 <= max_tasks as u64, Error::<T>::TooManyInputs);
+		// Tasks of the first stage and tasks in all.
+		let (first, total) = match &kind {
+			JobKind::Batch => (inputs.len() as u32, inputs.len() as u32),
+			JobKind::MapReduce { reducers, .. } => {
+				ensure!(
+					*reducers >= 1 && *reducers <= T::MaxReducers::get(),
+					Error::<T>::InvalidJobKind
+				);
+				(inputs.len() as u32, (inputs.len() as u32).saturating_add(*reducers))
+			},
+			JobKind::Render { width, height, tile, frames } => {
+				ensure!(inputs.len() <= 1, Error::<T>::TooManyInputs);
+				ensure!(*frames >= 1, Error::<T>::InvalidJobKind);
+				let n = Self::render_tiles(*width, *height, *tile)
+					.ok_or(Error::<T>::InvalidJobKind)?
+					.checked_mul(*frames)
+					.ok_or(Error::<T>::TooManyTasks)?;
+				(if inputs.is_empty() { 0 } else { n }, if inputs.is_empty() { 0 } else { n })
+			},
+		};
+		ensure!(first > 0, Error::<T>::NoTasks);
+		ensure!(total <= max_tasks, Error::<T>::TooManyTasks);
+		let r = replication;
+		ensure!(r.quorum >= 1 && r.initial >= 1, Error::<T>::InvalidReplication);
+		ensure!(r.quorum <= r.initial, Error::<T>::QuorumExceedsReplicas);
+		ensure!(
+			r.initial <= r.max && (r.max as u32) <= T::MaxReplicas::get(),
+			Error::<T>::InvalidReplication
+		);
+		ensure!(!price_per_fuel.is_zero() && fuel_cap > 0, Error::<T>::ZeroPrice);
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(
+			deadline > now.saturating_add(T::CommitWindow::get()).saturating_add(T::RevealWindow::get()),
+			Error::<T>::DeadlineInPast
+		);
+
+		// Budget: tasks × max replicas × fuel cap × price, checked.
+		let per_replica: BalanceOf<T> = BalanceOf::<T>::try_from(fuel_cap as u128)
+			.ok()
+			.and_then(|f: BalanceOf<T>| f.checked_mul(&price_per_fuel))
+			.ok_or(Error::<T>::BudgetOverflow)?;
+		let replicas: BalanceOf<T> = (total as u128 * r.max as u128)
+			.try_into()
+			.map_err(|_| Error::<T>::BudgetOverflow)?;
+		let budget = per_replica.checked_mul(&replicas).ok_or(Error::<T>::BudgetOverflow)?;
+
+		let queue_len = QueueTail::<T>::get().saturating_sub(QueueHead::<T>::get());
+		let need = first as u64 * r.initial as u64;
+		ensure!(
+			queue_len.saturating_add(need) <= T::MaxQueueLen::get() as u64,
+			Error::<T>::QueueFull
+		);
+		let deadline_slot = Self::free_job_deadline_slot(deadline).ok_or(Error::<T>::QueueFull)?;
+
+		T::Currency::hold(&HoldReason::JobEscrow.into(), &who, budget)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+		let id = NextJobId::<T>::get();
+		NextJobId::<T>::put(id.saturating_add(1));
+
+		let scene = inputs.first().copied().unwrap_or_default();
+		for i in 0..first {
+			let (input, param) = match &kind {
+				JobKind::Render { .. } => (scene, i),
+				_ => (inputs[i as usize], 0),
+			};
+			let t = TaskOf::<T> {
+				stage: Stage::Map,
+				program,
+				input,
+				param,
+				phase: TaskPhase::Committing,
+				wanted: r.initial,
+				quorum: r.quorum,
+				queued: r.initial,
+				trusted: false,
+				replicas: Default::default(),
+				result: None,
+				settled_at: None,
+			};
+			Tasks::<T>::insert(id, i, t);
+			for _ in 0..r.initial {
+				Self::enqueue(id, i);
+			}
+		}
+		if let JobKind::MapReduce { .. } = kind {
+			let zeros: BoundedVec<ContentId, T::MaxTasksPerJob> =
+				BoundedVec::truncate_from(alloc::vec![ContentId::zero(); first as usize]);
+			MapOutputs::<T>::insert(id, zeros);
+		}
+		JobDeadlines::<T>::mutate(deadline_slot, |v| {
+			let _ = v.try_push(id);
+		});
+		Jobs::<T>::insert(
+			id,
+			JobOf::<T> {
+				requester: who.clone(),
+				kind,
+				program,
+				program_size,
+				requirements,
+				replication: r,
+				price_per_fuel,
+				fuel_cap,
+				deadline,
+				created_at: now,
+				status: JobStatus::Active,
+				stage: Stage::Map,
+				tasks: first,
+				map_tasks: first,
+				verified: 0,
+				failed: 0,
+				escrow: Escrow { locked: budget, ..Default::default() },
+				reduce_input: None,
+			},
+		);
+		Self::deposit_event(Event::JobSubmitted { job: id, requester: who, tasks: first, budget });
+		Ok(id)
+	}
+
+	pub(crate) fn do_cancel_job(who: T::AccountId, job_id: JobId) -> DispatchResult {
+		let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(job.requester == who, Error::<T>::NotRequester);
+		ensure!(job.status == JobStatus::Active, Error::<T>::JobNotActive);
+		Self::finish_job(job_id, JobStatus::Cancelled);
+		Ok(())
+	}
+
+	/// Find the open replica of `who` in `task`.
+	fn open_replica(task: &TaskOf<T>, who: &T::AccountId) -> Option<usize> {
+		task.replicas.iter().position(|r| &r.provider == who && r.is_open())
+	}
+
+	fn active_job(job_id: JobId) -> Result<JobOf<T>, DispatchError> {
+		let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(job.status == JobStatus::Active, Error::<T>::JobNotActive);
+		Ok(job)
+	}
+
+	pub(crate) fn do_commit(
+		who: T::AccountId,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		commitment: sp_core::H256,
+	) -> DispatchResult {
+		Self::active_job(job_id)?;
+		let mut task = Tasks::<T>::get(job_id, task_idx).ok_or(Error::<T>::UnknownTask)?;
+		ensure!(T::Providers::is_provider(&who), Error::<T>::NotProvider);
+		let i = Self::open_replica(&task, &who).ok_or(Error::<T>::NotAssigned)?;
+		ensure!(task.phase == TaskPhase::Committing, Error::<T>::NotCommitPhase);
+		let now = frame_system::Pallet::<T>::block_number();
+		let rep = &mut task.replicas[i];
+		ensure!(rep.commitment.is_none(), Error::<T>::AlreadyCommitted);
+		ensure!(now <= rep.commit_deadline, Error::<T>::CommitWindowClosed);
+		rep.commitment = Some(commitment);
+		rep.committed_at = Some(now);
+		Self::deposit_event(Event::Committed { job: job_id, task: task_idx, provider: who, commitment });
+		Self::maybe_open_reveals(job_id, task_idx, &mut task, now);
+		Tasks::<T>::insert(job_id, task_idx, task);
+		Ok(())
+	}
+
+	/// When every wanted replica is assigned and committed, open the reveal phase.
+	pub(crate) fn maybe_open_reveals(
+		job_id: JobId,
+		task_idx: TaskIndex,
+		task: &mut TaskOf<T>,
+		now: BlockNumberFor<T>,
+	) {
+		if task.phase != TaskPhase::Committing {
+			return
+		}
+		// Replicas revealed in an earlier round without quorum stay open: they count here.
+		let open = task.replicas.iter().filter(|r| r.is_open()).count();
+		let committed =
+			task.replicas.iter().filter(|r| r.is_open() && r.commitment.is_some()).count();
+		if open >= task.wanted as usize && committed == open && committed > 0 {
+			let until = now.saturating_add(T::RevealWindow::get());
+			let slot = Self::push_deadline(until, job_id, task_idx);
+			task.phase = TaskPhase::Revealing { until: slot };
+			Self::deposit_event(Event::RevealPhaseStarted { job: job_id, task: task_idx, until: slot });
+		}
+	}
+
+	pub(crate) fn do_reveal(
+		who: T::AccountId,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		output: ContentId,
+		fuel_used: u64,
+		salt: [u8; 32],
+	) -> DispatchResult {
+		let job = Self::active_job(job_id)?;
+		let mut task = Tasks::<T>::get(job_id, task_idx).ok_or(Error::<T>::UnknownTask)?;
+		ensure!(T::Providers::is_provider(&who), Error::<T>::NotProvider);
+		let i = Self::open_replica(&task, &who).ok_or(Error::<T>::NotAssigned)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		let TaskPhase::Revealing { until } = task.phase else {
+			return Err(Error::<T>::NotRevealPhase.into())
+		};
+		ensure!(now <= until, Error::<T>::NotRevealPhase);
+		let rep = &mut task.replicas[i];
+		let sealed = rep.commitment.ok_or(Error::<T>::NotCommitted)?;
+		ensure!(rep.reveal.is_none(), Error::<T>::AlreadyRevealed);
+		ensure!(
+			commitment_of(&output, fuel_used, &who, job_id, task_idx, &salt) == sealed,
+			Error::<T>::RevealMismatch
+		);
+		ensure!(fuel_used <= job.fuel_cap, Error::<T>::FuelAboveCap);
+		rep.reveal = Some(Reveal { output, fuel_used, at: now });
+		Self::deposit_event(Event::Revealed { job: job_id, task: task_idx, provider: who, output, fuel_used });
+		let all_revealed = task
+			.replicas
+			.iter()
+			.filter(|r| r.is_open() && r.commitment.is_some())
+			.all(|r| r.reveal.is_some());
+		if all_revealed {
+			// Settle at the start of the next block: keeps `reveal` cheap and flat (settlement
+			// is bounded per block by `MaxDeadlinesPerBlock`).
+			let at = Self::push_deadline(now.saturating_add(1u32.into()), job_id, task_idx);
+			task.phase = TaskPhase::Revealing { until: at };
+		}
+		Tasks::<T>::insert(job_id, task_idx, task);
+		Ok(())
+	}
+
+	/// A job deadline slot at or after `at` with room (bounded search).
+	fn free_job_deadline_slot(at: BlockNumberFor<T>) -> Option<BlockNumberFor<T>> {
+		let mut b = at;
+		for _ in 0..16u32 {
+			if (JobDeadlines::<T>::decode_len(b).unwrap_or(0) as u32) < T::MaxDeadlinesPerBlock::get() {
+				return Some(b)
+			}
+			b = b.saturating_add(1u32.into());
+		}
+		None
+	}
+}

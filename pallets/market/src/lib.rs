@@ -1,0 +1,472 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+mod assign_impls;
+mod dispatchable_impls;
+pub use dispatchable_impls::commitment_of;
+mod settle_impls;
+mod tick_impls;
+pub mod runtime_api;
+pub mod types;
+pub mod weights;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, Mutate, MutateHold},
+			Randomness,
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use gravity_primitives::{ContentId, JobId, Outcome, ProviderRegistry, Requirements, TaskIndex};
+	use sp_runtime::Perbill;
+
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+	pub type JobOf<T> = crate::types::Job<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+	pub type TaskOf<T> = crate::types::Task<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		BlockNumberFor<T>,
+		<T as Config>::MaxReplicas,
+	>;
+	pub type ReplicaOf<T> =
+		crate::types::Replica<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		#[allow(deprecated)]
+		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
+		/// The currency escrow is held and paid in.
+		type Currency: Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+		/// The provider registry (capabilities, load, reputation, bonds).
+		type Providers: ProviderRegistry<Self::AccountId, BalanceOf<Self>>;
+		/// On-chain randomness for assignment and spot checks.
+		type Randomness: Randomness<Self::Hash, BlockNumberFor<Self>>;
+		/// Most tasks one job may have (map + reduce, or render tiles × frames).
+		#[pallet::constant]
+		type MaxTasksPerJob: Get<u32>;
+		/// Most reduce tasks of a map-reduce job.
+		#[pallet::constant]
+		type MaxReducers: Get<u32>;
+		/// Most replicas of one task (the storage bound of `Task::replicas`).
+		#[pallet::constant]
+		type MaxReplicas: Get<u32>;
+		/// Most tasks one provider holds at once (bound of `ProviderTasks`).
+		#[pallet::constant]
+		type MaxTasksPerProvider: Get<u32>;
+		/// Blocks a replica has from assignment to commit.
+		#[pallet::constant]
+		type CommitWindow: Get<BlockNumberFor<Self>>;
+		/// Blocks replicas have to reveal once the reveal phase opens.
+		#[pallet::constant]
+		type RevealWindow: Get<BlockNumberFor<Self>>;
+		/// Replicas assigned per block at most (bounded work in `on_initialize`).
+		#[pallet::constant]
+		type MaxAssignmentsPerBlock: Get<u32>;
+		/// Candidates examined per replica before it is deferred to a later block.
+		#[pallet::constant]
+		type AssignmentTries: Get<u32>;
+		/// Deadlines that may fall in one block (bound of `Deadlines`).
+		#[pallet::constant]
+		type MaxDeadlinesPerBlock: Get<u32>;
+		/// Longest assignment queue.
+		#[pallet::constant]
+		type MaxQueueLen: Get<u32>;
+		/// Share of its bond a dissenting or no-show provider loses.
+		#[pallet::constant]
+		type SlashFraction: Get<Perbill>;
+		/// Reputation from which a provider may get single-replica tasks.
+		#[pallet::constant]
+		type TrustedReputation: Get<Perbill>;
+		/// Lifetime verified results a provider needs before it may be trusted alone.
+		#[pallet::constant]
+		type TrustedMinResults: Get<u32>;
+		/// Share of would-be single-replica tasks that are still replicated as spot checks.
+		#[pallet::constant]
+		type SpotCheckRate: Get<Perbill>;
+		/// Weights from the benchmarks.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Reasons this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// The budget of a job, held from its requester until paid out or refunded.
+		#[codec(index = 0)]
+		JobEscrow,
+	}
+
+	/// The id the next job gets.
+	#[pallet::storage]
+	pub type NextJobId<T> = StorageValue<_, JobId, ValueQuery>;
+
+	/// Jobs.
+	#[pallet::storage]
+	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, JobOf<T>>;
+
+	/// Tasks, with their replicas: the audit record of every task.
+	#[pallet::storage]
+	pub type Tasks<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, TaskIndex, TaskOf<T>>;
+
+	/// Verified map outputs of a map-reduce job, by map task index (the reducers' input).
+	#[pallet::storage]
+	pub type MapOutputs<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, BoundedVec<ContentId, T::MaxTasksPerJob>>;
+
+	/// Tasks each provider currently holds.
+	#[pallet::storage]
+	pub type ProviderTasks<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<(JobId, TaskIndex), T::MaxTasksPerProvider>,
+		ValueQuery,
+	>;
+
+	/// Assignment queue: one entry per replica still to assign, served FIFO.
+	#[pallet::storage]
+	pub type Queue<T: Config> = StorageMap<_, Twox64Concat, u64, QueueEntry>;
+
+	/// Next queue entry to serve.
+	#[pallet::storage]
+	pub type QueueHead<T> = StorageValue<_, u64, ValueQuery>;
+
+	/// Next free queue position.
+	#[pallet::storage]
+	pub type QueueTail<T> = StorageValue<_, u64, ValueQuery>;
+
+	/// Task deadlines (commit or reveal) falling in a block.
+	#[pallet::storage]
+	pub type Deadlines<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<(JobId, TaskIndex), T::MaxDeadlinesPerBlock>,
+		ValueQuery,
+	>;
+
+	/// Job deadlines falling in a block.
+	#[pallet::storage]
+	pub type JobDeadlines<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<JobId, T::MaxDeadlinesPerBlock>,
+		ValueQuery,
+	>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A job was accepted and its budget is held in escrow.
+		JobSubmitted {
+			/// The new job's id.
+			job: JobId,
+			/// Who pays.
+			requester: T::AccountId,
+			/// Number of tasks of its first stage.
+			tasks: u32,
+			/// The budget held: tasks × max replicas × fuel cap × price.
+			budget: BalanceOf<T>,
+		},
+		/// A replica of a task went to a provider.
+		ReplicaAssigned {
+			/// The job.
+			job: JobId,
+			/// The task index within the job.
+			task: TaskIndex,
+			/// Who runs it.
+			provider: T::AccountId,
+			/// The last block at which its commitment is accepted.
+			commit_deadline: BlockNumberFor<T>,
+			/// Single replica thanks to adaptive replication.
+			trusted: bool,
+		},
+		/// No eligible provider was found this block; the replica stays queued.
+		AssignmentDeferred {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+		},
+		/// A provider sealed its result.
+		Committed {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// The provider.
+			provider: T::AccountId,
+			/// `H(output ‖ fuel_used ‖ provider ‖ job ‖ task ‖ salt)`.
+			commitment: sp_core::H256,
+		},
+		/// Every replica committed: reveals are open.
+		RevealPhaseStarted {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// Last block at which reveals are accepted.
+			until: BlockNumberFor<T>,
+		},
+		/// A provider revealed a result matching its commitment.
+		Revealed {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// The provider.
+			provider: T::AccountId,
+			/// The output hash.
+			output: ContentId,
+			/// Fuel the run used.
+			fuel_used: u64,
+		},
+		/// Enough agreeing results: the task's output is verified.
+		TaskVerified {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// The verified output hash.
+			output: ContentId,
+			/// The agreed fuel.
+			fuel_used: u64,
+			/// How many replicas agreed.
+			agreeing: u8,
+		},
+		/// A provider was paid from escrow for a verified task.
+		ProviderPaid {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// The provider.
+			provider: T::AccountId,
+			/// fuel_used × price.
+			amount: BalanceOf<T>,
+		},
+		/// A provider dissented or missed a deadline: reputation down, part of its bond to the
+		/// requester.
+		ProviderPenalized {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// The provider.
+			provider: T::AccountId,
+			/// Why.
+			outcome: Outcome,
+			/// Bond moved to the requester.
+			slashed: BalanceOf<T>,
+		},
+		/// No quorum yet: more replicas were requested.
+		ReplicasAdded {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// How many more.
+			count: u8,
+		},
+		/// The task cannot reach a quorum within its maximum replicas.
+		TaskFailed {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+		},
+		/// Every map task is verified; the reduce stage was scheduled.
+		ReduceScheduled {
+			/// The job.
+			job: JobId,
+			/// Manifest id of the map outputs (input of every reducer).
+			input: ContentId,
+			/// Reduce tasks created.
+			reducers: u32,
+		},
+		/// The job ended; its unspent escrow went back to the requester.
+		JobFinished {
+			/// The job.
+			job: JobId,
+			/// How it ended.
+			status: JobStatus,
+			/// Total paid to providers.
+			paid: BalanceOf<T>,
+			/// Total returned to the requester.
+			refunded: BalanceOf<T>,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// A job needs at least one task.
+		NoTasks,
+		/// More tasks than `MaxTasksPerJob`: split the job.
+		TooManyTasks,
+		/// More inputs than `MaxTasksPerJob`, or inputs do not fit the job kind (render jobs
+		/// take exactly one input: the scene).
+		TooManyInputs,
+		/// Replication: quorum must be ≥ 1 and ≤ initial replicas, initial ≤ max ≤ `MaxReplicas`.
+		InvalidReplication,
+		/// Quorum larger than the initial replicas.
+		QuorumExceedsReplicas,
+		/// tasks × max replicas × fuel cap × price does not fit in a balance.
+		BudgetOverflow,
+		/// The requester cannot cover the budget.
+		InsufficientBalance,
+		/// Price and fuel cap must be non-zero.
+		ZeroPrice,
+		/// The deadline is not after the current block (plus one commit and reveal window).
+		DeadlineInPast,
+		/// Render geometry is zero or does not split into tiles; reducers out of range.
+		InvalidJobKind,
+		/// The assignment queue is full: try again later.
+		QueueFull,
+		/// No such job.
+		UnknownJob,
+		/// No such task.
+		UnknownTask,
+		/// Only the requester may do this.
+		NotRequester,
+		/// The job is no longer active.
+		JobNotActive,
+		/// The caller is not a registered provider.
+		NotProvider,
+		/// The caller holds no open replica of this task.
+		NotAssigned,
+		/// This replica already committed.
+		AlreadyCommitted,
+		/// The task is not taking commitments (reveal phase, or settled).
+		NotCommitPhase,
+		/// The commit deadline of this replica has passed.
+		CommitWindowClosed,
+		/// The task is not in its reveal phase (or the reveal window closed).
+		NotRevealPhase,
+		/// This replica did not commit.
+		NotCommitted,
+		/// This replica already revealed.
+		AlreadyRevealed,
+		/// The reveal does not hash to the commitment.
+		RevealMismatch,
+		/// The revealed fuel is above the job's fuel cap.
+		FuelAboveCap,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Process this block's deadlines and serve the assignment queue (both bounded).
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::do_tick(now)
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxReplicas::get() >= 1 && T::MaxReplicas::get() <= u8::MAX as u32);
+			assert!(T::MaxReducers::get() <= T::MaxTasksPerJob::get());
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Submit a job. The whole budget (tasks × max replicas × fuel cap × price) is held in
+		/// escrow now, or the job is rejected.
+		///
+		/// - `program`, `program_size`: content id and byte size of the task program (Wasm).
+		/// - `kind`: batch, map-reduce (one map task per input, then reducers) or render.
+		/// - `inputs`: one content id per task (batch, map); the scene (render).
+		/// - `deadline`: block by which the job must be done; unfinished work is refunded.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::submit_job(inputs.len() as u32, Pallet::<T>::task_count_hint(kind, inputs.len())))]
+		pub fn submit_job(
+			origin: OriginFor<T>,
+			program: ContentId,
+			program_size: u64,
+			kind: JobKind,
+			inputs: Vec<ContentId>,
+			requirements: Requirements,
+			replication: ReplicationPolicy,
+			price_per_fuel: BalanceOf<T>,
+			fuel_cap: u64,
+			deadline: BlockNumberFor<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_submit_job(
+				who,
+				program,
+				program_size,
+				kind,
+				inputs,
+				requirements,
+				replication,
+				price_per_fuel,
+				fuel_cap,
+				deadline,
+			)
+			.map(|_| ())
+		}
+
+		/// Cancel a job: unfinished tasks are abandoned and unspent escrow returns at once.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::cancel_job())]
+		pub fn cancel_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_cancel_job(who, job)
+		}
+
+		/// Seal a result: `commitment = blake2_256(output ‖ fuel_used ‖ provider ‖ job ‖ task ‖
+		/// salt)` (SCALE encoding of each: `H256`, `u64` LE, `AccountId`, `u64` LE, `u32` LE,
+		/// `[u8; 32]`).
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::commit().max(T::WeightInfo::commit_last()))]
+		pub fn commit(
+			origin: OriginFor<T>,
+			job: JobId,
+			task: TaskIndex,
+			commitment: sp_core::H256,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_commit(who, job, task, commitment)
+		}
+
+		/// Open a sealed result. When every replica has revealed, the task is settled (quorum,
+		/// payments, penalties) at the start of the next block, in `on_initialize`.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::reveal())]
+		pub fn reveal(
+			origin: OriginFor<T>,
+			job: JobId,
+			task: TaskIndex,
+			output: ContentId,
+			fuel_used: u64,
+			salt: [u8; 32],
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_reveal(who, job, task, output, fuel_used, salt)
+		}
+	}
+}

@@ -1,0 +1,147 @@
+//! A test runtime: balances, the real provider registry, the market.
+
+use crate as pallet_gravity_market;
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU16, ConstU32, ConstU64, Randomness},
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use gravity_primitives::{Arch, Capabilities, DeviceClass, Requirements};
+use sp_core::H256;
+use sp_runtime::{BuildStorage, Perbill};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+pub type Balance = u64;
+pub type AccountId = u64;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Providers: pallet_gravity_providers,
+		Market: pallet_gravity_market,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const MinBond: Balance = 1_000;
+	pub const DecayKeep: Perbill = Perbill::from_percent(95);
+	pub const SlashFraction: Perbill = Perbill::from_percent(10);
+	pub const TrustedReputation: Perbill = Perbill::from_percent(90);
+	pub static SpotCheckRate: Perbill = Perbill::from_percent(0);
+}
+
+impl pallet_gravity_providers::Config for Test {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinBond = MinBond;
+	type UnbondingPeriod = ConstU64<10>;
+	type HeartbeatTimeout = ConstU64<1_000>;
+	type DecayPeriod = ConstU64<1_000>;
+	type DecayKeep = DecayKeep;
+	type MaxProvidersPerClass = ConstU32<10_000>;
+	type MaxConcurrent = ConstU16<16>;
+	type WeightInfo = ();
+}
+
+/// Deterministic "randomness" for tests: a hash of the subject and the block number.
+pub struct TestRandomness;
+impl Randomness<H256, BlockNumberFor<Test>> for TestRandomness {
+	fn random(subject: &[u8]) -> (H256, BlockNumberFor<Test>) {
+		let n = System::block_number();
+		(H256(sp_io::hashing::blake2_256(&(subject, n).encode())), n)
+	}
+}
+use codec::Encode;
+
+impl pallet_gravity_market::Config for Test {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Providers = Providers;
+	type Randomness = TestRandomness;
+	type MaxTasksPerJob = ConstU32<64>;
+	type MaxReducers = ConstU32<4>;
+	type MaxReplicas = ConstU32<5>;
+	type MaxTasksPerProvider = ConstU32<16>;
+	type CommitWindow = ConstU64<5>;
+	type RevealWindow = ConstU64<3>;
+	type MaxAssignmentsPerBlock = ConstU32<50>;
+	type AssignmentTries = ConstU32<8>;
+	type MaxDeadlinesPerBlock = ConstU32<64>;
+	type MaxQueueLen = ConstU32<1_000>;
+	type SlashFraction = SlashFraction;
+	type TrustedReputation = TrustedReputation;
+	type TrustedMinResults = ConstU32<5>;
+	type SpotCheckRate = SpotCheckRate;
+	type WeightInfo = ();
+}
+
+pub const REQUESTER: AccountId = 100;
+pub const OTHER: AccountId = 101;
+pub const INITIAL: Balance = 1_000_000_000;
+
+pub fn caps() -> Capabilities {
+	Capabilities {
+		device: DeviceClass::Server,
+		arch: Arch::X86_64,
+		cores: 16,
+		memory_mib: 16 * 1024,
+		gpu_model: Default::default(),
+		gpu_score: 0,
+		bandwidth_mbps: 1000,
+		region: b"EU".to_vec().try_into().unwrap(),
+		max_concurrent: 16,
+	}
+}
+
+pub fn any_req() -> Requirements {
+	Requirements { arch: Arch::Any, min_memory_mib: 0, gpu: false, min_reputation: Perbill::zero() }
+}
+
+/// Accounts 1..=n are funded; `providers` of them register.
+pub fn new_test_ext(providers: u64) -> sp_io::TestExternalities {
+	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	let mut balances: Vec<(AccountId, Balance)> = (1..=20).map(|a| (a, INITIAL)).collect();
+	balances.push((REQUESTER, INITIAL));
+	balances.push((OTHER, INITIAL));
+	pallet_balances::GenesisConfig::<Test> { balances, ..Default::default() }
+		.assimilate_storage(&mut t)
+		.unwrap();
+	let mut ext = sp_io::TestExternalities::new(t);
+	ext.execute_with(|| {
+		System::set_block_number(1);
+		for p in 1..=providers {
+			pallet_gravity_providers::Pallet::<Test>::register(
+				RuntimeOrigin::signed(p),
+				caps(),
+				10_000,
+			)
+			.unwrap();
+		}
+	});
+	ext
+}
+
+/// Advance to block `n`, running the market's `on_initialize` at each block.
+pub fn run_to(n: u64) {
+	use frame_support::traits::Hooks;
+	while System::block_number() < n {
+		let b = System::block_number() + 1;
+		System::set_block_number(b);
+		Market::on_initialize(b);
+	}
+}

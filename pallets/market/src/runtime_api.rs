@@ -1,0 +1,44 @@
+//! The runtime API of the market: what clients and provider nodes read.
+
+use crate::{Job, Task};
+use alloc::vec::Vec;
+use codec::Codec;
+use gravity_primitives::{JobId, TaskIndex};
+
+sp_api::decl_runtime_apis! {
+	/// Read access to jobs, tasks and assignments.
+	pub trait MarketApi<AccountId, Balance, BlockNumber, MaxReplicas>
+	where
+		AccountId: Codec,
+		Balance: Codec,
+		BlockNumber: Codec,
+		MaxReplicas: frame_support::traits::Get<u32>,
+	{
+		/// The tasks currently assigned to `provider`, with their job and task records.
+		fn assignments(provider: AccountId) -> Vec<(JobId, TaskIndex, Task<AccountId, Balance, BlockNumber, MaxReplicas>)>;
+		/// A job.
+		fn job(job: JobId) -> Option<Job<AccountId, Balance, BlockNumber>>;
+		/// A task of a job.
+		fn task(job: JobId, task: TaskIndex) -> Option<Task<AccountId, Balance, BlockNumber, MaxReplicas>>;
+		/// The verified outputs of a job's tasks, by task index (`None`: not verified).
+		fn outputs(job: JobId) -> Vec<Option<(gravity_primitives::ContentId, u64)>>;
+	}
+}
+
+impl<T: crate::Config> crate::Pallet<T> {
+	/// For the runtime API: the tasks `provider` holds.
+	pub fn api_assignments(
+		provider: &T::AccountId,
+	) -> Vec<(JobId, TaskIndex, crate::TaskOf<T>)> {
+		crate::ProviderTasks::<T>::get(provider)
+			.into_iter()
+			.filter_map(|(j, t)| crate::Tasks::<T>::get(j, t).map(|task| (j, t, task)))
+			.collect()
+	}
+
+	/// For the runtime API: verified outputs by task index.
+	pub fn api_outputs(job: JobId) -> Vec<Option<(gravity_primitives::ContentId, u64)>> {
+		let n = crate::Jobs::<T>::get(job).map_or(0, |j| j.tasks);
+		(0..n).map(|i| crate::Tasks::<T>::get(job, i).and_then(|t| t.result)).collect()
+	}
+}

@@ -1,0 +1,203 @@
+//! Types of the market: jobs, tasks, replicas, escrow.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{pallet_prelude::*, BoundedVec};
+use gravity_primitives::{ContentId, JobId, Outcome, Requirements, TaskIndex};
+use scale_info::TypeInfo;
+use sp_runtime::traits::Saturating;
+
+/// What kind of job, and how its tasks are derived.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq,
+	Debug,
+)]
+pub enum JobKind {
+	/// Independent tasks: one task per input.
+	Batch,
+	/// A map stage (one task per input), then `reducers` reduce tasks running
+	/// `reduce_program`, scheduled automatically once every map output is verified. Reduce task
+	/// `r` reads the manifest of all map outputs and handles partition `r`.
+	MapReduce { reduce_program: ContentId, reducers: u32 },
+	/// Render an image (or `frames` frames) of `width × height` pixels split into square tiles of
+	/// `tile` pixels; the single input is the scene. Task `i` renders tile `i % tiles` of frame
+	/// `i / tiles`.
+	Render { width: u32, height: u32, tile: u32, frames: u32 },
+}
+
+/// How many providers run each task and how many must agree.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Debug,
+)]
+pub struct ReplicationPolicy {
+	/// Replicas assigned at first.
+	pub initial: u8,
+	/// Most replicas a task may ever have (no-shows included).
+	pub max: u8,
+	/// Agreeing results needed to verify a task.
+	pub quorum: u8,
+	/// Allow single-replica tasks for highly reputed providers (with random spot checks).
+	pub adaptive: bool,
+}
+
+/// Which stage a task belongs to.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stage {
+	/// Batch tasks, render tiles and map tasks.
+	Map,
+	/// Reduce tasks of a map-reduce job.
+	Reduce,
+}
+
+/// Lifecycle of a job.
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum JobStatus {
+	Active,
+	/// Every task verified; unspent escrow returned.
+	Completed,
+	/// A task failed without quorum (map-reduce map stage) or every task ended and some failed.
+	Failed,
+	/// Cancelled by the requester; unspent escrow returned.
+	Cancelled,
+	/// The deadline passed before the job finished; unspent escrow returned.
+	Expired,
+}
+
+/// The money of one job. Invariant: `held = locked - paid - refunded`, held from the requester
+/// under `HoldReason::JobEscrow`.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug, Default)]
+pub struct Escrow<Balance> {
+	pub locked: Balance,
+	pub paid: Balance,
+	pub refunded: Balance,
+	/// Bond slashed from this job's failing providers and paid to the requester (not escrow).
+	pub compensation: Balance,
+}
+
+impl<Balance: Saturating + Copy> Escrow<Balance> {
+	/// What is still held for this job.
+	pub fn held(&self) -> Balance {
+		self.locked.saturating_sub(self.paid).saturating_sub(self.refunded)
+	}
+}
+
+/// A job as stored.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct Job<AccountId, Balance, BlockNumber> {
+	pub requester: AccountId,
+	pub kind: JobKind,
+	/// Content id of the (map / batch / render) program.
+	pub program: ContentId,
+	pub program_size: u64,
+	pub requirements: Requirements,
+	pub replication: ReplicationPolicy,
+	pub price_per_fuel: Balance,
+	pub fuel_cap: u64,
+	pub deadline: BlockNumber,
+	pub created_at: BlockNumber,
+	pub status: JobStatus,
+	pub stage: Stage,
+	/// Tasks created so far (map + reduce).
+	pub tasks: u32,
+	/// Tasks of the first stage.
+	pub map_tasks: u32,
+	pub verified: u32,
+	pub failed: u32,
+	pub escrow: Escrow<Balance>,
+	/// For map-reduce: the manifest id of the verified map outputs (input of every reducer).
+	pub reduce_input: Option<ContentId>,
+}
+
+/// Where a task is in its life.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TaskPhase<BlockNumber> {
+	/// Waiting for (more) replicas to be assigned and to commit.
+	Committing,
+	/// Every replica committed: reveals accepted until `until`.
+	Revealing { until: BlockNumber },
+	Verified,
+	Failed,
+	/// The job ended (cancelled / expired / failed) before this task did.
+	Abandoned,
+}
+
+/// A revealed result.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Reveal<BlockNumber> {
+	/// Hash of the output (a failure result hashes its failure reason).
+	pub output: ContentId,
+	pub fuel_used: u64,
+	pub at: BlockNumber,
+}
+
+/// How a replica ended.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReplicaOutcome {
+	/// Agreed with the verified result: paid, reputation up.
+	Agreed,
+	/// Revealed a result outside the quorum: slashed, reputation down.
+	Dissented,
+	/// Missed its commit or reveal deadline: slashed, reputation down.
+	NoShow,
+	/// Closed without judgement (the job ended, or the task failed without quorum).
+	Released,
+}
+
+impl From<Outcome> for ReplicaOutcome {
+	fn from(o: Outcome) -> Self {
+		match o {
+			Outcome::Agreed => Self::Agreed,
+			Outcome::Dissented => Self::Dissented,
+			Outcome::NoShow => Self::NoShow,
+		}
+	}
+}
+
+/// One provider's part in a task: the audit record of what it was given, what it sealed, what
+/// it revealed, what it was paid and what it lost.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct Replica<AccountId, Balance, BlockNumber> {
+	pub provider: AccountId,
+	pub assigned_at: BlockNumber,
+	pub commit_deadline: BlockNumber,
+	pub commitment: Option<sp_core::H256>,
+	pub committed_at: Option<BlockNumber>,
+	pub reveal: Option<Reveal<BlockNumber>>,
+	pub paid: Balance,
+	pub slashed: Balance,
+	/// Set when the replica is settled.
+	pub outcome: Option<ReplicaOutcome>,
+}
+
+impl<A, B, N> Replica<A, B, N> {
+	/// Still running (not settled).
+	pub fn is_open(&self) -> bool {
+		self.outcome.is_none()
+	}
+}
+
+/// A task as stored: also its permanent audit record.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+#[scale_info(skip_type_params(MaxReplicas))]
+pub struct Task<AccountId, Balance, BlockNumber, MaxReplicas: Get<u32>> {
+	pub stage: Stage,
+	pub program: ContentId,
+	pub input: ContentId,
+	/// Tile index (render), partition (reduce), 0 otherwise.
+	pub param: u32,
+	pub phase: TaskPhase<BlockNumber>,
+	/// Replicas this task wants right now.
+	pub wanted: u8,
+	pub quorum: u8,
+	/// Assignment requests waiting in the queue for this task.
+	pub queued: u8,
+	/// Single replica thanks to adaptive replication.
+	pub trusted: bool,
+	pub replicas: BoundedVec<Replica<AccountId, Balance, BlockNumber>, MaxReplicas>,
+	/// The verified result.
+	pub result: Option<(ContentId, u64)>,
+	pub settled_at: Option<BlockNumber>,
+}
+
+/// One entry of the assignment queue: `task` of `job` needs one more replica.
+pub type QueueEntry = (JobId, TaskIndex);

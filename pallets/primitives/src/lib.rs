@@ -1,0 +1,198 @@
+//! # Gravity primitives
+//!
+//! What the Gravity pallets share without touching each other's storage:
+//! - provider capabilities and the capability classes used to index providers ([`Capabilities`],
+//!   [`ClassKey`]);
+//! - the [`ProviderRegistry`] trait the market pallet calls to pick providers, move their load,
+//!   record reputation outcomes and slash bonds;
+//! - the [`MarketApi`] runtime API read by clients and provider nodes.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+
+use scale_info::TypeInfo;
+use sp_runtime::{DispatchError, Perbill};
+
+/// A content id: the BLAKE2-256 root hash of a file in the content store.
+pub type ContentId = sp_core::H256;
+/// A job id.
+pub type JobId = u64;
+/// Index of a task within its job.
+pub type TaskIndex = u32;
+
+/// CPU architecture of a provider machine.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Debug, PartialOrd, Ord,
+)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub enum Arch {
+	X86_64,
+	Aarch64,
+	Riscv64,
+	/// Tasks are Wasm: a job that does not care about the host architecture says `Any`.
+	Any,
+}
+
+impl Arch {
+	/// The concrete architectures a provider can have (not `Any`).
+	pub const CONCRETE: [Arch; 3] = [Arch::X86_64, Arch::Aarch64, Arch::Riscv64];
+}
+
+/// The kind of device a provider runs on.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Debug,
+)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub enum DeviceClass {
+	Phone,
+	Pc,
+	MiningBox,
+	Server,
+}
+
+/// What a provider machine offers. Declared at registration, updatable.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq,
+	Debug,
+)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Capabilities {
+	pub device: DeviceClass,
+	pub arch: Arch,
+	pub cores: u16,
+	/// Memory in MiB.
+	pub memory_mib: u32,
+	/// GPU model name (empty: no GPU).
+	pub gpu_model: frame_support::BoundedVec<u8, frame_support::traits::ConstU32<32>>,
+	/// GPU benchmark score (0 when there is no GPU).
+	pub gpu_score: u32,
+	/// Bandwidth in Mbit/s.
+	pub bandwidth_mbps: u32,
+	/// Region code (ISO 3166-1 alpha-2 plus optional zone), free text.
+	pub region: frame_support::BoundedVec<u8, frame_support::traits::ConstU32<8>>,
+	/// Maximum number of task replicas the provider runs at once.
+	pub max_concurrent: u16,
+}
+
+impl Capabilities {
+	pub fn has_gpu(&self) -> bool {
+		!self.gpu_model.is_empty()
+	}
+	/// The index class this provider belongs to.
+	pub fn class(&self) -> ClassKey {
+		ClassKey { arch: self.arch, gpu: self.has_gpu(), mem_tier: mem_tier(self.memory_mib) }
+	}
+}
+
+/// What a job asks of the providers that run its tasks.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq,
+	Debug,
+)]
+pub struct Requirements {
+	pub arch: Arch,
+	/// Minimum memory in MiB.
+	pub min_memory_mib: u32,
+	/// A GPU is required.
+	pub gpu: bool,
+	/// Minimum reputation score a provider must have.
+	pub min_reputation: Perbill,
+}
+
+impl Requirements {
+	/// Does a provider with these capabilities satisfy the requirements (reputation aside)?
+	pub fn matched_by(&self, c: &Capabilities) -> bool {
+		(self.arch == Arch::Any || self.arch == c.arch) &&
+			c.memory_mib >= self.min_memory_mib &&
+			(!self.gpu || c.has_gpu())
+	}
+
+	/// The capability classes that can hold a matching provider: at most
+	/// `3 arches × 2 gpu × MEM_TIERS`, independent of how many providers exist.
+	pub fn candidate_classes(&self) -> Vec<ClassKey> {
+		let arches: &[Arch] =
+			if self.arch == Arch::Any { &Arch::CONCRETE } else { core::slice::from_ref(&self.arch) };
+		let gpus: &[bool] = if self.gpu { &[true] } else { &[false, true] };
+		let min_tier = mem_tier(self.min_memory_mib);
+		let mut out = Vec::new();
+		for &arch in arches {
+			for &gpu in gpus {
+				for mem_tier in min_tier..MEM_TIERS {
+					out.push(ClassKey { arch, gpu, mem_tier });
+				}
+			}
+		}
+		out
+	}
+}
+
+/// Number of memory tiers: tier `t` holds machines with `2^t GiB ≤ memory < 2^(t+1) GiB`
+/// (tier 0 also holds machines under 1 GiB; the last tier holds everything from 128 GiB).
+pub const MEM_TIERS: u8 = 8;
+
+/// The memory tier of an amount of memory in MiB.
+pub fn mem_tier(memory_mib: u32) -> u8 {
+	let gib = memory_mib / 1024;
+	if gib == 0 {
+		return 0
+	}
+	let t = (31 - gib.leading_zeros()) as u8; // floor(log2(gib))
+	t.min(MEM_TIERS - 1)
+}
+
+/// A capability class: providers are indexed by it so that picking one costs the same
+/// whatever the number of providers.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Debug, PartialOrd, Ord,
+)]
+pub struct ClassKey {
+	pub arch: Arch,
+	pub gpu: bool,
+	pub mem_tier: u8,
+}
+
+/// How a replica's work ended, as far as reputation is concerned.
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Outcome {
+	/// Agreed with the verified result.
+	Agreed,
+	/// Revealed a result outside the quorum.
+	Dissented,
+	/// Missed a commit or reveal deadline.
+	NoShow,
+}
+
+/// The provider registry as the market sees it.
+pub trait ProviderRegistry<AccountId, Balance> {
+	/// Pick a provider from class `class` using `seed`: returns `None` if the class is empty.
+	/// Cost: O(1) reads, independent of the number of providers.
+	fn pick(class: &ClassKey, seed: u64) -> Option<AccountId>;
+	/// Number of registered online providers in a class.
+	fn class_size(class: &ClassKey) -> u32;
+	/// Is `who` an online provider with spare capacity that satisfies `req`?
+	fn is_eligible(who: &AccountId, req: &Requirements) -> bool;
+	/// Is `who` a registered provider?
+	fn is_provider(who: &AccountId) -> bool;
+	/// Current reputation score of `who` (zero for an unknown account).
+	fn reputation(who: &AccountId) -> Perbill;
+	/// Lifetime count of verified results of `who`.
+	fn lifetime_successes(who: &AccountId) -> u32;
+	/// One more replica is running on `who` (counts against its limit, blocks unbonding).
+	fn add_load(who: &AccountId) -> Result<(), DispatchError>;
+	/// A replica on `who` ended.
+	fn remove_load(who: &AccountId);
+	/// Record the outcome of a replica for the reputation of `who`.
+	fn record_outcome(who: &AccountId, outcome: Outcome);
+	/// Take `fraction` of the bond of `who` and pay it to `beneficiary`; returns the amount moved.
+	fn slash(who: &AccountId, fraction: Perbill, beneficiary: &AccountId) -> Balance;
+
+	/// Benchmarks only: make `who` an online provider with `capabilities` (funding its bond).
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmark(who: &AccountId, capabilities: Capabilities);
+}

@@ -1,0 +1,173 @@
+//! Reputation bookkeeping and the [`ProviderRegistry`] the market pallet uses.
+
+use crate::*;
+use frame_support::traits::{
+	fungible::MutateHold,
+	tokens::{Fortitude, Precision, Restriction},
+	Get,
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use gravity_primitives::{ClassKey, Outcome, ProviderRegistry, Requirements};
+use sp_runtime::{
+	traits::{Saturating, UniqueSaturatedInto, Zero},
+	DispatchError, Perbill,
+};
+
+impl<T: Config> Pallet<T> {
+	/// The reputation of `who` with the decay up to now applied.
+	pub fn current_reputation(who: &T::AccountId) -> Reputation<BlockNumberFor<T>> {
+		let mut r = Reputations::<T>::get(who);
+		Self::apply_decay(&mut r, frame_system::Pallet::<T>::block_number());
+		r
+	}
+
+	fn apply_decay(r: &mut Reputation<BlockNumberFor<T>>, now: BlockNumberFor<T>) {
+		let period = T::DecayPeriod::get();
+		if period.is_zero() || now <= r.updated_at {
+			return
+		}
+		let elapsed = now.saturating_sub(r.updated_at);
+		let periods: u32 = (elapsed / period).unique_saturated_into();
+		if periods == 0 {
+			return
+		}
+		let keep = T::DecayKeep::get();
+		r.successes = decay(r.successes, keep, periods);
+		r.failures = decay(r.failures, keep, periods);
+		// Advance by whole periods only, so partial periods are not lost.
+		r.updated_at = r.updated_at.saturating_add(period.saturating_mul(periods.into()));
+	}
+
+	pub(crate) fn do_record_outcome(who: &T::AccountId, outcome: Outcome) {
+		let now = frame_system::Pallet::<T>::block_number();
+		let score = Reputations::<T>::mutate(who, |r| {
+			Self::apply_decay(r, now);
+			match outcome {
+				Outcome::Agreed => {
+					r.successes = r.successes.saturating_add(SCALE);
+					r.lifetime_agreed = r.lifetime_agreed.saturating_add(1);
+				},
+				Outcome::Dissented => {
+					r.failures = r.failures.saturating_add(SCALE);
+					r.lifetime_dissented = r.lifetime_dissented.saturating_add(1);
+				},
+				Outcome::NoShow => {
+					r.failures = r.failures.saturating_add(SCALE);
+					r.lifetime_no_show = r.lifetime_no_show.saturating_add(1);
+				},
+			}
+			if r.updated_at.is_zero() {
+				r.updated_at = now;
+			}
+			r.score()
+		});
+		Self::deposit_event(Event::ReputationUpdated { provider: who.clone(), score });
+	}
+
+	pub(crate) fn do_slash(
+		who: &T::AccountId,
+		fraction: Perbill,
+		beneficiary: &T::AccountId,
+	) -> BalanceOf<T> {
+		let Some(mut info) = Providers::<T>::get(who) else { return Zero::zero() };
+		let want = fraction.mul_floor(info.bond);
+		if want.is_zero() {
+			return want
+		}
+		let moved = T::Currency::transfer_on_hold(
+			&HoldReason::ProviderBond.into(),
+			who,
+			beneficiary,
+			want,
+			Precision::BestEffort,
+			Restriction::Free,
+			Fortitude::Force,
+		)
+		.unwrap_or_else(|_| Zero::zero());
+		info.bond = info.bond.saturating_sub(moved);
+		// Below the minimum bond a provider takes no new work until it re-registers.
+		if info.bond < T::MinBond::get() && info.slot.is_some() {
+			Self::index_remove(who, &mut info);
+			info.status = ProviderStatus::Offline;
+		}
+		Providers::<T>::insert(who, info);
+		Self::deposit_event(Event::Slashed {
+			provider: who.clone(),
+			amount: moved,
+			beneficiary: beneficiary.clone(),
+		});
+		moved
+	}
+}
+
+impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn pick(class: &ClassKey, seed: u64) -> Option<T::AccountId> {
+		let size = ClassSize::<T>::get(class);
+		if size == 0 {
+			return None
+		}
+		ClassMembers::<T>::get(class, (seed % size as u64) as u32)
+	}
+
+	fn class_size(class: &ClassKey) -> u32 {
+		ClassSize::<T>::get(class)
+	}
+
+	fn is_eligible(who: &T::AccountId, req: &Requirements) -> bool {
+		let Some(info) = Providers::<T>::get(who) else { return false };
+		let now = frame_system::Pallet::<T>::block_number();
+		info.status == ProviderStatus::Online &&
+			info.slot.is_some() &&
+			Self::is_live(&info, now) &&
+			info.load < info.capabilities.max_concurrent &&
+			info.bond >= T::MinBond::get() &&
+			req.matched_by(&info.capabilities) &&
+			Self::current_reputation(who).score() >= req.min_reputation
+	}
+
+	fn is_provider(who: &T::AccountId) -> bool {
+		Providers::<T>::contains_key(who)
+	}
+
+	fn reputation(who: &T::AccountId) -> Perbill {
+		Self::current_reputation(who).score()
+	}
+
+	fn lifetime_successes(who: &T::AccountId) -> u32 {
+		Reputations::<T>::get(who).lifetime_agreed
+	}
+
+	fn add_load(who: &T::AccountId) -> Result<(), DispatchError> {
+		Providers::<T>::try_mutate(who, |maybe| {
+			let info = maybe.as_mut().ok_or(Error::<T>::NotProvider)?;
+			frame_support::ensure!(
+				info.load < info.capabilities.max_concurrent,
+				Error::<T>::AtCapacity
+			);
+			info.load = info.load.saturating_add(1);
+			Ok(())
+		})
+	}
+
+	fn remove_load(who: &T::AccountId) {
+		Providers::<T>::mutate(who, |maybe| {
+			if let Some(info) = maybe.as_mut() {
+				info.load = info.load.saturating_sub(1);
+			}
+		});
+	}
+
+	fn record_outcome(who: &T::AccountId, outcome: Outcome) {
+		Self::do_record_outcome(who, outcome)
+	}
+
+	fn slash(who: &T::AccountId, fraction: Perbill, beneficiary: &T::AccountId) -> BalanceOf<T> {
+		Self::do_slash(who, fraction, beneficiary)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmark(who: &T::AccountId, capabilities: gravity_primitives::Capabilities) {
+		Self::bench_register(who, capabilities)
+	}
+}
+

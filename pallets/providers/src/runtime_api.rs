@@ -1,0 +1,20 @@
+//! The runtime API of the provider registry.
+
+use crate::{ProviderInfo, Reputation};
+use codec::Codec;
+use sp_runtime::Perbill;
+
+sp_api::decl_runtime_apis! {
+	/// Read access to providers and their reputation.
+	pub trait ProvidersApi<AccountId, Balance, BlockNumber>
+	where
+		AccountId: Codec,
+		Balance: Codec,
+		BlockNumber: Codec,
+	{
+		/// A provider's registration (capabilities, bond, status, load).
+		fn provider(who: AccountId) -> Option<ProviderInfo<Balance, BlockNumber>>;
+		/// A provider's reputation with decay applied to now, and its current score.
+		fn reputation(who: AccountId) -> (Perbill, Reputation<BlockNumber>);
+	}
+}

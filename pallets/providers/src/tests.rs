@@ -1,0 +1,200 @@
+//! Unit tests of the provider registry.
+
+use crate::{mock::*, *};
+use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
+use gravity_primitives::{Arch, Outcome, ProviderRegistry, Requirements};
+use sp_runtime::Perbill;
+
+fn held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::Registry(HoldReason::ProviderBond), &who)
+}
+
+fn any_req() -> Requirements {
+	Requirements { arch: Arch::Any, min_memory_mib: 0, gpu: false, min_reputation: Perbill::zero() }
+}
+
+#[test]
+fn register_holds_bond_and_indexes_by_class() {
+	new_test_ext().execute_with(|| {
+		let c = caps(Arch::X86_64, 8 * 1024, false);
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), c.clone(), 150));
+		assert_eq!(held(1), 150);
+		assert_eq!(Balances::free_balance(1), 850);
+		assert_eq!(ClassSize::<Test>::get(c.class()), 1);
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::pick(&c.class(), 12345), Some(1));
+		assert!(<Registry as ProviderRegistry<_, _>>::is_eligible(&1, &any_req()));
+		System::assert_last_event(
+			Event::Registered { provider: 1, bond: 150, class: c.class() }.into(),
+		);
+	});
+}
+
+#[test]
+fn register_errors_change_nothing() {
+	new_test_ext().execute_with(|| {
+		let c = caps(Arch::X86_64, 8 * 1024, false);
+		assert_noop!(Registry::register(RuntimeOrigin::signed(1), c.clone(), 99), Error::<Test>::BondTooLow);
+		assert_noop!(
+			Registry::register(RuntimeOrigin::signed(1), c.clone(), 5_000),
+			Error::<Test>::InsufficientBalance
+		);
+		let mut bad = c.clone();
+		bad.cores = 0;
+		assert_noop!(Registry::register(RuntimeOrigin::signed(1), bad, 100), Error::<Test>::InvalidCapabilities);
+		let mut bad = c.clone();
+		bad.arch = Arch::Any;
+		assert_noop!(Registry::register(RuntimeOrigin::signed(1), bad, 100), Error::<Test>::InvalidCapabilities);
+		let mut bad = c.clone();
+		bad.max_concurrent = 9;
+		assert_noop!(Registry::register(RuntimeOrigin::signed(1), bad, 100), Error::<Test>::InvalidCapabilities);
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), c.clone(), 100));
+		assert_noop!(Registry::register(RuntimeOrigin::signed(1), c.clone(), 100), Error::<Test>::AlreadyRegistered);
+		// The class holds at most 4.
+		for a in 2..=4 {
+			assert_ok!(Registry::register(RuntimeOrigin::signed(a), c.clone(), 100));
+		}
+		assert_noop!(Registry::register(RuntimeOrigin::signed(5), c, 100), Error::<Test>::ClassFull);
+	});
+}
+
+#[test]
+fn swap_remove_keeps_the_index_dense() {
+	new_test_ext().execute_with(|| {
+		let c = caps(Arch::Aarch64, 4 * 1024, false);
+		for a in 1..=4 {
+			assert_ok!(Registry::register(RuntimeOrigin::signed(a), c.clone(), 100));
+		}
+		assert_ok!(Registry::go_offline(RuntimeOrigin::signed(2)));
+		let class = c.class();
+		assert_eq!(ClassSize::<Test>::get(class), 3);
+		let mut members: Vec<_> = (0..3).map(|i| ClassMembers::<Test>::get(class, i).unwrap()).collect();
+		members.sort();
+		assert_eq!(members, vec![1, 3, 4]);
+		// Every member's recorded slot points back at it.
+		for a in [1, 3, 4] {
+			let (k, s) = Providers::<Test>::get(a).unwrap().slot.unwrap();
+			assert_eq!(ClassMembers::<Test>::get(k, s), Some(a));
+		}
+		assert!(Providers::<Test>::get(2).unwrap().slot.is_none());
+		assert!(!<Registry as ProviderRegistry<_, _>>::is_eligible(&2, &any_req()));
+		// Heartbeat brings it back.
+		assert_ok!(Registry::heartbeat(RuntimeOrigin::signed(2)));
+		assert_eq!(ClassSize::<Test>::get(class), 4);
+		assert!(<Registry as ProviderRegistry<_, _>>::is_eligible(&2, &any_req()));
+	});
+}
+
+#[test]
+fn update_capabilities_moves_class() {
+	new_test_ext().execute_with(|| {
+		let c = caps(Arch::X86_64, 1024, false);
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), c.clone(), 100));
+		let g = caps(Arch::X86_64, 64 * 1024, true);
+		assert_ok!(Registry::update_capabilities(RuntimeOrigin::signed(1), g.clone()));
+		assert_eq!(ClassSize::<Test>::get(c.class()), 0);
+		assert_eq!(ClassSize::<Test>::get(g.class()), 1);
+		let req = Requirements { arch: Arch::X86_64, min_memory_mib: 32 * 1024, gpu: true, min_reputation: Perbill::zero() };
+		assert!(<Registry as ProviderRegistry<_, _>>::is_eligible(&1, &req));
+		assert!(req.candidate_classes().contains(&g.class()));
+		assert_noop!(Registry::update_capabilities(RuntimeOrigin::signed(2), g), Error::<Test>::NotProvider);
+	});
+}
+
+#[test]
+fn stale_heartbeat_makes_ineligible() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
+		System::set_block_number(52);
+		assert!(!<Registry as ProviderRegistry<_, _>>::is_eligible(&1, &any_req()));
+		assert_ok!(Registry::heartbeat(RuntimeOrigin::signed(1)));
+		assert!(<Registry as ProviderRegistry<_, _>>::is_eligible(&1, &any_req()));
+	});
+}
+
+#[test]
+fn provider_with_tasks_cannot_unbond_then_unbonds_after_delay() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
+		assert_ok!(<Registry as ProviderRegistry<_, _>>::add_load(&1));
+		assert_noop!(Registry::deregister(RuntimeOrigin::signed(1)), Error::<Test>::HasActiveTasks);
+		<Registry as ProviderRegistry<_, _>>::remove_load(&1);
+		assert_noop!(Registry::withdraw_bond(RuntimeOrigin::signed(1)), Error::<Test>::NotUnbonding);
+		assert_ok!(Registry::deregister(RuntimeOrigin::signed(1)));
+		assert_noop!(Registry::heartbeat(RuntimeOrigin::signed(1)), Error::<Test>::Unbonding);
+		assert_noop!(Registry::withdraw_bond(RuntimeOrigin::signed(1)), Error::<Test>::StillUnbonding);
+		System::set_block_number(11);
+		assert_ok!(Registry::withdraw_bond(RuntimeOrigin::signed(1)));
+		assert_eq!(held(1), 0);
+		assert_eq!(Balances::free_balance(1), 1_000);
+		assert!(Providers::<Test>::get(1).is_none());
+		assert_eq!(ProviderCount::<Test>::get(), 0);
+	});
+}
+
+#[test]
+fn load_is_capped() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
+		assert_ok!(<Registry as ProviderRegistry<_, _>>::add_load(&1));
+		assert_ok!(<Registry as ProviderRegistry<_, _>>::add_load(&1));
+		assert!(!<Registry as ProviderRegistry<_, _>>::is_eligible(&1, &any_req()));
+		assert_noop!(<Registry as ProviderRegistry<_, _>>::add_load(&1), Error::<Test>::AtCapacity);
+	});
+}
+
+#[test]
+fn beta_reputation_with_decay() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
+		let rep = |a| <Registry as ProviderRegistry<_, _>>::reputation(&a);
+		assert_eq!(rep(1), Perbill::from_percent(50)); // (0+1)/(0+0+2)
+		for _ in 0..3 {
+			<Registry as ProviderRegistry<_, _>>::record_outcome(&1, Outcome::Agreed);
+		}
+		assert_eq!(rep(1), Perbill::from_percent(80)); // (3+1)/(3+0+2)
+		<Registry as ProviderRegistry<_, _>>::record_outcome(&1, Outcome::Dissented);
+		assert_eq!(rep(1), Perbill::from_rational(4u32, 6u32)); // (3+1)/(3+1+2)
+		// One decay period halves both counters: s=1.5 f=0.5 → 2.5/4.
+		System::set_block_number(101);
+		assert_eq!(rep(1), Perbill::from_rational(2_500u32, 4_000u32));
+		let r = Registry::current_reputation(&1);
+		assert_eq!((r.lifetime_agreed, r.lifetime_dissented, r.lifetime_no_show), (3, 1, 0));
+		// Lifetime totals never decay.
+		System::set_block_number(10_001);
+		assert_eq!(rep(1), Perbill::from_percent(50));
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::lifetime_successes(&1), 3);
+	});
+}
+
+#[test]
+fn slash_moves_bond_to_beneficiary_and_conserves_money() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 200));
+		let issuance = Balances::total_issuance();
+		let moved = <Registry as ProviderRegistry<_, _>>::slash(&1, Perbill::from_percent(60), &9);
+		assert_eq!(moved, 120);
+		assert_eq!(held(1), 80);
+		assert_eq!(Balances::free_balance(9), 1_120);
+		assert_eq!(Balances::total_issuance(), issuance);
+		// Bond fell below the minimum: out of the index.
+		let info = Providers::<Test>::get(1).unwrap();
+		assert_eq!(info.bond, 80);
+		assert!(info.slot.is_none());
+		assert!(!<Registry as ProviderRegistry<_, _>>::is_eligible(&1, &any_req()));
+		assert_noop!(Registry::heartbeat(RuntimeOrigin::signed(1)), Error::<Test>::BondTooLow);
+	});
+}
+
+#[test]
+fn mem_tiers_and_candidate_classes() {
+	use gravity_primitives::{mem_tier, MEM_TIERS};
+	assert_eq!(mem_tier(512), 0);
+	assert_eq!(mem_tier(1024), 0);
+	assert_eq!(mem_tier(2048), 1);
+	assert_eq!(mem_tier(3 * 1024), 1);
+	assert_eq!(mem_tier(1 << 30), MEM_TIERS - 1);
+	let req = Requirements { arch: Arch::Any, min_memory_mib: 0, gpu: false, min_reputation: Perbill::zero() };
+	assert_eq!(req.candidate_classes().len(), 3 * 2 * MEM_TIERS as usize);
+	let req = Requirements { arch: Arch::X86_64, min_memory_mib: 16 * 1024, gpu: true, min_reputation: Perbill::zero() };
+	assert_eq!(req.candidate_classes().len(), (MEM_TIERS - 4) as usize);
+}

@@ -1,0 +1,181 @@
+//! The configuration of every pallet in the runtime.
+
+use crate::*;
+use frame_support::{
+	derive_impl,
+	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
+	weights::{
+		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
+		IdentityFee, Weight,
+	},
+};
+use frame_system::limits::{BlockLength, BlockWeights};
+use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
+use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_runtime::{traits::One, Perbill};
+
+/// We allow `Normal` extrinsics to fill up the block up to 75%, the rest can be used
+/// by Operational extrinsics.
+pub const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
+
+parameter_types! {
+	pub const BlockHashCount: BlockNumber = 2400;
+	pub const Version: RuntimeVersion = VERSION;
+
+	/// 2 seconds of compute in a 6 s block.
+	pub RuntimeBlockWeights: BlockWeights = BlockWeights::with_sensible_defaults(
+		Weight::from_parts(2u64 * WEIGHT_REF_TIME_PER_SECOND, u64::MAX),
+		NORMAL_DISPATCH_RATIO,
+	);
+	pub RuntimeBlockLength: BlockLength = BlockLength::builder()
+		.max_length(5 * 1024 * 1024)
+		.modify_max_length_for_class(frame_support::dispatch::DispatchClass::Normal, |m| {
+			*m = NORMAL_DISPATCH_RATIO * *m
+		})
+		.build();
+	pub const SS58Prefix: u16 = SS58_PREFIX;
+}
+
+#[derive_impl(frame_system::config_preludes::SolochainDefaultConfig)]
+impl frame_system::Config for Runtime {
+	type Block = Block;
+	type BlockWeights = RuntimeBlockWeights;
+	type BlockLength = RuntimeBlockLength;
+	type AccountId = AccountId;
+	type Nonce = Nonce;
+	type Hash = Hash;
+	type BlockHashCount = BlockHashCount;
+	type DbWeight = RocksDbWeight;
+	type Version = Version;
+	type AccountData = pallet_balances::AccountData<Balance>;
+	type SS58Prefix = SS58Prefix;
+	type MaxConsumers = frame_support::traits::ConstU32<16>;
+}
+
+impl pallet_aura::Config for Runtime {
+	type AuthorityId = AuraId;
+	type DisabledValidators = ();
+	type MaxAuthorities = ConstU32<32>;
+	type AllowMultipleBlocksPerSlot = ConstBool<false>;
+	type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
+}
+
+impl pallet_grandpa::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type WeightInfo = ();
+	type MaxAuthorities = ConstU32<32>;
+	type MaxNominators = ConstU32<0>;
+	type MaxSetIdSessionEntries = ConstU64<0>;
+	type KeyOwnerProof = sp_core::Void;
+	type EquivocationReportSystem = ();
+}
+
+impl pallet_timestamp::Config for Runtime {
+	/// A timestamp: milliseconds since the unix epoch.
+	type Moment = u64;
+	type OnTimestampSet = Aura;
+	type MinimumPeriod = ConstU64<{ SLOT_DURATION / 2 }>;
+	type WeightInfo = ();
+}
+
+impl pallet_balances::Config for Runtime {
+	type MaxLocks = ConstU32<50>;
+	type MaxReserves = ();
+	type ReserveIdentifier = [u8; 8];
+	type Balance = Balance;
+	type RuntimeEvent = RuntimeEvent;
+	type DustRemoval = ();
+	type ExistentialDeposit = ConstU128<EXISTENTIAL_DEPOSIT>;
+	type AccountStore = System;
+	type WeightInfo = pallet_balances::weights::SubstrateWeight<Runtime>;
+	type FreezeIdentifier = RuntimeFreezeReason;
+	type MaxFreezes = VariantCountOf<RuntimeFreezeReason>;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type RuntimeFreezeReason = RuntimeFreezeReason;
+	type DoneSlashHandler = ();
+}
+
+parameter_types! {
+	pub FeeMultiplier: Multiplier = Multiplier::one();
+}
+
+impl pallet_transaction_payment::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type OnChargeTransaction = FungibleAdapter<Balances, ()>;
+	type OperationalFeeMultiplier = ConstU8<5>;
+	type WeightToFee = IdentityFee<Balance>;
+	type LengthToFee = IdentityFee<Balance>;
+	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_sudo::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type RuntimeCall = RuntimeCall;
+	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_insecure_randomness_collective_flip::Config for Runtime {}
+
+parameter_types! {
+	/// A provider bonds at least 100 GRAV.
+	pub const MinProviderBond: Balance = 100 * UNIT;
+	/// Reputation counters keep 98 % per day.
+	pub const ReputationDecayKeep: Perbill = Perbill::from_percent(98);
+	/// Dissent or a missed deadline costs 10 % of the bond.
+	pub const MarketSlashFraction: Perbill = Perbill::from_percent(10);
+	/// Providers with a score of 0.9 or more may run tasks alone …
+	pub const MarketTrustedReputation: Perbill = Perbill::from_percent(90);
+	/// … except for 10 % of them, replicated as spot checks.
+	pub const MarketSpotCheckRate: Perbill = Perbill::from_percent(10);
+}
+
+impl pallet_gravity_providers::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinBond = MinProviderBond;
+	type UnbondingPeriod = ConstU32<{ 1 * HOURS }>;
+	type HeartbeatTimeout = ConstU32<{ 1 * HOURS }>;
+	type DecayPeriod = ConstU32<{ DAYS }>;
+	type DecayKeep = ReputationDecayKeep;
+	type MaxProvidersPerClass = ConstU32<100_000>;
+	type MaxConcurrent = frame_support::traits::ConstU16<64>;
+	type WeightInfo = ();
+}
+
+impl pallet_gravity_market::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Providers = Providers;
+	type Randomness = RandomnessCollectiveFlip;
+	type MaxTasksPerJob = ConstU32<1024>;
+	type MaxReducers = ConstU32<64>;
+	type MaxReplicas = ConstU32<8>;
+	type MaxTasksPerProvider = ConstU32<64>;
+	/// One minute to fetch, run and commit.
+	type CommitWindow = ConstU32<{ 1 * MINUTES }>;
+	/// Half a minute to reveal.
+	type RevealWindow = ConstU32<5>;
+	type MaxAssignmentsPerBlock = ConstU32<64>;
+	type AssignmentTries = ConstU32<8>;
+	type MaxDeadlinesPerBlock = ConstU32<64>;
+	type MaxQueueLen = ConstU32<65_536>;
+	type SlashFraction = MarketSlashFraction;
+	type TrustedReputation = MarketTrustedReputation;
+	type TrustedMinResults = ConstU32<20>;
+	type SpotCheckRate = MarketSpotCheckRate;
+	type WeightInfo = ();
+}
+
+impl pallet_gravity_content::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	/// 2 MiB: small programs, inputs and outputs; large data goes through the swarm store.
+	type MaxBlobSize = ConstU32<{ 2 * 1024 * 1024 }>;
+	type DepositBase = ConstU128<{ 10 * MILLI_UNIT }>;
+	type DepositPerByte = ConstU128<{ MICRO_UNIT / 10 }>;
+	type WeightInfo = ();
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Run every test of Gravity: setup check, unit tests (pallets, runtime), the node build,
+# the @polkadot/api end-to-end test against `gravity-node --dev`, and the local network test.
+set -euo pipefail
+HERE="$(dirname "${BASH_SOURCE[0]}")"
+bash "$HERE/setup.sh"
+source "$HERE/env.sh"
+cd "$GRAVITY_ROOT"
+t0=$(date +%s)
+step() { echo; echo "=== $* ($(( $(date +%s) - t0 )) s)"; }
+
+step "build gravity-node (runtime compiled to Wasm)"
+cargo build --release --locked --workspace
+
+step "unit and property tests"
+cargo test --release --locked --workspace
+
+step "end-to-end: @polkadot/api against gravity-node --dev"
+node --test --test-concurrency=1 tests/e2e/
+
+step "local network: 2 validators + 1 full node, GRANDPA finality"
+GRAVITY_NET_DIR="$(mktemp -d)/net" GRAVITY_P2P_BASE=31333 GRAVITY_RPC_BASE=19944 GRAVITY_PROM_BASE=19615 \
+	bash scripts/local-network.sh --check
+
+step "all tests passed"

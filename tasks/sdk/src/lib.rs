@@ -1,0 +1,142 @@
+//! # gravity-task-sdk
+//!
+//! Write a Gravity task as a function from input bytes to output bytes:
+//!
+//! ```ignore
+//! #![cfg_attr(target_arch = "wasm32", no_std)]
+//! extern crate alloc;
+//! fn my_task(input: &[u8]) -> Result<alloc::vec::Vec<u8>, i32> { Ok(input.to_vec()) }
+//! gravity_task_sdk::task!(my_task);
+//! ```
+//!
+//! Compiled for `wasm32v1-none`, [`task!`] exports `run` and wires the function to the task ABI
+//! of `gravity-executor` (imports `gravity::{input_len, input_read, output_write, seed}`), and
+//! this crate supplies the allocator and panic handler a `no_std` Wasm module needs. Compiled
+//! natively the same function can be called directly, which is how tasks are tested and how
+//! their Wasm results are compared with native ones.
+//!
+//! Tasks must be deterministic: no clock, no randomness except [`seed`], no host access.
+#![no_std]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm {
+	#[link(wasm_import_module = "gravity")]
+	extern "C" {
+		pub fn input_len() -> i32;
+		pub fn input_read(ptr: *mut u8, offset: i32, len: i32) -> i32;
+		pub fn output_write(ptr: *const u8, len: i32) -> i32;
+		pub fn seed(ptr: *mut u8);
+	}
+
+	/// A bump allocator over linear memory grown on demand. Tasks are short-lived: memory is
+	/// returned when the instance is dropped. Reallocation in place when the block is the last.
+	pub struct Bump;
+	static mut NEXT: usize = 0;
+	static mut END: usize = 0;
+
+	unsafe impl core::alloc::GlobalAlloc for Bump {
+		unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
+			let align = layout.align().max(8);
+			let start = (NEXT + align - 1) & !(align - 1);
+			let new_next = match start.checked_add(layout.size()) {
+				Some(n) => n,
+				None => return core::ptr::null_mut(),
+			};
+			if NEXT == 0 || new_next > END {
+				// Grow memory by enough 64 KiB pages.
+				let need = if NEXT == 0 { layout.size() + align } else { new_next - END };
+				let pages = need.div_ceil(65536).max(16);
+				let old = core::arch::wasm32::memory_grow(0, pages);
+				if old == usize::MAX {
+					return core::ptr::null_mut()
+				}
+				if NEXT == 0 || old * 65536 != END {
+					NEXT = old * 65536;
+					END = NEXT + pages * 65536;
+					return self.alloc(layout)
+				}
+				END += pages * 65536;
+			}
+			NEXT = new_next;
+			start as *mut u8
+		}
+		unsafe fn dealloc(&self, _ptr: *mut u8, _layout: core::alloc::Layout) {}
+		unsafe fn realloc(&self, ptr: *mut u8, layout: core::alloc::Layout, new_size: usize) -> *mut u8 {
+			if ptr as usize + layout.size() == NEXT && ptr as usize + new_size <= END {
+				NEXT = ptr as usize + new_size;
+				return ptr
+			}
+			let new = self.alloc(core::alloc::Layout::from_size_align_unchecked(new_size, layout.align()));
+			if !new.is_null() {
+				core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+			}
+			new
+		}
+	}
+
+	#[global_allocator]
+	static ALLOC: Bump = Bump;
+
+	#[panic_handler]
+	fn panic(_: &core::panic::PanicInfo) -> ! {
+		core::arch::wasm32::unreachable()
+	}
+}
+
+/// The task's input.
+#[cfg(target_arch = "wasm32")]
+pub fn input() -> Vec<u8> {
+	unsafe {
+		let len = wasm::input_len() as usize;
+		let mut buf = alloc::vec![0u8; len];
+		wasm::input_read(buf.as_mut_ptr(), 0, len as i32);
+		buf
+	}
+}
+
+/// Append bytes to the task's output.
+#[cfg(target_arch = "wasm32")]
+pub fn output(bytes: &[u8]) {
+	unsafe {
+		wasm::output_write(bytes.as_ptr(), bytes.len() as i32);
+	}
+}
+
+/// The 32-byte seed the chain gave this task (the only randomness a task may use).
+#[cfg(target_arch = "wasm32")]
+pub fn seed() -> [u8; 32] {
+	let mut s = [0u8; 32];
+	unsafe { wasm::seed(s.as_mut_ptr()) };
+	s
+}
+
+/// Run `f` on the input and write its output: what the exported `run` does.
+#[cfg(target_arch = "wasm32")]
+pub fn run_task(f: fn(&[u8]) -> Result<Vec<u8>, i32>) -> i32 {
+	match f(&input()) {
+		Ok(out) => {
+			output(&out);
+			0
+		},
+		Err(code) => if code == 0 { 1 } else { code },
+	}
+}
+
+/// Export `run` for `f: fn(&[u8]) -> Result<Vec<u8>, i32>` when compiled to Wasm.
+#[macro_export]
+macro_rules! task {
+	($f:path) => {
+		#[cfg(target_arch = "wasm32")]
+		#[no_mangle]
+		pub extern "C" fn run() -> i32 {
+			$crate::run_task($f)
+		}
+	};
+}
+
+/// Keep `Vec` used on native builds too.
+pub type Output = Vec<u8>;

@@ -1,0 +1,165 @@
+// End to end, real processes: 1 validator + 3 provider nodes run a render job and a map-reduce
+// word count; results are compared with native runs; escrow and audit records are checked.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { NODE_BIN } from './lib/node.js';
+import { startNetwork } from './lib/network.js';
+import { connect, putContent, submitJob, waitJob, tasks, getContent, assemble, eventsBetween } from '../../clients/js/gravity.mjs';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const TASKS_BIN = path.join(path.dirname(NODE_BIN), 'gravity-tasks');
+const PRICE = 1n;
+let net;
+let api;
+let alice;
+const work = mkdtempSync(path.join(os.tmpdir(), 'gravity-compute-'));
+
+before(async () => {
+  await cryptoWaitReady();
+  execFileSync(TASKS_BIN, ['export-programs', work]);
+  net = await startNetwork();
+  api = await connect(net.ws);
+  alice = new Keyring({ type: 'sr25519', ss58Format: 7007 }).addFromUri('//Alice');
+});
+
+after(async () => {
+  await api?.disconnect();
+  await net?.stop();
+});
+
+/** Free + held balance of `who` at block `hash`. */
+const total = async (who, hash) => { const a = await api.query.system.account.at(hash, who); return a.data.free.toBigInt() + a.data.reserved.toBigInt(); };
+
+/** Check escrow settlement and audit records of a finished job. */
+async function checkSettlement(job, fromBlock, toHash, balancesBefore, ts) {
+  const toBlock = (await api.rpc.chain.getHeader(toHash)).number.toNumber();
+  const events = await eventsBetween(api, fromBlock, toBlock);
+  const of = (name) => events.filter(({ event }) => event.section === 'market' && event.method === name);
+  const paid = new Map();
+  for (const { event } of of('ProviderPaid')) {
+    if (event.data.job.toNumber() !== job) continue;
+    const who = event.data.provider.toString();
+    paid.set(who, (paid.get(who) ?? 0n) + event.data.amount.toBigInt());
+  }
+  const fees = new Map();
+  for (const { event } of events.filter(({ event }) => event.section === 'transactionPayment' && event.method === 'TransactionFeePaid')) {
+    const who = event.data.who.toString();
+    fees.set(who, (fees.get(who) ?? 0n) + event.data.actualFee.toBigInt());
+  }
+  const slashedTo = new Map();
+  for (const { event } of events.filter(({ event }) => event.section === 'providers' && event.method === 'Slashed')) {
+    const who = event.data.provider.toString();
+    slashedTo.set(who, (slashedTo.get(who) ?? 0n) + event.data.amount.toBigInt());
+  }
+  const j = (await api.query.market.jobs(job)).unwrap();
+  const sumPaid = [...paid.values()].reduce((a, b) => a + b, 0n);
+  assert.equal(j.escrow.paid.toBigInt(), sumPaid, 'escrow.paid = sum of ProviderPaid events');
+  assert.equal(j.escrow.locked.toBigInt(), j.escrow.paid.toBigInt() + j.escrow.refunded.toBigInt(), 'locked = paid + refunded after the job');
+  // Requester: its balance changed by exactly payments + its fees (minus compensation it received).
+  const requester = alice.address;
+  const dReq = balancesBefore.get(requester) - (await total(requester, toHash));
+  assert.equal(dReq, sumPaid + (fees.get(requester) ?? 0n) - j.escrow.compensation.toBigInt(), 'requester balance change = payments + fees');
+  // Providers: rose by exactly their payments, less their own transaction fees and slashes.
+  for (const [who, before] of balancesBefore) {
+    if (who === requester) continue;
+    const d = (await total(who, toHash)) - before;
+    assert.equal(d, (paid.get(who) ?? 0n) - (fees.get(who) ?? 0n) - (slashedTo.get(who) ?? 0n), `provider ${who} balance change`);
+  }
+  // Audit records: every task verified, with each agreeing replica's commitment, reveal and pay.
+  for (const t of ts) {
+    assert.equal(t.phase.type, 'Verified');
+    const [out, fuel] = t.result.unwrap();
+    const agreeing = t.replicas.filter((r) => r.outcome.unwrap().type === 'Agreed');
+    assert.ok(agreeing.length >= 2, 'quorum of 2');
+    for (const r of agreeing) {
+      assert.ok(r.commitment.isSome && r.committedAt.isSome);
+      const rv = r.reveal.unwrap();
+      assert.equal(rv.output.toHex(), out.toHex());
+      assert.equal(r.paid.toBigInt(), fuel.toBigInt() * PRICE);
+    }
+  }
+  assert.equal(of('TaskVerified').filter(({ event }) => event.data.job.toNumber() === job).length, ts.length);
+  assert.ok(of('JobFinished').some(({ event }) => event.data.job.toNumber() === job));
+}
+
+/** Balances at the best block, and the number of the first block after it. */
+async function snapshot() {
+  const head = await api.rpc.chain.getHeader();
+  const m = new Map();
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 7007 });
+  for (const s of ['//Alice', '//Charlie', '//Dave', '//Eve']) {
+    const a = keyring.addFromUri(s).address;
+    m.set(a, await total(a, head.hash));
+  }
+  return { balances: m, from: head.number.toNumber() + 1 };
+}
+
+test('a 24-tile render job with 2 replicas completes and equals the native render', { timeout: 600_000 }, async () => {
+  const scene = readFileSync(path.join(root, 'tasks/render/scenes/demo.scene'));
+  const programId = await putContent(api, alice, readFileSync(path.join(work, 'render.wasm')));
+  const sceneId = await putContent(api, alice, scene);
+  const { balances: before, from } = await snapshot();
+  const { job } = await submitJob(api, alice, {
+    program: programId, programSize: 1, kind: { Render: { width: 256, height: 192, tile: 48, frames: 1 } },
+    inputs: [sceneId], replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
+    pricePerFuel: PRICE, fuelCap: 2_000_000_000,
+  });
+  const done = await waitJob(api, job, (p) => console.log(`render job ${job}: #${p.block} ${p.verified}/${p.tasks}`));
+  assert.equal(done.status, 'Completed');
+  assert.equal(done.tasks, 24);
+  const ts = await tasks(api, job, 24);
+  // Let the last output uploads land.
+  let tiles = [];
+  for (let tries = 0; tries < 20; tries++) {
+    tiles = await Promise.all(ts.map((t) => getContent(api, t.result.unwrap()[0].toHex())));
+    if (tiles.every(Boolean)) break;
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+  assert.ok(tiles.every(Boolean), 'every verified tile is in the content store');
+  const img = assemble(256, 192, tiles);
+  execFileSync(TASKS_BIN, ['render', path.join(root, 'tasks/render/scenes/demo.scene'), path.join(work, 'native.rgb')]);
+  assert.ok(img.equals(readFileSync(path.join(work, 'native.rgb'))), 'network render equals native render byte for byte');
+  await checkSettlement(job, from, done.blockHash, before, ts);
+});
+
+test('a map-reduce word count over a public-domain book equals the native count', { timeout: 600_000 }, async () => {
+  const text = readFileSync(path.join(root, 'tests/data/alice.txt'), 'utf8');
+  // Four map inputs split at line boundaries.
+  const lines = text.split('\n');
+  const chunks = [0, 1, 2, 3].map((i) => lines.slice(Math.floor((i * lines.length) / 4), Math.floor(((i + 1) * lines.length) / 4)).join('\n'));
+  const mapId = await putContent(api, alice, readFileSync(path.join(work, 'wordcount_map.wasm')));
+  const reduceId = await putContent(api, alice, readFileSync(path.join(work, 'wordcount_reduce.wasm')));
+  const inputs = [];
+  for (const c of chunks) inputs.push(await putContent(api, alice, Buffer.from(c)));
+  const { balances: before, from } = await snapshot();
+  const { job } = await submitJob(api, alice, {
+    program: mapId, programSize: 1, kind: { MapReduce: { reduceProgram: reduceId, reducers: 2 } }, inputs,
+    replication: { initial: 2, max: 3, quorum: 2, adaptive: false }, pricePerFuel: PRICE, fuelCap: 2_000_000_000,
+  });
+  const done = await waitJob(api, job, (p) => console.log(`wordcount job ${job}: #${p.block} ${p.stage} ${p.verified}/${p.tasks}`));
+  assert.equal(done.status, 'Completed');
+  assert.equal(done.tasks, 6);
+  const ts = await tasks(api, job, 6);
+  let outs = [];
+  for (let tries = 0; tries < 20; tries++) {
+    outs = await Promise.all(ts.slice(4).map((t) => getContent(api, t.result.unwrap()[0].toHex())));
+    if (outs.every(Boolean)) break;
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+  const counts = new Map();
+  for (const o of outs) for (const line of Buffer.from(o).toString().split('\n').filter(Boolean)) {
+    const [w, c] = line.split('\t');
+    assert.ok(!counts.has(w), `word ${w} in two partitions`);
+    counts.set(w, Number(c));
+  }
+  const native = new Map(execFileSync(TASKS_BIN, ['wordcount', path.join(root, 'tests/data/alice.txt')]).toString().split('\n').filter(Boolean).map((l) => { const [w, c] = l.split('\t'); return [w, Number(c)]; }));
+  assert.equal(counts.size, native.size);
+  for (const [w, c] of native) assert.equal(counts.get(w), c, `count of ${w}`);
+  await checkSettlement(job, from, done.blockHash, before, ts);
+});

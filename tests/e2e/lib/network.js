@@ -1,0 +1,43 @@
+// A local Gravity network for tests: one validator (Alice) and provider nodes, all separate
+// gravity-node processes on loopback.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, createWriteStream } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NODE_BIN, freePort } from './node.js';
+
+const ALICE_KEY = '0000000000000000000000000000000000000000000000000000000000000001';
+const ALICE_PEER = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
+
+function start(name, args, logDir) {
+  const log = createWriteStream(path.join(logDir, `${name}.log`));
+  const child = spawn(NODE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const exited = new Promise((r) => child.on('exit', r));
+  return { name, child, exited };
+}
+
+/** Start Alice (validator) and `providers` provider nodes (//Charlie, //Dave, //Eve, …). */
+export async function startNetwork(providers = ['//Charlie', '//Dave', '//Eve']) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gravity-net-'));
+  const p2p = await freePort();
+  const rpc = await freePort();
+  const nodes = [start('alice', ['--chain', 'dev', '--alice', '--validator', '--force-authoring', '--base-path', path.join(dir, 'alice'),
+    '--node-key', ALICE_KEY, '--port', String(p2p), '--rpc-port', String(rpc), '--no-prometheus', '--no-telemetry', '--no-mdns'], dir)];
+  for (const suri of providers) {
+    const name = suri.replace('//', '').toLowerCase();
+    nodes.push(start(name, ['--chain', 'dev', '--base-path', path.join(dir, name), '--provider-dev-key', suri,
+      '--bootnodes', `/ip4/127.0.0.1/tcp/${p2p}/p2p/${ALICE_PEER}`, '--port', String(await freePort()),
+      '--rpc-port', String(await freePort()), '--no-prometheus', '--no-telemetry', '--no-mdns'], dir));
+  }
+  return {
+    ws: `ws://127.0.0.1:${rpc}`,
+    logDir: dir,
+    async stop() {
+      for (const n of nodes) n.child.kill('SIGINT');
+      await Promise.all(nodes.map((n) => Promise.race([n.exited, new Promise((r) => setTimeout(() => { n.child.kill('SIGKILL'); r(); }, 10_000))])));
+      if (!process.env.KEEP_LOGS) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
