@@ -66,6 +66,18 @@ fn main() {
 		nofuel.push(t.elapsed().as_secs_f64());
 	}
 	let (n, s, u) = (median(native), median(sandbox), median(nofuel));
+	let raw_nans = Executor::new_without_nan_canonicalization(4).unwrap();
+	let _ = raw_nans.run(hash, wasm, inputs[0].clone(), [0; 32], &limits);
+	let mut nocanon = vec![];
+	for _ in 0..ROUNDS {
+		let t = Instant::now();
+		for i in &inputs {
+			let (r, _) = raw_nans.run(hash, wasm, i.clone(), [0; 32], &limits);
+			r.outcome.expect("render task succeeds");
+		}
+		nocanon.push(t.elapsed().as_secs_f64());
+	}
+	let c = median(nocanon);
 
 	// Per-task overhead on a near-empty task: instantiate from the cache, pass input, collect output.
 	let cpu = gravity_task_programs::CPUBENCH;
@@ -97,6 +109,8 @@ fn main() {
 	println!("| sandbox render, fuel metering off | {:.1} ms |", u * 1e3);
 	println!("| sandbox / native (metered) | {:.2}x |", s / n);
 	println!("| fuel-metering overhead (metered / unmetered) | {:.2}x |", s / u);
+	println!("| sandbox render, metered, NaN canonicalization off (not used for results) | {:.1} ms |", c * 1e3);
+	println!("| NaN-canonicalization overhead (metered / metered without) | {:.2}x |", s / c);
 	println!("| fuel used, all tiles | {fuel_total} |");
 	println!("| module compile (cache miss, once per program) | {compile_ms:.1} ms |");
 	println!("| per-task overhead in render runs (instantiate + input + output), median | {:.3} ms |", median(overhead));

@@ -177,20 +177,26 @@ fn memory_of(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
 impl Executor {
 	/// A new executor with a cache of at most `max_cached` compiled modules.
 	pub fn new(max_cached: usize) -> Result<Self, String> {
-		Self::build(max_cached, true)
+		Self::build(max_cached, true, true)
 	}
 
 	/// Benchmarks only: the same sandbox without fuel metering (results report 0 fuel), to
 	/// measure what metering costs. Never used to produce results for the chain.
 	pub fn new_unmetered(max_cached: usize) -> Result<Self, String> {
-		Self::build(max_cached, false)
+		Self::build(max_cached, false, true)
 	}
 
-	fn build(max_cached: usize, metered: bool) -> Result<Self, String> {
+	/// Benchmarks only: without NaN canonicalization (to measure its cost). Not deterministic
+	/// across CPUs; never used to produce results for the chain.
+	pub fn new_without_nan_canonicalization(max_cached: usize) -> Result<Self, String> {
+		Self::build(max_cached, true, false)
+	}
+
+	fn build(max_cached: usize, metered: bool, canonical_nans: bool) -> Result<Self, String> {
 		let mut config = Config::new();
 		config
 			.consume_fuel(metered)
-			.cranelift_nan_canonicalization(true)
+			.cranelift_nan_canonicalization(canonical_nans)
 			.cranelift_opt_level(OptLevel::Speed)
 			.wasm_threads(false)
 			.wasm_relaxed_simd(false)

@@ -20,7 +20,26 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
-use libm::{fabs, floor, pow, sqrt, tan};
+use libm::tan;
+
+// libm is pure Rust: the same algorithms (and bits) in the Wasm and native builds.
+use libm::{floor, sqrt};
+
+/// |x| by clearing the sign bit (exact on every target).
+#[inline(always)]
+fn fabs(x: f64) -> f64 {
+	f64::from_bits(x.to_bits() & !(1u64 << 63))
+}
+
+/// x^64 by six squarings (same operations, same rounding, on every target).
+#[inline(always)]
+fn pow64(x: f64) -> f64 {
+	let mut y = x;
+	for _ in 0..6 {
+		y *= y;
+	}
+	y
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct V(f64, f64, f64);
@@ -203,7 +222,7 @@ impl Scene {
 			}
 			let diff = n.dot(l).max(0.0);
 			let h = l.sub(d).norm();
-			let spec = pow(n.dot(h).max(0.0), 64.0);
+			let spec = pow64(n.dot(h).max(0.0));
 			col = col.add(base.mul(diff * li)).add(V(1.0, 1.0, 1.0).mul(spec * li * 0.5));
 		}
 		if obj.reflect > 0.0 && depth < 4 {
