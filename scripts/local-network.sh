@@ -62,7 +62,7 @@ start_node() { # name index extra-args...
 }
 BOOT="/ip4/127.0.0.1/tcp/$P2P/p2p/$ALICE_PEER"
 start_node alice 0 --alice --validator --node-key "$ALICE_KEY"
-start_node bob 1 --bob --validator --bootnodes "$BOOT"
+start_node bob 1 --bob --validator --node-key 0000000000000000000000000000000000000000000000000000000000000002 --bootnodes "$BOOT"
 start_node charlie 2 --bootnodes "$BOOT" --provider-dev-key //Charlie
 start_node dave 3 --bootnodes "$BOOT" --provider-dev-key //Dave
 start_node eve 4 --bootnodes "$BOOT" --provider-dev-key //Eve
@@ -79,7 +79,7 @@ echo "local-network: starting alice, bob (validators), charlie, dave, eve (provi
 deadline=$(( $(date +%s) + TIMEOUT ))
 while :; do
 	for k in "${!PIDS[@]}"; do
-		kill -0 "${PIDS[$k]}" 2>/dev/null || { tail -5 "$NET_DIR"/*.log >&2; die "a node exited early; logs above"; }
+		kill -0 "${PIDS[$k]}" 2>/dev/null || { tail -n 5 "$NET_DIR"/*.log >&2; die "a node exited early; logs above"; }
 	done
 	all=1; status=""
 	for i in 0 1 2 3 4; do
