@@ -10,9 +10,11 @@ if [ -z "${CARGO_TARGET_DIR:-}" ]; then
 	fi
 fi
 if [ -z "${WASM_BUILD_TOOLCHAIN:-}" ] && [ -s "$GRAVITY_ROOT/.wasm-toolchain" ]; then
-	WASM_BUILD_TOOLCHAIN="$(cat "$GRAVITY_ROOT/.wasm-toolchain")"
-	export WASM_BUILD_TOOLCHAIN
+	tc="$(tr -d '[:space:]' < "$GRAVITY_ROOT/.wasm-toolchain")"
+	[ -n "$tc" ] && export WASM_BUILD_TOOLCHAIN="$tc"
 fi
+# An empty WASM_BUILD_TOOLCHAIN would name no toolchain at all.
+[ -n "${WASM_BUILD_TOOLCHAIN:-}" ] || unset WASM_BUILD_TOOLCHAIN
 # The runtime's Wasm build must find this workspace's Cargo.lock (the target dir may be elsewhere).
 export WASM_BUILD_WORKSPACE_HINT="$GRAVITY_ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"

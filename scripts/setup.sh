@@ -36,7 +36,7 @@ command -v cargo >/dev/null || die "no cargo on PATH: install Rust with rustup (
 
 if rustup target list --installed 2>/dev/null | grep -qx wasm32v1-none; then
 	say "rustup toolchain already has wasm32v1-none"
-	echo "" > "$ROOT/.wasm-toolchain"
+	rm -f "$ROOT/.wasm-toolchain"
 	exit_rust=done
 elif [ -f /usr/lib/rustlib/wasm32v1-none/lib/.gravity-sysroot-ok ] && rustup toolchain list | grep -q '^gravity-wasm'; then
 	say "Debian wasm toolchain 'gravity-wasm' already prepared"
