@@ -36,6 +36,40 @@ impl<T: Config> Pallet<T> {
 		QueueTail::<T>::put(tail.saturating_add(1));
 	}
 
+	/// Create task `idx` of `job` in its commit phase and queue its initial replicas.
+	#[allow(clippy::too_many_arguments)]
+	pub(crate) fn create_task(
+		job: JobId,
+		idx: TaskIndex,
+		stage: Stage,
+		program: gravity_primitives::ContentId,
+		input: gravity_primitives::ContentId,
+		param: u32,
+		r: &ReplicationPolicy,
+	) {
+		Tasks::<T>::insert(
+			job,
+			idx,
+			TaskOf::<T> {
+				stage,
+				program,
+				input,
+				param,
+				phase: TaskPhase::Committing,
+				wanted: r.initial,
+				quorum: r.quorum,
+				queued: r.initial,
+				trusted: false,
+				replicas: Default::default(),
+				result: None,
+				settled_at: None,
+			},
+		);
+		for _ in 0..r.initial {
+			Self::enqueue(job, idx);
+		}
+	}
+
 	/// Record a deadline for `(job, task)` at `at` or, if that block is full, the first later
 	/// block with room (searching a bounded number of blocks). Returns the block used.
 	pub(crate) fn push_deadline(

@@ -105,7 +105,7 @@ impl<T: Config> Pallet<T> {
 		let budget = per_replica.checked_mul(&replicas).ok_or(Error::<T>::BudgetOverflow)?;
 
 		let queue_len = QueueTail::<T>::get().saturating_sub(QueueHead::<T>::get());
-		let need = first as u64 * r.initial as u64;
+		let need = total as u64 * r.initial as u64;
 		ensure!(
 			queue_len.saturating_add(need) <= T::MaxQueueLen::get() as u64,
 			Error::<T>::QueueFull
@@ -124,24 +124,7 @@ impl<T: Config> Pallet<T> {
 				JobKind::Render { .. } => (scene, i),
 				_ => (inputs[i as usize], 0),
 			};
-			let t = TaskOf::<T> {
-				stage: Stage::Map,
-				program,
-				input,
-				param,
-				phase: TaskPhase::Committing,
-				wanted: r.initial,
-				quorum: r.quorum,
-				queued: r.initial,
-				trusted: false,
-				replicas: Default::default(),
-				result: None,
-				settled_at: None,
-			};
-			Tasks::<T>::insert(id, i, t);
-			for _ in 0..r.initial {
-				Self::enqueue(id, i);
-			}
+			Self::create_task(id, i, Stage::Map, program, input, param, &r);
 		}
 		if let JobKind::MapReduce { .. } = kind {
 			let zeros: BoundedVec<ContentId, T::MaxTasksPerJob> =

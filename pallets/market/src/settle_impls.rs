@@ -216,27 +216,7 @@ impl<T: Config> Pallet<T> {
 				let r = job.replication;
 				for p in 0..reducers {
 					let idx = job.map_tasks.saturating_add(p);
-					Tasks::<T>::insert(
-						job_id,
-						idx,
-						TaskOf::<T> {
-							stage: Stage::Reduce,
-							program,
-							input: manifest,
-							param: p,
-							phase: TaskPhase::Committing,
-							wanted: r.initial,
-							quorum: r.quorum,
-							queued: r.initial,
-							trusted: false,
-							replicas: Default::default(),
-							result: None,
-							settled_at: None,
-						},
-					);
-					for _ in 0..r.initial {
-						Self::enqueue(job_id, idx);
-					}
+					Self::create_task(job_id, idx, Stage::Reduce, program, manifest, p, &r);
 				}
 				job.tasks = job.tasks.saturating_add(reducers);
 				job.stage = Stage::Reduce;
