@@ -2,7 +2,7 @@
 
 use super::*;
 use frame_benchmarking::v2::*;
-use frame_support::traits::fungible::{Inspect, Mutate};
+use frame_support::traits::{fungible::{Inspect, Mutate}, Get};
 use frame_system::RawOrigin;
 use gravity_primitives::{Arch, Capabilities, DeviceClass};
 use sp_runtime::traits::Saturating;
@@ -28,8 +28,9 @@ fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
 	who
 }
 
-/// Fill the class of `bench_caps(1024)` with `n` other providers.
+/// Fill the class of `bench_caps(1024)` with `n` other providers (leaving room for two more).
 fn fill_class<T: Config>(n: u32) {
+	let n = n.min(T::MaxProvidersPerClass::get().saturating_sub(2));
 	for i in 0..n {
 		let who = funded::<T>("filler", i);
 		Pallet::<T>::do_register(who, bench_caps(1024), T::MinBond::get()).expect("class has room");
