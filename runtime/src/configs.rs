@@ -5,7 +5,7 @@ use frame_support::{
 	derive_impl,
 	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
-		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
+		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		IdentityFee, Weight,
 	},
 };
@@ -45,11 +45,13 @@ impl frame_system::Config for Runtime {
 	type Nonce = Nonce;
 	type Hash = Hash;
 	type BlockHashCount = BlockHashCount;
-	type DbWeight = RocksDbWeight;
+	/// The node stores state in ParityDb only (RocksDB is not compiled in).
+	type DbWeight = ParityDbWeight;
 	type Version = Version;
 	type AccountData = pallet_balances::AccountData<Balance>;
 	type SS58Prefix = SS58Prefix;
 	type MaxConsumers = frame_support::traits::ConstU32<16>;
+	type SystemWeightInfo = frame_system::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_aura::Config for Runtime {
@@ -75,7 +77,7 @@ impl pallet_timestamp::Config for Runtime {
 	type Moment = u64;
 	type OnTimestampSet = Aura;
 	type MinimumPeriod = ConstU64<{ SLOT_DURATION / 2 }>;
-	type WeightInfo = ();
+	type WeightInfo = pallet_timestamp::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_balances::Config for Runtime {
@@ -141,7 +143,7 @@ impl pallet_gravity_providers::Config for Runtime {
 	type DecayKeep = ReputationDecayKeep;
 	type MaxProvidersPerClass = ConstU32<100_000>;
 	type MaxConcurrent = frame_support::traits::ConstU16<64>;
-	type WeightInfo = ();
+	type WeightInfo = pallet_gravity_providers::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_gravity_market::Config for Runtime {
@@ -166,7 +168,7 @@ impl pallet_gravity_market::Config for Runtime {
 	type TrustedReputation = MarketTrustedReputation;
 	type TrustedMinResults = ConstU32<20>;
 	type SpotCheckRate = MarketSpotCheckRate;
-	type WeightInfo = ();
+	type WeightInfo = pallet_gravity_market::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_gravity_content::Config for Runtime {
@@ -177,5 +179,5 @@ impl pallet_gravity_content::Config for Runtime {
 	type MaxBlobSize = ConstU32<{ 2 * 1024 * 1024 }>;
 	type DepositBase = ConstU128<{ 10 * MILLI_UNIT }>;
 	type DepositPerByte = ConstU128<{ MICRO_UNIT / 10 }>;
-	type WeightInfo = ();
+	type WeightInfo = pallet_gravity_content::weights::SubstrateWeight<Runtime>;
 }

@@ -40,7 +40,11 @@ fn main() {
 		for v in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "RUSTC_WRAPPER", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR", "RUSTC", "RUSTDOC", "CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"] {
 			cmd.env_remove(v);
 		}
-		cmd.env("CARGO_PROFILE_RELEASE_PANIC", "abort")
+		// SIMD128 is deterministic in the sandbox (no relaxed SIMD; NaNs canonicalized): LLVM
+		// vectorizes with it as it does natively with SSE2, and `gravity_task_sdk::math` uses its
+		// exactly rounded `f64x2.sqrt`/`floor` instead of software loops.
+		cmd.env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128")
+			.env("CARGO_PROFILE_RELEASE_PANIC", "abort")
 			.env("CARGO_PROFILE_RELEASE_LTO", "true")
 			.env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
 			.env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "3");

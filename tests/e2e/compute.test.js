@@ -163,3 +163,56 @@ test('a map-reduce word count over a public-domain book equals the native count'
   for (const [w, c] of native) assert.equal(counts.get(w), c, `count of ${w}`);
   await checkSettlement(job, from, done.blockHash, before, ts);
 });
+
+test('a provider that crashes after committing resumes on restart: reveals what it committed, never commits twice', { timeout: 600_000 }, async () => {
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 7007 });
+  const eve = keyring.addFromUri('//Eve').address;
+  // 6 tiles, every one replicated on all three providers: Eve holds a replica of each.
+  const scene = readFileSync(path.join(root, 'tasks/render/scenes/demo.scene'), 'utf8')
+    .replace(/^size .*$/m, 'size 144 96').replace(/^tile .*$/m, 'tile 48');
+  const programId = await putContent(api, alice, readFileSync(path.join(work, 'render.wasm')));
+  const sceneId = await putContent(api, alice, Buffer.from(scene));
+  const from = (await api.rpc.chain.getHeader()).number.toNumber() + 1;
+  const { job } = await submitJob(api, alice, {
+    program: programId, programSize: 1, kind: { Render: { width: 144, height: 96, tile: 48, frames: 1 } },
+    inputs: [sceneId], replication: { initial: 3, max: 3, quorum: 2, adaptive: false },
+    pricePerFuel: PRICE, fuelCap: 2_000_000_000,
+  });
+  // Crash Eve as soon as one of her commitments is in a block.
+  const crashedAfter = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('Eve committed nothing within 120 s')), 120_000);
+    let unsub;
+    api.query.system.events((evs) => {
+      const c = evs.find(({ event }) => event.section === 'market' && event.method === 'Committed'
+        && event.data.job.toNumber() === job && event.data.provider.toString() === eve);
+      if (c) { clearTimeout(t); unsub?.(); resolve(c.event.data.task.toNumber()); }
+    }).then((u) => { unsub = u; });
+  });
+  await net.crash('eve');
+  console.log(`Eve crashed after committing task ${crashedAfter} of job ${job}; restarting`);
+  net.restart('eve');
+  const done = await waitJob(api, job, (p) => console.log(`restart job ${job}: #${p.block} ${p.verified}/${p.tasks}`));
+  assert.equal(done.status, 'Completed');
+  const ts = await tasks(api, job, 6);
+  const toBlock = (await api.rpc.chain.getHeader(done.blockHash)).number.toNumber();
+  const events = await eventsBetween(api, from, toBlock);
+  const eveEvents = (name) => events.filter(({ event }) => event.section === 'market' && event.method === name
+    && event.data.job.toNumber() === job && event.data.provider.toString() === eve);
+  // Resumed: the task committed before the crash was revealed after it, with a matching reveal.
+  const mine = ts[crashedAfter].replicas.find((r) => r.provider.toString() === eve);
+  assert.ok(mine.reveal.isSome, 'the replica committed before the crash was revealed after the restart');
+  assert.equal(mine.outcome.unwrap().type, 'Agreed');
+  // Never twice: at most one commitment and one reveal per task.
+  for (const name of ['Committed', 'Revealed']) {
+    const per = new Map();
+    for (const { event } of eveEvents(name)) per.set(event.data.task.toNumber(), (per.get(event.data.task.toNumber()) ?? 0) + 1);
+    for (const [task, n] of per) assert.equal(n, 1, `Eve ${name} task ${task} ${n} times`);
+  }
+  // No extrinsic of Eve failed (a second commit or a reveal of a salt it did not commit would).
+  for (const { block, event, phase } of events.filter(({ event }) => event.section === 'system' && event.method === 'ExtrinsicFailed')) {
+    const signed = await api.rpc.chain.getBlock(await api.rpc.chain.getBlockHash(block));
+    const xt = signed.block.extrinsics[phase.asApplyExtrinsic.toNumber()];
+    assert.notEqual(xt.signer.toString(), eve, `an extrinsic of Eve failed at #${block}: ${xt.method.section}.${xt.method.method}`);
+  }
+  for (const t of ts) assert.equal(t.phase.type, 'Verified');
+});

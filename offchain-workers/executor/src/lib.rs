@@ -6,7 +6,10 @@
 //! ## Determinism
 //! - wasmtime with Cranelift, **fuel metering** on: every run stops after `fuel_cap` units, and the
 //!   fuel used is reported (it is the billing unit on chain);
-//! - **NaN canonicalization** on; no threads, no relaxed SIMD, no multi-memory, no memory64;
+//! - **NaN canonicalization**: every NaN a program can observe has the canonical bits, by a
+//!   rewrite of the module at the points where NaN bits can leak ([`nan`]), which gives the
+//!   same observable results as Cranelift's canonicalize-every-operation option at half its
+//!   cost on float code; no threads, no relaxed SIMD, no multi-memory, no memory64;
 //! - a **memory cap** (`max_memory_bytes`) enforced by a resource limiter;
 //! - **no host access** but the task ABI below: no clock, no randomness except the 32-byte seed
 //!   the chain gives, no files, no network.
@@ -35,6 +38,8 @@
 //! large, task error). The result hash a provider commits to is [`TaskResult::output_hash`]:
 //! `blake2_256(output)` for success, `blake2_256(b"gravity-failure" ‖ SCALE(failure))` otherwise.
 //! A failure is a result like any other: it is reported on chain, never a crash.
+
+pub mod nan;
 
 use codec::{Decode, Encode};
 use parking_lot::Mutex;
@@ -165,6 +170,7 @@ pub struct Executor {
 	cache: Arc<Mutex<HashMap<[u8; 32], Module>>>,
 	max_cached: usize,
 	metered: bool,
+	nans: NanCanonicalization,
 }
 
 fn memory_of(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
@@ -174,29 +180,38 @@ fn memory_of(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
 	}
 }
 
+/// How NaN bit patterns are made deterministic (see [`nan`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NanCanonicalization {
+	/// Canonicalize where NaN bits become observable (stores, reinterprets, copysign, SIMD):
+	/// the module is rewritten before compilation. Production setting.
+	AtObservation,
+	/// Cranelift's option: canonicalize after every float operation. Same observable results,
+	/// about twice slower on float code; kept to test and measure against.
+	EveryOperation,
+	/// None. Not deterministic across CPUs: benchmarks only, never results for the chain.
+	Off,
+}
+
 impl Executor {
-	/// A new executor with a cache of at most `max_cached` compiled modules.
+	/// A new executor with a cache of at most `max_cached` compiled modules: fuel metering on,
+	/// NaNs canonicalized where observable. The configuration providers run.
 	pub fn new(max_cached: usize) -> Result<Self, String> {
-		Self::build(max_cached, true, true)
+		Self::with_options(max_cached, true, NanCanonicalization::AtObservation)
 	}
 
-	/// Benchmarks only: the same sandbox without fuel metering (results report 0 fuel), to
-	/// measure what metering costs. Never used to produce results for the chain.
+	/// Benchmarks only: without fuel metering (to measure its cost).
 	pub fn new_unmetered(max_cached: usize) -> Result<Self, String> {
-		Self::build(max_cached, false, true)
+		Self::with_options(max_cached, false, NanCanonicalization::AtObservation)
 	}
 
-	/// Benchmarks only: without NaN canonicalization (to measure its cost). Not deterministic
-	/// across CPUs; never used to produce results for the chain.
-	pub fn new_without_nan_canonicalization(max_cached: usize) -> Result<Self, String> {
-		Self::build(max_cached, true, false)
-	}
-
-	fn build(max_cached: usize, metered: bool, canonical_nans: bool) -> Result<Self, String> {
+	/// An executor with explicit fuel metering and NaN settings (tests and benchmarks; only
+	/// [`Executor::new`]'s settings produce results for the chain).
+	pub fn with_options(max_cached: usize, metered: bool, nans: NanCanonicalization) -> Result<Self, String> {
 		let mut config = Config::new();
 		config
 			.consume_fuel(metered)
-			.cranelift_nan_canonicalization(canonical_nans)
+			.cranelift_nan_canonicalization(nans == NanCanonicalization::EveryOperation)
 			.cranelift_opt_level(OptLevel::Speed)
 			.wasm_threads(false)
 			.wasm_relaxed_simd(false)
@@ -252,7 +267,7 @@ impl Executor {
 				})
 			})
 			.map_err(|e| format!("linker: {e}"))?;
-		Ok(Self { engine, linker: Arc::new(linker), cache: Default::default(), max_cached, metered })
+		Ok(Self { engine, linker: Arc::new(linker), cache: Default::default(), max_cached, metered, nans })
 	}
 
 	/// Compile (or fetch from the cache) the module whose bytes hash to `program_hash`.
@@ -260,7 +275,13 @@ impl Executor {
 		if let Some(m) = self.cache.lock().get(&program_hash) {
 			return Ok((m.clone(), false))
 		}
-		let module = Module::new(&self.engine, wasm).map_err(|_| Failure::InvalidModule)?;
+		let module = if self.nans == NanCanonicalization::AtObservation {
+			let rewritten = nan::canonicalize_observable_nans(wasm).map_err(|_| Failure::InvalidModule)?;
+			Module::new(&self.engine, rewritten)
+		} else {
+			Module::new(&self.engine, wasm)
+		}
+		.map_err(|_| Failure::InvalidModule)?;
 		for import in module.imports() {
 			if import.module() != "gravity" || !ABI_IMPORTS.contains(&import.name()) {
 				return Err(Failure::ForbiddenImport(format!("{}::{}", import.module(), import.name())))

@@ -121,3 +121,93 @@ fn the_executor_survives_bad_programs_and_keeps_serving() {
 	let (_, stats) = ex.run(program_hash(&good), &good, Arc::new(b"x".to_vec()), [0; 32], &Limits::default());
 	assert!(!stats.compiled);
 }
+
+/// NaN bits at every observation point of `nan.rs`. Each case computes a NaN at run time (from a
+/// mutable global, so nothing is folded at compile time) and writes what a program can see of it.
+const NAN_CASES: &[(&str, &str)] = &[
+	("f64.store", "(f64.store (i32.const 0) (f64.div (global.get $z) (global.get $z)))"),
+	("i64.reinterpret_f64", "(i64.store (i32.const 0) (i64.reinterpret_f64 (f64.div (global.get $z) (global.get $z))))"),
+	("f64.copysign", "(f64.store (i32.const 0) (f64.copysign (f64.const 1) (f64.div (global.get $z) (global.get $z))))"),
+	("f32.store", "(f32.store (i32.const 0) (f32.div (f32.demote_f64 (global.get $z)) (f32.demote_f64 (global.get $z))))"),
+	("i32.reinterpret_f32", "(i32.store (i32.const 0) (i32.reinterpret_f32 (f32.sqrt (f32.const -1))))"),
+	("f32.copysign", "(f32.store (i32.const 0) (f32.copysign (f32.const 2) (f32.sqrt (f32.demote_f64 (f64.sub (global.get $z) (f64.const 1))))))"),
+	("f64x2.div", "(v128.store (i32.const 0) (f64x2.div (f64x2.splat (global.get $z)) (f64x2.splat (global.get $z))))"),
+	("f64x2.splat", "(v128.store (i32.const 0) (f64x2.splat (f64.div (global.get $z) (global.get $z))))"),
+	("f64x2.replace_lane", "(v128.store (i32.const 0) (f64x2.replace_lane 1 (v128.const i64x2 0 0) (f64.div (global.get $z) (global.get $z))))"),
+	("f32x4.sqrt", "(v128.store (i32.const 0) (f32x4.sqrt (f32x4.splat (f32.sub (f32.demote_f64 (global.get $z)) (f32.const 1)))))"),
+	("f32x4.splat", "(v128.store (i32.const 0) (f32x4.splat (f32.div (f32.demote_f64 (global.get $z)) (f32.demote_f64 (global.get $z)))))"),
+	// Through a call's parameter, a local, `select` and a return value, then stored.
+	("call+local+select", "(local $t f64) (local.set $t (call $twice (f64.div (global.get $z) (global.get $z)))) (f64.store (i32.const 0) (select (local.get $t) (f64.const 5) (i32.const 1)))"),
+];
+
+fn nan_program(body: &str) -> Vec<u8> {
+	wat::parse_str(format!(
+		r#"(module (import "gravity" "output_write" (func $write (param i32 i32) (result i32)))
+		(memory (export "memory") 1)
+		(global $z (mut f64) (f64.const 0))
+		(func $twice (param $x f64) (result f64) (local $y f64) (local.set $y (f64.add (local.get $x) (local.get $x))) (local.get $y))
+		(func (export "run") (result i32) {body}
+		  (drop (call $write (i32.const 0) (i32.const 16))) (i32.const 0)))"#
+	))
+	.unwrap()
+}
+
+fn run_on(ex: &Executor, wasm: &[u8]) -> gravity_executor::TaskResult {
+	ex.run(program_hash(wasm), wasm, Arc::new(vec![]), [0; 32], &Limits::default()).0
+}
+
+#[test]
+fn observable_nans_are_canonical_and_match_full_canonicalization() {
+	use gravity_executor::NanCanonicalization::*;
+	let prod = Executor::new(64).unwrap();
+	let every = Executor::with_options(64, true, EveryOperation).unwrap();
+	let off = Executor::with_options(64, true, Off).unwrap();
+	let mut differs_without = 0;
+	for (name, body) in NAN_CASES {
+		let wasm = nan_program(body);
+		let p = run_on(&prod, &wasm).outcome.unwrap_or_else(|e| panic!("{name}: {e}"));
+		let e = run_on(&every, &wasm).outcome.unwrap();
+		assert_eq!(p, e, "{name}: observation-point canonicalization differs from every-operation");
+		// Every NaN pattern in the output is a canonical one.
+		for (i, w) in p.chunks(8).enumerate() {
+			let bits = u64::from_le_bytes(w.try_into().unwrap());
+			let (lo, hi) = (bits as u32, (bits >> 32) as u32);
+			if f64::from_bits(bits).is_nan() && !name.starts_with("f32") && !name.contains("reinterpret_f32") {
+				assert_eq!(bits, 0x7ff8_0000_0000_0000, "{name}: word {i}");
+			}
+			for half in [lo, hi] {
+				if f32::from_bits(half).is_nan() && (name.starts_with("f32") || name.contains("reinterpret_f32")) {
+					assert_eq!(half, 0x7fc0_0000, "{name}: word {i}");
+				}
+			}
+		}
+		if run_on(&off, &wasm).outcome.unwrap() != p {
+			differs_without += 1;
+		}
+	}
+	// On x86-64 the CPU's own NaN is negative (0xfff8…), so without canonicalization most cases
+	// show other bits: the test would notice the rewrite doing nothing.
+	#[cfg(target_arch = "x86_64")]
+	assert!(differs_without >= 8, "only {differs_without} cases differ without canonicalization");
+	let _ = differs_without;
+}
+
+#[test]
+fn copysign_of_a_nan_sign_is_positive() {
+	let wasm = nan_program(NAN_CASES[2].1);
+	let out = run_on(&Executor::new(4).unwrap(), &wasm).outcome.unwrap();
+	assert_eq!(f64::from_le_bytes(out[..8].try_into().unwrap()), 1.0);
+}
+
+#[test]
+fn the_rewrite_keeps_modules_valid_and_rejects_invalid_ones() {
+	let ok = nan_program(NAN_CASES[11].1);
+	let rewritten = gravity_executor::nan::canonicalize_observable_nans(&ok).unwrap();
+	wasmparser::Validator::new().validate_all(&rewritten).unwrap();
+	// Deterministic: the same input gives the same bytes.
+	assert_eq!(rewritten, gravity_executor::nan::canonicalize_observable_nans(&ok).unwrap());
+	assert!(gravity_executor::nan::canonicalize_observable_nans(b"\0asm\x01\0\0\0garbage").is_err());
+	// Threads are not a task feature.
+	let shared = wat::parse_str("(module (memory 1 1 shared))").unwrap();
+	assert!(gravity_executor::nan::canonicalize_observable_nans(&shared).is_err());
+}

@@ -1,9 +1,9 @@
 //! Assignment: the queue of replicas to place, and the bounded, randomized, reputation-weighted
 //! choice of a provider for one replica.
 //!
-//! Cost of placing one replica: one read of the job and task, one `ClassSize` read per candidate
-//! class (at most 48, fixed by the requirement shape), then at most `AssignmentTries` candidates,
-//! each a constant number of reads. Nothing depends on the number of providers or jobs.
+//! Cost of placing one replica: one read each of the job, the task and the class sizes (all
+//! classes in one value), then at most `AssignmentTries` candidates, each a constant number of
+//! reads. Nothing depends on the number of providers or jobs.
 
 use crate::*;
 use alloc::vec::Vec;
@@ -108,7 +108,7 @@ impl<T: Config> Pallet<T> {
 		}
 
 		let classes = job.requirements.candidate_classes();
-		let sizes: Vec<u32> = classes.iter().map(|c| T::Providers::class_size(c)).collect();
+		let sizes: Vec<u32> = T::Providers::class_sizes(&classes);
 		let total: u64 = sizes.iter().map(|s| *s as u64).sum();
 		let subject = (b"gravity/assign", job_id, task_idx, task.replicas.len() as u32).encode();
 		let (seed, _) = T::Randomness::random(&subject);
@@ -124,13 +124,14 @@ impl<T: Config> Pallet<T> {
 				let mut class = None;
 				for (c, s) in classes.iter().zip(sizes.iter()) {
 					if at < *s as u64 {
-						class = Some(c);
+						class = Some((c, *s));
 						break
 					}
 					at -= *s as u64;
 				}
-				let Some(class) = class else { continue };
-				let Some(p) = T::Providers::pick(class, u64_at(&h, 8)) else { continue };
+				let Some((class, size)) = class else { continue };
+				let slot = (u64_at(&h, 8) % size as u64) as u32;
+				let Some(p) = T::Providers::pick(class, slot) else { continue };
 				if task.replicas.iter().any(|r| r.provider == p) ||
 					!T::Providers::is_eligible(&p, &job.requirements) ||
 					ProviderTasks::<T>::decode_len(&p).unwrap_or(0) as u32 >=

@@ -5,8 +5,8 @@ use crate::dispatchable_impls::commitment_of;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::traits::{
-	fungible::{Inspect, Mutate},
-	Get, Hooks,
+	fungible::Mutate,
+	Get, Hooks, Randomness,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use gravity_primitives::{
@@ -63,7 +63,7 @@ fn submit<T: Config>(who: &T::AccountId, kind: JobKind, inputs: u32, replicas: u
 		ContentId::repeat_byte(1),
 		1_000,
 		kind,
-		(0..inputs).map(|i| ContentId::from_low_u64_be(i as u64)).collect(),
+		(0..inputs).map(content_id).collect(),
 		req(),
 		policy::<T>(replicas),
 		1u32.into(),
@@ -102,6 +102,13 @@ fn assign<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) {
 	QueueHead::<T>::put(QueueTail::<T>::get());
 }
 
+/// A distinct content id per index (`H256::from_low_u64_be` is std-only).
+fn content_id(i: u32) -> ContentId {
+	let mut bytes = [0u8; 32];
+	bytes[28..].copy_from_slice(&i.to_be_bytes());
+	ContentId::from(bytes)
+}
+
 fn salt(i: usize) -> [u8; 32] {
 	[i as u8; 32]
 }
@@ -121,12 +128,12 @@ fn commit_all<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) {
 mod benchmarks {
 	use super::*;
 
-	/// `i` inputs → `i` tasks, each queued `MaxReplicas` times.
+	/// A batch job of `n` inputs → `n` tasks, each queued `MaxReplicas` times (the worst case
+	/// for `n` tasks of any kind).
 	#[benchmark]
-	fn submit_job(i: Linear<1, { T::MaxTasksPerJob::get() }>, t: Linear<1, { T::MaxTasksPerJob::get() }>) {
+	fn submit_job(n: Linear<1, { T::MaxTasksPerJob::get() }>) {
 		let who = requester::<T>();
-		let n = i.max(t);
-		let inputs: Vec<ContentId> = (0..n).map(|x| ContentId::from_low_u64_be(x as u64)).collect();
+		let inputs: Vec<ContentId> = (0..n).map(content_id).collect();
 		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(1_000u32.into());
 		#[extrinsic_call]
 		_(
@@ -260,6 +267,40 @@ mod benchmarks {
 			Pallet::<T>::place_replica(job, 0, now);
 		}
 		assert_eq!(Tasks::<T>::get(job, 0).unwrap().replicas.len(), 1);
+	}
+
+	/// Control for `tick_assign` (not a call's weight): the same storage reads as placing one
+	/// replica — job, task, class sizes, randomness, one class slot, the provider's record,
+	/// reputation and task list, the deadline slot — without the assignment. Whatever this grows
+	/// with `p` is the cost of reading maps of `p` entries (a deeper trie), not assignment work.
+	#[benchmark]
+	fn tick_assign_storage_only(p: Linear<10, 10_000>) {
+		let who = requester::<T>();
+		providers::<T>(p);
+		let job = submit::<T>(&who, JobKind::Batch, 1, 1);
+		let now = frame_system::Pallet::<T>::block_number();
+		let class = caps().class();
+		let slot = p / 2;
+		let found;
+		#[block]
+		{
+			let j = Jobs::<T>::get(job);
+			let t = Tasks::<T>::get(job, 0);
+			let sizes = T::Providers::class_sizes(&[class]);
+			let seed = T::Randomness::random(b"gravity/assign").0;
+			let chosen = T::Providers::pick(&class, slot);
+			let mut load = None;
+			if let Some(c) = chosen.as_ref() {
+				load = Some((
+					T::Providers::is_eligible(c, &req()),
+					T::Providers::reputation(c),
+					ProviderTasks::<T>::decode_len(c),
+				));
+			}
+			let d = Deadlines::<T>::get(now.saturating_add(T::CommitWindow::get()));
+			found = core::hint::black_box((j.is_some(), t.is_some(), sizes, seed, chosen, load, d.len()));
+		}
+		assert!(found.0 && found.1 && found.4.is_some());
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(0), crate::mock::Test);

@@ -35,6 +35,13 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// The `n` of `submit_job`'s weight: the larger of inputs and first-stage tasks, at most
+	/// `MaxTasksPerJob` (a larger job is rejected with a named error before any work).
+	pub fn submit_weight_units(kind: &JobKind, inputs: usize) -> u32 {
+		let inputs = u32::try_from(inputs).unwrap_or(u32::MAX);
+		Self::task_count_hint(kind, inputs as usize).max(inputs).min(T::MaxTasksPerJob::get())
+	}
+
 	/// Tiles per frame of a render job.
 	pub fn render_tiles(width: u32, height: u32, tile: u32) -> Option<u32> {
 		if width == 0 || height == 0 || tile == 0 {

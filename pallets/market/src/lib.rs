@@ -401,7 +401,7 @@ pub mod pallet {
 		/// - `inputs`: one content id per task (batch, map); the scene (render).
 		/// - `deadline`: block by which the job must be done; unfinished work is refunded.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::submit_job(inputs.len() as u32, Pallet::<T>::task_count_hint(kind, inputs.len())))]
+		#[pallet::weight(T::WeightInfo::submit_job(Pallet::<T>::submit_weight_units(kind, inputs.len())))]
 		pub fn submit_job(
 			origin: OriginFor<T>,
 			program: ContentId,

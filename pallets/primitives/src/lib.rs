@@ -135,6 +135,21 @@ impl Requirements {
 /// (tier 0 also holds machines under 1 GiB; the last tier holds everything from 128 GiB).
 pub const MEM_TIERS: u8 = 8;
 
+/// Number of capability classes: concrete architectures × GPU or not × memory tiers.
+pub const CLASS_COUNT: usize = Arch::CONCRETE.len() * 2 * MEM_TIERS as usize;
+
+impl ClassKey {
+	/// Position of the class in dense per-class arrays (`0..CLASS_COUNT`); `None` for a key no
+	/// provider can have (`Arch::Any`, a tier past the last).
+	pub fn index(&self) -> Option<usize> {
+		let arch = Arch::CONCRETE.iter().position(|a| *a == self.arch)?;
+		if self.mem_tier >= MEM_TIERS {
+			return None
+		}
+		Some((arch * 2 + self.gpu as usize) * MEM_TIERS as usize + self.mem_tier as usize)
+	}
+}
+
 /// The memory tier of an amount of memory in MiB.
 pub fn mem_tier(memory_mib: u32) -> u8 {
 	let gib = memory_mib / 1024;
@@ -170,11 +185,12 @@ pub enum Outcome {
 
 /// The provider registry as the market sees it.
 pub trait ProviderRegistry<AccountId, Balance> {
-	/// Pick a provider from class `class` using `seed`: returns `None` if the class is empty.
-	/// Cost: O(1) reads, independent of the number of providers.
-	fn pick(class: &ClassKey, seed: u64) -> Option<AccountId>;
-	/// Number of registered online providers in a class.
-	fn class_size(class: &ClassKey) -> u32;
+	/// The provider in slot `slot` (`< class size`) of class `class`'s index, if any.
+	/// Cost: one read, independent of the number of providers.
+	fn pick(class: &ClassKey, slot: u32) -> Option<AccountId>;
+	/// Number of indexed (online) providers in each of `classes`, in order. Cost: one read,
+	/// whatever the number of classes or providers.
+	fn class_sizes(classes: &[ClassKey]) -> Vec<u32>;
 	/// Is `who` an online provider with spare capacity that satisfies `req`?
 	fn is_eligible(who: &AccountId, req: &Requirements) -> bool;
 	/// Is `who` a registered provider?
@@ -195,4 +211,26 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	/// Benchmarks only: make `who` an online provider with `capabilities` (funding its bond).
 	#[cfg(feature = "runtime-benchmarks")]
 	fn register_for_benchmark(who: &AccountId, capabilities: Capabilities);
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn class_indices_are_dense_and_distinct() {
+		let mut seen = [false; CLASS_COUNT];
+		for arch in Arch::CONCRETE {
+			for gpu in [false, true] {
+				for mem_tier in 0..MEM_TIERS {
+					let i = ClassKey { arch, gpu, mem_tier }.index().expect("a provider's class has an index");
+					assert!(!seen[i], "index {i} used twice");
+					seen[i] = true;
+				}
+			}
+		}
+		assert!(seen.iter().all(|s| *s));
+		assert_eq!(ClassKey { arch: Arch::Any, gpu: false, mem_tier: 0 }.index(), None);
+		assert_eq!(ClassKey { arch: Arch::X86_64, gpu: false, mem_tier: MEM_TIERS }.index(), None);
+	}
 }

@@ -9,7 +9,7 @@ use frame_support::{
 	},
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{Arch, Capabilities};
+use gravity_primitives::{Arch, Capabilities, ClassKey, CLASS_COUNT};
 use sp_runtime::traits::Saturating;
 
 impl<T: Config> Pallet<T> {
@@ -34,7 +34,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(bond >= T::MinBond::get(), Error::<T>::BondTooLow);
 		Self::check_capabilities(&capabilities)?;
 		let class = capabilities.class();
-		ensure!(ClassSize::<T>::get(class) < T::MaxProvidersPerClass::get(), Error::<T>::ClassFull);
+		ensure!(Self::class_size(&class) < T::MaxProvidersPerClass::get(), Error::<T>::ClassFull);
 		T::Currency::hold(&HoldReason::ProviderBond.into(), &who, bond)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 
@@ -153,10 +153,10 @@ impl<T: Config> Pallet<T> {
 			return Ok(())
 		}
 		let class = info.capabilities.class();
-		let size = ClassSize::<T>::get(class);
+		let size = Self::class_size(&class);
 		ensure!(size < T::MaxProvidersPerClass::get(), Error::<T>::ClassFull);
 		ClassMembers::<T>::insert(class, size, who);
-		ClassSize::<T>::insert(class, size.saturating_add(1));
+		Self::set_class_size(&class, size.saturating_add(1));
 		info.slot = Some((class, size));
 		Ok(())
 	}
@@ -164,7 +164,7 @@ impl<T: Config> Pallet<T> {
 	/// Take `who` out of its class index (swap-remove: O(1)); clears `info.slot`.
 	pub(crate) fn index_remove(who: &T::AccountId, info: &mut ProviderInfoOf<T>) {
 		let Some((class, slot)) = info.slot.take() else { return };
-		let size = ClassSize::<T>::get(class);
+		let size = Self::class_size(&class);
 		let last = size.saturating_sub(1);
 		if slot != last {
 			if let Some(moved) = ClassMembers::<T>::get(class, last) {
@@ -179,7 +179,18 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		ClassMembers::<T>::remove(class, last);
-		ClassSize::<T>::insert(class, last);
+		Self::set_class_size(&class, last);
+	}
+
+	/// Number of indexed providers in `class` (0 for a class no provider can have).
+	pub fn class_size(class: &ClassKey) -> u32 {
+		let Some(i) = class.index() else { return 0 };
+		ClassSizes::<T>::get().map_or(0, |sizes| sizes[i])
+	}
+
+	fn set_class_size(class: &ClassKey, size: u32) {
+		let Some(i) = class.index() else { return };
+		ClassSizes::<T>::mutate(|sizes| sizes.get_or_insert([0; CLASS_COUNT])[i] = size);
 	}
 
 	/// Is the last heartbeat of `info` recent enough?

@@ -28,7 +28,7 @@ pub mod pallet {
 		traits::fungible::{Inspect, Mutate, MutateHold},
 	};
 	use frame_system::pallet_prelude::*;
-	use gravity_primitives::{Capabilities, ClassKey};
+	use gravity_primitives::{Capabilities, ClassKey, CLASS_COUNT};
 	use sp_runtime::Perbill;
 
 	pub type BalanceOf<T> =
@@ -88,14 +88,15 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ProviderCount<T> = StorageValue<_, u32, ValueQuery>;
 
-	/// Capability-class index: class → slot → provider. Slots `0..ClassSize[class]` are filled.
+	/// Capability-class index: class → slot → provider. Slots `0..` the class's size are filled.
 	#[pallet::storage]
 	pub type ClassMembers<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, ClassKey, Twox64Concat, u32, T::AccountId>;
 
-	/// Number of online providers in each class.
+	/// Number of indexed providers in each class, by [`ClassKey::index`]. One value for all
+	/// classes, so that assignment reads every candidate class's size in a single read.
 	#[pallet::storage]
-	pub type ClassSize<T> = StorageMap<_, Twox64Concat, ClassKey, u32, ValueQuery>;
+	pub type ClassSizes<T> = StorageValue<_, [u32; CLASS_COUNT], OptionQuery>;
 
 	/// Reputation of every account that ever provided (kept after deregistration).
 	#[pallet::storage]

@@ -1,13 +1,14 @@
 //! Reputation bookkeeping and the [`ProviderRegistry`] the market pallet uses.
 
 use crate::*;
+use alloc::vec::Vec;
 use frame_support::traits::{
 	fungible::MutateHold,
 	tokens::{Fortitude, Precision, Restriction},
 	Get,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{ClassKey, Outcome, ProviderRegistry, Requirements};
+use gravity_primitives::{ClassKey, Outcome, ProviderRegistry, Requirements, CLASS_COUNT};
 use sp_runtime::{
 	traits::{Saturating, UniqueSaturatedInto, Zero},
 	DispatchError, Perbill,
@@ -101,16 +102,13 @@ impl<T: Config> Pallet<T> {
 }
 
 impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
-	fn pick(class: &ClassKey, seed: u64) -> Option<T::AccountId> {
-		let size = ClassSize::<T>::get(class);
-		if size == 0 {
-			return None
-		}
-		ClassMembers::<T>::get(class, (seed % size as u64) as u32)
+	fn pick(class: &ClassKey, slot: u32) -> Option<T::AccountId> {
+		ClassMembers::<T>::get(class, slot)
 	}
 
-	fn class_size(class: &ClassKey) -> u32 {
-		ClassSize::<T>::get(class)
+	fn class_sizes(classes: &[ClassKey]) -> Vec<u32> {
+		let all = ClassSizes::<T>::get().unwrap_or([0; CLASS_COUNT]);
+		classes.iter().map(|c| c.index().map_or(0, |i| all[i])).collect()
 	}
 
 	fn is_eligible(who: &T::AccountId, req: &Requirements) -> bool {

@@ -20,8 +20,8 @@ fn register_holds_bond_and_indexes_by_class() {
 		assert_ok!(Registry::register(RuntimeOrigin::signed(1), c.clone(), 150));
 		assert_eq!(held(1), 150);
 		assert_eq!(Balances::free_balance(1), 850);
-		assert_eq!(ClassSize::<Test>::get(c.class()), 1);
-		assert_eq!(<Registry as ProviderRegistry<_, _>>::pick(&c.class(), 12345), Some(1));
+		assert_eq!(Pallet::<Test>::class_size(&c.class()), 1);
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::pick(&c.class(), 0), Some(1));
 		assert!(<Registry as ProviderRegistry<_, _>>::is_eligible(&1, &any_req()));
 		System::assert_last_event(
 			Event::Registered { provider: 1, bond: 150, class: c.class() }.into(),
@@ -66,7 +66,7 @@ fn swap_remove_keeps_the_index_dense() {
 		}
 		assert_ok!(Registry::go_offline(RuntimeOrigin::signed(2)));
 		let class = c.class();
-		assert_eq!(ClassSize::<Test>::get(class), 3);
+		assert_eq!(Pallet::<Test>::class_size(&class), 3);
 		let mut members: Vec<_> = (0..3).map(|i| ClassMembers::<Test>::get(class, i).unwrap()).collect();
 		members.sort();
 		assert_eq!(members, vec![1, 3, 4]);
@@ -79,7 +79,7 @@ fn swap_remove_keeps_the_index_dense() {
 		assert!(!<Registry as ProviderRegistry<_, _>>::is_eligible(&2, &any_req()));
 		// Heartbeat brings it back.
 		assert_ok!(Registry::heartbeat(RuntimeOrigin::signed(2)));
-		assert_eq!(ClassSize::<Test>::get(class), 4);
+		assert_eq!(Pallet::<Test>::class_size(&class), 4);
 		assert!(<Registry as ProviderRegistry<_, _>>::is_eligible(&2, &any_req()));
 	});
 }
@@ -91,8 +91,8 @@ fn update_capabilities_moves_class() {
 		assert_ok!(Registry::register(RuntimeOrigin::signed(1), c.clone(), 100));
 		let g = caps(Arch::X86_64, 64 * 1024, true);
 		assert_ok!(Registry::update_capabilities(RuntimeOrigin::signed(1), g.clone()));
-		assert_eq!(ClassSize::<Test>::get(c.class()), 0);
-		assert_eq!(ClassSize::<Test>::get(g.class()), 1);
+		assert_eq!(Pallet::<Test>::class_size(&c.class()), 0);
+		assert_eq!(Pallet::<Test>::class_size(&g.class()), 1);
 		let req = Requirements { arch: Arch::X86_64, min_memory_mib: 32 * 1024, gpu: true, min_reputation: Perbill::zero() };
 		assert!(<Registry as ProviderRegistry<_, _>>::is_eligible(&1, &req));
 		assert!(req.candidate_classes().contains(&g.class()));

@@ -13,8 +13,9 @@
 //! sphere 0 0.8 0  0.8   0.9 0.2 0.2  0.3   # centre, radius, rgb, reflectivity
 //! plane 0 1 0  0  0.8 0.8 0.8  0.1         # normal, offset, rgb, reflectivity (checkered)
 //! ```
-//! All arithmetic is f64 with `libm` (pure Rust), so the Wasm build and a native build give
-//! the same bytes.
+//! All arithmetic is IEEE f64: `+ − × ÷`, square root and floor (exactly rounded everywhere,
+//! from `gravity_task_sdk::math`) and one `libm::tan` (pure Rust) per tile, so the Wasm build and
+//! a native build give the same bytes.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;
@@ -22,14 +23,8 @@ extern crate alloc;
 use alloc::vec::Vec;
 use libm::tan;
 
-// libm is pure Rust: the same algorithms (and bits) in the Wasm and native builds.
-use libm::{floor, sqrt};
-
-/// |x| by clearing the sign bit (exact on every target).
-#[inline(always)]
-fn fabs(x: f64) -> f64 {
-	f64::from_bits(x.to_bits() & !(1u64 << 63))
-}
+// Exactly rounded, so the same bits natively and in Wasm, where they are single instructions.
+use gravity_task_sdk::math::{abs as fabs, floor, sqrt};
 
 /// x^64 by six squarings (same operations, same rounding, on every target).
 #[inline(always)]

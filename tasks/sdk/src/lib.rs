@@ -126,6 +126,62 @@ pub fn run_task(f: fn(&[u8]) -> Result<Vec<u8>, i32>) -> i32 {
 	}
 }
 
+/// Correctly rounded float functions that are single instructions in Wasm.
+///
+/// On `wasm32v1-none`, `core` has no `f64::sqrt`/`floor` on stable Rust and `libm` falls back
+/// to software loops (its Wasm intrinsics need nightly), which made a square root cost dozens of
+/// instructions in the sandbox against one `sqrtsd` natively. These functions use the Wasm SIMD
+/// instructions (`f64x2.sqrt`, `f64x2.floor`, … on lane 0, stable `core::arch::wasm32`) when the
+/// task is built with `-C target-feature=+simd128` (as `tasks/programs` builds every task), and
+/// `libm` everywhere else. IEEE 754 defines `sqrt`, `floor`, `ceil` and `trunc` as exactly
+/// rounded, so every path gives the same bits (NaN payloads aside, which the executor
+/// canonicalizes); the render task's Wasm-vs-native byte comparison checks it.
+pub mod math {
+	#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+	mod imp {
+		use core::arch::wasm32::*;
+		#[inline(always)]
+		pub fn sqrt(x: f64) -> f64 {
+			f64x2_extract_lane::<0>(f64x2_sqrt(f64x2_splat(x)))
+		}
+		#[inline(always)]
+		pub fn floor(x: f64) -> f64 {
+			f64x2_extract_lane::<0>(f64x2_floor(f64x2_splat(x)))
+		}
+		#[inline(always)]
+		pub fn ceil(x: f64) -> f64 {
+			f64x2_extract_lane::<0>(f64x2_ceil(f64x2_splat(x)))
+		}
+		#[inline(always)]
+		pub fn trunc(x: f64) -> f64 {
+			f64x2_extract_lane::<0>(f64x2_trunc(f64x2_splat(x)))
+		}
+	}
+	#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+	mod imp {
+		pub use libm::{ceil, floor, sqrt, trunc};
+	}
+	pub use imp::{ceil, floor, sqrt, trunc};
+
+	/// |x|, by clearing the sign bit (exact on every target).
+	#[inline(always)]
+	pub fn abs(x: f64) -> f64 {
+		f64::from_bits(x.to_bits() & !(1u64 << 63))
+	}
+
+	#[cfg(test)]
+	mod tests {
+		#[test]
+		fn exact_values() {
+			assert_eq!(super::sqrt(2.0).to_bits(), 0x3ff6_a09e_667f_3bcd);
+			assert_eq!(super::floor(-1.5), -2.0);
+			assert_eq!(super::ceil(-1.5), -1.0);
+			assert_eq!(super::trunc(-1.5), -1.0);
+			assert_eq!(super::abs(-0.0).to_bits(), 0);
+		}
+	}
+}
+
 /// Export `run` for `f: fn(&[u8]) -> Result<Vec<u8>, i32>` when compiled to Wasm.
 #[macro_export]
 macro_rules! task {

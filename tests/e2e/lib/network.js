@@ -10,12 +10,12 @@ const ALICE_KEY = '0000000000000000000000000000000000000000000000000000000000000
 const ALICE_PEER = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
 
 function start(name, args, logDir) {
-  const log = createWriteStream(path.join(logDir, `${name}.log`));
+  const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
   const child = spawn(NODE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const exited = new Promise((r) => child.on('exit', r));
-  return { name, child, exited };
+  return { name, args, child, exited };
 }
 
 /** Start Alice (validator) and `providers` provider nodes (//Charlie, //Dave, //Eve, …). */
@@ -34,6 +34,17 @@ export async function startNetwork(providers = ['//Charlie', '//Dave', '//Eve'])
   return {
     ws: `ws://127.0.0.1:${rpc}`,
     logDir: dir,
+    /** Kill a node as a crash would (SIGKILL: nothing is flushed or shut down cleanly). */
+    async crash(name) {
+      const n = nodes.find((x) => x.name === name);
+      n.child.kill('SIGKILL');
+      await n.exited;
+    },
+    /** Start a crashed node again with the same arguments and base path. */
+    restart(name) {
+      const i = nodes.findIndex((x) => x.name === name);
+      nodes[i] = start(name, nodes[i].args, dir);
+    },
     async stop() {
       for (const n of nodes) n.child.kill('SIGINT');
       await Promise.all(nodes.map((n) => Promise.race([n.exited, new Promise((r) => setTimeout(() => { n.child.kill('SIGKILL'); r(); }, 10_000))])));
