@@ -10,6 +10,8 @@
 //!   rewrite of the module at the points where NaN bits can leak ([`nan`]), which gives the
 //!   same observable results as Cranelift's canonicalize-every-operation option at half its
 //!   cost on float code; no threads, no relaxed SIMD, no multi-memory, no memory64;
+//! - the Wasm features of WebAssembly 2.0 (SIMD included; validated before the rewrite): any
+//!   other proposal (threads, relaxed SIMD, tail calls, GC, memory64, …) is an invalid module;
 //! - a **memory cap** (`max_memory_bytes`) enforced by a resource limiter;
 //! - **no host access** but the task ABI below: no clock, no randomness except the 32-byte seed
 //!   the chain gives, no files, no network.
