@@ -208,11 +208,13 @@ test('a provider that crashes after committing resumes on restart: reveals what 
     for (const { event } of eveEvents(name)) per.set(event.data.task.toNumber(), (per.get(event.data.task.toNumber()) ?? 0) + 1);
     for (const [task, n] of per) assert.equal(n, 1, `Eve ${name} task ${task} ${n} times`);
   }
-  // No extrinsic of Eve failed (a second commit or a reveal of a salt it did not commit would).
+  // No market call of Eve failed (a second commit or a reveal of a salt it did not commit would).
+  // (An output upload may fail when another replica stored the same bytes in the same block.)
   for (const { block, event, phase } of events.filter(({ event }) => event.section === 'system' && event.method === 'ExtrinsicFailed')) {
     const signed = await api.rpc.chain.getBlock(await api.rpc.chain.getBlockHash(block));
     const xt = signed.block.extrinsics[phase.asApplyExtrinsic.toNumber()];
-    assert.notEqual(xt.signer.toString(), eve, `an extrinsic of Eve failed at #${block}: ${xt.method.section}.${xt.method.method}`);
+    const what = `${xt.method.section}.${xt.method.method}`;
+    assert.ok(xt.signer.toString() !== eve || xt.method.section !== 'market', `a market call of Eve failed at #${block}: ${what}`);
   }
   for (const t of ts) assert.equal(t.phase.type, 'Verified');
 });
