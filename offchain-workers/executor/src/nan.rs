@@ -124,9 +124,9 @@ fn canon_vector(out: &mut Vec<u8>, tmp: u32, f64: bool) {
 	leb_u32(out, 82); // v128.bitselect
 }
 
-/// The Wasm features a task module may use (the executor's wasmtime configuration enables
-/// the same ones; anything else is an invalid module).
-pub(crate) fn features() -> WasmFeatures {
+/// The Wasm features a task module may use: WebAssembly 2.0 (anything else is an invalid
+/// module, whatever wasmtime itself would accept).
+fn features() -> WasmFeatures {
 	WasmFeatures::WASM2
 }
 
@@ -237,13 +237,14 @@ fn rewrite_body(
 		let start = ops.original_position();
 		let op = ops.read()?;
 		let end = ops.original_position();
-		match fix_for(&op) {
+		let fix = fix_for(&op);
+		match fix {
 			Fix::BeforeF32 => canon_scalar(&mut out, tmp_f32, false),
 			Fix::BeforeF64 => canon_scalar(&mut out, tmp_f64, true),
 			_ => {},
 		}
 		out.extend_from_slice(&wasm[start..end]);
-		match fix_for(&op) {
+		match fix {
 			Fix::AfterF32x4 => canon_vector(&mut out, tmp_v128, false),
 			Fix::AfterF64x2 => canon_vector(&mut out, tmp_v128, true),
 			_ => {},

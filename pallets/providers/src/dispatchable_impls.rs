@@ -182,10 +182,19 @@ impl<T: Config> Pallet<T> {
 		Self::set_class_size(&class, last);
 	}
 
-	/// Number of indexed providers in `class` (0 for a class no provider can have).
+	/// The size of every class, by [`ClassKey::index`] (one read).
+	pub(crate) fn class_size_table() -> [u32; CLASS_COUNT] {
+		ClassSizes::<T>::get().unwrap_or([0; CLASS_COUNT])
+	}
+
+	/// `class`'s entry in a size table (0 for a class no provider can have).
+	pub(crate) fn size_in(table: &[u32; CLASS_COUNT], class: &ClassKey) -> u32 {
+		class.index().map_or(0, |i| table[i])
+	}
+
+	/// Number of indexed providers in `class`.
 	pub fn class_size(class: &ClassKey) -> u32 {
-		let Some(i) = class.index() else { return 0 };
-		ClassSizes::<T>::get().map_or(0, |sizes| sizes[i])
+		Self::size_in(&Self::class_size_table(), class)
 	}
 
 	fn set_class_size(class: &ClassKey, size: u32) {

@@ -8,7 +8,7 @@ use frame_support::traits::{
 	Get,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{ClassKey, Outcome, ProviderRegistry, Requirements, CLASS_COUNT};
+use gravity_primitives::{ClassKey, Outcome, ProviderRegistry, Requirements};
 use sp_runtime::{
 	traits::{Saturating, UniqueSaturatedInto, Zero},
 	DispatchError, Perbill,
@@ -107,8 +107,8 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	}
 
 	fn class_sizes(classes: &[ClassKey]) -> Vec<u32> {
-		let all = ClassSizes::<T>::get().unwrap_or([0; CLASS_COUNT]);
-		classes.iter().map(|c| c.index().map_or(0, |i| all[i])).collect()
+		let table = Self::class_size_table();
+		classes.iter().map(|c| Self::size_in(&table, c)).collect()
 	}
 
 	fn is_eligible(who: &T::AccountId, req: &Requirements) -> bool {
