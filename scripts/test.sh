@@ -9,7 +9,10 @@ cd "$GRAVITY_ROOT"
 t0=$(date +%s)
 step() { echo; echo "=== $* ($(( $(date +%s) - t0 )) s)"; }
 
-step "build gravity-node (runtime compiled to Wasm)"
+step "checks before building: every binary a script, client or test runs is built before it"
+node --test tests/checks/
+
+step "build the workspace: gravity-node (runtime compiled to Wasm), gravity-tasks, tools"
 cargo build --release --locked --workspace
 
 step "unit and property tests"

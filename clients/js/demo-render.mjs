@@ -1,25 +1,62 @@
 // Demo: render a scene on the Gravity network and write the image as a PNG.
-//   node clients/js/demo-render.mjs [--rpc ws://127.0.0.1:9944] [--out gravity-render.png]
+//   node clients/js/demo-render.mjs [--rpc ws://127.0.0.1:9944] [--out gravity-render.png] [--scene file]
 // Needs a running network with provider nodes (scripts/local-network.sh) and the task programs
-// (exported by `gravity-tasks export-programs`, which this script runs).
+// (exported by `gravity-tasks export-programs`, which this script runs; scripts/build.sh builds it).
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { connect, putContent, submitJob, waitJob, tasks, getContent, assemble, png } from './gravity.mjs';
 
-const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
 const root = path.resolve(import.meta.dirname, '..', '..');
+const USAGE = `usage: node clients/js/demo-render.mjs [options]
+
+Render a scene on a running Gravity network (start one with scripts/local-network.sh --no-demo):
+upload the ray-tracer program and the scene, submit a render job with 2 replicas per tile, print
+progress block by block, and write the assembled image as a PNG. Signs as //Alice (dev account).
+
+options:
+  --rpc <ws-url>     node to connect to                 (default ws://127.0.0.1:9944)
+  --out <file.png>   where to write the image           (default gravity-render.png)
+  --scene <file>     scene text (format: tasks/render)  (default tasks/render/scenes/demo.scene)
+  -h, --help         print this help and exit`;
+
+let opts;
+try {
+  opts = parseArgs({
+    options: {
+      rpc: { type: 'string', default: 'ws://127.0.0.1:9944' },
+      out: { type: 'string', default: 'gravity-render.png' },
+      scene: { type: 'string', default: path.join(root, 'tasks/render/scenes/demo.scene') },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }).values;
+} catch (e) {
+  console.error(`demo: ${e.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (opts.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const { rpc, out, scene: scenePath } = opts;
 const target = process.env.CARGO_TARGET_DIR || path.join(root, 'target');
-const rpc = arg('--rpc', 'ws://127.0.0.1:9944');
-const out = arg('--out', 'gravity-render.png');
-const scenePath = arg('--scene', path.join(root, 'tasks/render/scenes/demo.scene'));
+const tasksBin = path.join(target, 'release', 'gravity-tasks');
+if (!existsSync(tasksBin)) {
+  console.error(`demo: ${tasksBin} not found: run scripts/build.sh (it builds gravity-node and gravity-tasks)`);
+  process.exit(1);
+}
+if (!existsSync(scenePath)) {
+  console.error(`demo: scene file ${scenePath} not found`);
+  process.exit(1);
+}
 
 await cryptoWaitReady();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gravity-programs-'));
-execFileSync(path.join(target, 'release', 'gravity-tasks'), ['export-programs', dir]);
+execFileSync(tasksBin, ['export-programs', dir]);
 const program = readFileSync(path.join(dir, 'render.wasm'));
 const scene = readFileSync(scenePath);
 const [, w, h] = scene.toString().match(/^size\s+(\d+)\s+(\d+)/m).map(Number);

@@ -45,6 +45,18 @@ export async function getContent(api, id) {
   return v.isSome ? v.unwrap().toU8a(true) : null;
 }
 
+/**
+ * Bytes of a content id read through the runtime API `ContentApi.get` (what provider nodes call),
+ * or null. `api.call.contentApi.get(id)` resolves to an `Option<Blob>` codec: `isNone`, or
+ * `unwrap().bytes` (a `Bytes`; `.toU8a(true)` gives the raw bytes, `.toU8a()` would prefix the
+ * SCALE length).
+ */
+export async function getContentViaApi(api, id, at) {
+  const apiAt = at ? await api.at(at) : api;
+  const v = await apiAt.call.contentApi.get(id);
+  return v.isSome ? v.unwrap().bytes.toU8a(true) : null;
+}
+
 /** Submit a job; resolves with its id. */
 export async function submitJob(api, signer, p) {
   const header = await api.rpc.chain.getHeader();

@@ -226,8 +226,8 @@ impl_runtime_apis! {
 	}
 
 	impl pallet_gravity_content::runtime_api::ContentApi<Block> for Runtime {
-		fn get(id: gravity_primitives::ContentId) -> Option<Vec<u8>> {
-			Content::get(id)
+		fn get(id: gravity_primitives::ContentId) -> Option<pallet_gravity_content::runtime_api::Blob> {
+			Content::get(id).map(|bytes| pallet_gravity_content::runtime_api::Blob { bytes })
 		}
 	}
 

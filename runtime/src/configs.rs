@@ -12,7 +12,10 @@ use frame_support::{
 use frame_system::limits::{BlockLength, BlockWeights};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_runtime::{traits::One, Perbill};
+use sp_runtime::{
+	traits::{AccountIdConversion, One},
+	Perbill,
+};
 
 /// We allow `Normal` extrinsics to fill up the block up to 75%, the rest can be used
 /// by Operational extrinsics.
@@ -130,7 +133,17 @@ parameter_types! {
 	pub const MarketTrustedReputation: Perbill = Perbill::from_percent(90);
 	/// … except for 10 % of them, replicated as spot checks.
 	pub const MarketSpotCheckRate: Perbill = Perbill::from_percent(10);
+	/// No job may require a reputation above 95 % (the Beta score never reaches 100 %).
+	pub const MarketMaxRequiredReputation: Perbill = Perbill::from_percent(95);
+	/// Slashed bonds go to the Gravity treasury account (`PalletId` "grav/tsy"), never to the
+	/// requester of the job nor to another provider.
+	pub GravityTreasury: AccountId = frame_support::PalletId(*b"grav/tsy").into_account_truncating();
 }
+
+/// Largest fuel cap of a job: 15·10⁹ fuel units (≈ instructions). The slowest device a provider
+/// may register runs ≥ 0.5·10⁹ a second in the sandbox, so a task at the cap ends within 30 s:
+/// half the one-minute commit window, the other half for fetching and committing.
+pub const MAX_FUEL_CAP: u64 = 15_000_000_000;
 
 impl pallet_gravity_providers::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
@@ -151,6 +164,8 @@ impl pallet_gravity_market::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Providers = Providers;
+	type Content = Content;
+	type SlashBeneficiary = GravityTreasury;
 	type Randomness = RandomnessCollectiveFlip;
 	type MaxTasksPerJob = ConstU32<1024>;
 	type MaxReducers = ConstU32<64>;
@@ -164,6 +179,14 @@ impl pallet_gravity_market::Config for Runtime {
 	type AssignmentTries = ConstU32<8>;
 	type MaxDeadlinesPerBlock = ConstU32<64>;
 	type MaxQueueLen = ConstU32<65_536>;
+	type MaxFuelCap = ConstU64<MAX_FUEL_CAP>;
+	type MaxRequiredReputation = MarketMaxRequiredReputation;
+	/// A task fails after 4 fruitless placement tries (≤ one pass over the queue for a task
+	/// with 4 or more replicas queued).
+	type MaxDeferrals = ConstU8<4>;
+	/// 0.01 GRAV per queued replica, returned when the job ends: the whole 65,536-entry queue
+	/// locks 655 GRAV of whoever fills it.
+	type QueueDeposit = ConstU128<{ 10 * MILLI_UNIT }>;
 	type SlashFraction = MarketSlashFraction;
 	type TrustedReputation = MarketTrustedReputation;
 	type TrustedMinResults = ConstU32<20>;

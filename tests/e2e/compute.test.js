@@ -10,7 +10,8 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { NODE_BIN } from './lib/node.js';
 import { startNetwork } from './lib/network.js';
-import { connect, putContent, submitJob, waitJob, tasks, getContent, assemble, eventsBetween } from '../../clients/js/gravity.mjs';
+import { connect, putContent, submitJob, waitJob, tasks, getContent, getContentViaApi, contentId, assemble, eventsBetween } from '../../clients/js/gravity.mjs';
+import { compactToU8a, u8aConcat } from '@polkadot/util';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const TASKS_BIN = path.join(path.dirname(NODE_BIN), 'gravity-tasks');
@@ -61,10 +62,11 @@ async function checkSettlement(job, fromBlock, toHash, balancesBefore, ts) {
   const sumPaid = [...paid.values()].reduce((a, b) => a + b, 0n);
   assert.equal(j.escrow.paid.toBigInt(), sumPaid, 'escrow.paid = sum of ProviderPaid events');
   assert.equal(j.escrow.locked.toBigInt(), j.escrow.paid.toBigInt() + j.escrow.refunded.toBigInt(), 'locked = paid + refunded after the job');
-  // Requester: its balance changed by exactly payments + its fees (minus compensation it received).
+  // Requester: its balance changed by exactly payments + its fees (slashes never reach it).
   const requester = alice.address;
   const dReq = balancesBefore.get(requester) - (await total(requester, toHash));
-  assert.equal(dReq, sumPaid + (fees.get(requester) ?? 0n) - j.escrow.compensation.toBigInt(), 'requester balance change = payments + fees');
+  assert.equal(dReq, sumPaid + (fees.get(requester) ?? 0n), 'requester balance change = payments + fees');
+  assert.equal(j.escrow.queueDeposit.toBigInt(), 0n, 'the queue deposit is returned when the job ends');
   // Providers: rose by exactly their payments, less their own transaction fees and slashes.
   for (const [who, before] of balancesBefore) {
     if (who === requester) continue;
@@ -162,6 +164,93 @@ test('a map-reduce word count over a public-domain book equals the native count'
   assert.equal(counts.size, native.size);
   for (const [w, c] of native) assert.equal(counts.get(w), c, `count of ${w}`);
   await checkSettlement(job, from, done.blockHash, before, ts);
+});
+
+test('every runtime API read through api.call (MarketApi, ProvidersApi, ContentApi) equals storage', { timeout: 300_000 }, async () => {
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 7007 });
+  const providers = ['//Charlie', '//Dave', '//Eve'].map((s) => keyring.addFromUri(s).address);
+  // ContentApi: a stored blob decodes to Some(bytes) equal to storage; a missing id to None.
+  const blob = Buffer.from(`runtime api check ${Date.now()} `.repeat(8));
+  const blobId = await putContent(api, alice, blob);
+  const head = (await api.rpc.chain.getHeader()).hash;
+  const at = await api.at(head);
+  const got = await at.call.contentApi.get(blobId);
+  assert.ok(got.isSome, 'a stored blob is Some');
+  assert.deepEqual(Buffer.from(got.unwrap().bytes.toU8a(true)), blob, 'ContentApi.get = the stored bytes, nothing in front');
+  assert.deepEqual(Buffer.from(await getContentViaApi(api, blobId, head)), blob);
+  assert.equal(got.unwrap().bytes.toHex(), (await at.query.content.blobs(blobId)).unwrap().toHex(), 'ContentApi.get = Blobs storage');
+  // The result is the SCALE encoding of Some(Blob { bytes }): 0x01, compact length, bytes.
+  assert.deepEqual(got.toU8a(), u8aConcat([1], compactToU8a(blob.length), blob));
+  const missing = contentId(Buffer.from('no such blob'));
+  assert.ok((await at.call.contentApi.get(missing)).isNone, 'a missing blob is None');
+  assert.equal(await getContentViaApi(api, missing, head), null);
+
+  // A small render job; while providers hold replicas, compare every market and providers API.
+  const scene = readFileSync(path.join(root, 'tasks/render/scenes/demo.scene'), 'utf8')
+    .replace(/^size .*$/m, 'size 96 48').replace(/^tile .*$/m, 'tile 48');
+  const programId = await putContent(api, alice, readFileSync(path.join(work, 'render.wasm')));
+  const sceneId = await putContent(api, alice, Buffer.from(scene));
+  const { job } = await submitJob(api, alice, {
+    program: programId, programSize: 1, kind: { Render: { width: 96, height: 48, tile: 48, frames: 1 } },
+    inputs: [sceneId], replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
+    pricePerFuel: PRICE, fuelCap: 2_000_000_000,
+  });
+  const json = (v) => JSON.parse(JSON.stringify(v.toJSON()));
+  let sawAssignments = 0;
+  const checkAt = async (hash) => {
+    const a = await api.at(hash);
+    const j = await a.query.market.jobs(job);
+    assert.deepEqual(json(await a.call.marketApi.job(job)), json(j), 'MarketApi.job = Jobs storage');
+    const n = j.unwrap().tasks.toNumber();
+    const results = [];
+    for (let t = 0; t < n; t++) {
+      const stored = await a.query.market.tasks(job, t);
+      assert.deepEqual(json(await a.call.marketApi.task(job, t)), json(stored), `MarketApi.task(${job}, ${t}) = Tasks storage`);
+      results.push(stored.unwrap().result);
+    }
+    assert.ok((await a.call.marketApi.task(job, n)).isNone, 'a task past the end is None');
+    assert.ok((await a.call.marketApi.job(4_000_000_000)).isNone, 'an unknown job is None');
+    assert.deepEqual(json(await a.call.marketApi.outputs(job)), results.map(json), 'MarketApi.outputs = the tasks\' results');
+    const now = (await a.query.system.number()).toNumber();
+    const decay = api.consts.providers.decayPeriod.toNumber();
+    for (const p of providers) {
+      const held = await a.query.market.providerTasks(p);
+      const expected = [];
+      for (const [jj, tt] of held) expected.push([jj.toNumber(), tt.toNumber(), json(await a.query.market.tasks(jj, tt))]);
+      const calls = (await a.call.marketApi.assignments(p)).map(([jj, tt, task]) => [jj.toNumber(), tt.toNumber(), json(task)]);
+      assert.deepEqual(calls, expected, `MarketApi.assignments(${p}) = ProviderTasks + Tasks`);
+      sawAssignments += calls.length;
+      assert.deepEqual(json(await a.call.providersApi.provider(p)), json(await a.query.providers.providers(p)), 'ProvidersApi.provider = Providers storage');
+      const [score, rep] = await a.call.providersApi.reputation(p);
+      const stored = await a.query.providers.reputations(p);
+      for (const k of ['lifetimeAgreed', 'lifetimeDissented', 'lifetimeNoShow']) assert.equal(rep[k].toNumber(), stored[k].toNumber(), k);
+      if (now - stored.updatedAt.toNumber() < decay) {
+        assert.deepEqual(json(rep), json(stored), 'reputation within one decay period = storage');
+      } else {
+        assert.ok(rep.successes.toBigInt() <= stored.successes.toBigInt() && rep.failures.toBigInt() <= stored.failures.toBigInt(), 'decay only lowers');
+      }
+      // The score is the Beta mean (s + 1)/(s + f + 2) of the returned counters (×1000), in Perbill.
+      const s = rep.successes.toBigInt(); const f = rep.failures.toBigInt();
+      const expectScore = ((s + 1000n) * 1_000_000_000n) / (s + f + 2000n);
+      assert.ok(Math.abs(Number(score.toBigInt() - expectScore)) <= 1, `score ${score} of ${s}/${f}`);
+    }
+    return j.unwrap();
+  };
+  const done = await new Promise((resolve, reject) => {
+    let unsub;
+    let busy = false;
+    const timer = setTimeout(() => { unsub?.(); reject(new Error('job not finished within 240 s')); }, 240_000);
+    api.rpc.chain.subscribeNewHeads(async (h) => {
+      if (busy) return; // checks of one block at a time; later blocks are checked when free
+      busy = true;
+      try {
+        const j = await checkAt(h.hash);
+        if (j.status.type !== 'Active') { clearTimeout(timer); unsub?.(); resolve(j); }
+      } catch (e) { clearTimeout(timer); unsub?.(); reject(e); } finally { busy = false; }
+    }).then((u) => (unsub = u));
+  });
+  assert.equal(done.status.type, 'Completed');
+  assert.ok(sawAssignments > 0, 'the check ran while providers held replicas');
 });
 
 test('a provider that crashes after committing resumes on restart: reveals what it committed, never commits twice', { timeout: 600_000 }, async () => {

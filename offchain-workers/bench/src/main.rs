@@ -4,6 +4,7 @@
 //! Run: `cargo run --release -p gravity-executor-bench` (figures: docs/benchmarks.md).
 
 use gravity_executor::{program_hash, Executor, Limits, NanCanonicalization};
+use gravity_protocol::input::{encode, TaskInput};
 use std::{sync::Arc, time::Instant};
 
 const SCENE: &str = include_str!("../../../tasks/render/scenes/demo.scene");
@@ -18,11 +19,7 @@ fn main() {
 	let scene = gravity_task_render::Scene::parse(SCENE).expect("demo scene parses");
 	let (tx, ty) = scene.tiles();
 	let inputs: Vec<Arc<Vec<u8>>> = (0..tx * ty)
-		.map(|i| {
-			let mut v = i.to_le_bytes().to_vec();
-			v.extend_from_slice(SCENE.as_bytes());
-			Arc::new(v)
-		})
+		.map(|i| Arc::new(encode(i, SCENE.as_bytes())))
 		.collect();
 	let wasm = gravity_task_programs::RENDER;
 	let hash = program_hash(wasm);
@@ -42,7 +39,7 @@ fn main() {
 		let t = Instant::now();
 		let mut native_tiles = vec![];
 		for i in &inputs {
-			native_tiles.push(gravity_task_render::render_task(i).unwrap());
+			native_tiles.push(gravity_task_render::render_task(TaskInput::parse(i).unwrap()).unwrap());
 		}
 		native.push(t.elapsed().as_secs_f64());
 
@@ -83,7 +80,7 @@ fn main() {
 			times.push(t.elapsed().as_secs_f64());
 			if nans == NanCanonicalization::EveryOperation {
 				let reference: Vec<Vec<u8>> =
-					inputs.iter().map(|i| gravity_task_render::render_task(i).unwrap()).collect();
+					inputs.iter().map(|i| gravity_task_render::render_task(TaskInput::parse(i).unwrap()).unwrap()).collect();
 				assert_eq!(tiles, reference, "every-operation canonicalization changed the tiles");
 			}
 		}
@@ -95,7 +92,7 @@ fn main() {
 	// Per-task overhead on a near-empty task: instantiate from the cache, pass input, collect output.
 	let cpu = gravity_task_programs::CPUBENCH;
 	let cpu_hash = program_hash(cpu);
-	let tiny = Arc::new([0u32.to_le_bytes(), 1u32.to_le_bytes(), 0u32.to_le_bytes()].concat());
+	let tiny = Arc::new(encode(0, &[1u32.to_le_bytes(), 0u32.to_le_bytes()].concat()));
 	let _ = metered.run(cpu_hash, cpu, tiny.clone(), [0; 32], &limits);
 	let mut tiny_total = vec![];
 	for _ in 0..200 {
@@ -105,9 +102,9 @@ fn main() {
 	}
 
 	// CPU kernel, native vs sandbox.
-	let cin = Arc::new([0u32.to_le_bytes(), 128u32.to_le_bytes(), 200_000u32.to_le_bytes()].concat());
+	let cin = Arc::new(encode(0, &[128u32.to_le_bytes(), 200_000u32.to_le_bytes()].concat()));
 	let t = Instant::now();
-	let cn = gravity_task_cpubench::bench_task(&cin).unwrap();
+	let cn = gravity_task_cpubench::bench_task(TaskInput::parse(&cin).unwrap()).unwrap();
 	let cpu_native = t.elapsed().as_secs_f64();
 	let t = Instant::now();
 	let (cr, _) = metered.run(cpu_hash, cpu, cin.clone(), [0; 32], &limits);

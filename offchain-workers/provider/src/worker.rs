@@ -48,6 +48,13 @@ enum Action {
 	Reveal,
 	Upload,
 	Heartbeat,
+	Decline,
+}
+
+/// Blocks to keep trying to fetch a task's data before declining the replica (`market.decline`:
+/// no penalty) rather than let its commit window run out (a no-show, slashed): half the window.
+fn decline_after() -> BlockNumber {
+	<<Runtime as pallet_gravity_market::Config>::CommitWindow as sp_core::Get<BlockNumber>>::get() / 2
 }
 
 /// Blocks to wait before resubmitting an action the chain has not reflected yet.
@@ -132,15 +139,28 @@ where
 				},
 				(TaskPhase::Committing, None, None) => {
 					let key = (job_id, task_idx);
-					let mut run = running.lock().expect("lock");
-					if run.contains(&key) || run.len() >= params.max_concurrent {
+					let busy = {
+						let run = running.lock().expect("lock");
+						run.contains(&key) || run.len() >= params.max_concurrent
+					};
+					if busy {
 						continue
 					}
 					let Some((program, input, fuel_cap)) = fetch(&*params.client, at, job_id, &task) else {
+						if number.saturating_sub(me.assigned_at) >= decline_after() &&
+							due(&sent, (job_id, task_idx, Action::Decline))
+						{
+							let call = RuntimeCall::Market(pallet_gravity_market::Call::decline { job: job_id, task: task_idx });
+							match submitter.submit(at, call).await {
+								Ok(()) => log::warn!(target: LOG, "job {job_id} task {task_idx}: data not available; declined"),
+								Err(e) => log::warn!(target: LOG, "job {job_id} task {task_idx}: decline not submitted: {e}"),
+							}
+							sent.insert((job_id, task_idx, Action::Decline), number);
+						}
 						continue
 					};
-					run.insert(key);
-					drop(run);
+					// Only this loop inserts, so the check above still holds.
+					running.lock().expect("lock").insert(key);
 					let (executor, running, mut records, limits) =
 						(executor.clone(), running.clone(), records.clone(), params.limits.clone());
 					let program_hash = task.program.0;
@@ -223,27 +243,25 @@ where
 	C::Api: MarketApi<Block, AccountId, Balance, BlockNumber, MaxReplicas> + ContentApi<Block>,
 {
 	let api = client.runtime_api();
-	let get = |id: ContentId| api.get(at, id).ok().flatten();
+	let get = |id: ContentId| api.get(at, id).ok().flatten().map(|b| b.bytes);
 	let job = api.job(at, job_id).ok().flatten()?;
 	let program = get(task.program).or_else(|| {
 		log::debug!(target: LOG, "job {job_id}: program {:?} not available yet", task.program);
 		None
 	})?;
-	let mut input = task.param.to_le_bytes().to_vec();
-	match task.stage {
-		Stage::Map => input.extend_from_slice(&get(task.input)?),
+	// The framing is `gravity_protocol::input`, which tasks read through `gravity-task-sdk`.
+	let input = match task.stage {
+		Stage::Map => gravity_protocol::input::encode(task.param, &get(task.input)?),
 		Stage::Reduce => {
 			let JobKind::MapReduce { reducers, .. } = job.kind else { return None };
 			let outputs = api.outputs(at, job_id).ok()?;
-			input.extend_from_slice(&reducers.to_le_bytes());
-			input.extend_from_slice(&job.map_tasks.to_le_bytes());
+			let mut maps = Vec::with_capacity(job.map_tasks as usize);
 			for o in outputs.iter().take(job.map_tasks as usize) {
 				let (id, _) = (*o)?;
-				let bytes = get(id)?;
-				input.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-				input.extend_from_slice(&bytes);
+				maps.push(get(id)?);
 			}
+			gravity_protocol::input::encode_reduce(task.param, reducers, maps.iter().map(Vec::as_slice))
 		},
-	}
+	};
 	Some((program, input, job.fuel_cap))
 }

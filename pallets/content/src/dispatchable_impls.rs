@@ -33,6 +33,10 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_remove(who: T::AccountId, id: ContentId) -> DispatchResult {
 		let (owner, deposit) = Owners::<T>::get(id).ok_or(Error::<T>::UnknownContent)?;
 		ensure!(owner == who, Error::<T>::NotOwner);
+		if let Some(until) = PinnedUntil::<T>::get(id) {
+			ensure!(frame_system::Pallet::<T>::block_number() > until, Error::<T>::Pinned);
+			PinnedUntil::<T>::remove(id);
+		}
 		T::Currency::release(&HoldReason::BlobDeposit.into(), &who, deposit, Precision::BestEffort)?;
 		Blobs::<T>::remove(id);
 		Owners::<T>::remove(id);
@@ -40,8 +44,33 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// Pin `id` until `until` (keeps a later pin).
+	pub fn pin(id: ContentId, until: frame_system::pallet_prelude::BlockNumberFor<T>) {
+		PinnedUntil::<T>::mutate(id, |p| {
+			if p.map_or(true, |p| p < until) {
+				*p = Some(until);
+			}
+		});
+	}
+
 	/// The bytes of a blob (runtime API).
 	pub fn get(id: ContentId) -> Option<Vec<u8>> {
 		Blobs::<T>::get(id).map(|b| b.into_inner())
+	}
+}
+
+impl<T: Config> gravity_primitives::ContentStore<frame_system::pallet_prelude::BlockNumberFor<T>> for Pallet<T> {
+	fn exists(id: &ContentId) -> bool {
+		Blobs::<T>::contains_key(id)
+	}
+
+	fn pin_until(id: &ContentId, until: frame_system::pallet_prelude::BlockNumberFor<T>) {
+		Self::pin(*id, until)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn insert_for_benchmark(id: &ContentId) {
+		let blob: BoundedVec<u8, T::MaxBlobSize> = BoundedVec::truncate_from(alloc::vec![1u8; 64]);
+		Blobs::<T>::insert(id, blob);
 	}
 }

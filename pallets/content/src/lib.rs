@@ -74,6 +74,11 @@ pub mod pallet {
 	pub type Owners<T: Config> =
 		StorageMap<_, Identity, ContentId, (T::AccountId, BalanceOf<T>)>;
 
+	/// Blobs a job needs: removal is refused until this block has passed (set by the market
+	/// for a job's program and inputs, up to the job's deadline; lapses by itself).
+	#[pallet::storage]
+	pub type PinnedUntil<T: Config> = StorageMap<_, Identity, ContentId, BlockNumberFor<T>>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -111,6 +116,9 @@ pub mod pallet {
 		InsufficientBalance,
 		/// Empty blobs are not stored.
 		Empty,
+		/// A job still needs this blob (its program or an input): remove it after the block in
+		/// `PinnedUntil` (the job's deadline).
+		Pinned,
 	}
 
 	#[pallet::call]

@@ -34,3 +34,24 @@ fn bad_puts_are_named_errors_without_state_change() {
 		assert_noop!(Content::remove(RuntimeOrigin::signed(1), id_of(b"nope")), Error::<Test>::UnknownContent);
 	});
 }
+
+#[test]
+fn a_pinned_blob_cannot_be_removed_until_its_pin_lapses() {
+	use gravity_primitives::ContentStore;
+	new_test_ext().execute_with(|| {
+		assert_ok!(Content::put(RuntimeOrigin::signed(1), b"input".to_vec()));
+		let id = id_of(b"input");
+		assert!(<Content as ContentStore<u64>>::exists(&id));
+		assert!(!<Content as ContentStore<u64>>::exists(&id_of(b"nope")));
+		// Two jobs pin it; the later pin wins, an earlier one does not shorten it.
+		<Content as ContentStore<u64>>::pin_until(&id, 20);
+		<Content as ContentStore<u64>>::pin_until(&id, 10);
+		assert_eq!(PinnedUntil::<Test>::get(id), Some(20));
+		System::set_block_number(20);
+		assert_noop!(Content::remove(RuntimeOrigin::signed(1), id), Error::<Test>::Pinned);
+		System::set_block_number(21);
+		assert_ok!(Content::remove(RuntimeOrigin::signed(1), id));
+		assert_eq!(PinnedUntil::<Test>::get(id), None);
+		assert_eq!(Balances::free_balance(1), 10_000);
+	});
+}

@@ -9,7 +9,7 @@ use crate::*;
 use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, traits::Randomness};
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{JobId, ProviderRegistry, TaskIndex};
+use gravity_primitives::{Eligibility, JobId, ProviderRegistry, TaskIndex};
 use sp_runtime::{traits::Saturating, Perbill};
 
 /// What became of a queue entry.
@@ -59,6 +59,7 @@ impl<T: Config> Pallet<T> {
 				wanted: r.initial,
 				quorum: r.quorum,
 				queued: r.initial,
+				deferrals: 0,
 				trusted: false,
 				replicas: Default::default(),
 				result: None,
@@ -91,19 +92,24 @@ impl<T: Config> Pallet<T> {
 
 	/// Try to give one more replica of `(job_id, task_idx)` to a provider.
 	pub(crate) fn place_replica(job_id: JobId, task_idx: TaskIndex, now: BlockNumberFor<T>) -> Placement {
-		let Some(job) = Jobs::<T>::get(job_id) else { return Placement::Dropped };
+		let Some(mut job) = Jobs::<T>::get(job_id) else { return Placement::Dropped };
 		let Some(mut task) = Tasks::<T>::get(job_id, task_idx) else { return Placement::Dropped };
 		task.queued = task.queued.saturating_sub(1);
 		let open = task.replicas.iter().filter(|r| r.is_open()).count();
+		let ending_idle = job.ending.is_some() && !Self::in_flight(&task);
 		if job.status != JobStatus::Active ||
+			ending_idle ||
 			task.phase != TaskPhase::Committing ||
 			open >= task.wanted as usize ||
 			task.replicas.len() >= job.replication.max as usize
 		{
 			if job.status != JobStatus::Active {
-				Self::abandon(job_id, task_idx, &mut task);
+				Self::abandon(&mut job, job_id, task_idx, &mut task);
+			} else if ending_idle {
+				Self::wind_down(&mut job, job_id, task_idx, &mut task);
 			}
 			Tasks::<T>::insert(job_id, task_idx, task);
+			Jobs::<T>::insert(job_id, job);
 			return Placement::Dropped
 		}
 
@@ -115,6 +121,9 @@ impl<T: Config> Pallet<T> {
 
 		let mut chosen: Option<(T::AccountId, [u8; 32])> = None;
 		let mut fallback: Option<(T::AccountId, [u8; 32])> = None;
+		// A matching provider was seen but had no spare capacity: the market is saturated, not
+		// the job unplaceable, and the deferral does not count toward `MaxDeferrals`.
+		let mut busy = false;
 		if total > 0 {
 			for attempt in 0..T::AssignmentTries::get() {
 				let h = sp_io::hashing::blake2_256(&(seed, attempt).encode());
@@ -132,11 +141,19 @@ impl<T: Config> Pallet<T> {
 				let Some((class, size)) = class else { continue };
 				let slot = (u64_at(&h, 8) % size as u64) as u32;
 				let Some(p) = T::Providers::pick(class, slot) else { continue };
-				if task.replicas.iter().any(|r| r.provider == p) ||
-					!T::Providers::is_eligible(&p, &job.requirements) ||
-					ProviderTasks::<T>::decode_len(&p).unwrap_or(0) as u32 >=
-						T::MaxTasksPerProvider::get()
-				{
+				if task.replicas.iter().any(|r| r.provider == p) {
+					continue
+				}
+				match T::Providers::eligibility(&p, &job.requirements) {
+					Eligibility::Ineligible => continue,
+					Eligibility::Busy => {
+						busy = true;
+						continue
+					},
+					Eligibility::Eligible => {},
+				}
+				if ProviderTasks::<T>::decode_len(&p).unwrap_or(0) as u32 >= T::MaxTasksPerProvider::get() {
+					busy = true;
 					continue
 				}
 				// Weighted by reputation: accept with probability equal to the Beta score.
@@ -151,9 +168,20 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		let Some((provider, h)) = chosen.or(fallback) else {
+			if !busy {
+				task.deferrals = task.deferrals.saturating_add(1);
+			}
+			Self::deposit_event(Event::AssignmentDeferred { job: job_id, task: task_idx });
+			if task.deferrals >= T::MaxDeferrals::get() {
+				// Nobody eligible, again and again: fail the task (its escrow share is refunded)
+				// rather than let it hold queue space for good.
+				Self::fail_task(&mut job, job_id, task_idx, &mut task, now, FailReason::Unplaceable);
+				Tasks::<T>::insert(job_id, task_idx, task);
+				Jobs::<T>::insert(job_id, job);
+				return Placement::Dropped
+			}
 			task.queued = task.queued.saturating_add(1);
 			Tasks::<T>::insert(job_id, task_idx, task);
-			Self::deposit_event(Event::AssignmentDeferred { job: job_id, task: task_idx });
 			return Placement::Deferred
 		};
 		if T::Providers::add_load(&provider).is_err() ||

@@ -10,7 +10,8 @@ use frame_support::traits::{
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use gravity_primitives::{
-	Arch, Capabilities, ContentId, DeviceClass, JobId, ProviderRegistry, Requirements, TaskIndex,
+	Arch, Capabilities, ContentId, ContentStore, DeviceClass, JobId, ProviderRegistry, Requirements,
+	TaskIndex,
 };
 use sp_runtime::{traits::Saturating, Perbill};
 
@@ -48,6 +49,20 @@ fn providers<T: Config>(n: u32) -> Vec<T::AccountId> {
 		.collect()
 }
 
+/// What a valid submission needs: the program, reduce program and `inputs` inputs stored, and
+/// one online provider that matches.
+fn market_ready<T: Config>(inputs: u32) {
+	for id in [ContentId::repeat_byte(1), ContentId::repeat_byte(2)] {
+		T::Content::insert_for_benchmark(&id);
+	}
+	for i in 0..inputs {
+		T::Content::insert_for_benchmark(&content_id(i));
+	}
+	if T::Providers::class_sizes(&[caps().class()]).iter().all(|s| *s == 0) {
+		T::Providers::register_for_benchmark(&account("ready", 0, 0), caps());
+	}
+}
+
 fn max_replicas<T: Config>() -> u8 {
 	T::MaxReplicas::get().min(u8::MAX as u32) as u8
 }
@@ -57,6 +72,11 @@ fn policy<T: Config>(n: u8) -> ReplicationPolicy {
 }
 
 fn submit<T: Config>(who: &T::AccountId, kind: JobKind, inputs: u32, replicas: u8) -> JobId {
+	submit_with::<T>(who, kind, inputs, policy::<T>(replicas))
+}
+
+fn submit_with<T: Config>(who: &T::AccountId, kind: JobKind, inputs: u32, policy: ReplicationPolicy) -> JobId {
+	market_ready::<T>(inputs);
 	let deadline = frame_system::Pallet::<T>::block_number().saturating_add(1_000u32.into());
 	Pallet::<T>::do_submit_job(
 		who.clone(),
@@ -65,7 +85,7 @@ fn submit<T: Config>(who: &T::AccountId, kind: JobKind, inputs: u32, replicas: u
 		kind,
 		(0..inputs).map(content_id).collect(),
 		req(),
-		policy::<T>(replicas),
+		policy,
 		1u32.into(),
 		1_000,
 		deadline,
@@ -133,6 +153,7 @@ mod benchmarks {
 	#[benchmark]
 	fn submit_job(n: Linear<1, { T::MaxTasksPerJob::get() }>) {
 		let who = requester::<T>();
+		market_ready::<T>(n);
 		let inputs: Vec<ContentId> = (0..n).map(content_id).collect();
 		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(1_000u32.into());
 		#[extrinsic_call]
@@ -186,6 +207,25 @@ mod benchmarks {
 		#[extrinsic_call]
 		commit(RawOrigin::Signed(ps[last].clone()), job, 0, c);
 		assert!(matches!(Tasks::<T>::get(job, 0).unwrap().phase, TaskPhase::Revealing { .. }));
+	}
+
+	/// Declining one of `MaxReplicas - 1` replicas, the others committed: a replacement is
+	/// queued (the costlier path).
+	#[benchmark]
+	fn decline() {
+		let who = requester::<T>();
+		let r = max_replicas::<T>().max(2);
+		let ps = providers::<T>(r as u32 - 1);
+		let policy = ReplicationPolicy { initial: r - 1, max: r, quorum: 1, adaptive: false };
+		let job = submit_with::<T>(&who, JobKind::Batch, 1, policy);
+		assign::<T>(job, 0, &ps);
+		let last = ps.len() - 1;
+		commit_all::<T>(job, 0, &ps[..last]);
+		#[extrinsic_call]
+		decline(RawOrigin::Signed(ps[last].clone()), job, 0);
+		let t = Tasks::<T>::get(job, 0).unwrap();
+		assert_eq!(t.replicas[last].outcome, Some(ReplicaOutcome::Declined));
+		assert_eq!(t.queued, 1);
 	}
 
 	#[benchmark]

@@ -7,7 +7,7 @@ use frame_support::{
 	traits::fungible::MutateHold,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{ContentId, JobId, ProviderRegistry, Requirements, TaskIndex};
+use gravity_primitives::{ContentId, ContentStore, JobId, ProviderRegistry, Requirements, TaskIndex};
 use sp_runtime::traits::{CheckedMul, Saturating, Zero};
 
 /// The commitment a provider seals: `blake2_256(SCALE(output, fuel_used, provider, job, task, salt))`.
@@ -111,6 +111,24 @@ impl<T: Config> Pallet<T> {
 			.map_err(|_| Error::<T>::BudgetOverflow)?;
 		let budget = per_replica.checked_mul(&replicas).ok_or(Error::<T>::BudgetOverflow)?;
 
+		// Nothing a provider could be penalized for without fault: the work fits a commit
+		// window, some online provider can qualify, and the data exists (and stays: pinned).
+		ensure!(fuel_cap <= T::MaxFuelCap::get(), Error::<T>::FuelCapTooHigh);
+		ensure!(
+			requirements.min_reputation <= T::MaxRequiredReputation::get(),
+			Error::<T>::RequiredReputationTooHigh
+		);
+		ensure!(
+			T::Providers::class_sizes(&requirements.candidate_classes()).iter().any(|s| *s > 0),
+			Error::<T>::NoEligibleProvider
+		);
+		let reduce_program = match &kind {
+			JobKind::MapReduce { reduce_program, .. } => Some(*reduce_program),
+			_ => None,
+		};
+		let content = || core::iter::once(&program).chain(reduce_program.as_ref()).chain(inputs.iter());
+		ensure!(content().all(|id| T::Content::exists(id)), Error::<T>::ContentMissing);
+
 		let queue_len = QueueTail::<T>::get().saturating_sub(QueueHead::<T>::get());
 		let need = total as u64 * r.initial as u64;
 		ensure!(
@@ -121,6 +139,19 @@ impl<T: Config> Pallet<T> {
 
 		T::Currency::hold(&HoldReason::JobEscrow.into(), &who, budget)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		let queue_deposit = T::QueueDeposit::get()
+			.saturating_mul(BalanceOf::<T>::try_from(need as u128).map_err(|_| Error::<T>::BudgetOverflow)?);
+		// A failure here rolls the escrow hold back with the rest of the call.
+		T::Currency::hold(&HoldReason::QueueDeposit.into(), &who, queue_deposit)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		// Keep the data until the job's last possible settlement.
+		let pin = deadline
+			.saturating_add(T::CommitWindow::get())
+			.saturating_add(T::RevealWindow::get())
+			.saturating_add(1u32.into());
+		for id in content() {
+			T::Content::pin_until(id, pin);
+		}
 
 		let id = NextJobId::<T>::get();
 		NextJobId::<T>::put(id.saturating_add(1));
@@ -160,8 +191,10 @@ impl<T: Config> Pallet<T> {
 				map_tasks: first,
 				verified: 0,
 				failed: 0,
-				escrow: Escrow { locked: budget, ..Default::default() },
+				escrow: Escrow { locked: budget, queue_deposit, ..Default::default() },
 				reduce_input: None,
+				ending: None,
+				committed_open: 0,
 			},
 		);
 		Self::deposit_event(Event::JobSubmitted { job: id, requester: who, tasks: first, budget });
@@ -171,8 +204,8 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_cancel_job(who: T::AccountId, job_id: JobId) -> DispatchResult {
 		let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 		ensure!(job.requester == who, Error::<T>::NotRequester);
-		ensure!(job.status == JobStatus::Active, Error::<T>::JobNotActive);
-		Self::finish_job(job_id, JobStatus::Cancelled);
+		ensure!(job.accepts_work(), Error::<T>::JobNotActive);
+		Self::end_job(job_id, JobStatus::Cancelled);
 		Ok(())
 	}
 
@@ -193,10 +226,12 @@ impl<T: Config> Pallet<T> {
 		task_idx: TaskIndex,
 		commitment: sp_core::H256,
 	) -> DispatchResult {
-		Self::active_job(job_id)?;
+		let mut job = Self::active_job(job_id)?;
 		let mut task = Tasks::<T>::get(job_id, task_idx).ok_or(Error::<T>::UnknownTask)?;
 		ensure!(T::Providers::is_provider(&who), Error::<T>::NotProvider);
 		let i = Self::open_replica(&task, &who).ok_or(Error::<T>::NotAssigned)?;
+		// An ending job only finishes the tasks that already hold a sealed result.
+		ensure!(job.ending.is_none() || Self::in_flight(&task), Error::<T>::JobEnding);
 		ensure!(task.phase == TaskPhase::Committing, Error::<T>::NotCommitPhase);
 		let now = frame_system::Pallet::<T>::block_number();
 		let rep = &mut task.replicas[i];
@@ -204,9 +239,32 @@ impl<T: Config> Pallet<T> {
 		ensure!(now <= rep.commit_deadline, Error::<T>::CommitWindowClosed);
 		rep.commitment = Some(commitment);
 		rep.committed_at = Some(now);
+		job.committed_open = job.committed_open.saturating_add(1);
 		Self::deposit_event(Event::Committed { job: job_id, task: task_idx, provider: who, commitment });
 		Self::maybe_open_reveals(job_id, task_idx, &mut task, now);
 		Tasks::<T>::insert(job_id, task_idx, task);
+		Jobs::<T>::insert(job_id, job);
+		Ok(())
+	}
+
+	pub(crate) fn do_decline(who: T::AccountId, job_id: JobId, task_idx: TaskIndex) -> DispatchResult {
+		let mut job = Self::active_job(job_id)?;
+		let mut task = Tasks::<T>::get(job_id, task_idx).ok_or(Error::<T>::UnknownTask)?;
+		let i = Self::open_replica(&task, &who).ok_or(Error::<T>::NotAssigned)?;
+		ensure!(task.replicas[i].commitment.is_none(), Error::<T>::AlreadyCommitted);
+		let now = frame_system::Pallet::<T>::block_number();
+		Self::close_replica(&mut job, job_id, task_idx, &mut task.replicas[i], ReplicaOutcome::Declined);
+		Self::deposit_event(Event::ReplicaDeclined { job: job_id, task: task_idx, provider: who });
+		if task.phase == TaskPhase::Committing {
+			if job.ending.is_some() && !Self::in_flight(&task) {
+				Self::wind_down(&mut job, job_id, task_idx, &mut task);
+			} else {
+				Self::refill(&mut job, job_id, task_idx, &mut task, now);
+			}
+		}
+		Tasks::<T>::insert(job_id, task_idx, task);
+		Self::maybe_end(job_id, &mut job);
+		Jobs::<T>::insert(job_id, job);
 		Ok(())
 	}
 

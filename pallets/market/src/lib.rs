@@ -8,6 +8,7 @@ mod dispatchable_impls;
 pub use dispatchable_impls::commitment_of;
 mod settle_impls;
 mod tick_impls;
+mod utility_impls;
 pub mod runtime_api;
 pub mod types;
 pub mod weights;
@@ -35,7 +36,9 @@ pub mod pallet {
 		},
 	};
 	use frame_system::pallet_prelude::*;
-	use gravity_primitives::{ContentId, JobId, Outcome, ProviderRegistry, Requirements, TaskIndex};
+	use gravity_primitives::{
+		ContentId, ContentStore, JobId, Outcome, ProviderRegistry, Requirements, TaskIndex,
+	};
 	use sp_runtime::Perbill;
 
 	pub type BalanceOf<T> =
@@ -64,6 +67,13 @@ pub mod pallet {
 		type RuntimeHoldReason: From<HoldReason>;
 		/// The provider registry (capabilities, load, reputation, bonds).
 		type Providers: ProviderRegistry<Self::AccountId, BalanceOf<Self>>;
+		/// The content store: a job's program and inputs must exist at submission and stay
+		/// pinned until its deadline.
+		type Content: ContentStore<BlockNumberFor<Self>>;
+		/// Who receives the bond slashed from dissenting or no-show providers: never the
+		/// requester (who could otherwise profit from jobs nobody can run), never another replica
+		/// (who could profit from framing its co-replicas); the runtime uses a treasury account.
+		type SlashBeneficiary: Get<Self::AccountId>;
 		/// On-chain randomness for assignment and spot checks.
 		type Randomness: Randomness<Self::Hash, BlockNumberFor<Self>>;
 		/// Most tasks one job may have (map + reduce, or render tiles × frames).
@@ -96,6 +106,24 @@ pub mod pallet {
 		/// Longest assignment queue.
 		#[pallet::constant]
 		type MaxQueueLen: Get<u32>;
+		/// Largest fuel cap a job may set: what the slowest accepted device runs well inside one
+		/// `CommitWindow`, so that no provider is a no-show for a job it could not finish.
+		#[pallet::constant]
+		type MaxFuelCap: Get<u64>;
+		/// Highest `min_reputation` a job may require (the Beta score of any provider stays
+		/// below 100 %: a higher requirement would make a job nobody can serve).
+		#[pallet::constant]
+		type MaxRequiredReputation: Get<Perbill>;
+		/// Times a queued replica may find no provider that matches and is online before its
+		/// task fails (and its share of escrow is refunded). Deferrals because matching providers
+		/// are all busy (at their declared concurrency) do not count: that is load, not an
+		/// unservable job.
+		#[pallet::constant]
+		type MaxDeferrals: Get<u8>;
+		/// Deposit per replica a job queues at submission, held from the requester until the
+		/// job ends and then returned: queue space costs capital in proportion to its use.
+		#[pallet::constant]
+		type QueueDeposit: Get<BalanceOf<Self>>;
 		/// Share of its bond a dissenting or no-show provider loses.
 		#[pallet::constant]
 		type SlashFraction: Get<Perbill>;
@@ -118,6 +146,9 @@ pub mod pallet {
 		/// The budget of a job, held from its requester until paid out or refunded.
 		#[codec(index = 0)]
 		JobEscrow,
+		/// `QueueDeposit` per replica queued at submission, returned when the job ends.
+		#[codec(index = 1)]
+		QueueDeposit,
 	}
 
 	/// The id the next job gets.
@@ -272,7 +303,7 @@ pub mod pallet {
 			amount: BalanceOf<T>,
 		},
 		/// A provider dissented or missed a deadline: reputation down, part of its bond to the
-		/// requester.
+		/// `SlashBeneficiary` (never to the requester).
 		ProviderPenalized {
 			/// The job.
 			job: JobId,
@@ -282,7 +313,7 @@ pub mod pallet {
 			provider: T::AccountId,
 			/// Why.
 			outcome: Outcome,
-			/// Bond moved to the requester.
+			/// Bond moved to the slash beneficiary.
 			slashed: BalanceOf<T>,
 		},
 		/// No quorum yet: more replicas were requested.
@@ -294,12 +325,35 @@ pub mod pallet {
 			/// How many more.
 			count: u8,
 		},
-		/// The task cannot reach a quorum within its maximum replicas.
+		/// The task ended without a verified result; its share of escrow is refunded with the
+		/// job's remainder.
 		TaskFailed {
 			/// The job.
 			job: JobId,
 			/// The task.
 			task: TaskIndex,
+			/// Why.
+			reason: FailReason,
+		},
+		/// A provider gave back a replica it had not committed: no slash, no reputation change.
+		ReplicaDeclined {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// The provider.
+			provider: T::AccountId,
+		},
+		/// The job was cancelled or expired while replicas had sealed results: the tasks holding
+		/// them run to settlement (and are paid), the others are abandoned, then the job ends
+		/// with `JobFinished { status }`.
+		JobEnding {
+			/// The job.
+			job: JobId,
+			/// The status it will end with (`Cancelled` or `Expired`).
+			status: JobStatus,
+			/// Replicas with sealed results still to settle.
+			committed: u32,
 		},
 		/// Every map task is verified; the reduce stage was scheduled.
 		ReduceScheduled {
@@ -310,7 +364,7 @@ pub mod pallet {
 			/// Reduce tasks created.
 			reducers: u32,
 		},
-		/// The job ended; its unspent escrow went back to the requester.
+		/// The job ended; its unspent escrow and its queue deposit went back to the requester.
 		JobFinished {
 			/// The job.
 			job: JobId,
@@ -376,6 +430,20 @@ pub mod pallet {
 		RevealMismatch,
 		/// The revealed fuel is above the job's fuel cap.
 		FuelAboveCap,
+		/// The fuel cap is above `MaxFuelCap`: no provider could be sure to finish in its commit
+		/// window. Split the work into more tasks.
+		FuelCapTooHigh,
+		/// `min_reputation` is above `MaxRequiredReputation`: no provider could ever qualify.
+		RequiredReputationTooHigh,
+		/// No online provider matches the job's requirements (arch, memory, GPU): relax them or
+		/// wait for such providers to register.
+		NoEligibleProvider,
+		/// The program, the reduce program or an input is not in the content store: upload it
+		/// first (`content.put`).
+		ContentMissing,
+		/// The job is ending (cancelled or expired): only tasks that already hold a sealed result
+		/// take commitments.
+		JobEnding,
 	}
 
 	#[pallet::hooks]
@@ -430,7 +498,11 @@ pub mod pallet {
 			.map(|_| ())
 		}
 
-		/// Cancel a job: unfinished tasks are abandoned and unspent escrow returns at once.
+		/// Cancel a job. With no sealed result outstanding it ends at once: unfinished tasks are
+		/// abandoned, unspent escrow and the queue deposit return. Otherwise it is *ending*
+		/// (`JobEnding`): tasks that hold a sealed result run to settlement as usual (and are
+		/// paid), every other task is abandoned, and then it ends the same way. Work committed
+		/// before a cancel is settled and paid like any other.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::cancel_job())]
 		pub fn cancel_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {
@@ -448,9 +520,12 @@ pub mod pallet {
 			job: JobId,
 			task: TaskIndex,
 			commitment: sp_core::H256,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_commit(who, job, task, commitment)
+			Self::do_commit(who, job, task, commitment)?;
+			// The chain asked for this work: a valid commitment costs the provider nothing
+			// (one per assigned replica, so it cannot be used to spam).
+			Ok(Pays::No.into())
 		}
 
 		/// Open a sealed result. When every replica has revealed, the task is settled (quorum,
@@ -464,9 +539,23 @@ pub mod pallet {
 			output: ContentId,
 			fuel_used: u64,
 			salt: [u8; 32],
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_reveal(who, job, task, output, fuel_used, salt)
+			Self::do_reveal(who, job, task, output, fuel_used, salt)?;
+			// Free when valid, as `commit`.
+			Ok(Pays::No.into())
+		}
+
+		/// Give back a replica you were assigned and have not committed (you cannot fetch its
+		/// data or cannot finish it in time). No slash and no reputation change; the task gets
+		/// another provider, or fails and is refunded when it has no replicas left. Free when
+		/// valid (at most once per assigned replica).
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::decline())]
+		pub fn decline(origin: OriginFor<T>, job: JobId, task: TaskIndex) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_decline(who, job, task)?;
+			Ok(Pays::No.into())
 		}
 	}
 }

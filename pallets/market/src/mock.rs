@@ -19,6 +19,7 @@ frame_support::construct_runtime!(
 		System: frame_system,
 		Balances: pallet_balances,
 		Providers: pallet_gravity_providers,
+		Content: pallet_gravity_content,
 		Market: pallet_gravity_market,
 	}
 );
@@ -41,6 +42,18 @@ parameter_types! {
 	pub const SlashFraction: Perbill = Perbill::from_percent(10);
 	pub const TrustedReputation: Perbill = Perbill::from_percent(90);
 	pub static SpotCheckRate: Perbill = Perbill::from_percent(0);
+	pub const MaxRequiredReputation: Perbill = Perbill::from_percent(95);
+	pub const Treasury: AccountId = TREASURY;
+}
+
+impl pallet_gravity_content::Config for Test {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MaxBlobSize = ConstU32<1024>;
+	type DepositBase = ConstU64<10>;
+	type DepositPerByte = ConstU64<1>;
+	type WeightInfo = ();
 }
 
 impl pallet_gravity_providers::Config for Test {
@@ -72,6 +85,8 @@ impl pallet_gravity_market::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Providers = Providers;
+	type Content = Content;
+	type SlashBeneficiary = Treasury;
 	type Randomness = TestRandomness;
 	type MaxTasksPerJob = ConstU32<64>;
 	type MaxReducers = ConstU32<4>;
@@ -83,6 +98,10 @@ impl pallet_gravity_market::Config for Test {
 	type AssignmentTries = ConstU32<8>;
 	type MaxDeadlinesPerBlock = ConstU32<64>;
 	type MaxQueueLen = ConstU32<1_000>;
+	type MaxFuelCap = ConstU64<MAX_FUEL_CAP>;
+	type MaxRequiredReputation = MaxRequiredReputation;
+	type MaxDeferrals = frame_support::traits::ConstU8<3>;
+	type QueueDeposit = ConstU64<QUEUE_DEPOSIT>;
 	type SlashFraction = SlashFraction;
 	type TrustedReputation = TrustedReputation;
 	type TrustedMinResults = ConstU32<5>;
@@ -91,6 +110,12 @@ impl pallet_gravity_market::Config for Test {
 }
 
 pub const REQUESTER: AccountId = 100;
+/// Receives slashed bonds.
+pub const TREASURY: AccountId = 999;
+pub const MAX_FUEL_CAP: u64 = 1_000_000;
+pub const QUEUE_DEPOSIT: Balance = 7;
+/// The one `H256::repeat_byte` content id the mock's content store does not hold.
+pub const MISSING_BYTE: u8 = 0xCC;
 pub const OTHER: AccountId = 101;
 pub const INITIAL: Balance = 1_000_000_000;
 
@@ -116,6 +141,7 @@ pub fn any_req() -> Requirements {
 pub fn new_test_ext(providers: u64) -> sp_io::TestExternalities {
 	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	let mut balances: Vec<(AccountId, Balance)> = (1..=20).map(|a| (a, INITIAL)).collect();
+	balances.push((TREASURY, 1));
 	balances.push((REQUESTER, INITIAL));
 	balances.push((OTHER, INITIAL));
 	pallet_balances::GenesisConfig::<Test> { balances, ..Default::default() }
@@ -124,6 +150,13 @@ pub fn new_test_ext(providers: u64) -> sp_io::TestExternalities {
 	let mut ext = sp_io::TestExternalities::new(t);
 	ext.execute_with(|| {
 		System::set_block_number(1);
+		// Every `H256::repeat_byte(b)` id is a stored blob, except `MISSING_BYTE`.
+		for b in 0..=255u8 {
+			if b != MISSING_BYTE {
+				let blob = frame_support::BoundedVec::truncate_from(vec![b; 4]);
+				pallet_gravity_content::Blobs::<Test>::insert(H256::repeat_byte(b), blob);
+			}
+		}
 		for p in 1..=providers {
 			pallet_gravity_providers::Pallet::<Test>::register(
 				RuntimeOrigin::signed(p),

@@ -14,13 +14,7 @@ use gravity_primitives::{ContentId, JobId, Outcome, ProviderRegistry, TaskIndex}
 use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
 
 impl<T: Config> Pallet<T> {
-	/// The provider of replica `i` no longer holds it.
-	fn release(job_id: JobId, task_idx: TaskIndex, provider: &T::AccountId) {
-		T::Providers::remove_load(provider);
-		ProviderTasks::<T>::mutate(provider, |v| v.retain(|e| *e != (job_id, task_idx)));
-	}
-
-	/// Penalize replica `i`: reputation down, part of the bond to the requester.
+	/// Penalize a replica: reputation down, part of the bond to the slash beneficiary.
 	pub(crate) fn penalize(
 		job: &mut JobOf<T>,
 		job_id: JobId,
@@ -28,12 +22,11 @@ impl<T: Config> Pallet<T> {
 		rep: &mut ReplicaOf<T>,
 		outcome: Outcome,
 	) {
-		let slashed = T::Providers::slash(&rep.provider, T::SlashFraction::get(), &job.requester);
+		let slashed =
+			T::Providers::slash(&rep.provider, T::SlashFraction::get(), &T::SlashBeneficiary::get());
 		T::Providers::record_outcome(&rep.provider, outcome);
-		rep.outcome = Some(outcome.into());
 		rep.slashed = slashed;
-		job.escrow.compensation = job.escrow.compensation.saturating_add(slashed);
-		Self::release(job_id, task_idx, &rep.provider);
+		Self::close_replica(job, job_id, task_idx, rep, outcome.into());
 		Self::deposit_event(Event::ProviderPenalized {
 			job: job_id,
 			task: task_idx,
@@ -66,9 +59,8 @@ impl<T: Config> Pallet<T> {
 		};
 		job.escrow.paid = job.escrow.paid.saturating_add(amount);
 		rep.paid = amount;
-		rep.outcome = Some(ReplicaOutcome::Agreed);
 		T::Providers::record_outcome(&rep.provider, Outcome::Agreed);
-		Self::release(job_id, task_idx, &rep.provider);
+		Self::close_replica(job, job_id, task_idx, rep, ReplicaOutcome::Agreed);
 		Self::deposit_event(Event::ProviderPaid {
 			job: job_id,
 			task: task_idx,
@@ -78,11 +70,10 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Close replicas without paying or penalizing them (job ended, or no quorum possible).
-	pub(crate) fn release_open(job_id: JobId, task_idx: TaskIndex, task: &mut TaskOf<T>) {
-		for rep in task.replicas.iter_mut().filter(|r| r.is_open()) {
+	pub(crate) fn release_open(job: &mut JobOf<T>, job_id: JobId, task_idx: TaskIndex, task: &mut TaskOf<T>) {
+		for rep in task.replicas.iter_mut() {
 			// No evidence either way: no reputation change, no slash.
-			rep.outcome = Some(ReplicaOutcome::Released);
-			Self::release(job_id, task_idx, &rep.provider);
+			Self::close_replica(job, job_id, task_idx, rep, ReplicaOutcome::Released);
 		}
 	}
 
@@ -95,7 +86,8 @@ impl<T: Config> Pallet<T> {
 	) {
 		let Some(mut job) = Jobs::<T>::get(job_id) else { return };
 		if job.status != JobStatus::Active {
-			Self::abandon(job_id, task_idx, task);
+			Self::abandon(&mut job, job_id, task_idx, task);
+			Jobs::<T>::insert(job_id, job);
 			return
 		}
 		// Committed but did not reveal in time.
@@ -167,22 +159,27 @@ impl<T: Config> Pallet<T> {
 					}
 					Self::deposit_event(Event::ReplicasAdded { job: job_id, task: task_idx, count: k });
 				} else {
-					Self::release_open(job_id, task_idx, task);
+					Self::release_open(&mut job, job_id, task_idx, task);
 					task.phase = TaskPhase::Failed;
 					task.settled_at = Some(now);
 					job.failed = job.failed.saturating_add(1);
-					Self::deposit_event(Event::TaskFailed { job: job_id, task: task_idx });
+					Self::deposit_event(Event::TaskFailed {
+						job: job_id,
+						task: task_idx,
+						reason: FailReason::NoQuorum,
+					});
 				}
 			},
 		}
 		Self::after_task_settled(job_id, &mut job);
+		Self::maybe_end(job_id, &mut job);
 		Jobs::<T>::insert(job_id, job);
 	}
 
 	/// The job ended before this task did: close it without pay or penalty.
-	pub(crate) fn abandon(job_id: JobId, task_idx: TaskIndex, task: &mut TaskOf<T>) {
+	pub(crate) fn abandon(job: &mut JobOf<T>, job_id: JobId, task_idx: TaskIndex, task: &mut TaskOf<T>) {
 		if matches!(task.phase, TaskPhase::Committing | TaskPhase::Revealing { .. }) {
-			Self::release_open(job_id, task_idx, task);
+			Self::release_open(job, job_id, task_idx, task);
 			task.phase = TaskPhase::Abandoned;
 		}
 	}
@@ -194,12 +191,13 @@ impl<T: Config> Pallet<T> {
 		task_idx: TaskIndex,
 		task: &mut TaskOf<T>,
 		now: BlockNumberFor<T>,
+		reason: FailReason,
 	) {
-		Self::release_open(job_id, task_idx, task);
+		Self::release_open(job, job_id, task_idx, task);
 		task.phase = TaskPhase::Failed;
 		task.settled_at = Some(now);
 		job.failed = job.failed.saturating_add(1);
-		Self::deposit_event(Event::TaskFailed { job: job_id, task: task_idx });
+		Self::deposit_event(Event::TaskFailed { job: job_id, task: task_idx, reason });
 		Self::after_task_settled(job_id, job);
 	}
 
@@ -209,7 +207,9 @@ impl<T: Config> Pallet<T> {
 			return
 		}
 		match (&job.kind, job.stage) {
-			(JobKind::MapReduce { reduce_program, reducers }, Stage::Map) if job.failed == 0 => {
+			(JobKind::MapReduce { reduce_program, reducers }, Stage::Map)
+				if job.failed == 0 && job.ending.is_none() =>
+			{
 				let outputs = MapOutputs::<T>::get(job_id).unwrap_or_default();
 				let manifest = ContentId::from(sp_io::hashing::blake2_256(&outputs.encode()));
 				let (program, reducers) = (*reduce_program, *reducers);
@@ -224,20 +224,19 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::ReduceScheduled { job: job_id, input: manifest, reducers });
 			},
 			_ => {
-				let status = if job.failed == 0 { JobStatus::Completed } else { JobStatus::Failed };
+				let status = match job.ending {
+					// Ending with the reduce stage never started: the job did not complete.
+					Some(ending) if job.stage == Stage::Map && matches!(job.kind, JobKind::MapReduce { .. }) =>
+						ending,
+					_ if job.failed == 0 => JobStatus::Completed,
+					_ => JobStatus::Failed,
+				};
 				Self::finish_job_inner(job_id, job, status);
 			},
 		}
 	}
 
-	/// End a job now: refund what is still held, record the status.
-	pub(crate) fn finish_job(job_id: JobId, status: JobStatus) {
-		if let Some(mut job) = Jobs::<T>::get(job_id) {
-			Self::finish_job_inner(job_id, &mut job, status);
-			Jobs::<T>::insert(job_id, job);
-		}
-	}
-
+	/// End a job now: refund what is still held and the queue deposit, record the status.
 	pub(crate) fn finish_job_inner(job_id: JobId, job: &mut JobOf<T>, status: JobStatus) {
 		let held = job.escrow.held();
 		let refunded = if held.is_zero() {
@@ -250,6 +249,16 @@ impl<T: Config> Pallet<T> {
 				})
 		};
 		job.escrow.refunded = job.escrow.refunded.saturating_add(refunded);
+		let deposit = job.escrow.queue_deposit;
+		if !deposit.is_zero() {
+			let released =
+				T::Currency::release(&HoldReason::QueueDeposit.into(), &job.requester, deposit, Precision::BestEffort)
+					.unwrap_or_else(|e| {
+						log::error!(target: "gravity-market", "queue deposit release failed: {e:?}");
+						Zero::zero()
+					});
+			job.escrow.queue_deposit = deposit.saturating_sub(released);
+		}
 		job.status = status;
 		Self::deposit_event(Event::JobFinished {
 			job: job_id,

@@ -38,6 +38,23 @@ fn submit(kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy) -> JobId 
 	id
 }
 
+fn submit_deadline(kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy, deadline: u64) -> JobId {
+	let id = NextJobId::<Test>::get();
+	assert_ok!(Market::submit_job(
+		RuntimeOrigin::signed(REQUESTER),
+		cid(0xAA),
+		1234,
+		kind,
+		inputs,
+		any_req(),
+		r,
+		PRICE,
+		CAP,
+		deadline,
+	));
+	id
+}
+
 fn batch(n: u8, r: ReplicationPolicy) -> JobId {
 	submit(JobKind::Batch, (1..=n).map(cid).collect(), r)
 }
@@ -86,20 +103,28 @@ fn escrow_held(who: AccountId) -> Balance {
 	Balances::balance_on_hold(&RuntimeHoldReason::Market(HoldReason::JobEscrow), &who)
 }
 
+fn deposit_held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::Market(HoldReason::QueueDeposit), &who)
+}
+
 /// The escrow invariant: for every job `held = locked - paid - refunded`, and the requester's
 /// escrow hold equals the sum over its jobs; nothing is held for finished jobs.
 fn check_escrow() {
-	let mut by_requester = std::collections::BTreeMap::<AccountId, Balance>::new();
+	let mut by_requester = std::collections::BTreeMap::<AccountId, (Balance, Balance)>::new();
 	for (_, job) in Jobs::<Test>::iter() {
 		let e = &job.escrow;
 		assert!(e.paid + e.refunded <= e.locked, "paid + refunded exceed locked: {e:?}");
 		if job.status != JobStatus::Active {
 			assert_eq!(e.held(), 0, "finished job still holds escrow: {job:?}");
+			assert_eq!(e.queue_deposit, 0, "finished job still holds its queue deposit: {job:?}");
 		}
-		*by_requester.entry(job.requester).or_default() += e.held();
+		let entry = by_requester.entry(job.requester).or_default();
+		entry.0 += e.held();
+		entry.1 += e.queue_deposit;
 	}
-	for (who, held) in by_requester {
+	for (who, (held, deposit)) in by_requester {
 		assert_eq!(escrow_held(who), held, "hold of {who} differs from its jobs' escrow");
+		assert_eq!(deposit_held(who), deposit, "queue deposit of {who} differs from its jobs'");
 	}
 }
 
@@ -117,7 +142,9 @@ fn batch_job_lifecycle_pays_and_refunds_exactly() {
 		let job = batch(2, policy(2, 3, 2));
 		let budget = 2 * 3 * CAP * PRICE;
 		assert_eq!(escrow_held(REQUESTER), budget);
-		assert_eq!(Balances::free_balance(REQUESTER), INITIAL - budget);
+		// Queue deposit: 2 tasks × 2 initial replicas.
+		assert_eq!(deposit_held(REQUESTER), 4 * QUEUE_DEPOSIT);
+		assert_eq!(Balances::free_balance(REQUESTER), INITIAL - budget - 4 * QUEUE_DEPOSIT);
 		check_escrow();
 
 		run_to(2);
@@ -139,6 +166,7 @@ fn batch_job_lifecycle_pays_and_refunds_exactly() {
 		assert_eq!(j.escrow.paid, paid);
 		assert_eq!(j.escrow.refunded, budget - paid);
 		assert_eq!(escrow_held(REQUESTER), 0);
+		assert_eq!(deposit_held(REQUESTER), 0);
 		assert_eq!(Balances::free_balance(REQUESTER), INITIAL - paid);
 		let gained: Balance =
 			(1..=3).map(|p| Balances::free_balance(p) - before[(p - 1) as usize]).sum();
@@ -202,10 +230,10 @@ fn dissent_adds_a_replica_and_slashes_the_dissenter() {
 			pallet_gravity_providers::Providers::<Test>::get(ps[1]).unwrap().bond,
 			bond_before - bond_before / 10
 		);
-		// The requester got the slashed bond plus the refund of the unspent budget.
+		// The slashed bond went to the treasury; the requester got only its refund and deposit.
 		let j = Jobs::<Test>::get(job).unwrap();
-		assert_eq!(j.escrow.compensation, bond_before / 10);
-		assert_eq!(Balances::free_balance(REQUESTER), req_before + bond_before / 10 + j.escrow.refunded);
+		assert_eq!(Balances::free_balance(TREASURY), 1 + bond_before / 10);
+		assert_eq!(Balances::free_balance(REQUESTER), req_before + j.escrow.refunded + 2 * QUEUE_DEPOSIT);
 		assert!(<Providers as ProviderRegistry<_, _>>::reputation(&ps[1]) < Perbill::from_percent(50));
 		check_escrow();
 	});
@@ -356,8 +384,9 @@ fn cancel_refunds_unspent_and_releases_providers() {
 		let job = batch(2, policy(2, 2, 2));
 		run_to(2);
 		honest_round(job, 0, cid(1), 100);
+		// Task 1 is assigned but nothing is sealed: the cancel takes effect at once (with a
+		// sealed result it would wait for it: `attack_free_results_*`).
 		let ps = open_providers(job, 1);
-		commit(ps[0], job, 1, cid(2), 100);
 		assert_noop!(Market::cancel_job(RuntimeOrigin::signed(OTHER), job), Error::<Test>::NotRequester);
 		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(REQUESTER), job));
 		let j = Jobs::<Test>::get(job).unwrap();
@@ -382,16 +411,24 @@ fn cancel_refunds_unspent_and_releases_providers() {
 
 #[test]
 fn expired_job_is_refunded() {
-	new_test_ext(0).execute_with(|| {
-		let job = batch(1, policy(1, 1, 1));
-		run_to(199);
+	new_test_ext(3).execute_with(|| {
+		// Deadline 10: the replica assigned at 2 never commits (deadline 7), its replacement
+		// from block 8 is still open when the job expires at 10.
+		let job = submit_deadline(JobKind::Batch, vec![cid(1)], policy(1, 3, 1), 10);
+		run_to(9);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Active);
-		assert!(events().iter().any(|e| matches!(e, Event::AssignmentDeferred { .. })));
-		run_to(200);
+		run_to(10);
 		let j = Jobs::<Test>::get(job).unwrap();
 		assert_eq!(j.status, JobStatus::Expired);
+		assert_eq!((escrow_held(REQUESTER), deposit_held(REQUESTER)), (0, 0));
+		// Everything back, and not a planck more: the no-show's slash went to the treasury.
 		assert_eq!(Balances::free_balance(REQUESTER), INITIAL);
+		assert!(Balances::free_balance(TREASURY) > 1);
 		check_escrow();
+		run_to(20);
+		for p in 1..=3u64 {
+			assert_eq!(pallet_gravity_providers::Providers::<Test>::get(p).unwrap().load, 0);
+		}
 	});
 }
 
@@ -399,23 +436,15 @@ fn expired_job_is_refunded() {
 fn requirements_filter_providers() {
 	new_test_ext(3).execute_with(|| {
 		let req = Requirements { gpu: true, ..any_req() };
-		assert_ok!(Market::submit_job(
-			RuntimeOrigin::signed(REQUESTER),
-			cid(1),
-			1,
-			JobKind::Batch,
-			vec![cid(2)],
-			req,
-			policy(1, 1, 1),
-			1,
-			1,
-			100
-		));
-		run_to(3);
-		assert!(open_providers(0, 0).is_empty());
+		let go = || {
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), 1, JobKind::Batch, vec![cid(2)], req.clone(), policy(1, 1, 1), 1, 1, 100)
+		};
+		// Nobody has a GPU yet: refused, not queued for good.
+		assert_noop!(go(), Error::<Test>::NoEligibleProvider);
 		let mut g = caps();
 		g.gpu_model = b"rtx".to_vec().try_into().unwrap();
 		assert_ok!(pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(9), g, 10_000));
+		assert_ok!(go());
 		run_to(4);
 		assert_eq!(open_providers(0, 0), vec![9]);
 	});
@@ -567,6 +596,339 @@ fn assignment_work_per_block_is_bounded() {
 	});
 }
 
+// ---------------------------------------------------------------------------------------------
+// Attacks on the market's economics (issue 9): each test performs the attack and checks that it
+// fails.
+// ---------------------------------------------------------------------------------------------
+
+fn bond(p: AccountId) -> Balance {
+	pallet_gravity_providers::Providers::<Test>::get(p).unwrap().bond
+}
+
+fn reputation_of(p: AccountId) -> Perbill {
+	<Providers as ProviderRegistry<_, _>>::reputation(&p)
+}
+
+#[test]
+fn attack_bond_theft_no_show_slashes_go_to_the_treasury_never_the_requester() {
+	new_test_ext(3).execute_with(|| {
+		// A hostile requester's job that no provider can run: every replica is a no-show,
+		// round after round, until the job's replicas are used up.
+		let job = batch(2, policy(2, 5, 2));
+		let bonds_before: Balance = (1..=3).map(bond).sum();
+		run_to(80);
+		let j = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(j.status, JobStatus::Failed);
+		let slashed = bonds_before - (1..=3).map(bond).sum::<Balance>();
+		assert!(slashed > 0, "the no-shows were slashed");
+		let penalized: Balance = events()
+			.iter()
+			.filter_map(|e| if let Event::ProviderPenalized { slashed, .. } = e { Some(*slashed) } else { None })
+			.sum();
+		assert_eq!(penalized, slashed);
+		assert_eq!(Balances::free_balance(TREASURY), 1 + slashed);
+		// The requester ends with exactly what it had: nothing to gain from such jobs.
+		assert_eq!(Balances::total_balance(&REQUESTER), INITIAL);
+		check_escrow();
+	});
+}
+
+#[test]
+fn attack_bond_theft_missing_content_is_refused_at_submission() {
+	new_test_ext(3).execute_with(|| {
+		let missing = cid(MISSING_BYTE);
+		let go = |program: ContentId, kind: JobKind, inputs: Vec<ContentId>| {
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), program, 1, kind, inputs, any_req(), policy(2, 2, 2), PRICE, CAP, 100)
+		};
+		assert_noop!(go(missing, JobKind::Batch, vec![cid(1)]), Error::<Test>::ContentMissing);
+		assert_noop!(go(cid(1), JobKind::Batch, vec![cid(1), missing]), Error::<Test>::ContentMissing);
+		let mr = JobKind::MapReduce { reduce_program: missing, reducers: 1 };
+		assert_noop!(go(cid(1), mr, vec![cid(1)]), Error::<Test>::ContentMissing);
+		let render = JobKind::Render { width: 8, height: 8, tile: 4, frames: 1 };
+		assert_noop!(go(cid(1), render, vec![missing]), Error::<Test>::ContentMissing);
+	});
+}
+
+#[test]
+fn attack_bond_theft_content_cannot_be_deleted_while_the_job_needs_it() {
+	new_test_ext(3).execute_with(|| {
+		assert_ok!(Content::put(RuntimeOrigin::signed(REQUESTER), b"the program".to_vec()));
+		let program = H256(sp_io::hashing::blake2_256(b"the program"));
+		assert_ok!(Market::submit_job(
+			RuntimeOrigin::signed(REQUESTER),
+			program,
+			1,
+			JobKind::Batch,
+			vec![cid(1)],
+			any_req(),
+			policy(2, 2, 2),
+			PRICE,
+			CAP,
+			100
+		));
+		// Deleting the program after submitting (so that assigned providers become no-shows)
+		// is refused while the job may still run: until its deadline plus one commit and one
+		// reveal window.
+		assert_noop!(
+			Content::remove(RuntimeOrigin::signed(REQUESTER), program),
+			pallet_gravity_content::Error::<Test>::Pinned
+		);
+		let until = 100 + 5 + 3 + 1;
+		assert_eq!(pallet_gravity_content::PinnedUntil::<Test>::get(program), Some(until));
+		assert_eq!(pallet_gravity_content::PinnedUntil::<Test>::get(cid(1)), Some(until));
+		run_to(until + 1);
+		assert_ok!(Content::remove(RuntimeOrigin::signed(REQUESTER), program));
+	});
+}
+
+#[test]
+fn attack_bond_theft_unfinishable_fuel_cap_is_refused() {
+	new_test_ext(3).execute_with(|| {
+		let go = |cap: u64| {
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), 1, JobKind::Batch, vec![cid(1)], any_req(), policy(1, 1, 1), 1, cap, 100)
+		};
+		assert_noop!(go(MAX_FUEL_CAP + 1), Error::<Test>::FuelCapTooHigh);
+		assert_ok!(go(MAX_FUEL_CAP));
+	});
+}
+
+#[test]
+fn a_provider_declines_for_free_without_penalty_and_is_replaced() {
+	new_test_ext(4).execute_with(|| {
+		let job = batch(1, policy(2, 3, 2));
+		run_to(2);
+		let ps = open_providers(job, 0);
+		let outsider = (1..=4).find(|p| !ps.contains(p)).unwrap();
+		let (b, r, free) = (bond(ps[1]), reputation_of(ps[1]), Balances::free_balance(ps[1]));
+		assert_noop!(Market::decline(RuntimeOrigin::signed(outsider), job, 0), Error::<Test>::NotAssigned);
+		commit(ps[0], job, 0, cid(1), 10);
+		assert_noop!(Market::decline(RuntimeOrigin::signed(ps[0]), job, 0), Error::<Test>::AlreadyCommitted);
+		let post = Market::decline(RuntimeOrigin::signed(ps[1]), job, 0).unwrap();
+		assert_eq!(post.pays_fee, frame_support::dispatch::Pays::No);
+		assert!(events().contains(&Event::ReplicaDeclined { job, task: 0, provider: ps[1] }));
+		// Nothing lost: bond, reputation, balance; the replica is closed and its load gone.
+		assert_eq!((bond(ps[1]), reputation_of(ps[1]), Balances::free_balance(ps[1])), (b, r, free));
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!(t.replicas[1].outcome, Some(ReplicaOutcome::Declined));
+		assert_eq!(t.queued, 1, "a replacement is queued");
+		assert!(ProviderTasks::<Test>::get(ps[1]).is_empty());
+		assert_noop!(Market::decline(RuntimeOrigin::signed(ps[1]), job, 0), Error::<Test>::NotAssigned);
+		// The replacement is someone else and the task completes.
+		next_block();
+		let now = open_providers(job, 0);
+		let new = *now.iter().find(|p| **p != ps[0]).unwrap();
+		assert!(new != ps[1]);
+		commit(new, job, 0, cid(1), 10);
+		reveal(ps[0], job, 0, cid(1), 10);
+		reveal(new, job, 0, cid(1), 10);
+		next_block();
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
+		check_escrow();
+	});
+}
+
+#[test]
+fn declines_that_use_up_the_replicas_fail_the_task_and_refund_everything() {
+	new_test_ext(3).execute_with(|| {
+		let job = batch(1, policy(1, 1, 1));
+		run_to(2);
+		let p = open_providers(job, 0)[0];
+		assert_ok!(Market::decline(RuntimeOrigin::signed(p), job, 0));
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!(t.phase, TaskPhase::Failed);
+		assert!(events().contains(&Event::TaskFailed { job, task: 0, reason: FailReason::NotEnoughReplicas }));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Failed);
+		assert_eq!(Balances::free_balance(REQUESTER), INITIAL);
+		check_escrow();
+	});
+}
+
+#[test]
+fn valid_commits_and_reveals_are_free_and_invalid_ones_pay() {
+	use frame_support::dispatch::Pays;
+	new_test_ext(3).execute_with(|| {
+		let job = batch(1, policy(2, 2, 2));
+		run_to(2);
+		let ps = open_providers(job, 0);
+		let outsider = (1..=3).find(|p| !ps.contains(p)).unwrap();
+		for p in &ps {
+			let c = commitment_of(&cid(1), 10, p, job, 0, &salt(*p));
+			assert_eq!(Market::commit(RuntimeOrigin::signed(*p), job, 0, c).unwrap().pays_fee, Pays::No);
+		}
+		let bad = Market::commit(RuntimeOrigin::signed(outsider), job, 0, H256::zero()).unwrap_err();
+		assert_eq!(bad.post_info.pays_fee, Pays::Yes);
+		for p in &ps {
+			let post = Market::reveal(RuntimeOrigin::signed(*p), job, 0, cid(1), 10, salt(*p)).unwrap();
+			assert_eq!(post.pays_fee, Pays::No);
+		}
+		let bad = Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, cid(1), 10, salt(ps[0])).unwrap_err();
+		assert_eq!(bad.post_info.pays_fee, Pays::Yes);
+	});
+}
+
+#[test]
+fn attack_queue_blocking_jobs_nobody_can_serve_are_refused() {
+	new_test_ext(3).execute_with(|| {
+		let go = |req: Requirements| {
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), 1, JobKind::Batch, vec![cid(1)], req, policy(1, 1, 1), 1, 1, 100)
+		};
+		assert_noop!(go(Requirements { min_reputation: Perbill::one(), ..any_req() }), Error::<Test>::RequiredReputationTooHigh);
+		assert_noop!(go(Requirements { arch: gravity_primitives::Arch::Aarch64, ..any_req() }), Error::<Test>::NoEligibleProvider);
+		assert_noop!(go(Requirements { min_memory_mib: 1 << 30, ..any_req() }), Error::<Test>::NoEligibleProvider);
+		assert_ok!(go(Requirements { min_reputation: Perbill::from_percent(95), ..any_req() }));
+	});
+}
+
+#[test]
+fn attack_queue_blocking_unplaceable_replicas_fail_refund_and_free_the_queue() {
+	new_test_ext(3).execute_with(|| {
+		// The attacker registers the only provider of a class, fills the queue with jobs only
+		// that provider matches, then takes it offline: nothing can be placed.
+		const SHILL: AccountId = 20;
+		let mut arm = caps();
+		arm.arch = gravity_primitives::Arch::Aarch64;
+		assert_ok!(pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(SHILL), arm, 10_000));
+		let req = Requirements { arch: gravity_primitives::Arch::Aarch64, ..any_req() };
+		let inputs: Vec<ContentId> = (0..64).map(cid).collect();
+		let free_before = Balances::free_balance(OTHER);
+		let mut jobs = vec![];
+		for _ in 0..3 {
+			jobs.push(NextJobId::<Test>::get());
+			assert_ok!(Market::submit_job(RuntimeOrigin::signed(OTHER), cid(1), 1, JobKind::Batch, inputs.clone(), req.clone(), policy(5, 5, 5), 1, 1, 1_000));
+		}
+		// 960 of the 1,000 queue places, paid for with a deposit per queued replica.
+		assert_eq!(deposit_held(OTHER), 960 * QUEUE_DEPOSIT);
+		assert_ok!(pallet_gravity_providers::Pallet::<Test>::go_offline(RuntimeOrigin::signed(SHILL)));
+		let honest = || Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), 1, JobKind::Batch, inputs.clone(), any_req(), policy(1, 1, 1), 1, 1, 1_000);
+		assert_noop!(honest(), Error::<Test>::QueueFull);
+		// Each task fails after `MaxDeferrals` (3) fruitless tries of its entries: the first pass
+		// over the queue fails every task (2 of its 5 entries are re-queued), the second drops
+		// the re-queued entries: (960 + 2 × 192) entries at 50 per block.
+		run_to(2 + (960 + 2 * 192) / 50 + 1);
+		for job in &jobs {
+			let j = Jobs::<Test>::get(job).unwrap();
+			assert_eq!(j.status, JobStatus::Failed);
+			assert_eq!(j.failed, 64);
+			for t in 0..64 {
+				assert_eq!(Tasks::<Test>::get(job, t).unwrap().phase, TaskPhase::Failed);
+			}
+		}
+		assert!(events().iter().filter(|e| matches!(e, Event::TaskFailed { reason: FailReason::Unplaceable, .. })).count() == 192);
+		assert_eq!(QueueHead::<Test>::get(), QueueTail::<Test>::get(), "the queue is empty again");
+		// Refunded in full, deposit included: the attack cost capital for its duration only.
+		assert_eq!((escrow_held(OTHER), deposit_held(OTHER)), (0, 0));
+		assert_eq!(Balances::free_balance(OTHER), free_before);
+		assert_ok!(honest());
+		check_escrow();
+	});
+}
+
+#[test]
+fn a_saturated_market_defers_without_failing_tasks() {
+	new_test_ext(1).execute_with(|| {
+		// One provider that runs 16 tasks at once; 20 tasks: 4 wait, block after block.
+		let job = batch(20, policy(1, 1, 1));
+		run_to(6);
+		let waiting: Vec<TaskIndex> = (0..20).filter(|t| open_providers(job, *t).is_empty()).collect();
+		assert_eq!(waiting.len(), 4);
+		assert!(events().iter().filter(|e| matches!(e, Event::AssignmentDeferred { .. })).count() >= 4 * 4);
+		for t in waiting {
+			let task = Tasks::<Test>::get(job, t).unwrap();
+			assert_eq!((task.phase, task.deferrals), (TaskPhase::Committing, 0), "busy is not unplaceable");
+		}
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Active);
+	});
+}
+
+#[test]
+fn attack_free_results_cancel_after_commit_still_pays_the_committed_work() {
+	new_test_ext(3).execute_with(|| {
+		let job = batch(3, policy(2, 2, 2));
+		run_to(2);
+		let (p0, p1) = (open_providers(job, 0), open_providers(job, 1));
+		// Task 0: both replicas sealed; task 1: one did; task 2: none.
+		commit(p0[0], job, 0, cid(1), 100);
+		commit(p0[1], job, 0, cid(1), 100);
+		commit(p1[0], job, 1, cid(2), 200);
+		// The requester cancels as soon as the reveal phase opens, to read outputs for free.
+		assert_ok!(Market::cancel_job(RuntimeOrigin::signed(REQUESTER), job));
+		let j = Jobs::<Test>::get(job).unwrap();
+		assert_eq!((j.status, j.ending, j.committed_open), (JobStatus::Active, Some(JobStatus::Cancelled), 3));
+		assert!(events().contains(&Event::JobEnding { job, status: JobStatus::Cancelled, committed: 3 }));
+		assert_noop!(Market::cancel_job(RuntimeOrigin::signed(REQUESTER), job), Error::<Test>::JobNotActive);
+		// Task 2 held no sealed result: it takes no commitment and is abandoned.
+		let p2 = open_providers(job, 2);
+		let c = commitment_of(&cid(3), 5, &p2[0], job, 2, &salt(p2[0]));
+		assert_noop!(Market::commit(RuntimeOrigin::signed(p2[0]), job, 2, c), Error::<Test>::JobEnding);
+		// Task 0 settles and pays as usual; task 1's other replica may still commit.
+		reveal(p0[0], job, 0, cid(1), 100);
+		reveal(p0[1], job, 0, cid(1), 100);
+		commit(p1[1], job, 1, cid(2), 200);
+		reveal(p1[0], job, 1, cid(2), 200);
+		reveal(p1[1], job, 1, cid(2), 200);
+		next_block();
+		for (t, fuel) in [(0u32, 100u64), (1, 200)] {
+			let task = Tasks::<Test>::get(job, t).unwrap();
+			assert_eq!(task.phase, TaskPhase::Verified);
+			for r in task.replicas.iter() {
+				assert_eq!((r.outcome, r.paid), (Some(ReplicaOutcome::Agreed), fuel as Balance * PRICE));
+			}
+		}
+		let j = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(j.status, JobStatus::Cancelled);
+		assert_eq!(j.escrow.paid, (2 * 100 + 2 * 200) * PRICE);
+		run_to(10);
+		let t2 = Tasks::<Test>::get(job, 2).unwrap();
+		assert_eq!(t2.phase, TaskPhase::Abandoned);
+		assert!(t2.replicas.iter().all(|r| r.outcome == Some(ReplicaOutcome::Released) && r.slashed == 0));
+		assert_eq!(Balances::free_balance(REQUESTER), INITIAL - j.escrow.paid);
+		check_escrow();
+	});
+}
+
+#[test]
+fn attack_free_results_tight_deadline_still_pays_the_committed_work() {
+	new_test_ext(3).execute_with(|| {
+		// A tight deadline: one replica is a no-show, its replacement commits late, and the
+		// reveals settle in the very block where the job expires.
+		let job = submit_deadline(JobKind::Batch, vec![cid(1)], policy(2, 3, 2), 14);
+		run_to(2);
+		let first = open_providers(job, 0);
+		commit(first[0], job, 0, cid(1), 100);
+		run_to(7); // first[1] is a no-show at 7; its replacement is assigned in the same block
+		let late = *open_providers(job, 0).iter().find(|p| !first.contains(p)).unwrap();
+		run_to(11);
+		commit(late, job, 0, cid(1), 100); // reveals open until 14
+		run_to(13);
+		reveal(first[0], job, 0, cid(1), 100);
+		reveal(late, job, 0, cid(1), 100);
+		run_to(14);
+		let j = Jobs::<Test>::get(job).unwrap();
+		// Every task ended verified: the job completed, though its deadline passed meanwhile.
+		assert_eq!(j.status, JobStatus::Completed);
+		assert!(events().contains(&Event::JobEnding { job, status: JobStatus::Expired, committed: 2 }));
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!(t.phase, TaskPhase::Verified);
+		for p in [first[0], late] {
+			assert_eq!(t.replicas.iter().find(|r| r.provider == p).unwrap().paid, 100 * PRICE);
+		}
+		assert_eq!(j.escrow.paid, 2 * 100 * PRICE);
+		check_escrow();
+	});
+}
+
+#[test]
+fn an_expiring_job_with_nothing_sealed_ends_at_once() {
+	new_test_ext(4).execute_with(|| {
+		// No-shows at 7, replacements from 8 hold nothing sealed when the job expires at 10.
+		let job = submit_deadline(JobKind::Batch, vec![cid(1)], policy(2, 4, 2), 10);
+		run_to(10);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Expired);
+		assert!(!events().iter().any(|e| matches!(e, Event::JobEnding { .. })));
+		check_escrow();
+	});
+}
+
 /// Property test over random call sequences (a seeded generator, so any failure is
 /// reproducible from the printed seed; no extra dependency that would change the node's features).
 mod prop {
@@ -593,11 +955,12 @@ mod prop {
 		Cancel(u8),
 		Honest(u8, u8),
 		Dissent(u8, u8),
+		Decline(u8, u8),
 		Advance(u8),
 	}
 
 	fn op(r: &mut Rng) -> Op {
-		match r.below(5) {
+		match r.below(6) {
 			0 => Op::Submit {
 				tasks: 1 + r.below(5) as u8,
 				initial: 1 + r.below(3) as u8,
@@ -608,6 +971,7 @@ mod prop {
 			1 => Op::Cancel(r.below(6) as u8),
 			2 => Op::Honest(r.below(6) as u8, r.below(8) as u8),
 			3 => Op::Dissent(r.below(6) as u8, r.below(8) as u8),
+			4 => Op::Decline(r.below(6) as u8, r.below(8) as u8),
 			_ => Op::Advance(1 + r.below(7) as u8),
 		}
 	}
@@ -615,7 +979,7 @@ mod prop {
 	fn run_sequence(ops: Vec<Op>) {
 		new_test_ext(5).execute_with(|| {
 			let issuance = Balances::total_issuance();
-			let all = || (1..=20).chain([REQUESTER, OTHER]);
+			let all = || (1..=20).chain([REQUESTER, OTHER, TREASURY]);
 			let total_before: Balance = all().map(|a| Balances::total_balance(&a)).sum();
 			for op in ops {
 				match op {
@@ -643,8 +1007,20 @@ mod prop {
 							let _ = Market::reveal(RuntimeOrigin::signed(*p), j, t, out(i), 10, salt(*p));
 						}
 					},
+					Op::Decline(j, t) => {
+						let (j, t) = (j as u64, t as u32);
+						if let Some(task) = Tasks::<Test>::get(j, t) {
+							if let Some(r) = task.replicas.iter().find(|r| r.is_open() && r.commitment.is_none()) {
+								let _ = Market::decline(RuntimeOrigin::signed(r.provider), j, t);
+							}
+						}
+					},
 					Op::Advance(n) => run_to(System::block_number() + n as u64),
 				}
+				// No slash ever reaches the requester: what it has is what it started with, less
+				// what its jobs paid to providers.
+				let paid: Balance = Jobs::<Test>::iter().map(|(_, j)| j.escrow.paid).sum();
+				assert_eq!(Balances::total_balance(&REQUESTER), INITIAL - paid, "the requester gained or lost beyond payments");
 				check_escrow();
 				assert_eq!(Balances::total_issuance(), issuance);
 				let total_now: Balance = all().map(|a| Balances::total_balance(&a)).sum();
@@ -658,9 +1034,22 @@ mod prop {
 			// Everything ends: run past every deadline; nothing stays held or assigned.
 			run_to(System::block_number() + 100);
 			check_escrow();
-			assert_eq!(escrow_held(REQUESTER), 0);
+			assert_eq!((escrow_held(REQUESTER), deposit_held(REQUESTER)), (0, 0));
 			for p in 1..=5u64 {
 				assert!(ProviderTasks::<Test>::get(p).is_empty());
+			}
+			// Committed work is paid: every replica that revealed a verified result was paid
+			// for it, whatever became of the job (cancelled and expired included).
+			for (j, _, task) in Tasks::<Test>::iter() {
+				let job = Jobs::<Test>::get(j).unwrap();
+				assert_ne!(job.status, JobStatus::Active, "every job ended");
+				assert_eq!(job.committed_open, 0);
+				if let Some((out, fuel)) = task.result {
+					for r in task.replicas.iter().filter(|r| r.reveal.is_some_and(|rv| (rv.output, rv.fuel_used) == (out, fuel))) {
+						assert_eq!(r.outcome, Some(ReplicaOutcome::Agreed));
+						assert_eq!(r.paid, fuel as Balance * job.price_per_fuel, "an agreeing replica unpaid: {task:?}");
+					}
+				}
 			}
 		});
 	}

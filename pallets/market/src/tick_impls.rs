@@ -17,9 +17,8 @@ impl<T: Config> Pallet<T> {
 
 		for job_id in JobDeadlines::<T>::take(now) {
 			weight.saturating_accrue(T::WeightInfo::tick_job_deadline());
-			if Jobs::<T>::get(job_id).is_some_and(|j| j.status == JobStatus::Active) {
-				Self::finish_job(job_id, JobStatus::Expired);
-			}
+			// Sealed results are still settled and paid (see `end_job`).
+			Self::end_job(job_id, JobStatus::Expired);
 		}
 
 		for (job_id, task_idx) in Deadlines::<T>::take(now) {
@@ -46,47 +45,40 @@ impl<T: Config> Pallet<T> {
 		let Some(mut task) = Tasks::<T>::get(job_id, task_idx) else { return };
 		let Some(mut job) = Jobs::<T>::get(job_id) else { return };
 		if job.status != JobStatus::Active {
-			Self::abandon(job_id, task_idx, &mut task);
+			Self::abandon(&mut job, job_id, task_idx, &mut task);
 			Tasks::<T>::insert(job_id, task_idx, task);
+			Jobs::<T>::insert(job_id, job);
 			return
 		}
 		match task.phase {
 			TaskPhase::Revealing { until } if now >= until => {
 				Self::settle(job_id, task_idx, &mut task, now);
+				Tasks::<T>::insert(job_id, task_idx, task);
+				return
 			},
 			TaskPhase::Committing => {
-				// Replicas that let their commit deadline pass: no-shows, to be replaced.
-				let mut missed = 0u8;
-				for rep in task.replicas.iter_mut() {
-					if rep.is_open() && rep.commitment.is_none() && rep.commit_deadline <= now {
-						Self::penalize(&mut job, job_id, task_idx, rep, Outcome::NoShow);
-						missed = missed.saturating_add(1);
-					}
-				}
-				if missed > 0 {
-					let room = job.replication.max.saturating_sub(task.replicas.len() as u8);
-					let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;
-					let need = task.wanted.saturating_sub(open).saturating_sub(task.queued);
-					let add = need.min(room);
-					for _ in 0..add {
-						Self::enqueue(job_id, task_idx);
-					}
-					task.queued = task.queued.saturating_add(add);
-					if add < need {
-						// Not enough replicas left: settle for fewer if a quorum is still possible.
-						let reachable = open.saturating_add(task.queued);
-						if reachable >= task.quorum {
-							task.wanted = reachable;
-						} else {
-							Self::fail_task(&mut job, job_id, task_idx, &mut task, now);
+				if job.ending.is_some() && !Self::in_flight(&task) {
+					// The job is ending and nothing here is sealed: nobody may commit any more,
+					// so nobody is a no-show; the task is abandoned.
+					Self::wind_down(&mut job, job_id, task_idx, &mut task);
+				} else {
+					// Replicas that let their commit deadline pass: no-shows, to be replaced.
+					let mut missed = 0u8;
+					for rep in task.replicas.iter_mut() {
+						if rep.is_open() && rep.commitment.is_none() && rep.commit_deadline <= now {
+							Self::penalize(&mut job, job_id, task_idx, rep, Outcome::NoShow);
+							missed = missed.saturating_add(1);
 						}
 					}
-					Self::maybe_open_reveals(job_id, task_idx, &mut task, now);
+					if missed > 0 {
+						Self::refill(&mut job, job_id, task_idx, &mut task, now);
+					}
 				}
-				Jobs::<T>::insert(job_id, job);
 			},
 			_ => {},
 		}
+		Self::maybe_end(job_id, &mut job);
+		Jobs::<T>::insert(job_id, job);
 		Tasks::<T>::insert(job_id, task_idx, task);
 	}
 }

@@ -70,8 +70,9 @@ pub struct Escrow<Balance> {
 	pub locked: Balance,
 	pub paid: Balance,
 	pub refunded: Balance,
-	/// Bond slashed from this job's failing providers and paid to the requester (not escrow).
-	pub compensation: Balance,
+	/// `QueueDeposit` × replicas queued at submission, held from the requester under
+	/// `HoldReason::QueueDeposit` (not escrow) until the job ends, then returned.
+	pub queue_deposit: Balance,
 }
 
 impl<Balance: Saturating + Copy> Escrow<Balance> {
@@ -106,6 +107,29 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub escrow: Escrow<Balance>,
 	/// For map-reduce: the manifest id of the verified map outputs (input of every reducer).
 	pub reduce_input: Option<ContentId>,
+	/// Set when the job was cancelled or expired while replicas had sealed results: the status
+	/// it ends with once those are settled. Meanwhile only tasks holding a sealed result go on.
+	pub ending: Option<JobStatus>,
+	/// Open replicas (of all its tasks) that have committed and are not settled yet.
+	pub committed_open: u32,
+}
+
+impl<AccountId, Balance, BlockNumber> Job<AccountId, Balance, BlockNumber> {
+	/// Active and not ending: takes new replicas and commitments.
+	pub fn accepts_work(&self) -> bool {
+		self.status == JobStatus::Active && self.ending.is_none()
+	}
+}
+
+/// Why a task failed.
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FailReason {
+	/// No result reached the quorum within the job's maximum replicas.
+	NoQuorum,
+	/// Not enough replicas left for a quorum (no-shows and declines used them up).
+	NotEnoughReplicas,
+	/// No eligible provider was found for a queued replica `MaxDeferrals` times.
+	Unplaceable,
 }
 
 /// Where a task is in its life.
@@ -141,6 +165,8 @@ pub enum ReplicaOutcome {
 	NoShow,
 	/// Closed without judgement (the job ended, or the task failed without quorum).
 	Released,
+	/// Given back by the provider before committing (`decline`): no pay, no penalty.
+	Declined,
 }
 
 impl From<Outcome> for ReplicaOutcome {
@@ -191,6 +217,8 @@ pub struct Task<AccountId, Balance, BlockNumber, MaxReplicas: Get<u32>> {
 	pub quorum: u8,
 	/// Assignment requests waiting in the queue for this task.
 	pub queued: u8,
+	/// Times a queued replica of this task found no eligible provider.
+	pub deferrals: u8,
 	/// Single replica thanks to adaptive replication.
 	pub trusted: bool,
 	pub replicas: BoundedVec<Replica<AccountId, Balance, BlockNumber>, MaxReplicas>,

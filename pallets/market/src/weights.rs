@@ -39,6 +39,7 @@ pub trait WeightInfo {
 	fn submit_job(n: u32, ) -> Weight;
 	fn cancel_job() -> Weight;
 	fn commit() -> Weight;
+	fn decline() -> Weight;
 	fn commit_last() -> Weight;
 	fn reveal() -> Weight;
 	fn tick_base() -> Weight;
@@ -98,6 +99,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Providers::Providers` (r:1 w:0)
 	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
+		//  Measured:  `1756`
+		//  Estimated: `4874`
+		// Minimum execution time: 48_533_000 picoseconds.
+		Weight::from_parts(61_885_000, 4874)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn decline() -> Weight {
 		//  Measured:  `1756`
 		//  Estimated: `4874`
 		// Minimum execution time: 48_533_000 picoseconds.
@@ -273,6 +282,11 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit() -> Weight {
+		Weight::from_parts(61_885_000, 4874)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn decline() -> Weight {
 		Weight::from_parts(61_885_000, 4874)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))

@@ -183,6 +183,17 @@ pub enum Outcome {
 	NoShow,
 }
 
+/// Whether a provider can take a replica now.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Eligibility {
+	/// Online, live, bonded, matching, reputed enough, with spare capacity.
+	Eligible,
+	/// Would be eligible but runs as many tasks as it declared it can: try again later.
+	Busy,
+	/// Unknown, offline, silent, under-bonded, not matching or not reputed enough.
+	Ineligible,
+}
+
 /// The provider registry as the market sees it.
 pub trait ProviderRegistry<AccountId, Balance> {
 	/// The provider in slot `slot` (`< class size`) of class `class`'s index, if any.
@@ -191,8 +202,12 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	/// Number of indexed (online) providers in each of `classes`, in order. Cost: one read,
 	/// whatever the number of classes or providers.
 	fn class_sizes(classes: &[ClassKey]) -> Vec<u32>;
+	/// Could `who` take a replica of a job with requirements `req` now? Cost: one read.
+	fn eligibility(who: &AccountId, req: &Requirements) -> Eligibility;
 	/// Is `who` an online provider with spare capacity that satisfies `req`?
-	fn is_eligible(who: &AccountId, req: &Requirements) -> bool;
+	fn is_eligible(who: &AccountId, req: &Requirements) -> bool {
+		Self::eligibility(who, req) == Eligibility::Eligible
+	}
 	/// Is `who` a registered provider?
 	fn is_provider(who: &AccountId) -> bool;
 	/// Current reputation score of `who` (zero for an unknown account).
@@ -211,6 +226,20 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	/// Benchmarks only: make `who` an online provider with `capabilities` (funding its bond).
 	#[cfg(feature = "runtime-benchmarks")]
 	fn register_for_benchmark(who: &AccountId, capabilities: Capabilities);
+}
+
+/// The content store as the market sees it: does a blob exist, and keep it from being removed
+/// while a job needs it.
+pub trait ContentStore<BlockNumber> {
+	/// Is a blob with this id stored? Cost: one read.
+	fn exists(id: &ContentId) -> bool;
+	/// Refuse removal of `id` until block `until` has passed (keeps a later pin if there is one).
+	/// Cost: one read and one write; a pin needs no release (it lapses by itself).
+	fn pin_until(id: &ContentId, until: BlockNumber);
+
+	/// Benchmarks only: make a blob with id `id` exist.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn insert_for_benchmark(id: &ContentId);
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use frame_support::traits::{
 	Get,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{ClassKey, Outcome, ProviderRegistry, Requirements};
+use gravity_primitives::{ClassKey, Eligibility, Outcome, ProviderRegistry, Requirements};
 use sp_runtime::{
 	traits::{Saturating, UniqueSaturatedInto, Zero},
 	DispatchError, Perbill,
@@ -111,16 +111,20 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		classes.iter().map(|c| Self::size_in(&table, c)).collect()
 	}
 
-	fn is_eligible(who: &T::AccountId, req: &Requirements) -> bool {
-		let Some(info) = Providers::<T>::get(who) else { return false };
+	fn eligibility(who: &T::AccountId, req: &Requirements) -> Eligibility {
+		let Some(info) = Providers::<T>::get(who) else { return Eligibility::Ineligible };
 		let now = frame_system::Pallet::<T>::block_number();
-		info.status == ProviderStatus::Online &&
+		let qualified = info.status == ProviderStatus::Online &&
 			info.slot.is_some() &&
 			Self::is_live(&info, now) &&
-			info.load < info.capabilities.max_concurrent &&
 			info.bond >= T::MinBond::get() &&
 			req.matched_by(&info.capabilities) &&
-			Self::current_reputation(who).score() >= req.min_reputation
+			Self::current_reputation(who).score() >= req.min_reputation;
+		match (qualified, info.load < info.capabilities.max_concurrent) {
+			(true, true) => Eligibility::Eligible,
+			(true, false) => Eligibility::Busy,
+			(false, _) => Eligibility::Ineligible,
+		}
 	}
 
 	fn is_provider(who: &T::AccountId) -> bool {

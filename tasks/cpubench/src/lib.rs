@@ -41,12 +41,14 @@ pub fn bench(n: u32, rounds: u32) -> [u8; 32] {
 }
 
 /// The task.
-pub fn bench_task(input: &[u8]) -> Result<Vec<u8>, i32> {
-	if input.len() < 12 {
+/// Data: `n: u32 LE` ‖ `rounds: u32 LE`.
+pub fn bench_task(input: gravity_task_sdk::Input<'_>) -> Result<Vec<u8>, i32> {
+	let d = input.data();
+	if d.len() < 8 {
 		return Err(2)
 	}
-	let n = u32::from_le_bytes([input[4], input[5], input[6], input[7]]);
-	let rounds = u32::from_le_bytes([input[8], input[9], input[10], input[11]]);
+	let n = u32::from_le_bytes([d[0], d[1], d[2], d[3]]);
+	let rounds = u32::from_le_bytes([d[4], d[5], d[6], d[7]]);
 	Ok(bench(n, rounds).to_vec())
 }
 

@@ -1,6 +1,6 @@
 //! # Render task: a deterministic ray tracer
 //!
-//! Renders one tile of a scene. Input (task ABI): `tile index: u32 LE` ‖ scene text. Output:
+//! Renders one tile of a scene. Input: parameter = tile index, data = scene text. Output:
 //! `x, y, w, h: u32 LE` ‖ `w × h` RGB8 pixels, row-major. [`assemble`] puts tiles together.
 //!
 //! Scene text, one item per line (`#` starts a comment):
@@ -271,15 +271,11 @@ impl Scene {
 	}
 }
 
-/// The task: `tile index: u32 LE` ‖ scene text → tile.
-pub fn render_task(input: &[u8]) -> Result<Vec<u8>, i32> {
-	if input.len() < 4 {
-		return Err(RenderError::BadInput as i32)
-	}
-	let index = u32::from_le_bytes([input[0], input[1], input[2], input[3]]);
-	let text = core::str::from_utf8(&input[4..]).map_err(|_| RenderError::BadInput as i32)?;
+/// The task: tile index (parameter) and scene text (data) → tile.
+pub fn render_task(input: gravity_task_sdk::Input<'_>) -> Result<Vec<u8>, i32> {
+	let text = core::str::from_utf8(input.data()).map_err(|_| RenderError::BadInput as i32)?;
 	let scene = Scene::parse(text).map_err(|e| e as i32)?;
-	scene.render_tile(index).map_err(|e| e as i32)
+	scene.render_tile(input.param()).map_err(|e| e as i32)
 }
 
 gravity_task_sdk::task!(render_task);
@@ -366,6 +362,7 @@ pub fn png(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use gravity_task_sdk::Input;
 
 	pub const SCENE: &str = include_str!("../scenes/demo.scene");
 
@@ -377,16 +374,17 @@ mod tests {
 		assert_eq!(img.len(), (s.width * s.height * 3) as usize);
 		// Not a blank image.
 		assert!(img.iter().any(|&b| b != img[0]));
-		let mut input = (tx * ty - 1).to_le_bytes().to_vec();
-		input.extend_from_slice(SCENE.as_bytes());
-		assert!(render_task(&input).is_ok());
+		let last = render_task(Input::new(tx * ty - 1, SCENE.as_bytes())).unwrap();
+		// The last tile is the image's bottom-right corner, framed as a provider node frames it.
+		let framed = gravity_task_sdk::encode(tx * ty - 1, SCENE.as_bytes());
+		assert_eq!(render_task(Input::parse(&framed).unwrap()).unwrap(), last);
 	}
 
 	#[test]
 	fn bad_inputs_are_errors() {
-		assert_eq!(render_task(b"ab"), Err(2));
-		assert_eq!(render_task(b"\0\0\0\0size 0 0"), Err(3));
-		assert_eq!(render_task(b"\xff\0\0\0size 8 8\ntile 4"), Err(4));
+		assert_eq!(render_task(Input::new(0, b"\xff\xfe")), Err(2));
+		assert_eq!(render_task(Input::new(0, b"size 0 0")), Err(3));
+		assert_eq!(render_task(Input::new(255, b"size 8 8\ntile 4")), Err(4));
 		assert_eq!(Scene::parse("teapot 1 2 3").unwrap_err(), RenderError::BadScene);
 	}
 

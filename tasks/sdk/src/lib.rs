@@ -1,19 +1,67 @@
 //! # gravity-task-sdk
 //!
-//! Write a Gravity task as a function from input bytes to output bytes:
+//! Write a Gravity task as a function from its [`Input`] to output bytes. The SDK reads the
+//! input framing for you (see `gravity-protocol`): a task gets its **parameter** (the tile index
+//! of a render task, the partition of a reduce task, 0 otherwise) and its **data** (the task's
+//! input content), and a reduce task gets its map outputs one by one. Nobody parses bytes by
+//! hand.
 //!
-//! ```ignore
+//! ```
+//! // src/lib.rs of a task crate (crate-type = ["cdylib", "rlib"]).
 //! #![cfg_attr(target_arch = "wasm32", no_std)]
 //! extern crate alloc;
-//! fn my_task(input: &[u8]) -> Result<alloc::vec::Vec<u8>, i32> { Ok(input.to_vec()) }
-//! gravity_task_sdk::task!(my_task);
+//! use alloc::vec::Vec;
+//! use gravity_task_sdk::Input;
+//!
+//! /// Upper-case the input; the parameter picks how many leading bytes to keep as they are.
+//! pub fn shout(input: Input<'_>) -> Result<Vec<u8>, i32> {
+//!     let keep = (input.param() as usize).min(input.data().len());
+//!     let (head, tail) = input.data().split_at(keep);
+//!     let mut out = head.to_vec();
+//!     out.extend(tail.iter().map(u8::to_ascii_uppercase));
+//!     Ok(out)
+//! }
+//! gravity_task_sdk::task!(shout);
+//!
+//! // Natively the same function is called directly: that is how tasks are tested, and how
+//! // their Wasm results are compared with native ones.
+//! assert_eq!(shout(Input::new(2, b"gravity")).unwrap(), b"grAVITY");
+//! ```
+//!
+//! A reduce task reads the outputs of every map task of its job through [`Input::reduce`]:
+//!
+//! ```
+//! extern crate alloc;
+//! use gravity_task_sdk::{encode_reduce, Input};
+//!
+//! /// Reducer `r` of `R` sums the bytes of every map output whose length % R == r.
+//! pub fn sum(input: Input<'_>) -> Result<alloc::vec::Vec<u8>, i32> {
+//!     let reduce = input.reduce().map_err(|_| 2)?;
+//!     if reduce.partition() >= reduce.reducers() {
+//!         return Err(3);
+//!     }
+//!     let mut total = 0u64;
+//!     for output in reduce.map_outputs() {
+//!         let output = output.map_err(|_| 2)?;
+//!         if output.len() as u32 % reduce.reducers() == reduce.partition() {
+//!             total += output.iter().map(|&b| b as u64).sum::<u64>();
+//!         }
+//!     }
+//!     Ok(total.to_le_bytes().to_vec())
+//! }
+//!
+//! // What a provider node passes to reducer 0 of 2, built with the SDK's encoder:
+//! let raw = encode_reduce(0, 2, [&[1u8, 2][..], &[5u8][..], &[3u8, 4][..]]);
+//! let out = sum(Input::parse(&raw).unwrap()).unwrap();
+//! assert_eq!(u64::from_le_bytes(out.try_into().unwrap()), 10);
 //! ```
 //!
 //! Compiled for `wasm32v1-none`, [`task!`] exports `run` and wires the function to the task ABI
 //! of `gravity-executor` (imports `gravity::{input_len, input_read, output_write, seed}`), and
-//! this crate supplies the allocator and panic handler a `no_std` Wasm module needs. Compiled
-//! natively the same function can be called directly, which is how tasks are tested and how
-//! their Wasm results are compared with native ones.
+//! this crate supplies the allocator and panic handler a `no_std` Wasm module needs. An input
+//! whose framing is broken (shorter than the 4-byte parameter) never reaches the function: `run`
+//! returns [`BAD_FRAMING`]. `Err(code)` from the function is a task-reported failure with that
+//! code (0 is reported as 1).
 //!
 //! Tasks must be deterministic: no clock, no randomness except [`seed`], no host access.
 #![no_std]
@@ -21,6 +69,14 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
+
+pub use gravity_protocol::input::{
+	encode, encode_reduce, FramingError, MapOutputs, ReduceInput, TaskInput as Input,
+};
+
+/// What `run` returns when the input's framing is broken (never the case for inputs a provider
+/// node builds): the task function is not called.
+pub const BAD_FRAMING: i32 = -1;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm {
@@ -87,7 +143,7 @@ mod wasm {
 	}
 }
 
-/// The task's input.
+/// The task's raw input bytes (framed: see [`Input::parse`]).
 #[cfg(target_arch = "wasm32")]
 pub fn input() -> Vec<u8> {
 	unsafe {
@@ -116,8 +172,10 @@ pub fn seed() -> [u8; 32] {
 
 /// Run `f` on the input and write its output: what the exported `run` does.
 #[cfg(target_arch = "wasm32")]
-pub fn run_task(f: fn(&[u8]) -> Result<Vec<u8>, i32>) -> i32 {
-	match f(&input()) {
+pub fn run_task(f: fn(Input<'_>) -> Result<Vec<u8>, i32>) -> i32 {
+	let raw = input();
+	let Ok(input) = Input::parse(&raw) else { return BAD_FRAMING };
+	match f(input) {
 		Ok(out) => {
 			output(&out);
 			0
@@ -182,7 +240,8 @@ pub mod math {
 	}
 }
 
-/// Export `run` for `f: fn(&[u8]) -> Result<Vec<u8>, i32>` when compiled to Wasm.
+/// Export `run` for `f: fn(Input<'_>) -> Result<Vec<u8>, i32>` when compiled to Wasm (and
+/// nothing natively, where `f` is called directly).
 #[macro_export]
 macro_rules! task {
 	($f:path) => {

@@ -1,11 +1,11 @@
 //! # Word count: map and reduce
 //!
-//! **Map** input: `param: u32 LE` ‖ UTF-8 text. Output: `word\tcount\n` lines sorted by word,
-//! words being maximal runs of alphanumeric characters, lower-cased (ASCII only).
+//! **Map** data: UTF-8 text. Output: `word\tcount\n` lines sorted by word, words being maximal
+//! runs of alphanumeric characters, lower-cased (ASCII only).
 //!
-//! **Reduce** input (what a provider node builds for reducer `r` of `R`):
-//! `r: u32 LE` ‖ `R: u32 LE` ‖ `n: u32 LE` ‖ n × (`len: u32 LE` ‖ map output). Output: the
-//! summed counts of the words with `fnv1a(word) % R == r`, same line format.
+//! **Reduce** (reducer `r` of `R`, read with `gravity_task_sdk::Input::reduce`): the outputs of
+//! every map task. Output: the summed counts of the words with `fnv1a(word) % R == r`, same line
+//! format.
 //!
 //! The Wasm build of the crate exports the map with feature `map`, the reduce with `reduce`.
 #![cfg_attr(target_arch = "wasm32", no_std)]
@@ -13,6 +13,7 @@
 extern crate alloc;
 
 use alloc::{collections::BTreeMap, string::String, vec::Vec};
+use gravity_task_sdk::Input;
 
 fn fnv1a(s: &str) -> u32 {
 	let mut h = 0x811c_9dc5u32;
@@ -60,31 +61,22 @@ pub fn parse(bytes: &[u8]) -> Option<BTreeMap<String, u64>> {
 	Some(m)
 }
 
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-	Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
 /// The map task.
-pub fn map_task(input: &[u8]) -> Result<Vec<u8>, i32> {
-	let text = core::str::from_utf8(input.get(4..).ok_or(2)?).map_err(|_| 3)?;
+pub fn map_task(input: Input<'_>) -> Result<Vec<u8>, i32> {
+	let text = core::str::from_utf8(input.data()).map_err(|_| 3)?;
 	Ok(format(&count(text)))
 }
 
 /// The reduce task.
-pub fn reduce_task(input: &[u8]) -> Result<Vec<u8>, i32> {
-	let r = u32_at(input, 0).ok_or(2)?;
-	let reducers = u32_at(input, 4).ok_or(2)?;
-	let n = u32_at(input, 8).ok_or(2)?;
+pub fn reduce_task(input: Input<'_>) -> Result<Vec<u8>, i32> {
+	let input = input.reduce().map_err(|_| 2)?;
+	let (r, reducers) = (input.partition(), input.reducers());
 	if reducers == 0 || r >= reducers {
 		return Err(4)
 	}
-	let mut at = 12usize;
 	let mut total = BTreeMap::new();
-	for _ in 0..n {
-		let len = u32_at(input, at).ok_or(2)? as usize;
-		at += 4;
-		let part = parse(input.get(at..at + len).ok_or(2)?).ok_or(3)?;
-		at += len;
+	for output in input.map_outputs() {
+		let part = parse(output.map_err(|_| 2)?).ok_or(3)?;
 		for (w, c) in part {
 			if partition(&w, reducers) == r {
 				*total.entry(w).or_insert(0) += c;
@@ -99,19 +91,6 @@ gravity_task_sdk::task!(map_task);
 #[cfg(all(feature = "reduce", not(feature = "map")))]
 gravity_task_sdk::task!(reduce_task);
 
-/// Build the input of reducer `r` of `reducers` from map outputs (what provider nodes do).
-pub fn reduce_input(r: u32, reducers: u32, map_outputs: &[Vec<u8>]) -> Vec<u8> {
-	let mut v = Vec::new();
-	v.extend_from_slice(&r.to_le_bytes());
-	v.extend_from_slice(&reducers.to_le_bytes());
-	v.extend_from_slice(&(map_outputs.len() as u32).to_le_bytes());
-	for o in map_outputs {
-		v.extend_from_slice(&(o.len() as u32).to_le_bytes());
-		v.extend_from_slice(o);
-	}
-	v
-}
-
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -122,15 +101,12 @@ mod tests {
 		let halves = [&text[..12], &text[12..]];
 		let maps: Vec<Vec<u8>> = halves
 			.iter()
-			.map(|h| {
-				let mut i = 0u32.to_le_bytes().to_vec();
-				i.extend_from_slice(h.as_bytes());
-				map_task(&i).unwrap()
-			})
+			.map(|h| map_task(Input::new(0, h.as_bytes())).unwrap())
 			.collect();
 		let mut merged = BTreeMap::new();
 		for r in 0..3 {
-			let out = reduce_task(&reduce_input(r, 3, &maps)).unwrap();
+			let raw = gravity_task_sdk::encode_reduce(r, 3, maps.iter().map(Vec::as_slice));
+			let out = reduce_task(Input::parse(&raw).unwrap()).unwrap();
 			for (w, c) in parse(&out).unwrap() {
 				assert!(merged.insert(w, c).is_none(), "a word in two partitions");
 			}
@@ -142,8 +118,13 @@ mod tests {
 
 	#[test]
 	fn bad_inputs_are_errors() {
-		assert_eq!(map_task(b"ab"), Err(2));
-		assert_eq!(reduce_task(b"\x05\0\0\0\x02\0\0\0\0\0\0\0"), Err(4));
-		assert_eq!(reduce_task(b"\0\0\0\0\x01\0\0\0\x01\0\0\0\x09\0\0\0x"), Err(2));
+		assert_eq!(map_task(Input::new(0, b"\xff")), Err(3));
+		// Partition 5 of 2 reducers.
+		assert_eq!(reduce_task(Input::new(5, b"\x02\0\0\0\0\0\0\0")), Err(4));
+		// One map output of 9 bytes announced, 1 present.
+		assert_eq!(reduce_task(Input::new(0, b"\x01\0\0\0\x01\0\0\0\x09\0\0\0x")), Err(2));
+		// A map output that is not `word\tcount` lines.
+		let raw = gravity_task_sdk::encode_reduce(0, 1, [&b"no tab here\n"[..]]);
+		assert_eq!(reduce_task(Input::parse(&raw).unwrap()), Err(3));
 	}
 }

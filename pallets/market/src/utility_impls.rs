@@ -1,0 +1,101 @@
+//! Helpers shared by the phase files (calls, assignment, ticks, settlement): closing replicas,
+//! refilling a task's replicas, winding down and ending jobs.
+
+use crate::*;
+use frame_system::pallet_prelude::BlockNumberFor;
+use gravity_primitives::{JobId, ProviderRegistry, TaskIndex};
+
+impl<T: Config> Pallet<T> {
+	/// Close an open replica with `outcome` (no money moves here): its provider no longer holds
+	/// it, and a sealed result no longer waits for settlement.
+	pub(crate) fn close_replica(
+		job: &mut JobOf<T>,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		rep: &mut ReplicaOf<T>,
+		outcome: ReplicaOutcome,
+	) {
+		if !rep.is_open() {
+			return
+		}
+		if rep.commitment.is_some() {
+			job.committed_open = job.committed_open.saturating_sub(1);
+		}
+		rep.outcome = Some(outcome);
+		T::Providers::remove_load(&rep.provider);
+		ProviderTasks::<T>::mutate(&rep.provider, |v| v.retain(|e| *e != (job_id, task_idx)));
+	}
+
+	/// Replicas of a committing task were closed without a result (no-shows, declines): queue
+	/// replacements within the job's maximum, or settle for fewer replicas if a quorum is still
+	/// possible, or fail the task.
+	pub(crate) fn refill(
+		job: &mut JobOf<T>,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		task: &mut TaskOf<T>,
+		now: BlockNumberFor<T>,
+	) {
+		let room = job.replication.max.saturating_sub(task.replicas.len() as u8);
+		let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;
+		// Entries already queued for this task count: they will be served.
+		let need = task.wanted.saturating_sub(open).saturating_sub(task.queued);
+		let add = need.min(room.saturating_sub(task.queued));
+		for _ in 0..add {
+			Self::enqueue(job_id, task_idx);
+		}
+		task.queued = task.queued.saturating_add(add);
+		if add < need {
+			let reachable = open.saturating_add(task.queued);
+			if reachable >= task.quorum {
+				task.wanted = reachable;
+			} else {
+				Self::fail_task(job, job_id, task_idx, task, now, FailReason::NotEnoughReplicas);
+				return
+			}
+		}
+		Self::maybe_open_reveals(job_id, task_idx, task, now);
+	}
+
+	/// Does the task have a sealed result waiting to be settled? Such a task is finished even
+	/// when its job is ending (replacement replicas included): that work is owed.
+	pub(crate) fn in_flight(task: &TaskOf<T>) -> bool {
+		task.replicas.iter().any(|r| r.is_open() && r.commitment.is_some())
+	}
+
+	/// A committing task of an ending job: unless it is in flight, release its replicas (none
+	/// sealed anything, and none may now) and abandon it.
+	pub(crate) fn wind_down(job: &mut JobOf<T>, job_id: JobId, task_idx: TaskIndex, task: &mut TaskOf<T>) {
+		if task.phase != TaskPhase::Committing || Self::in_flight(task) {
+			return
+		}
+		Self::release_open(job, job_id, task_idx, task);
+		task.queued = 0;
+		task.phase = TaskPhase::Abandoned;
+	}
+
+	/// End a job with `status` (cancel or expiry): at once when no sealed result waits, or
+	/// once the sealed results are settled and paid.
+	pub(crate) fn end_job(job_id: JobId, status: JobStatus) {
+		let Some(mut job) = Jobs::<T>::get(job_id) else { return };
+		if !job.accepts_work() {
+			return
+		}
+		if job.committed_open == 0 {
+			Self::finish_job_inner(job_id, &mut job, status);
+		} else {
+			job.ending = Some(status);
+			Self::deposit_event(Event::JobEnding { job: job_id, status, committed: job.committed_open });
+		}
+		Jobs::<T>::insert(job_id, job);
+	}
+
+	/// An ending job whose last sealed result was settled ends now.
+	pub(crate) fn maybe_end(job_id: JobId, job: &mut JobOf<T>) {
+		if job.status == JobStatus::Active && job.committed_open == 0 {
+			if let Some(status) = job.ending {
+				Self::finish_job_inner(job_id, job, status);
+			}
+		}
+	}
+}
