@@ -3,7 +3,7 @@
 # gravity-node (with its runtime compiled to Wasm), gravity-tasks (the example task programs the
 # demo uploads) and the rest of the workspace. The same `--workspace` selection as
 # scripts/test.sh, so the test build reuses every artifact (one feature set, nothing twice).
-# tests/checks/build-coverage.test.js fails when a script or client uses a binary not built here.
+# tests/checks/scripts-and-clients.test.js fails when a script or client uses a binary not built here.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$GRAVITY_ROOT"

@@ -4,7 +4,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-11-28, STEPS: `10`, REPEAT: `3`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: `1024`
 
 // Executed Command:
@@ -46,32 +46,34 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Content::Blobs` (r:1 w:1)
 	/// Proof: `Content::Blobs` (`max_values`: None, `max_size`: Some(2097188), added: 2099663, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Content::Owners` (r:0 w:1)
 	/// Proof: `Content::Owners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 2097152]`.
 	fn put(n: u32, ) -> Weight {
 		//  Measured:  `96`
 		//  Estimated: `2100653`
-		// Minimum execution time: 80_077_000 picoseconds.
-		Weight::from_parts(68_956_824, 2100653)
-			// Standard Error: 32
-			.saturating_add(Weight::from_parts(2_832, 0).saturating_mul(n.into()))
+		// Minimum execution time: 46_029_000 picoseconds.
+		Weight::from_parts(37_644_591, 2100653)
+			// Standard Error: 28
+			.saturating_add(Weight::from_parts(1_862, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Content::Owners` (r:1 w:1)
 	/// Proof: `Content::Owners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Storage: `Content::PinnedUntil` (r:1 w:0)
+	/// Proof: `Content::PinnedUntil` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Content::Blobs` (r:0 w:1)
 	/// Proof: `Content::Blobs` (`max_values`: None, `max_size`: Some(2097188), added: 2099663, mode: `MaxEncodedLen`)
 	fn remove() -> Weight {
 		//  Measured:  `310`
-		//  Estimated: `3568`
-		// Minimum execution time: 67_485_000 picoseconds.
-		Weight::from_parts(79_131_000, 3568)
-			.saturating_add(T::DbWeight::get().reads(2_u64))
+		//  Estimated: `3586`
+		// Minimum execution time: 40_280_000 picoseconds.
+		Weight::from_parts(43_715_000, 3586)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 }
@@ -79,14 +81,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For backwards compatibility and tests.
 impl WeightInfo for () {
 	fn put(n: u32, ) -> Weight {
-		Weight::from_parts(68_956_824, 2100653)
-			.saturating_add(Weight::from_parts(2_832, 0).saturating_mul(n.into()))
+		Weight::from_parts(37_644_591, 2100653)
+			.saturating_add(Weight::from_parts(1_862, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn remove() -> Weight {
-		Weight::from_parts(79_131_000, 3568)
-			.saturating_add(RocksDbWeight::get().reads(2_u64))
+		Weight::from_parts(43_715_000, 3586)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 }

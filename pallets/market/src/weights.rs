@@ -4,7 +4,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-11-28, STEPS: `10`, REPEAT: `3`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: `1024`
 
 // Executed Command:
@@ -39,8 +39,8 @@ pub trait WeightInfo {
 	fn submit_job(n: u32, ) -> Weight;
 	fn cancel_job() -> Weight;
 	fn commit() -> Weight;
-	fn decline() -> Weight;
 	fn commit_last() -> Weight;
+	fn decline() -> Weight;
 	fn reveal() -> Weight;
 	fn tick_base() -> Weight;
 	fn tick_job_deadline() -> Weight;
@@ -52,6 +52,10 @@ pub trait WeightInfo {
 /// Weights for `pallet_gravity_market` using the Gravity node and recommended hardware.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+	/// Storage: `Providers::ClassSizes` (r:1 w:0)
+	/// Proof: `Providers::ClassSizes` (`max_values`: Some(1), `max_size`: Some(192), added: 687, mode: `MaxEncodedLen`)
+	/// Storage: `Content::Blobs` (r:1025 w:0)
+	/// Proof: `Content::Blobs` (`max_values`: None, `max_size`: Some(2097188), added: 2099663, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueTail` (r:1 w:1)
 	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueHead` (r:1 w:0)
@@ -59,88 +63,104 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::JobDeadlines` (r:1 w:1)
 	/// Proof: `Market::JobDeadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Content::PinnedUntil` (r:1025 w:1025)
+	/// Proof: `Content::PinnedUntil` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Market::NextJobId` (r:1 w:1)
 	/// Proof: `Market::NextJobId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:0 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(286), added: 2761, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Queue` (r:0 w:8192)
 	/// Proof: `Market::Queue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:0 w:1024)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1409), added: 3884, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 1024]`.
 	fn submit_job(n: u32, ) -> Weight {
-		//  Measured:  `163`
-		//  Estimated: `3991`
-		// Minimum execution time: 109_148_000 picoseconds.
-		Weight::from_parts(119_512_000, 3991)
-			// Standard Error: 145_458
-			.saturating_add(Weight::from_parts(28_787_445, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
-			.saturating_add(T::DbWeight::get().writes((9_u64).saturating_mul(n.into())))
+		//  Measured:  `1570 + n * (1 ±0)`
+		//  Estimated: `2100653 + n * (2099663 ±0)`
+		// Minimum execution time: 118_366_000 picoseconds.
+		Weight::from_parts(122_483_000, 2100653)
+			// Standard Error: 99_519
+			.saturating_add(Weight::from_parts(24_741_512, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().writes((10_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2099663).saturating_mul(n.into()))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(286), added: 2761, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
-		//  Measured:  `636`
-		//  Estimated: `3751`
-		// Minimum execution time: 65_736_000 picoseconds.
-		Weight::from_parts(83_992_000, 3751)
+		//  Measured:  `660`
+		//  Estimated: `3757`
+		// Minimum execution time: 68_352_000 picoseconds.
+		Weight::from_parts(73_049_000, 3757)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
-	/// Storage: `Market::Jobs` (r:1 w:0)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(286), added: 2761, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Jobs` (r:1 w:1)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:1 w:1)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1409), added: 3884, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Providers` (r:1 w:0)
 	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
-		//  Measured:  `1756`
-		//  Estimated: `4874`
-		// Minimum execution time: 48_533_000 picoseconds.
-		Weight::from_parts(61_885_000, 4874)
+		//  Measured:  `1762`
+		//  Estimated: `4875`
+		// Minimum execution time: 25_899_000 picoseconds.
+		Weight::from_parts(28_693_000, 4875)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
-	fn decline() -> Weight {
-		//  Measured:  `1756`
-		//  Estimated: `4874`
-		// Minimum execution time: 48_533_000 picoseconds.
-		Weight::from_parts(61_885_000, 4874)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
-	}
-	/// Storage: `Market::Jobs` (r:1 w:0)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(286), added: 2761, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Jobs` (r:1 w:1)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:1 w:1)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1409), added: 3884, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Providers` (r:1 w:0)
 	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:1)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
 	fn commit_last() -> Weight {
-		//  Measured:  `2001`
-		//  Estimated: `4874`
-		// Minimum execution time: 58_471_000 picoseconds.
-		Weight::from_parts(73_952_000, 4874)
+		//  Measured:  `2007`
+		//  Estimated: `4875`
+		// Minimum execution time: 30_976_000 picoseconds.
+		Weight::from_parts(34_401_000, 4875)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Market::Jobs` (r:1 w:1)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Tasks` (r:1 w:1)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Providers` (r:1 w:1)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Storage: `Market::ProviderTasks` (r:1 w:1)
+	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
+	/// Storage: `Market::QueueTail` (r:1 w:1)
+	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Queue` (r:0 w:1)
+	/// Proof: `Market::Queue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	fn decline() -> Weight {
+		//  Measured:  `2181`
+		//  Estimated: `4875`
+		// Minimum execution time: 37_736_000 picoseconds.
+		Weight::from_parts(41_522_000, 4875)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:0)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(286), added: 2761, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:1 w:1)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1409), added: 3884, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Providers` (r:1 w:0)
 	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
-		//  Measured:  `2048`
-		//  Estimated: `4874`
-		// Minimum execution time: 58_328_000 picoseconds.
-		Weight::from_parts(75_622_000, 4874)
+		//  Measured:  `2054`
+		//  Estimated: `4875`
+		// Minimum execution time: 25_608_000 picoseconds.
+		Weight::from_parts(28_723_000, 4875)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -155,17 +175,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn tick_base() -> Weight {
 		//  Measured:  `109`
 		//  Estimated: `4247`
-		// Minimum execution time: 10_286_000 picoseconds.
-		Weight::from_parts(14_537_000, 4247)
+		// Minimum execution time: 5_288_000 picoseconds.
+		Weight::from_parts(5_889_000, 4247)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Market::JobDeadlines` (r:1 w:1)
 	/// Proof: `Market::JobDeadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:1 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(286), added: 2761, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:0)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueHead` (r:1 w:1)
@@ -173,19 +193,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::QueueTail` (r:1 w:0)
 	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	fn tick_job_deadline() -> Weight {
-		//  Measured:  `671`
+		//  Measured:  `695`
 		//  Estimated: `4247`
-		// Minimum execution time: 82_317_000 picoseconds.
-		Weight::from_parts(100_614_000, 4247)
+		// Minimum execution time: 70_986_000 picoseconds.
+		Weight::from_parts(74_802_000, 4247)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Market::Tasks` (r:1 w:65)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1409), added: 3884, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:1 w:1)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(286), added: 2761, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:8 w:8)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Reputations` (r:8 w:8)
@@ -201,17 +221,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::Queue` (r:0 w:512)
 	/// Proof: `Market::Queue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn tick_task_deadline() -> Weight {
-		//  Measured:  `5566`
+		//  Measured:  `5591`
 		//  Estimated: `36251`
-		// Minimum execution time: 2_061_286_000 picoseconds.
-		Weight::from_parts(2_782_863_000, 36251)
+		// Minimum execution time: 1_323_946_000 picoseconds.
+		Weight::from_parts(1_402_264_000, 36251)
 			.saturating_add(T::DbWeight::get().reads(37_u64))
 			.saturating_add(T::DbWeight::get().writes(613_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:0)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(286), added: 2761, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:1 w:1)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1409), added: 3884, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassSizes` (r:1 w:0)
 	/// Proof: `Providers::ClassSizes` (`max_values`: Some(1), `max_size`: Some(192), added: 687, mode: `MaxEncodedLen`)
 	/// Storage: `RandomnessCollectiveFlip::RandomMaterial` (r:1 w:0)
@@ -228,19 +248,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[10, 10000]`.
 	fn tick_assign(p: u32, ) -> Weight {
-		//  Measured:  `4472`
-		//  Estimated: `4874`
-		// Minimum execution time: 108_147_000 picoseconds.
-		Weight::from_parts(172_123_022, 4874)
-			// Standard Error: 1_715
-			.saturating_add(Weight::from_parts(10_832, 0).saturating_mul(p.into()))
+		//  Measured:  `4478`
+		//  Estimated: `4875`
+		// Minimum execution time: 51_167_000 picoseconds.
+		Weight::from_parts(96_572_335, 4875)
+			// Standard Error: 1_095
+			.saturating_add(Weight::from_parts(8_068, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:0)
-	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(286), added: 2761, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:1 w:0)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1409), added: 3884, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassSizes` (r:1 w:0)
 	/// Proof: `Providers::ClassSizes` (`max_values`: Some(1), `max_size`: Some(192), added: 687, mode: `MaxEncodedLen`)
 	/// Storage: `RandomnessCollectiveFlip::RandomMaterial` (r:1 w:0)
@@ -257,12 +277,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[10, 10000]`.
 	fn tick_assign_storage_only(p: u32, ) -> Weight {
-		//  Measured:  `4490`
-		//  Estimated: `4874`
-		// Minimum execution time: 89_372_000 picoseconds.
-		Weight::from_parts(137_654_563, 4874)
-			// Standard Error: 1_563
-			.saturating_add(Weight::from_parts(5_659, 0).saturating_mul(p.into()))
+		//  Measured:  `4496`
+		//  Estimated: `4875`
+		// Minimum execution time: 43_375_000 picoseconds.
+		Weight::from_parts(71_090_133, 4875)
+			// Standard Error: 622
+			.saturating_add(Weight::from_parts(6_318, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 	}
 }
@@ -270,61 +290,63 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For backwards compatibility and tests.
 impl WeightInfo for () {
 	fn submit_job(n: u32, ) -> Weight {
-		Weight::from_parts(119_512_000, 3991)
-			.saturating_add(Weight::from_parts(28_787_445, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
-			.saturating_add(RocksDbWeight::get().writes((9_u64).saturating_mul(n.into())))
+		Weight::from_parts(122_483_000, 2100653)
+			.saturating_add(Weight::from_parts(24_741_512, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
+			.saturating_add(RocksDbWeight::get().writes((10_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2099663).saturating_mul(n.into()))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(83_992_000, 3751)
+		Weight::from_parts(73_049_000, 3757)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(61_885_000, 4874)
+		Weight::from_parts(28_693_000, 4875)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
-	}
-	fn decline() -> Weight {
-		Weight::from_parts(61_885_000, 4874)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
-	}
-	fn commit_last() -> Weight {
-		Weight::from_parts(73_952_000, 4874)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
+	fn commit_last() -> Weight {
+		Weight::from_parts(34_401_000, 4875)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn decline() -> Weight {
+		Weight::from_parts(41_522_000, 4875)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
+	}
 	fn reveal() -> Weight {
-		Weight::from_parts(75_622_000, 4874)
+		Weight::from_parts(28_723_000, 4875)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn tick_base() -> Weight {
-		Weight::from_parts(14_537_000, 4247)
+		Weight::from_parts(5_889_000, 4247)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn tick_job_deadline() -> Weight {
-		Weight::from_parts(100_614_000, 4247)
+		Weight::from_parts(74_802_000, 4247)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn tick_task_deadline() -> Weight {
-		Weight::from_parts(2_782_863_000, 36251)
+		Weight::from_parts(1_402_264_000, 36251)
 			.saturating_add(RocksDbWeight::get().reads(37_u64))
 			.saturating_add(RocksDbWeight::get().writes(613_u64))
 	}
 	fn tick_assign(p: u32, ) -> Weight {
-		Weight::from_parts(172_123_022, 4874)
-			.saturating_add(Weight::from_parts(10_832, 0).saturating_mul(p.into()))
+		Weight::from_parts(96_572_335, 4875)
+			.saturating_add(Weight::from_parts(8_068, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn tick_assign_storage_only(p: u32, ) -> Weight {
-		Weight::from_parts(137_654_563, 4874)
-			.saturating_add(Weight::from_parts(5_659, 0).saturating_mul(p.into()))
+		Weight::from_parts(71_090_133, 4875)
+			.saturating_add(Weight::from_parts(6_318, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 	}
 }

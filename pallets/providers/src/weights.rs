@@ -4,7 +4,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-11-28, STEPS: `10`, REPEAT: `3`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
+//! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: `1024`
 
 // Executed Command:
@@ -54,7 +54,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ProviderCount` (r:1 w:1)
 	/// Proof: `Providers::ProviderCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Reputations` (r:1 w:1)
@@ -64,8 +64,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register() -> Weight {
 		//  Measured:  `1451`
 		//  Estimated: `3612`
-		// Minimum execution time: 110_843_000 picoseconds.
-		Weight::from_parts(141_068_000, 3612)
+		// Minimum execution time: 61_852_000 picoseconds.
+		Weight::from_parts(66_329_000, 3612)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -78,8 +78,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn update_capabilities() -> Weight {
 		//  Measured:  `1282`
 		//  Estimated: `6234`
-		// Minimum execution time: 61_742_000 picoseconds.
-		Weight::from_parts(75_316_000, 6234)
+		// Minimum execution time: 30_675_000 picoseconds.
+		Weight::from_parts(33_400_000, 6234)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -92,8 +92,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn heartbeat() -> Weight {
 		//  Measured:  `505`
 		//  Estimated: `3612`
-		// Minimum execution time: 30_607_000 picoseconds.
-		Weight::from_parts(41_656_000, 3612)
+		// Minimum execution time: 14_431_000 picoseconds.
+		Weight::from_parts(15_754_000, 3612)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -106,8 +106,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn go_offline() -> Weight {
 		//  Measured:  `740`
 		//  Estimated: `6234`
-		// Minimum execution time: 47_182_000 picoseconds.
-		Weight::from_parts(83_124_000, 6234)
+		// Minimum execution time: 22_613_000 picoseconds.
+		Weight::from_parts(24_507_000, 6234)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -120,15 +120,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn deregister() -> Weight {
 		//  Measured:  `740`
 		//  Estimated: `6234`
-		// Minimum execution time: 47_082_000 picoseconds.
-		Weight::from_parts(57_220_000, 6234)
+		// Minimum execution time: 22_974_000 picoseconds.
+		Weight::from_parts(25_077_000, 6234)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Providers::Providers` (r:1 w:1)
 	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ProviderCount` (r:1 w:1)
@@ -136,8 +136,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn withdraw_bond() -> Weight {
 		//  Measured:  `555`
 		//  Estimated: `3612`
-		// Minimum execution time: 77_191_000 picoseconds.
-		Weight::from_parts(121_384_000, 3612)
+		// Minimum execution time: 43_515_000 picoseconds.
+		Weight::from_parts(46_961_000, 3612)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -146,32 +146,32 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For backwards compatibility and tests.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(141_068_000, 3612)
+		Weight::from_parts(66_329_000, 3612)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn update_capabilities() -> Weight {
-		Weight::from_parts(75_316_000, 6234)
+		Weight::from_parts(33_400_000, 6234)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn heartbeat() -> Weight {
-		Weight::from_parts(41_656_000, 3612)
+		Weight::from_parts(15_754_000, 3612)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn go_offline() -> Weight {
-		Weight::from_parts(83_124_000, 6234)
+		Weight::from_parts(24_507_000, 6234)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn deregister() -> Weight {
-		Weight::from_parts(57_220_000, 6234)
+		Weight::from_parts(25_077_000, 6234)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn withdraw_bond() -> Weight {
-		Weight::from_parts(121_384_000, 3612)
+		Weight::from_parts(46_961_000, 3612)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}

@@ -94,3 +94,21 @@ test('the checks see a missing binary (self-test on synthetic scripts)', () => {
   assert.deepEqual(sorted(builtBy('# cargo build --workspace\necho no build\n', bins)), []);
   assert.equal(cargoBuilds('cargo build -p a\ncargo build -p b\n').length, 2);
 });
+
+test('the demo answers --help with its options and exits without connecting; a bad option is an error', () => {
+  const demo = path.join(root, 'clients/js/demo-render.mjs');
+  const t0 = Date.now();
+  const help = execFileSync('node', [demo, '--help'], { encoding: 'utf8', timeout: 20_000 });
+  assert.match(help, /^usage: node clients\/js\/demo-render\.mjs/);
+  for (const opt of ['--rpc', '--out', '--scene', '--help']) assert.ok(help.includes(opt), `--help lists ${opt}`);
+  assert.ok(Date.now() - t0 < 20_000);
+  let failed;
+  try {
+    execFileSync('node', [demo, '--no-such-option'], { encoding: 'utf8', stdio: 'pipe', timeout: 20_000 });
+  } catch (e) {
+    failed = e;
+  }
+  assert.ok(failed, 'an unknown option fails');
+  assert.equal(failed.status, 2);
+  assert.match(failed.stderr, /Unknown option '--no-such-option'/);
+});
