@@ -102,7 +102,9 @@ where
 		// Heartbeat at half the timeout.
 		let api = params.client.runtime_api();
 		if let Ok(Some(info)) = api.provider(at, account.clone()) {
-			if number.saturating_sub(info.last_heartbeat) > 100 && due(&sent, (0, 0, Action::Heartbeat)) {
+			// Half the timeout: the chain takes a heartbeat for free from a quarter on.
+			let every = <<Runtime as pallet_gravity_providers::Config>::HeartbeatTimeout as sp_core::Get<BlockNumber>>::get() / 2;
+			if number.saturating_sub(info.last_heartbeat) >= every && due(&sent, (0, 0, Action::Heartbeat)) {
 				let call = RuntimeCall::Providers(pallet_gravity_providers::Call::heartbeat {});
 				if let Err(e) = submitter.submit(at, call).await {
 					log::warn!(target: LOG, "heartbeat not submitted: {e}");

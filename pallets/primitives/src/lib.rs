@@ -4,8 +4,8 @@
 //! - provider capabilities and the capability classes used to index providers ([`Capabilities`],
 //!   [`ClassKey`]);
 //! - the [`ProviderRegistry`] trait the market pallet calls to pick providers, move their load,
-//!   record reputation outcomes and slash bonds;
-//! - the [`MarketApi`] runtime API read by clients and provider nodes.
+//!   record reputation outcomes and slash bonds (with [`Eligibility`]: eligible, busy, or not);
+//! - the [`ContentStore`] trait the market calls to check that a job's data exists and to pin it.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;

@@ -88,7 +88,11 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
-	pub(crate) fn do_heartbeat(who: T::AccountId) -> DispatchResult {
+	/// Returns whether the heartbeat was due (at least a quarter of `HeartbeatTimeout` after the
+	/// previous one): a due heartbeat is free, an early one pays its fee.
+	pub(crate) fn do_heartbeat(who: T::AccountId) -> Result<bool, DispatchError> {
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut due = false;
 		Providers::<T>::try_mutate(&who, |maybe| -> DispatchResult {
 			let info = maybe.as_mut().ok_or(Error::<T>::NotProvider)?;
 			ensure!(!matches!(info.status, ProviderStatus::Unbonding { .. }), Error::<T>::Unbonding);
@@ -96,12 +100,13 @@ impl<T: Config> Pallet<T> {
 				ensure!(info.bond >= T::MinBond::get(), Error::<T>::BondTooLow);
 				Self::index_insert(&who, info)?;
 			}
+			due = now.saturating_sub(info.last_heartbeat) >= T::HeartbeatTimeout::get() / 4u32.into();
 			info.status = ProviderStatus::Online;
-			info.last_heartbeat = frame_system::Pallet::<T>::block_number();
+			info.last_heartbeat = now;
 			Ok(())
 		})?;
 		Self::deposit_event(Event::Heartbeat { provider: who });
-		Ok(())
+		Ok(due)
 	}
 
 	pub(crate) fn do_go_offline(who: T::AccountId) -> DispatchResult {

@@ -231,12 +231,15 @@ pub mod pallet {
 			Self::do_update_capabilities(who, capabilities)
 		}
 
-		/// Prove liveness; brings an offline provider back online.
+		/// Prove liveness; brings an offline provider back online. Free when due (at least a
+		/// quarter of `HeartbeatTimeout` after the previous one: at most 4 free ones per timeout,
+		/// per bonded provider), paid when earlier.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::heartbeat())]
-		pub fn heartbeat(origin: OriginFor<T>) -> DispatchResult {
+		pub fn heartbeat(origin: OriginFor<T>) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_heartbeat(who)
+			let due = Self::do_heartbeat(who)?;
+			Ok(if due { Pays::No } else { Pays::Yes }.into())
 		}
 
 		/// Stop taking new tasks (held tasks continue).

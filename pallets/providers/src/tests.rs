@@ -112,6 +112,23 @@ fn stale_heartbeat_makes_ineligible() {
 }
 
 #[test]
+fn a_due_heartbeat_is_free_an_early_one_pays() {
+	use frame_support::dispatch::Pays;
+	new_test_ext().execute_with(|| {
+		// Timeout 50: a heartbeat 12 or more blocks after the last one is due.
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
+		System::set_block_number(5);
+		assert_eq!(Registry::heartbeat(RuntimeOrigin::signed(1)).unwrap().pays_fee, Pays::Yes, "4 blocks after registering");
+		System::set_block_number(17);
+		assert_eq!(Registry::heartbeat(RuntimeOrigin::signed(1)).unwrap().pays_fee, Pays::No, "12 blocks later: due");
+		System::set_block_number(18);
+		assert_eq!(Registry::heartbeat(RuntimeOrigin::signed(1)).unwrap().pays_fee, Pays::Yes, "spam pays");
+		let err = Registry::heartbeat(RuntimeOrigin::signed(9)).unwrap_err();
+		assert_eq!(err.post_info.pays_fee, Pays::Yes);
+	});
+}
+
+#[test]
 fn provider_with_tasks_cannot_unbond_then_unbonds_after_delay() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
