@@ -231,13 +231,13 @@ impl<T: Config> Pallet<T> {
 					_ if job.failed == 0 => JobStatus::Completed,
 					_ => JobStatus::Failed,
 				};
-				Self::finish_job_inner(job_id, job, status);
+				Self::finish_job(job_id, job, status);
 			},
 		}
 	}
 
 	/// End a job now: refund what is still held and the queue deposit, record the status.
-	pub(crate) fn finish_job_inner(job_id: JobId, job: &mut JobOf<T>, status: JobStatus) {
+	pub(crate) fn finish_job(job_id: JobId, job: &mut JobOf<T>, status: JobStatus) {
 		let held = job.escrow.held();
 		let refunded = if held.is_zero() {
 			held

@@ -22,20 +22,7 @@ fn policy(initial: u8, max: u8, quorum: u8) -> ReplicationPolicy {
 }
 
 fn submit(kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy) -> JobId {
-	let id = NextJobId::<Test>::get();
-	assert_ok!(Market::submit_job(
-		RuntimeOrigin::signed(REQUESTER),
-		cid(0xAA),
-		1234,
-		kind,
-		inputs,
-		any_req(),
-		r,
-		PRICE,
-		CAP,
-		200,
-	));
-	id
+	submit_deadline(kind, inputs, r, 200)
 }
 
 fn submit_deadline(kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy, deadline: u64) -> JobId {

@@ -82,7 +82,7 @@ impl<T: Config> Pallet<T> {
 			return
 		}
 		if job.committed_open == 0 {
-			Self::finish_job_inner(job_id, &mut job, status);
+			Self::finish_job(job_id, &mut job, status);
 		} else {
 			job.ending = Some(status);
 			Self::deposit_event(Event::JobEnding { job: job_id, status, committed: job.committed_open });
@@ -94,7 +94,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn maybe_end(job_id: JobId, job: &mut JobOf<T>) {
 		if job.status == JobStatus::Active && job.committed_open == 0 {
 			if let Some(status) = job.ending {
-				Self::finish_job_inner(job_id, job, status);
+				Self::finish_job(job_id, job, status);
 			}
 		}
 	}
