@@ -9,19 +9,26 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { connect, putContent, submitJob, waitJob, tasks, getContent, assemble, png } from './gravity.mjs';
+import { connect, putContent, submitJob, waitJob, tasks, getContent, assemble, png, DEFAULT_REPLICATION } from './gravity.mjs';
+
+/** The demo's price: 1,000 plancks (10⁻⁹ GRAV) per fuel unit. At this price an honest provider
+ * earns more than its transaction fees (offchain-workers/provider/tests/honest_profit.rs). */
+const DEMO_PRICE_PER_FUEL = 1_000;
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const USAGE = `usage: node clients/js/demo-render.mjs [options]
 
 Render a scene on a running Gravity network (start one with scripts/local-network.sh --no-demo):
-upload the ray-tracer program and the scene, submit a render job with 2 replicas per tile, print
+upload the ray-tracer program and the scene, submit a render job with 2 replicas per tile at 1,000 plancks per fuel unit, print
 progress block by block, and write the assembled image as a PNG. Signs as //Alice (dev account).
 
 options:
   --rpc <ws-url>     node to connect to                 (default ws://127.0.0.1:9944)
   --out <file.png>   where to write the image           (default gravity-render.png)
   --scene <file>     scene text (format: tasks/render)  (default tasks/render/scenes/demo.scene)
+  --frames <n>       render an animation of n frames (the camera orbits by the scene's
+                     \`orbit\` degrees per frame); writes <out>-0.png … <out>-(n-1).png
+                                                        (default 1: one image at <out>)
   -h, --help         print this help and exit`;
 
 let opts;
@@ -31,6 +38,7 @@ try {
       rpc: { type: 'string', default: 'ws://127.0.0.1:9944' },
       out: { type: 'string', default: 'gravity-render.png' },
       scene: { type: 'string', default: path.join(root, 'tasks/render/scenes/demo.scene') },
+      frames: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }).values;
@@ -43,6 +51,11 @@ if (opts.help) {
   process.exit(0);
 }
 const { rpc, out, scene: scenePath } = opts;
+const frames = Number(opts.frames);
+if (!Number.isInteger(frames) || frames < 1 || frames > 64) {
+  console.error(`demo: --frames must be a whole number from 1 to 64, not '${opts.frames}'\n\n${USAGE}`);
+  process.exit(2);
+}
 const target = process.env.CARGO_TARGET_DIR || path.join(root, 'target');
 const tasksBin = path.join(target, 'release', 'gravity-tasks');
 if (!existsSync(tasksBin)) {
@@ -69,19 +82,24 @@ const programId = await putContent(api, alice, program);
 const sceneId = await putContent(api, alice, scene);
 const { job } = await submitJob(api, alice, {
   program: programId, programSize: program.length,
-  kind: { Render: { width: w, height: h, tile, frames: 1 } }, inputs: [sceneId],
-  replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
-  pricePerFuel: 1, fuelCap: 2_000_000_000,
+  kind: { Render: { width: w, height: h, tile, frames } }, inputs: [sceneId],
+  replication: DEFAULT_REPLICATION,
+  pricePerFuel: DEMO_PRICE_PER_FUEL, fuelCap: 2_000_000_000,
 });
-console.log(`demo: job ${job} submitted: ${w}x${h} px in ${Math.ceil(w / tile) * Math.ceil(h / tile)} tiles, 2 replicas each, escrow held`);
+console.log(`demo: job ${job} submitted: ${frames > 1 ? `${frames} frames of ` : ""}${w}x${h} px in ${Math.ceil(w / tile) * Math.ceil(h / tile)} tiles, 2 replicas each, escrow held`);
 const done = await waitJob(api, job, (p) => console.log(`demo: block #${p.block}: ${p.verified}/${p.tasks} tiles verified${p.failed ? `, ${p.failed} failed` : ''}`));
 if (done.status !== 'Completed') { console.error(`demo: job ended ${done.status}`); process.exit(1); }
 const ts = await tasks(api, job, done.tasks);
-const tiles = [];
-for (const t of ts) tiles.push(await getContent(api, t.result.unwrap()[0].toHex()));
-if (tiles.some((t) => !t)) { console.error('demo: some tile outputs are not in the content store'); process.exit(1); }
-const img = assemble(w, h, tiles);
-writeFileSync(out, png(w, h, img));
+const perFrame = Math.ceil(w / tile) * Math.ceil(h / tile);
+const written = [];
+for (let f = 0; f < frames; f++) {
+  const tiles = [];
+  for (const t of ts.slice(f * perFrame, (f + 1) * perFrame)) tiles.push(await getContent(api, t.result.unwrap()[0].toHex()));
+  if (tiles.some((t) => !t)) { console.error(`demo: some tile outputs of frame ${f} are not in the content store`); process.exit(1); }
+  const file = frames === 1 ? out : out.replace(/(\.png)?$/, `-${f}.png`);
+  writeFileSync(file, png(w, h, assemble(w, h, tiles)));
+  written.push(file);
+}
 const e = done.job.escrow;
-console.log(`demo: done: paid ${e.paid.toString()} plancks to providers, refunded ${e.refunded.toString()}; image written to ${out}`);
+console.log(`demo: done: paid ${e.paid.toString()} plancks to providers, refunded ${e.refunded.toString()}; image${frames > 1 ? 's' : ''} written to ${written.join(', ')}`);
 await api.disconnect();

@@ -1,7 +1,7 @@
 // Gravity client helpers on top of @polkadot/api: content upload, jobs, results, audit.
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { blake2AsHex } from '@polkadot/util-crypto';
-import { u8aToHex } from '@polkadot/util';
+import { u8aToHex, u8aConcat, hexToU8a } from '@polkadot/util';
 import zlib from 'node:zlib';
 
 export async function connect(ws) {
@@ -30,6 +30,22 @@ export function send(api, tx, signer) {
 
 /** Content id of bytes (blake2-256), as the chain computes it. */
 export const contentId = (bytes) => blake2AsHex(bytes, 256);
+
+const le = (n, bytes) => { const b = new Uint8Array(bytes); let v = BigInt(n); for (let i = 0; i < bytes; i++) { b[i] = Number(v & 0xffn); v >>= 8n; } return b; };
+
+/**
+ * The digest a replica of `round` reveals for output `output` (hex content id) with `fuel`:
+ * `blake2_256("gravity/result" ‖ output ‖ fuel u64 LE ‖ job u64 LE ‖ task u32 LE ‖ round u8)`
+ * (`gravity_protocol::result::result_digest`). A verified task's `result` is `(output, fuel)`;
+ * recompute each replica's digest with its own round to audit its reveal.
+ */
+export function resultDigest(output, fuel, job, task, round) {
+  return blake2AsHex(u8aConcat(new TextEncoder().encode('gravity/result'), hexToU8a(output), le(fuel, 8), le(job, 8), le(task, 4), [round]), 256);
+}
+
+/** Replication the clients use unless told otherwise: 2 replicas must agree; 2 more may run a
+ * fresh round if they disagree (a later round is decided by fresh replicas alone). */
+export const DEFAULT_REPLICATION = { initial: 2, max: 4, quorum: 2, adaptive: false };
 
 /** Store bytes in the on-chain content store unless already there; returns the content id. */
 export async function putContent(api, signer, bytes) {
@@ -62,7 +78,7 @@ export async function submitJob(api, signer, p) {
   const header = await api.rpc.chain.getHeader();
   const tx = api.tx.market.submitJob(
     p.program, p.programSize, p.kind, p.inputs, p.requirements ?? { arch: 'Any', minMemoryMib: 0, gpu: false, minReputation: 0 },
-    p.replication ?? { initial: 2, max: 3, quorum: 2, adaptive: false }, p.pricePerFuel, p.fuelCap,
+    p.replication ?? DEFAULT_REPLICATION, p.pricePerFuel, p.fuelCap,
     header.number.toNumber() + (p.deadlineBlocks ?? 400),
   );
   const { events, blockHash } = await send(api, tx, signer);

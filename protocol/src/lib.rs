@@ -1,10 +1,14 @@
 //! # gravity-protocol
 //!
-//! The parts of Gravity's protocol that several parties must compute byte for byte the same:
-//! today the **task input framing** — how a provider node packs a task's parameter and data
-//! into the input the sandbox hands to a task, and how a task (through `gravity-task-sdk`)
-//! reads it back. `no_std`, no dependencies, so the runtime, the provider node, the task SDK
-//! (compiled to `wasm32v1-none`) and the benchmarks all use this one definition.
+//! The parts of Gravity's protocol that several parties must compute byte for byte the same,
+//! in one `no_std` crate used by the runtime (market pallet), the provider node, the task SDK
+//! (compiled to `wasm32v1-none`) and the benchmarks:
+//!
+//! - [`input`]: the **task input framing** — how a provider node packs a task's parameter and
+//!   data into the input the sandbox hands to a task, and how a task (through
+//!   `gravity-task-sdk`) reads it back (no dependencies);
+//! - [`result`] (feature `hashing`, on by default): the **task seed**, the **failure result**,
+//!   the round-bound **result digest** a provider reveals and the **commitment** it seals.
 //!
 //! ## Task input
 //! Every task's input is
@@ -39,3 +43,5 @@
 extern crate alloc;
 
 pub mod input;
+#[cfg(feature = "hashing")]
+pub mod result;

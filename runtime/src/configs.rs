@@ -3,7 +3,7 @@
 use crate::*;
 use frame_support::{
 	derive_impl,
-	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
+	traits::{ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
 		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		IdentityFee, Weight,
@@ -11,7 +11,6 @@ use frame_support::{
 };
 use frame_system::limits::{BlockLength, BlockWeights};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
-use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{
 	traits::{AccountIdConversion, One},
 	Perbill,
@@ -57,12 +56,33 @@ impl frame_system::Config for Runtime {
 	type SystemWeightInfo = frame_system::weights::SubstrateWeight<Runtime>;
 }
 
-impl pallet_aura::Config for Runtime {
-	type AuthorityId = AuraId;
+impl pallet_babe::Config for Runtime {
+	type EpochDuration = ConstU64<{ crate::EPOCH_DURATION_IN_SLOTS }>;
+	type ExpectedBlockTime = ConstU64<{ crate::MILLI_SECS_PER_BLOCK }>;
+	type EpochChangeTrigger = pallet_babe::SameAuthoritiesForever;
 	type DisabledValidators = ();
+	type WeightInfo = ();
 	type MaxAuthorities = ConstU32<32>;
-	type AllowMultipleBlocksPerSlot = ConstBool<false>;
-	type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
+	type MaxNominators = ConstU32<0>;
+	type KeyOwnerProof = sp_core::Void;
+	type EquivocationReportSystem = ();
+}
+
+/// Randomness for the market: the VRF output of the parent block (`pallet_babe`), hashed with
+/// the subject. Every block carries a VRF output (primary and secondary VRF slots), which its
+/// author computes from its key, the slot and the epoch randomness and cannot choose; it can
+/// only withhold its block (one bit of bias at the cost of the block reward and the slot). At
+/// genesis (no parent VRF yet) the subject is hashed with the parent hash.
+pub struct MarketRandomness;
+impl frame_support::traits::Randomness<Hash, BlockNumber> for MarketRandomness {
+	fn random(subject: &[u8]) -> (Hash, BlockNumber) {
+		let (vrf, at) = pallet_babe::ParentBlockRandomness::<Runtime>::random(subject);
+		let h = vrf.unwrap_or_else(|| {
+			let parent = frame_system::Pallet::<Runtime>::parent_hash();
+			<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash_of(&(subject, parent))
+		});
+		(h, at)
+	}
 }
 
 impl pallet_grandpa::Config for Runtime {
@@ -78,7 +98,7 @@ impl pallet_grandpa::Config for Runtime {
 impl pallet_timestamp::Config for Runtime {
 	/// A timestamp: milliseconds since the unix epoch.
 	type Moment = u64;
-	type OnTimestampSet = Aura;
+	type OnTimestampSet = Babe;
 	type MinimumPeriod = ConstU64<{ SLOT_DURATION / 2 }>;
 	type WeightInfo = pallet_timestamp::weights::SubstrateWeight<Runtime>;
 }
@@ -120,7 +140,6 @@ impl pallet_sudo::Config for Runtime {
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }
 
-impl pallet_insecure_randomness_collective_flip::Config for Runtime {}
 
 parameter_types! {
 	/// A provider bonds at least 100 GRAV.
@@ -133,10 +152,13 @@ parameter_types! {
 	pub const MarketTrustedReputation: Perbill = Perbill::from_percent(90);
 	/// … except for 10 % of them, replicated as spot checks.
 	pub const MarketSpotCheckRate: Perbill = Perbill::from_percent(10);
+	/// 5 % of every payment to a provider goes to the treasury (what farming reputation with
+	/// one's own jobs costs).
+	pub const MarketProtocolFee: Perbill = Perbill::from_percent(5);
 	/// No job may require a reputation above 95 % (the Beta score never reaches 100 %).
 	pub const MarketMaxRequiredReputation: Perbill = Perbill::from_percent(95);
-	/// Slashed bonds go to the Gravity treasury account (`PalletId` "grav/tsy"), never to the
-	/// requester of the job nor to another provider.
+	/// Slashed bonds and protocol fees go to the Gravity treasury account (`PalletId`
+	/// "grav/tsy"), never to the requester of the job nor to another provider.
 	pub GravityTreasury: AccountId = frame_support::PalletId(*b"grav/tsy").into_account_truncating();
 }
 
@@ -156,6 +178,8 @@ impl pallet_gravity_providers::Config for Runtime {
 	type DecayKeep = ReputationDecayKeep;
 	type MaxProvidersPerClass = ConstU32<100_000>;
 	type MaxConcurrent = frame_support::traits::ConstU16<64>;
+	/// The market keeps the one count of replicas each provider holds.
+	type Load = Market;
 	type WeightInfo = pallet_gravity_providers::weights::SubstrateWeight<Runtime>;
 }
 
@@ -165,8 +189,7 @@ impl pallet_gravity_market::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Providers = Providers;
 	type Content = Content;
-	type SlashBeneficiary = GravityTreasury;
-	type Randomness = RandomnessCollectiveFlip;
+	type Randomness = MarketRandomness;
 	type MaxTasksPerJob = ConstU32<1024>;
 	type MaxReducers = ConstU32<64>;
 	type MaxReplicas = ConstU32<8>;
@@ -187,10 +210,25 @@ impl pallet_gravity_market::Config for Runtime {
 	/// 0.01 GRAV per queued replica, returned when the job ends: the whole 65,536-entry queue
 	/// locks 655 GRAV of whoever fills it.
 	type QueueDeposit = ConstU128<{ 10 * MILLI_UNIT }>;
-	type SlashFraction = MarketSlashFraction;
-	type TrustedReputation = MarketTrustedReputation;
-	type TrustedMinResults = ConstU32<20>;
-	type SpotCheckRate = MarketSpotCheckRate;
+	/// Half a minute for one agreeing replica to store the output and name it.
+	type DeliveryWindow = ConstU32<5>;
+	/// `fuel × price`; 5 % to the treasury; one full reputation success per 0.1 GRAV of work
+	/// paid by someone else.
+	type Payout = pallet_gravity_market::policy::FeeAndValueCredit<
+		MarketProtocolFee,
+		ConstU128<{ 100 * MILLI_UNIT }>,
+		GravityTreasury,
+	>;
+	/// 10 % of the bond for a dissent or a no-show, to the treasury.
+	type Penalty = pallet_gravity_market::policy::SlashTo<MarketSlashFraction, GravityTreasury>;
+	/// Alone from 90 % reputation and 20 units of work paid by others, for tasks worth at most
+	/// 10 % of the stake at risk; 10 % of those spot-checked.
+	type Trust = pallet_gravity_market::policy::SpotCheckedTrust<
+		MarketTrustedReputation,
+		ConstU32<20>,
+		MarketSpotCheckRate,
+	>;
+	type Candidates = pallet_gravity_market::policy::ReputationWeighted;
 	type WeightInfo = pallet_gravity_market::weights::SubstrateWeight<Runtime>;
 }
 

@@ -6,7 +6,7 @@ use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use gravity_primitives::{Arch, Capabilities, DeviceClass};
 use serde_json::Value;
-use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_consensus_babe::AuthorityId as BabeId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
@@ -36,7 +36,7 @@ pub fn dev_providers() -> Vec<Sr25519Keyring> {
 }
 
 fn testnet_genesis(
-	initial_authorities: Vec<(AuraId, GrandpaId)>,
+	initial_authorities: Vec<(BabeId, GrandpaId)>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
 ) -> Value {
@@ -47,10 +47,18 @@ fn testnet_genesis(
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		providers: pallet_gravity_providers::GenesisConfig { providers: initial_providers },
 		balances: BalancesConfig {
-			balances: endowed_accounts.iter().cloned().map(|k| (k, ENDOWMENT)).collect::<Vec<_>>(),
+			// The treasury starts with the existential deposit, so that any fee or slash,
+			// however small, can be paid to it.
+			balances: endowed_accounts
+				.iter()
+				.cloned()
+				.map(|k| (k, ENDOWMENT))
+				.chain([(crate::configs::GravityTreasury::get(), crate::EXISTENTIAL_DEPOSIT)])
+				.collect::<Vec<_>>(),
 		},
-		aura: pallet_aura::GenesisConfig {
-			authorities: initial_authorities.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
+		babe: pallet_babe::GenesisConfig {
+			authorities: initial_authorities.iter().map(|x| (x.0.clone(), 1)).collect::<Vec<_>>(),
+			epoch_config: crate::BABE_GENESIS_EPOCH_CONFIG,
 		},
 		grandpa: pallet_grandpa::GenesisConfig {
 			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
@@ -59,9 +67,9 @@ fn testnet_genesis(
 	})
 }
 
-/// The dev keys of a well-known account: sr25519 for Aura, ed25519 for GRANDPA
+/// The dev keys of a well-known account: sr25519 for BABE, ed25519 for GRANDPA
 /// (the keys `--alice`, `--bob`, … insert into a node's keystore).
-fn authority(sr: Sr25519Keyring, ed: Ed25519Keyring) -> (AuraId, GrandpaId) {
+fn authority(sr: Sr25519Keyring, ed: Ed25519Keyring) -> (BabeId, GrandpaId) {
 	(sr.public().into(), ed.public().into())
 }
 

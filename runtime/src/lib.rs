@@ -61,9 +61,10 @@ pub mod opaque {
 }
 
 impl_opaque_keys! {
-	/// The session keys of a validator: Aura (block authoring) and GRANDPA (finality).
+	/// The session keys of a validator: BABE (block authoring, VRF randomness) and GRANDPA
+	/// (finality).
 	pub struct SessionKeys {
-		pub aura: Aura,
+		pub babe: Babe,
 		pub grandpa: Grandpa,
 	}
 }
@@ -74,7 +75,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("gravity"),
 	impl_name: alloc::borrow::Cow::Borrowed("gravity"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -90,8 +91,21 @@ pub const TOKEN_DECIMALS: u8 = 12;
 
 /// Target block time: 6 s, on every network (dev included).
 pub const MILLI_SECS_PER_BLOCK: u64 = 6000;
-/// Aura slot duration equals the block time.
+/// BABE slot duration equals the block time.
 pub const SLOT_DURATION: u64 = MILLI_SECS_PER_BLOCK;
+
+/// BABE epoch: one hour of slots. Authorities do not change (`SameAuthoritiesForever`); the
+/// epoch only sets how often the epoch randomness is renewed.
+pub const EPOCH_DURATION_IN_SLOTS: u64 = 600;
+
+/// BABE: a primary (VRF-won) slot with probability 1/4 per authority, and a *secondary VRF*
+/// slot, assigned round-robin, for every slot nobody won. Both kinds carry a VRF output, so
+/// every block has fresh randomness that its author cannot choose (`ParentBlockRandomness`).
+pub const BABE_GENESIS_EPOCH_CONFIG: sp_consensus_babe::BabeEpochConfiguration =
+	sp_consensus_babe::BabeEpochConfiguration {
+		c: (1, 4),
+		allowed_slots: sp_consensus_babe::AllowedSlots::PrimaryAndSecondaryVRFSlots,
+	};
 
 // Time measured in blocks.
 pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
@@ -184,7 +198,7 @@ mod runtime {
 	pub type Timestamp = pallet_timestamp;
 
 	#[runtime::pallet_index(2)]
-	pub type Aura = pallet_aura;
+	pub type Babe = pallet_babe;
 
 	#[runtime::pallet_index(3)]
 	pub type Grandpa = pallet_grandpa;
@@ -198,8 +212,6 @@ mod runtime {
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
 
-	#[runtime::pallet_index(7)]
-	pub type RandomnessCollectiveFlip = pallet_insecure_randomness_collective_flip;
 
 	// The Gravity compute market.
 	#[runtime::pallet_index(20)]

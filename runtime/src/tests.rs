@@ -1,5 +1,5 @@
 //! Checks of the runtime's weight figures (issue 3): the generated weights, the runtime's block
-//! limits and database weights together.
+//! limits and database weights together; and of the randomness the market draws from.
 
 use crate::{configs::RuntimeBlockWeights, Runtime};
 use frame_support::{dispatch::DispatchClass, weights::Weight};
@@ -36,4 +36,29 @@ fn assignment_weight_is_flat_from_10_to_10_000_providers() {
 	// looped over providers would add ≥ 8 µs per provider read: 80 ms at 10,000.
 	assert!(many.ref_time() * 2 <= few.ref_time() * 3, "assignment grows with providers: {few:?} → {many:?}");
 	assert_eq!(few.proof_size(), many.proof_size(), "assignment reads more state with more providers");
+}
+
+#[test]
+fn market_randomness_is_the_parent_vrf_output_not_anything_an_author_can_choose() {
+	use crate::configs::MarketRandomness;
+	use frame_support::traits::Randomness;
+	use sp_core::H256;
+	sp_io::TestExternalities::default().execute_with(|| {
+		// At genesis there is no VRF output yet: the parent hash stands in.
+		frame_system::Pallet::<Runtime>::set_parent_hash(H256::repeat_byte(1));
+		let genesis = MarketRandomness::random(b"subject").0;
+		frame_system::Pallet::<Runtime>::set_parent_hash(H256::repeat_byte(2));
+		assert_ne!(MarketRandomness::random(b"subject").0, genesis);
+		// With a VRF output, an author who varies its block's contents (hence the block hash,
+		// what `RandomnessCollectiveFlip` mixed) does not move the draw...
+		pallet_babe::AuthorVrfRandomness::<Runtime>::put(Some([7u8; 32]));
+		let drawn = MarketRandomness::random(b"subject").0;
+		frame_system::Pallet::<Runtime>::set_parent_hash(H256::repeat_byte(3));
+		assert_eq!(MarketRandomness::random(b"subject").0, drawn, "the block hash steers the draw");
+		// ... only the VRF output does (a function of the author's key and slot, checked by
+		// every importer), and each subject gets its own draw.
+		pallet_babe::AuthorVrfRandomness::<Runtime>::put(Some([8u8; 32]));
+		assert_ne!(MarketRandomness::random(b"subject").0, drawn);
+		assert_ne!(MarketRandomness::random(b"other").0, MarketRandomness::random(b"subject").0);
+	});
 }

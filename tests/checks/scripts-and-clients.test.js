@@ -100,7 +100,7 @@ test('the demo answers --help with its options and exits without connecting; a b
   const t0 = Date.now();
   const help = execFileSync('node', [demo, '--help'], { encoding: 'utf8', timeout: 20_000 });
   assert.match(help, /^usage: node clients\/js\/demo-render\.mjs/);
-  for (const opt of ['--rpc', '--out', '--scene', '--help']) assert.ok(help.includes(opt), `--help lists ${opt}`);
+  for (const opt of ['--rpc', '--out', '--scene', '--frames', '--help']) assert.ok(help.includes(opt), `--help lists ${opt}`);
   assert.ok(Date.now() - t0 < 20_000);
   let failed;
   try {
@@ -111,4 +111,14 @@ test('the demo answers --help with its options and exits without connecting; a b
   assert.ok(failed, 'an unknown option fails');
   assert.equal(failed.status, 2);
   assert.match(failed.stderr, /Unknown option '--no-such-option'/);
+  for (const bad of ['0', '1.5', 'two', '65']) {
+    let err;
+    try {
+      execFileSync('node', [demo, '--frames', bad], { encoding: 'utf8', stdio: 'pipe', timeout: 20_000 });
+    } catch (e) {
+      err = e;
+    }
+    assert.equal(err?.status, 2, `--frames ${bad} is refused`);
+    assert.match(err.stderr, /--frames must be a whole number from 1 to 64/);
+  }
 });

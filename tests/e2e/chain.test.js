@@ -34,7 +34,7 @@ test('runs the Wasm runtime and exposes Gravity metadata and properties', async 
   const version = api.runtimeVersion;
   assert.equal(version.specName.toString(), 'gravity');
   assert.ok(api.runtimeMetadata.version >= 14);
-  for (const p of ['system', 'balances', 'aura', 'grandpa', 'timestamp', 'transactionPayment', 'sudo']) {
+  for (const p of ['system', 'balances', 'babe', 'grandpa', 'timestamp', 'transactionPayment', 'sudo']) {
     assert.ok(api.query[p], `pallet ${p} missing from metadata`);
   }
   const props = await api.rpc.system.properties();

@@ -10,12 +10,14 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { NODE_BIN } from './lib/node.js';
 import { startNetwork } from './lib/network.js';
-import { connect, putContent, submitJob, waitJob, tasks, getContent, getContentViaApi, contentId, assemble, eventsBetween } from '../../clients/js/gravity.mjs';
+import { connect, putContent, submitJob, waitJob, tasks, getContent, getContentViaApi, contentId, assemble, eventsBetween, resultDigest } from '../../clients/js/gravity.mjs';
 import { compactToU8a, u8aConcat } from '@polkadot/util';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const TASKS_BIN = path.join(path.dirname(NODE_BIN), 'gravity-tasks');
 const PRICE = 1n;
+/** The runtime's protocol fee on every payment: 5 % (Perbill floor). */
+const feeOf = (value) => (value * 5n) / 100n;
 let net;
 let api;
 let alice;
@@ -43,10 +45,12 @@ async function checkSettlement(job, fromBlock, toHash, balancesBefore, ts) {
   const events = await eventsBetween(api, fromBlock, toBlock);
   const of = (name) => events.filter(({ event }) => event.section === 'market' && event.method === name);
   const paid = new Map();
+  let protocolFees = 0n;
   for (const { event } of of('ProviderPaid')) {
     if (event.data.job.toNumber() !== job) continue;
     const who = event.data.provider.toString();
     paid.set(who, (paid.get(who) ?? 0n) + event.data.amount.toBigInt());
+    protocolFees += event.data.fee.toBigInt();
   }
   const fees = new Map();
   for (const { event } of events.filter(({ event }) => event.section === 'transactionPayment' && event.method === 'TransactionFeePaid')) {
@@ -59,8 +63,8 @@ async function checkSettlement(job, fromBlock, toHash, balancesBefore, ts) {
     slashedTo.set(who, (slashedTo.get(who) ?? 0n) + event.data.amount.toBigInt());
   }
   const j = (await api.query.market.jobs(job)).unwrap();
-  const sumPaid = [...paid.values()].reduce((a, b) => a + b, 0n);
-  assert.equal(j.escrow.paid.toBigInt(), sumPaid, 'escrow.paid = sum of ProviderPaid events');
+  const sumPaid = [...paid.values()].reduce((a, b) => a + b, 0n) + protocolFees;
+  assert.equal(j.escrow.paid.toBigInt(), sumPaid, 'escrow.paid = sum of ProviderPaid amounts and protocol fees');
   assert.equal(j.escrow.locked.toBigInt(), j.escrow.paid.toBigInt() + j.escrow.refunded.toBigInt(), 'locked = paid + refunded after the job');
   // Requester: its balance changed by exactly payments + its fees (slashes never reach it).
   const requester = alice.address;
@@ -73,8 +77,9 @@ async function checkSettlement(job, fromBlock, toHash, balancesBefore, ts) {
     const d = (await total(who, toHash)) - before;
     assert.equal(d, (paid.get(who) ?? 0n) - (fees.get(who) ?? 0n) - (slashedTo.get(who) ?? 0n), `provider ${who} balance change`);
   }
-  // Audit records: every task verified, with each agreeing replica's commitment, reveal and pay.
-  for (const t of ts) {
+  // Audit records: every task verified, with each agreeing replica's commitment, reveal (the
+  // digest of the delivered output for its round) and pay (less the protocol fee).
+  ts.forEach((t, index) => {
     assert.equal(t.phase.type, 'Verified');
     const [out, fuel] = t.result.unwrap();
     const agreeing = t.replicas.filter((r) => r.outcome.unwrap().type === 'Agreed');
@@ -82,10 +87,11 @@ async function checkSettlement(job, fromBlock, toHash, balancesBefore, ts) {
     for (const r of agreeing) {
       assert.ok(r.commitment.isSome && r.committedAt.isSome);
       const rv = r.reveal.unwrap();
-      assert.equal(rv.output.toHex(), out.toHex());
-      assert.equal(r.paid.toBigInt(), fuel.toBigInt() * PRICE);
+      assert.equal(rv.digest.toHex(), resultDigest(out.toHex(), fuel.toBigInt(), job, index, r.round.toNumber()));
+      const value = fuel.toBigInt() * PRICE;
+      assert.equal(r.paid.toBigInt(), value - feeOf(value));
     }
-  }
+  });
   assert.equal(of('TaskVerified').filter(({ event }) => event.data.job.toNumber() === job).length, ts.length);
   assert.ok(of('JobFinished').some(({ event }) => event.data.job.toNumber() === job));
 }
@@ -104,11 +110,12 @@ async function snapshot() {
 
 test('a 24-tile render job with 2 replicas completes and equals the native render', { timeout: 600_000 }, async () => {
   const scene = readFileSync(path.join(root, 'tasks/render/scenes/demo.scene'));
-  const programId = await putContent(api, alice, readFileSync(path.join(work, 'render.wasm')));
+  const render = readFileSync(path.join(work, 'render.wasm'));
+  const programId = await putContent(api, alice, render);
   const sceneId = await putContent(api, alice, scene);
   const { balances: before, from } = await snapshot();
   const { job } = await submitJob(api, alice, {
-    program: programId, programSize: 1, kind: { Render: { width: 256, height: 192, tile: 48, frames: 1 } },
+    program: programId, programSize: render.length, kind: { Render: { width: 256, height: 192, tile: 48, frames: 1 } },
     inputs: [sceneId], replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
     pricePerFuel: PRICE, fuelCap: 2_000_000_000,
   });
@@ -135,13 +142,14 @@ test('a map-reduce word count over a public-domain book equals the native count'
   // Four map inputs split at line boundaries.
   const lines = text.split('\n');
   const chunks = [0, 1, 2, 3].map((i) => lines.slice(Math.floor((i * lines.length) / 4), Math.floor(((i + 1) * lines.length) / 4)).join('\n'));
-  const mapId = await putContent(api, alice, readFileSync(path.join(work, 'wordcount_map.wasm')));
+  const mapWasm = readFileSync(path.join(work, 'wordcount_map.wasm'));
+  const mapId = await putContent(api, alice, mapWasm);
   const reduceId = await putContent(api, alice, readFileSync(path.join(work, 'wordcount_reduce.wasm')));
   const inputs = [];
   for (const c of chunks) inputs.push(await putContent(api, alice, Buffer.from(c)));
   const { balances: before, from } = await snapshot();
   const { job } = await submitJob(api, alice, {
-    program: mapId, programSize: 1, kind: { MapReduce: { reduceProgram: reduceId, reducers: 2 } }, inputs,
+    program: mapId, programSize: mapWasm.length, kind: { MapReduce: { reduceProgram: reduceId, reducers: 2 } }, inputs,
     replication: { initial: 2, max: 3, quorum: 2, adaptive: false }, pricePerFuel: PRICE, fuelCap: 2_000_000_000,
   });
   const done = await waitJob(api, job, (p) => console.log(`wordcount job ${job}: #${p.block} ${p.stage} ${p.verified}/${p.tasks}`));
@@ -188,10 +196,11 @@ test('every runtime API read through api.call (MarketApi, ProvidersApi, ContentA
   // A small render job; while providers hold replicas, compare every market and providers API.
   const scene = readFileSync(path.join(root, 'tasks/render/scenes/demo.scene'), 'utf8')
     .replace(/^size .*$/m, 'size 96 48').replace(/^tile .*$/m, 'tile 48');
-  const programId = await putContent(api, alice, readFileSync(path.join(work, 'render.wasm')));
+  const render = readFileSync(path.join(work, 'render.wasm'));
+  const programId = await putContent(api, alice, render);
   const sceneId = await putContent(api, alice, Buffer.from(scene));
   const { job } = await submitJob(api, alice, {
-    program: programId, programSize: 1, kind: { Render: { width: 96, height: 48, tile: 48, frames: 1 } },
+    program: programId, programSize: render.length, kind: { Render: { width: 96, height: 48, tile: 48, frames: 1 } },
     inputs: [sceneId], replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
     pricePerFuel: PRICE, fuelCap: 2_000_000_000,
   });
@@ -259,11 +268,12 @@ test('a provider that crashes after committing resumes on restart: reveals what 
   // 6 tiles, every one replicated on all three providers: Eve holds a replica of each.
   const scene = readFileSync(path.join(root, 'tasks/render/scenes/demo.scene'), 'utf8')
     .replace(/^size .*$/m, 'size 144 96').replace(/^tile .*$/m, 'tile 48');
-  const programId = await putContent(api, alice, readFileSync(path.join(work, 'render.wasm')));
+  const render = readFileSync(path.join(work, 'render.wasm'));
+  const programId = await putContent(api, alice, render);
   const sceneId = await putContent(api, alice, Buffer.from(scene));
   const from = (await api.rpc.chain.getHeader()).number.toNumber() + 1;
   const { job } = await submitJob(api, alice, {
-    program: programId, programSize: 1, kind: { Render: { width: 144, height: 96, tile: 48, frames: 1 } },
+    program: programId, programSize: render.length, kind: { Render: { width: 144, height: 96, tile: 48, frames: 1 } },
     inputs: [sceneId], replication: { initial: 3, max: 3, quorum: 2, adaptive: false },
     pricePerFuel: PRICE, fuelCap: 2_000_000_000,
   });
@@ -298,12 +308,12 @@ test('a provider that crashes after committing resumes on restart: reveals what 
     for (const [task, n] of per) assert.equal(n, 1, `Eve ${name} task ${task} ${n} times`);
   }
   // No market call of Eve failed (a second commit or a reveal of a salt it did not commit would).
-  // (An output upload may fail when another replica stored the same bytes in the same block.)
+  // (A delivery, and its output upload, may fail when another agreeing replica delivered first.)
   for (const { block, event, phase } of events.filter(({ event }) => event.section === 'system' && event.method === 'ExtrinsicFailed')) {
     const signed = await api.rpc.chain.getBlock(await api.rpc.chain.getBlockHash(block));
     const xt = signed.block.extrinsics[phase.asApplyExtrinsic.toNumber()];
     const what = `${xt.method.section}.${xt.method.method}`;
-    assert.ok(xt.signer.toString() !== eve || xt.method.section !== 'market', `a market call of Eve failed at #${block}: ${what}`);
+    assert.ok(xt.signer.toString() !== eve || xt.method.section !== 'market' || xt.method.method === 'deliver', `a market call of Eve failed at #${block}: ${what}`);
   }
   for (const t of ts) assert.equal(t.phase.type, 'Verified');
 });

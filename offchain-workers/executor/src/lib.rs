@@ -113,15 +113,22 @@ pub struct TaskResult {
 }
 
 impl TaskResult {
-	/// The hash a provider commits to and reveals.
+	/// The content id of the result: of the output bytes, or of the failure bytes
+	/// (`gravity_protocol::result::failure_bytes`).
 	pub fn output_hash(&self) -> [u8; 32] {
 		match &self.outcome {
-			Ok(out) => sp_crypto_hashing::blake2_256(out),
-			Err(f) => {
-				let mut data = b"gravity-failure".to_vec();
-				f.encode_to(&mut data);
-				sp_crypto_hashing::blake2_256(&data)
-			},
+			Ok(out) => gravity_protocol::result::content_id(out),
+			Err(_) => gravity_protocol::result::content_id(&self.deliverable()),
+		}
+	}
+
+	/// The bytes a provider stores to deliver this result: the output, or for a failure the
+	/// failure bytes (so that the requester can read why its task failed). Their content id
+	/// is `output_hash`.
+	pub fn deliverable(&self) -> Vec<u8> {
+		match &self.outcome {
+			Ok(out) => out.clone(),
+			Err(f) => gravity_protocol::result::failure_bytes(&f.encode()),
 		}
 	}
 }

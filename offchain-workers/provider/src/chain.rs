@@ -16,6 +16,57 @@ use std::sync::Arc;
 /// Key type of provider keys in the node keystore (`gravity-node key insert --key-type grav`).
 pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"grav");
 
+/// Blocks the chain's nonce may stand still while transactions of ours are pending before we
+/// assume one was dropped from the pool (a *nonce gap*) and fill it.
+pub const RESYNC_AFTER: u32 = 10;
+
+/// The nonce of the next transaction. Submissions run ahead of the chain (several per block);
+/// if one of them is dropped from the pool, every later one waits in the pool's future queue
+/// for good. So when the chain's nonce has not moved for `RESYNC_AFTER` blocks while we are
+/// ahead of it, the next transaction takes the chain's nonce: it fills the gap and the waiting
+/// ones become ready.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct NonceTracker {
+	next: Nonce,
+	/// The chain nonce we are waiting on, and the block we first saw it stand still.
+	waiting: Option<(Nonce, u32)>,
+}
+
+impl NonceTracker {
+	/// The nonce to sign with, given the chain's nonce at block `now`.
+	pub fn nonce_for(&mut self, chain_nonce: Nonce, now: u32) -> Nonce {
+		if self.next <= chain_nonce {
+			self.waiting = None;
+			self.next = chain_nonce;
+			return chain_nonce
+		}
+		match self.waiting {
+			Some((n, since)) if n == chain_nonce => {
+				if now.saturating_sub(since) >= RESYNC_AFTER {
+					// Fill the gap with this transaction; the ones after it are still in the
+					// pool, so the count goes on from where it was. (If they were lost too, the
+					// chain stops at the next gap and it is filled the same way.)
+					log::warn!(target: "gravity-provider", "nonce {chain_nonce} has not landed for {RESYNC_AFTER} blocks (ours ran to {}): filling the gap", self.next);
+					self.waiting = Some((chain_nonce, now));
+					return chain_nonce
+				}
+			},
+			_ => self.waiting = Some((chain_nonce, now)),
+		}
+		self.next
+	}
+
+	/// The pool took a transaction with `nonce`.
+	pub fn submitted(&mut self, nonce: Nonce) {
+		self.next = self.next.max(nonce.saturating_add(1));
+	}
+
+	/// The pool refused a transaction: start again from the chain's nonce.
+	pub fn refused(&mut self, chain_nonce: Nonce) {
+		self.next = chain_nonce;
+	}
+}
+
 /// Signs and submits extrinsics for one provider key, tracking its nonce.
 pub struct Submitter<C, P> {
 	pub client: Arc<C>,
@@ -23,7 +74,7 @@ pub struct Submitter<C, P> {
 	pub keystore: KeystorePtr,
 	pub public: sr25519::Public,
 	pub account: AccountId,
-	next_nonce: Nonce,
+	nonces: NonceTracker,
 }
 
 impl<C, P> Submitter<C, P>
@@ -34,7 +85,7 @@ where
 {
 	pub fn new(client: Arc<C>, pool: Arc<P>, keystore: KeystorePtr, public: sr25519::Public) -> Self {
 		let account = AccountId::from(public.0);
-		Self { client, pool, keystore, public, account, next_nonce: 0 }
+		Self { client, pool, keystore, public, account, nonces: NonceTracker::default() }
 	}
 
 	/// Build, sign and submit `call` at block `at`.
@@ -42,7 +93,8 @@ where
 		use frame_system_rpc_runtime_api::AccountNonceApi;
 		let api = self.client.runtime_api();
 		let chain_nonce = api.account_nonce(at, self.account.clone()).map_err(|e| e.to_string())?;
-		let nonce = self.next_nonce.max(chain_nonce);
+		let now: u32 = self.client.info().best_number;
+		let nonce = self.nonces.nonce_for(chain_nonce, now);
 		let version = api.version(at).map_err(|e| e.to_string())?;
 		let genesis = self.client.hash(0).map_err(|e| e.to_string())?.ok_or("no genesis")?;
 		let tx_ext: TxExtension = (
@@ -73,14 +125,64 @@ where
 		let opaque = OpaqueExtrinsic::try_from_encoded_extrinsic(&xt.encode()).map_err(|e| e.to_string())?;
 		match self.pool.submit_one(at, TransactionSource::External, opaque).await {
 			Ok(_) => {
-				self.next_nonce = nonce + 1;
+				self.nonces.submitted(nonce);
 				Ok(())
 			},
 			Err(e) => {
 				// Resynchronise with the chain on the next submission.
-				self.next_nonce = chain_nonce;
+				self.nonces.refused(chain_nonce);
 				Err(format!("{e:?}"))
 			},
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn submissions_run_ahead_of_the_chain() {
+		let mut t = NonceTracker::default();
+		for expect in 0..3 {
+			let n = t.nonce_for(0, 1);
+			assert_eq!(n, expect);
+			t.submitted(n);
+		}
+		// The chain caught up to 2: we go on from 3.
+		assert_eq!(t.nonce_for(2, 2), 3);
+	}
+
+	#[test]
+	fn a_dropped_transaction_is_a_gap_that_gets_filled() {
+		let mut t = NonceTracker::default();
+		for n in 5..9 {
+			assert_eq!(t.nonce_for(5, 100), n);
+			t.submitted(n);
+		}
+		// Nonce 5 was dropped from the pool: the chain stays at 5 while 6, 7, 8 wait.
+		for b in 101..100 + RESYNC_AFTER {
+			assert_eq!(t.nonce_for(5, b), 9, "not before {RESYNC_AFTER} blocks (block {b})");
+		}
+		let n = t.nonce_for(5, 100 + RESYNC_AFTER);
+		assert_eq!(n, 5, "the next transaction fills the gap");
+		t.submitted(n);
+		// 6, 7, 8 are still in the pool: the one after goes on from 9, not 6.
+		assert_eq!(t.nonce_for(5, 100 + RESYNC_AFTER), 9);
+		t.submitted(9);
+		// The gap filled, everything lands: the chain moves on and so do we.
+		assert_eq!(t.nonce_for(10, 100 + RESYNC_AFTER + 1), 10);
+	}
+
+	#[test]
+	fn a_slow_but_moving_chain_is_not_a_gap() {
+		let mut t = NonceTracker::default();
+		for n in 0..20 {
+			t.submitted(n);
+		}
+		// The chain lands one of ours every 5 blocks: never resync.
+		for step in 0..10u32 {
+			assert_eq!(t.nonce_for(step, step * 5), 20);
 		}
 	}
 }

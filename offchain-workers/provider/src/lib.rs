@@ -10,13 +10,23 @@
 //!    verified map outputs), runs it in the deterministic sandbox (`gravity-executor`) on a
 //!    blocking thread, at most `max_concurrent` at once, so neither block import nor the
 //!    off-chain worker pool ever waits on a task;
-//! 3. seals the result: picks a random salt, **persists** `(output hash, fuel, salt, output)` in
-//!    the node's persistent off-chain storage *before* anything is sent, then submits
-//!    `market.commit(H(output ‖ fuel ‖ provider ‖ job ‖ task ‖ salt))` as a signed transaction;
-//! 4. when the reveal phase opens, reveals from the persisted record — only if the on-chain
-//!    commitment is the hash of that record — and uploads the output bytes to the content store
-//!    when nobody has yet, so requesters and reducers can fetch them;
-//! 5. sends heartbeats so the chain keeps assigning work to it.
+//! 3. seals the result: picks a random salt, **persists** `(output id, fuel, salt, output or
+//!    failure bytes)` in the node's persistent off-chain storage *before* anything is sent, then
+//!    submits `market.commit(commitment(digest, fuel, provider, job, task, salt))` with the
+//!    digest bound to its replica's round (`gravity-protocol`) as a signed transaction;
+//! 4. when the reveal phase opens, reveals `(digest, fuel, salt)` from the persisted record —
+//!    only if the on-chain commitment is the hash of that record; outputs are not published;
+//! 5. when its round agreed with it (`Delivering`), delivers: in its slot (agreeing replicas two
+//!    blocks apart) it stores the output with `content.put` unless someone has, then calls
+//!    `market.deliver` (free) — and after the job's retention removes the outputs it stored, so
+//!    their deposits come back; the executor's output limit is the chain's blob limit, so every
+//!    output it accepts can be delivered;
+//! 6. declines (free) a replica whose data it cannot fetch by half its commit window;
+//! 7. sends heartbeats (free when due) so the chain keeps assigning work to it.
+//!
+//! Its nonces run ahead of the chain; if a transaction is dropped from the pool the chain's
+//! nonce stands still and every later transaction waits: after 10 blocks of that the next
+//! transaction takes the missing nonce (`chain::NonceTracker`).
 //!
 //! **Why a node service and not host functions called from an off-chain worker**: the work is
 //! long-running and must not occupy the small off-chain worker thread pool or be tied to one

@@ -10,13 +10,18 @@ pub struct Record {
 	pub output_hash: H256,
 	pub fuel_used: u64,
 	pub salt: [u8; 32],
-	/// The output bytes (absent for a failure result).
+	/// The bytes to deliver: the output, or the failure bytes of a failure result (their
+	/// content id is `output_hash`).
 	pub output: Option<Vec<u8>>,
 	/// The failure reason, for logs.
 	pub failure: Option<String>,
 }
 
 const PREFIX: &[u8] = sp_core::offchain::STORAGE_PREFIX;
+
+fn uploads_key(provider: &[u8; 32]) -> Vec<u8> {
+	(b"gravity-provider/uploads", provider).encode()
+}
 
 fn key(provider: &[u8; 32], job: JobId, task: TaskIndex) -> Vec<u8> {
 	(b"gravity-provider/record", provider, job, task).encode()
@@ -44,6 +49,20 @@ impl<S: OffchainStorage> Records<S> {
 		self.storage
 			.get(PREFIX, &key(&self.provider, job, task))
 			.and_then(|v| Record::decode(&mut &v[..]).ok())
+	}
+
+	/// Outputs this provider stored (its deposit held) and the block after which the chain
+	/// lets it remove them (the job's retention): `(content id, removable after)`.
+	pub fn uploads(&self) -> Vec<(H256, u32)> {
+		self.storage
+			.get(PREFIX, &uploads_key(&self.provider))
+			.and_then(|v| Vec::<(H256, u32)>::decode(&mut &v[..]).ok())
+			.unwrap_or_default()
+	}
+
+	/// Replace the list of outputs to remove later.
+	pub fn set_uploads(&mut self, uploads: &[(H256, u32)]) {
+		self.storage.set(PREFIX, &uploads_key(&self.provider), &uploads.encode());
 	}
 
 	/// Store `rec` unless a record exists already (then the existing one wins and is returned):

@@ -4,7 +4,6 @@ use crate::{
 	chain::{Submitter, KEY_TYPE},
 	state::{Record, Records},
 };
-use codec::Encode;
 use futures::StreamExt;
 use gravity_executor::{Executor, Limits};
 use gravity_primitives::{ContentId, JobId, TaskIndex};
@@ -46,7 +45,7 @@ pub struct ProviderParams<C, P, S> {
 enum Action {
 	Commit,
 	Reveal,
-	Upload,
+	Deliver,
 	Heartbeat,
 	Decline,
 }
@@ -87,6 +86,11 @@ where
 	let records = Records::new(params.offchain_storage.clone(), public.0);
 	log::info!(target: LOG, "provider service started for {account} (max {} concurrent tasks)", params.max_concurrent);
 
+	// Every output the executor accepts must be deliverable on chain (one blob).
+	let max_blob = <<Runtime as pallet_gravity_content::Config>::MaxBlobSize as sp_core::Get<u32>>::get() as usize;
+	let base_limits = Limits { max_output_bytes: params.limits.max_output_bytes.min(max_blob), ..params.limits.clone() };
+	let mut records = records;
+
 	let running: Arc<Mutex<HashSet<(JobId, TaskIndex)>>> = Default::default();
 	let mut sent: HashMap<(JobId, TaskIndex, Action), BlockNumber> = HashMap::new();
 	let mut blocks = params.client.import_notification_stream();
@@ -113,6 +117,23 @@ where
 			}
 		}
 
+		// Outputs we stored whose retention is over: remove them, and the deposit comes back.
+		let uploads = records.uploads();
+		let (expired, kept): (Vec<_>, Vec<_>) = uploads.iter().partition(|(_, after)| number > *after);
+		if !expired.is_empty() {
+			for (id, _) in &expired {
+				let owned = api.get(at, *id).ok().flatten().is_some();
+				if owned {
+					let call = RuntimeCall::Content(pallet_gravity_content::Call::remove { id: *id });
+					match submitter.submit(at, call).await {
+						Ok(()) => log::info!(target: LOG, "output {id:?}: retention over, removed (deposit returned)"),
+						Err(e) => log::warn!(target: LOG, "output {id:?}: removal not submitted: {e}"),
+					}
+				}
+			}
+			records.set_uploads(&kept);
+		}
+
 		let assignments = match api.assignments(at, account.clone()) {
 			Ok(a) => a,
 			Err(e) => {
@@ -125,12 +146,17 @@ where
 				continue
 			};
 			let rec = records.get(job_id, task_idx);
+			// What this replica reveals: the result's digest for its own round.
+			let sealed_by = |rec: &Record| {
+				let digest = pallet_gravity_market::digest_of(&rec.output_hash, rec.fuel_used, job_id, task_idx, me.round);
+				let commitment =
+					pallet_gravity_market::commitment_of(&digest, rec.fuel_used, &account, job_id, task_idx, &rec.salt);
+				(digest, commitment)
+			};
 			match (task.phase, me.commitment, rec) {
 				(TaskPhase::Committing, None, Some(rec)) => {
 					if due(&sent, (job_id, task_idx, Action::Commit)) {
-						let commitment = pallet_gravity_market::commitment_of(
-							&rec.output_hash, rec.fuel_used, &account, job_id, task_idx, &rec.salt,
-						);
+						let (_, commitment) = sealed_by(&rec);
 						let call = RuntimeCall::Market(pallet_gravity_market::Call::commit { job: job_id, task: task_idx, commitment });
 						match submitter.submit(at, call).await {
 							Ok(()) => log::info!(target: LOG, "job {job_id} task {task_idx}: committed (fuel {})", rec.fuel_used),
@@ -164,12 +190,12 @@ where
 					// Only this loop inserts, so the check above still holds.
 					running.lock().expect("lock").insert(key);
 					let (executor, running, mut records, limits) =
-						(executor.clone(), running.clone(), records.clone(), params.limits.clone());
+						(executor.clone(), running.clone(), records.clone(), base_limits.clone());
 					let program_hash = task.program.0;
 					log::info!(target: LOG, "job {job_id} task {task_idx}: running ({} bytes in)", input.len());
 					tokio::task::spawn_blocking(move || {
 						let limits = Limits { fuel_cap, ..limits };
-						let seed = sp_crypto_hashing::blake2_256(&(b"gravity/seed", job_id, task_idx).encode());
+						let seed = gravity_protocol::result::task_seed(job_id, task_idx);
 						let (result, stats) = executor.run(program_hash, &program, Arc::new(input), seed, &limits);
 						let salt: [u8; 32] = rand::random();
 						let rec = Record {
@@ -177,7 +203,7 @@ where
 							fuel_used: result.fuel_used,
 							salt,
 							failure: result.outcome.as_ref().err().map(|f| f.to_string()),
-							output: result.outcome.ok(),
+							output: Some(result.deliverable()),
 						};
 						let rec = records.put_once(job_id, task_idx, &rec);
 						log::info!(
@@ -191,9 +217,7 @@ where
 					});
 				},
 				(TaskPhase::Revealing { .. }, Some(sealed), Some(rec)) if me.reveal.is_none() => {
-					let ours = pallet_gravity_market::commitment_of(
-						&rec.output_hash, rec.fuel_used, &account, job_id, task_idx, &rec.salt,
-					);
+					let (digest, ours) = sealed_by(&rec);
 					if ours != sealed {
 						log::error!(target: LOG, "job {job_id} task {task_idx}: on-chain commitment is not ours; not revealing");
 						continue
@@ -202,27 +226,62 @@ where
 						let call = RuntimeCall::Market(pallet_gravity_market::Call::reveal {
 							job: job_id,
 							task: task_idx,
-							output: rec.output_hash,
+							digest,
 							fuel_used: rec.fuel_used,
 							salt: rec.salt,
 						});
 						match submitter.submit(at, call).await {
-							Ok(()) => log::info!(target: LOG, "job {job_id} task {task_idx}: revealed {:?}", rec.output_hash),
+							Ok(()) => log::info!(target: LOG, "job {job_id} task {task_idx}: revealed (round {})", me.round),
 							Err(e) => log::warn!(target: LOG, "job {job_id} task {task_idx}: reveal not submitted: {e}"),
 						}
 						sent.insert((job_id, task_idx, Action::Reveal), number);
 					}
-					// Every replica has committed: the output bytes can be published.
-					if let Some(out) = rec.output.clone() {
-						let stored = api.get(at, rec.output_hash).ok().flatten().is_some();
-						if !stored && due(&sent, (job_id, task_idx, Action::Upload)) {
+				},
+				// Our round agreed with us: the output is delivered by one agreeing replica at a
+				// time (slots two blocks apart, in replica order), the others only if it is still
+				// missing when their slot comes. Outputs are never published before agreement,
+				// so a later round cannot copy them.
+				(TaskPhase::Delivering { until }, Some(_), Some(rec))
+					if task.agreed.is_some_and(|a| me.reveal.is_some_and(|rv| (rv.digest, rv.fuel_used) == a)) =>
+				{
+					let slot = task
+						.replicas
+						.iter()
+						.filter(|r| r.outcome.is_none() && r.round == task.round && r.reveal.is_some_and(|rv| Some((rv.digest, rv.fuel_used)) == task.agreed))
+						.position(|r| r.provider == account)
+						.unwrap_or(0) as BlockNumber * 2;
+					let window = <<Runtime as pallet_gravity_market::Config>::DeliveryWindow as sp_core::Get<BlockNumber>>::get();
+					let start = until.saturating_sub(window);
+					if number < start.saturating_add(slot) || !due(&sent, (job_id, task_idx, Action::Deliver)) {
+						continue
+					}
+					let stored = api.get(at, rec.output_hash).ok().flatten().is_some();
+					if !stored {
+						if let Some(out) = rec.output.clone() {
 							let call = RuntimeCall::Content(pallet_gravity_content::Call::put { data: out });
-							if let Err(e) = submitter.submit(at, call).await {
-								log::warn!(target: LOG, "job {job_id} task {task_idx}: output upload not submitted: {e}");
+							match submitter.submit(at, call).await {
+								Ok(()) => {
+									let remove_after = api
+										.job(at, job_id)
+										.ok()
+										.flatten()
+										.map(|j| pallet_gravity_market::Pallet::<Runtime>::retention(j.deadline))
+										.unwrap_or(number);
+									let mut ups = records.uploads();
+									ups.push((rec.output_hash, remove_after));
+									records.set_uploads(&ups);
+								},
+								Err(e) => log::warn!(target: LOG, "job {job_id} task {task_idx}: output upload not submitted: {e}"),
 							}
-							sent.insert((job_id, task_idx, Action::Upload), number);
 						}
 					}
+					// Same account, next nonce: lands right after the upload, in the same block.
+					let call = RuntimeCall::Market(pallet_gravity_market::Call::deliver { job: job_id, task: task_idx, output: rec.output_hash });
+					match submitter.submit(at, call).await {
+						Ok(()) => log::info!(target: LOG, "job {job_id} task {task_idx}: delivered {:?}", rec.output_hash),
+						Err(e) => log::warn!(target: LOG, "job {job_id} task {task_idx}: delivery not submitted: {e}"),
+					}
+					sent.insert((job_id, task_idx, Action::Deliver), number);
 				},
 				(TaskPhase::Revealing { .. }, Some(_), None) => {
 					log::error!(target: LOG, "job {job_id} task {task_idx}: committed on chain but no local record; cannot reveal");

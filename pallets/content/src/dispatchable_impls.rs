@@ -60,8 +60,8 @@ impl<T: Config> Pallet<T> {
 }
 
 impl<T: Config> gravity_primitives::ContentStore<frame_system::pallet_prelude::BlockNumberFor<T>> for Pallet<T> {
-	fn exists(id: &ContentId) -> bool {
-		Blobs::<T>::contains_key(id)
+	fn size(id: &ContentId) -> Option<u64> {
+		Blobs::<T>::decode_len(id).map(|l| l as u64)
 	}
 
 	fn pin_until(id: &ContentId, until: frame_system::pallet_prelude::BlockNumberFor<T>) {

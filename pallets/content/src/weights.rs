@@ -51,12 +51,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Content::Owners` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 2097152]`.
 	fn put(n: u32, ) -> Weight {
-		//  Measured:  `96`
+		//  Measured:  `60`
 		//  Estimated: `2100653`
-		// Minimum execution time: 46_029_000 picoseconds.
-		Weight::from_parts(37_644_591, 2100653)
-			// Standard Error: 28
-			.saturating_add(Weight::from_parts(1_862, 0).saturating_mul(n.into()))
+		// Minimum execution time: 45_338_000 picoseconds.
+		Weight::from_parts(49_878_034, 2100653)
+			// Standard Error: 23
+			.saturating_add(Weight::from_parts(1_717, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -69,10 +69,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Content::Blobs` (r:0 w:1)
 	/// Proof: `Content::Blobs` (`max_values`: None, `max_size`: Some(2097188), added: 2099663, mode: `MaxEncodedLen`)
 	fn remove() -> Weight {
-		//  Measured:  `310`
+		//  Measured:  `273`
 		//  Estimated: `3586`
-		// Minimum execution time: 40_280_000 picoseconds.
-		Weight::from_parts(43_715_000, 3586)
+		// Minimum execution time: 40_701_000 picoseconds.
+		Weight::from_parts(43_575_000, 3586)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -81,13 +81,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For backwards compatibility and tests.
 impl WeightInfo for () {
 	fn put(n: u32, ) -> Weight {
-		Weight::from_parts(37_644_591, 2100653)
-			.saturating_add(Weight::from_parts(1_862, 0).saturating_mul(n.into()))
+		Weight::from_parts(49_878_034, 2100653)
+			.saturating_add(Weight::from_parts(1_717, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn remove() -> Weight {
-		Weight::from_parts(43_715_000, 3586)
+		Weight::from_parts(43_575_000, 3586)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}

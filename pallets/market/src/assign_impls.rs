@@ -9,7 +9,8 @@ use crate::*;
 use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, traits::Randomness};
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{Eligibility, JobId, ProviderRegistry, TaskIndex};
+use crate::policy::{CandidateChoice, Payout, Penalty, TrustPolicy};
+use gravity_primitives::{Eligibility, JobId, Outcome, ProviderRegistry, TaskIndex};
 use sp_runtime::{traits::Saturating, Perbill};
 
 /// What became of a queue entry.
@@ -61,6 +62,9 @@ impl<T: Config> Pallet<T> {
 				queued: r.initial,
 				deferrals: 0,
 				trusted: false,
+				check_pending: false,
+				round: 0,
+				agreed: None,
 				replicas: Default::default(),
 				result: None,
 				settled_at: None,
@@ -88,6 +92,20 @@ impl<T: Config> Pallet<T> {
 		}
 		log::error!(target: "gravity-market", "no deadline slot for ({job},{task}) near {at:?}");
 		b
+	}
+
+	/// May `provider` run a task of `job` alone (subject to a spot check)? The `Trust` policy
+	/// decides from the task's value (`fuel_cap × price`), the provider's reputation and work
+	/// paid by others, and its stake at risk (the `Penalty` share of its bond for a dissent).
+	pub(crate) fn may_run_alone(job: &JobOf<T>, provider: &T::AccountId) -> bool {
+		let value = T::Payout::value(job.fuel_cap, job.fuel_cap, job.price_per_fuel);
+		let stake = T::Penalty::slash_fraction(Outcome::Dissented).mul_floor(T::Providers::bond(provider));
+		T::Trust::may_run_alone(
+			value,
+			T::Providers::reputation(provider),
+			T::Providers::lifetime_successes(provider),
+			stake,
+		)
 	}
 
 	/// Try to give one more replica of `(job_id, task_idx)` to a provider.
@@ -156,9 +174,9 @@ impl<T: Config> Pallet<T> {
 					busy = true;
 					continue
 				}
-				// Weighted by reputation: accept with probability equal to the Beta score.
+				// The candidate policy decides (by default: with probability = reputation).
 				let roll = Perbill::from_parts((u64_at(&h, 16) % 1_000_000_000) as u32);
-				if roll < T::Providers::reputation(&p) {
+				if T::Candidates::accept(T::Providers::reputation(&p), roll) {
 					chosen = Some((p, h));
 					break
 				}
@@ -167,7 +185,7 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
-		let Some((provider, h)) = chosen.or(fallback) else {
+		let Some((provider, _)) = chosen.or(fallback) else {
 			if !busy {
 				task.deferrals = task.deferrals.saturating_add(1);
 			}
@@ -184,32 +202,29 @@ impl<T: Config> Pallet<T> {
 			Tasks::<T>::insert(job_id, task_idx, task);
 			return Placement::Deferred
 		};
-		if T::Providers::add_load(&provider).is_err() ||
-			ProviderTasks::<T>::try_mutate(&provider, |v| v.try_push((job_id, task_idx))).is_err()
-		{
+		if ProviderTasks::<T>::try_mutate(&provider, |v| v.try_push((job_id, task_idx))).is_err() {
 			task.queued = task.queued.saturating_add(1);
 			Tasks::<T>::insert(job_id, task_idx, task);
 			return Placement::Deferred
 		}
 
-		// Adaptive replication: a first replica on a highly reputed provider may run alone,
-		// unless chain randomness picks the task for a spot check.
-		if task.replicas.is_empty() && job.replication.adaptive && task.wanted > 1 {
-			let spot = Perbill::from_parts((u64_at(&h, 24) % 1_000_000_000) as u32);
-			if T::Providers::reputation(&provider) >= T::TrustedReputation::get() &&
-				T::Providers::lifetime_successes(&provider) >= T::TrustedMinResults::get() &&
-				spot >= T::SpotCheckRate::get()
-			{
-				task.wanted = 1;
-				task.quorum = 1;
-				task.trusted = true;
-			}
+		// Adaptive replication: a first replica on a trusted provider may run alone. Whether it
+		// does, or is spot-checked, is drawn only after it commits (`decide_replication`).
+		if task.replicas.is_empty() &&
+			job.replication.adaptive &&
+			task.wanted > 1 &&
+			Self::may_run_alone(&job, &provider)
+		{
+			task.wanted = 1;
+			task.quorum = 1;
+			task.check_pending = true;
 		}
 
 		let commit_deadline =
 			Self::push_deadline(now.saturating_add(T::CommitWindow::get()), job_id, task_idx);
 		let replica = ReplicaOf::<T> {
 			provider: provider.clone(),
+			round: task.round,
 			assigned_at: now,
 			commit_deadline,
 			commitment: None,
@@ -221,7 +236,6 @@ impl<T: Config> Pallet<T> {
 		};
 		if task.replicas.try_push(replica).is_err() {
 			// Cannot happen: len < job.replication.max ≤ MaxReplicas was checked above.
-			T::Providers::remove_load(&provider);
 			ProviderTasks::<T>::mutate(&provider, |v| v.retain(|e| *e != (job_id, task_idx)));
 			Tasks::<T>::insert(job_id, task_idx, task);
 			return Placement::Dropped
@@ -231,7 +245,7 @@ impl<T: Config> Pallet<T> {
 			task: task_idx,
 			provider,
 			commit_deadline,
-			trusted: task.trusted,
+			round: task.round,
 		});
 		Tasks::<T>::insert(job_id, task_idx, task);
 		Placement::Assigned

@@ -1,7 +1,7 @@
 //! Benchmarks of the market's calls and of its per-block work.
 
 use super::*;
-use crate::dispatchable_impls::commitment_of;
+use crate::dispatchable_impls::{commitment_of, digest_of};
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::traits::{
@@ -78,10 +78,11 @@ fn submit<T: Config>(who: &T::AccountId, kind: JobKind, inputs: u32, replicas: u
 fn submit_with<T: Config>(who: &T::AccountId, kind: JobKind, inputs: u32, policy: ReplicationPolicy) -> JobId {
 	market_ready::<T>(inputs);
 	let deadline = frame_system::Pallet::<T>::block_number().saturating_add(1_000u32.into());
+	let program = ContentId::repeat_byte(1);
 	Pallet::<T>::do_submit_job(
 		who.clone(),
-		ContentId::repeat_byte(1),
-		1_000,
+		program,
+		T::Content::size(&program).unwrap_or_default(),
 		kind,
 		(0..inputs).map(content_id).collect(),
 		req(),
@@ -98,13 +99,13 @@ fn assign<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) {
 	let now = frame_system::Pallet::<T>::block_number();
 	let mut t = Tasks::<T>::get(job, task).unwrap();
 	for p in ps {
-		T::Providers::add_load(p).unwrap();
 		ProviderTasks::<T>::mutate(p, |v| v.try_push((job, task)).unwrap());
 		let deadline =
 			Pallet::<T>::push_deadline(now.saturating_add(T::CommitWindow::get()), job, task);
 		t.replicas
 			.try_push(Replica {
 				provider: p.clone(),
+				round: 0,
 				assigned_at: now,
 				commit_deadline: deadline,
 				commitment: None,
@@ -137,11 +138,33 @@ fn out() -> ContentId {
 	ContentId::repeat_byte(0x77)
 }
 
+fn digest(job: JobId, task: TaskIndex) -> sp_core::H256 {
+	digest_of(&out(), 500, job, task, 0)
+}
+
 fn commit_all<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) {
 	for (i, p) in ps.iter().enumerate() {
-		let c = commitment_of(&out(), 500, p, job, task, &salt(i));
+		let c = commitment_of(&digest(job, task), 500, p, job, task, &salt(i));
 		Pallet::<T>::do_commit(p.clone(), job, task, c).unwrap();
 	}
+}
+
+/// Commit and reveal `out()` on every replica of `ps`, then run the tally: the task waits for
+/// delivery.
+fn agree<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) -> BlockNumberFor<T> {
+	commit_all::<T>(job, task, ps);
+	for (i, p) in ps.iter().enumerate() {
+		Pallet::<T>::do_reveal(p.clone(), job, task, digest(job, task), 500, salt(i)).unwrap();
+	}
+	let TaskPhase::Revealing { until } = Tasks::<T>::get(job, task).unwrap().phase else {
+		panic!("settlement scheduled")
+	};
+	frame_system::Pallet::<T>::set_block_number(until);
+	Pallet::<T>::tick_one_deadline_for_benchmark(job, task, until);
+	let TaskPhase::Delivering { until } = Tasks::<T>::get(job, task).unwrap().phase else {
+		panic!("agreed")
+	};
+	until
 }
 
 #[benchmarks]
@@ -156,11 +179,12 @@ mod benchmarks {
 		market_ready::<T>(n);
 		let inputs: Vec<ContentId> = (0..n).map(content_id).collect();
 		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(1_000u32.into());
+		let size = T::Content::size(&ContentId::repeat_byte(1)).unwrap_or_default();
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(who),
 			ContentId::repeat_byte(1),
-			1_000u64,
+			size,
 			JobKind::Batch,
 			inputs,
 			req(),
@@ -235,12 +259,9 @@ mod benchmarks {
 		let ps = providers::<T>(r as u32);
 		let job = submit::<T>(&who, JobKind::Batch, 1, r);
 		assign::<T>(job, 0, &ps);
-		for (i, p) in ps.iter().enumerate() {
-			let c = commitment_of(&out(), 500, p, job, 0, &salt(i));
-			Pallet::<T>::do_commit(p.clone(), job, 0, c).unwrap();
-		}
+		commit_all::<T>(job, 0, &ps);
 		#[extrinsic_call]
-		reveal(RawOrigin::Signed(ps[0].clone()), job, 0, out(), 500u64, salt(0));
+		reveal(RawOrigin::Signed(ps[0].clone()), job, 0, digest(job, 0), 500u64, salt(0));
 		assert!(Tasks::<T>::get(job, 0).unwrap().replicas[0].reveal.is_some());
 	}
 
@@ -266,10 +287,10 @@ mod benchmarks {
 		assert_eq!(Jobs::<T>::get(job).unwrap().status, JobStatus::Expired);
 	}
 
-	/// Settling the last map task of a map-reduce job: every replica is paid and
-	/// `MaxReducers` reduce tasks are scheduled (the worst case of one deadline).
+	/// Delivering the output of the last map task of a map-reduce job: every replica judged and
+	/// paid, and the reduce stage queued for the next block (the worst case of `deliver`).
 	#[benchmark]
-	fn tick_task_deadline() {
+	fn deliver() {
 		let who = requester::<T>();
 		let r = max_replicas::<T>();
 		let ps = providers::<T>(r as u32);
@@ -279,20 +300,57 @@ mod benchmarks {
 		};
 		let job = submit::<T>(&who, kind, 1, r);
 		assign::<T>(job, 0, &ps);
-		commit_all::<T>(job, 0, &ps);
-		for (i, p) in ps.iter().enumerate() {
-			Pallet::<T>::do_reveal(p.clone(), job, 0, out(), 500, salt(i)).unwrap();
-		}
-		let TaskPhase::Revealing { until } = Tasks::<T>::get(job, 0).unwrap().phase else {
-			panic!("settlement scheduled")
+		agree::<T>(job, 0, &ps);
+		T::Content::insert_for_benchmark(&out());
+		#[extrinsic_call]
+		deliver(RawOrigin::Signed(who.clone()), job, 0, out());
+		assert_eq!(Tasks::<T>::get(job, 0).unwrap().phase, TaskPhase::Verified);
+		let next = frame_system::Pallet::<T>::block_number() + 1u32.into();
+		assert_eq!(ReduceStarts::<T>::get(next).into_inner(), alloc::vec![job]);
+	}
+
+	/// Starting the reduce stage of a map-reduce job: `MaxReducers` tasks created, each with
+	/// `MaxReplicas` queue entries.
+	#[benchmark]
+	fn tick_reduce_start() {
+		let who = requester::<T>();
+		let r = max_replicas::<T>();
+		let ps = providers::<T>(r as u32);
+		let kind = JobKind::MapReduce {
+			reduce_program: ContentId::repeat_byte(2),
+			reducers: T::MaxReducers::get(),
 		};
+		let job = submit::<T>(&who, kind, 1, r);
+		assign::<T>(job, 0, &ps);
+		agree::<T>(job, 0, &ps);
+		T::Content::insert_for_benchmark(&out());
+		Pallet::<T>::do_deliver(job, 0, out()).unwrap();
+		let mut j = Jobs::<T>::get(job).unwrap();
+		#[block]
+		{
+			Pallet::<T>::start_reduce(job, &mut j);
+		}
+		assert_eq!(j.stage, Stage::Reduce);
+		assert_eq!(j.tasks, 1 + T::MaxReducers::get());
+	}
+
+	/// The worst deadline: an agreed result nobody delivered. Every replica is penalized (a
+	/// slash each), the task fails and the job ends with its refund.
+	#[benchmark]
+	fn tick_task_deadline() {
+		let who = requester::<T>();
+		let r = max_replicas::<T>();
+		let ps = providers::<T>(r as u32);
+		let job = submit::<T>(&who, JobKind::Batch, 1, r);
+		assign::<T>(job, 0, &ps);
+		let until = agree::<T>(job, 0, &ps);
 		frame_system::Pallet::<T>::set_block_number(until);
 		#[block]
 		{
 			Pallet::<T>::tick_one_deadline_for_benchmark(job, 0, until);
 		}
-		assert_eq!(Tasks::<T>::get(job, 0).unwrap().phase, TaskPhase::Verified);
-		assert_eq!(Jobs::<T>::get(job).unwrap().stage, Stage::Reduce);
+		assert_eq!(Tasks::<T>::get(job, 0).unwrap().phase, TaskPhase::Failed);
+		assert_eq!(Jobs::<T>::get(job).unwrap().status, JobStatus::Failed);
 	}
 
 	/// Placing one replica with `p` providers registered: the cost must not grow with `p`.

@@ -10,17 +10,29 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use gravity_primitives::{ContentId, ContentStore, JobId, ProviderRegistry, Requirements, TaskIndex};
 use sp_runtime::traits::{CheckedMul, Saturating, Zero};
 
-/// The commitment a provider seals: `blake2_256(SCALE(output, fuel_used, provider, job, task, salt))`.
+/// The commitment a provider seals (`gravity_protocol::result::commitment`, with the provider's
+/// SCALE-encoded account id).
 pub fn commitment_of<AccountId: Encode>(
-	output: &ContentId,
+	digest: &sp_core::H256,
 	fuel_used: u64,
 	provider: &AccountId,
 	job: JobId,
 	task: TaskIndex,
 	salt: &[u8; 32],
 ) -> sp_core::H256 {
-	let data = (output, fuel_used, provider, job, task, salt).encode();
-	sp_core::H256(sp_io::hashing::blake2_256(&data))
+	sp_core::H256(gravity_protocol::result::commitment(
+		&digest.0,
+		fuel_used,
+		&provider.encode(),
+		job,
+		task,
+		salt,
+	))
+}
+
+/// The digest a replica of `round` reveals for `output` (`gravity_protocol::result::result_digest`).
+pub fn digest_of(output: &ContentId, fuel_used: u64, job: JobId, task: TaskIndex, round: u8) -> sp_core::H256 {
+	sp_core::H256(gravity_protocol::result::result_digest(&output.0, fuel_used, job, task, round))
 }
 
 impl<T: Config> Pallet<T> {
@@ -128,6 +140,7 @@ impl<T: Config> Pallet<T> {
 		};
 		let content = || core::iter::once(&program).chain(reduce_program.as_ref()).chain(inputs.iter());
 		ensure!(content().all(|id| T::Content::exists(id)), Error::<T>::ContentMissing);
+		ensure!(T::Content::size(&program) == Some(program_size), Error::<T>::ProgramSizeMismatch);
 
 		let queue_len = QueueTail::<T>::get().saturating_sub(QueueHead::<T>::get());
 		let need = total as u64 * r.initial as u64;
@@ -145,10 +158,7 @@ impl<T: Config> Pallet<T> {
 		T::Currency::hold(&HoldReason::QueueDeposit.into(), &who, queue_deposit)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		// Keep the data until the job's last possible settlement.
-		let pin = deadline
-			.saturating_add(T::CommitWindow::get())
-			.saturating_add(T::RevealWindow::get())
-			.saturating_add(1u32.into());
+		let pin = Self::retention(deadline);
 		for id in content() {
 			T::Content::pin_until(id, pin);
 		}
@@ -199,6 +209,16 @@ impl<T: Config> Pallet<T> {
 		);
 		Self::deposit_event(Event::JobSubmitted { job: id, requester: who, tasks: first, budget });
 		Ok(id)
+	}
+
+	/// The last block a job with `deadline` may still need its data (and its outputs must be
+	/// kept): a task sealed before the deadline may still reveal and deliver after it.
+	pub fn retention(deadline: BlockNumberFor<T>) -> BlockNumberFor<T> {
+		deadline
+			.saturating_add(T::CommitWindow::get())
+			.saturating_add(T::RevealWindow::get())
+			.saturating_add(T::DeliveryWindow::get())
+			.saturating_add(2u32.into())
 	}
 
 	pub(crate) fn do_cancel_job(who: T::AccountId, job_id: JobId) -> DispatchResult {
@@ -283,6 +303,12 @@ impl<T: Config> Pallet<T> {
 		let committed =
 			task.replicas.iter().filter(|r| r.is_open() && r.commitment.is_some()).count();
 		if open >= task.wanted as usize && committed == open && committed > 0 {
+			if task.check_pending {
+				// Solo or spot check is drawn in the next block, from randomness the provider
+				// could not know when it committed (see `decide_replication`).
+				Self::push_deadline(now.saturating_add(1u32.into()), job_id, task_idx);
+				return
+			}
 			let until = now.saturating_add(T::RevealWindow::get());
 			let slot = Self::push_deadline(until, job_id, task_idx);
 			task.phase = TaskPhase::Revealing { until: slot };
@@ -294,7 +320,7 @@ impl<T: Config> Pallet<T> {
 		who: T::AccountId,
 		job_id: JobId,
 		task_idx: TaskIndex,
-		output: ContentId,
+		digest: sp_core::H256,
 		fuel_used: u64,
 		salt: [u8; 32],
 	) -> DispatchResult {
@@ -311,12 +337,12 @@ impl<T: Config> Pallet<T> {
 		let sealed = rep.commitment.ok_or(Error::<T>::NotCommitted)?;
 		ensure!(rep.reveal.is_none(), Error::<T>::AlreadyRevealed);
 		ensure!(
-			commitment_of(&output, fuel_used, &who, job_id, task_idx, &salt) == sealed,
+			commitment_of(&digest, fuel_used, &who, job_id, task_idx, &salt) == sealed,
 			Error::<T>::RevealMismatch
 		);
 		ensure!(fuel_used <= job.fuel_cap, Error::<T>::FuelAboveCap);
-		rep.reveal = Some(Reveal { output, fuel_used, at: now });
-		Self::deposit_event(Event::Revealed { job: job_id, task: task_idx, provider: who, output, fuel_used });
+		rep.reveal = Some(Reveal { digest, fuel_used, at: now });
+		Self::deposit_event(Event::Revealed { job: job_id, task: task_idx, provider: who, digest, fuel_used });
 		let all_revealed = task
 			.replicas
 			.iter()
@@ -329,6 +355,22 @@ impl<T: Config> Pallet<T> {
 			task.phase = TaskPhase::Revealing { until: at };
 		}
 		Tasks::<T>::insert(job_id, task_idx, task);
+		Ok(())
+	}
+
+	pub(crate) fn do_deliver(job_id: JobId, task_idx: TaskIndex, output: ContentId) -> DispatchResult {
+		let mut job = Self::active_job(job_id)?;
+		let mut task = Tasks::<T>::get(job_id, task_idx).ok_or(Error::<T>::UnknownTask)?;
+		let (TaskPhase::Delivering { .. }, Some((digest, fuel))) = (task.phase, task.agreed) else {
+			return Err(Error::<T>::NotDeliveryPhase.into())
+		};
+		ensure!(digest_of(&output, fuel, job_id, task_idx, task.round) == digest, Error::<T>::DeliveryMismatch);
+		ensure!(T::Content::exists(&output), Error::<T>::OutputNotStored);
+		T::Content::pin_until(&output, Self::retention(job.deadline));
+		let now = frame_system::Pallet::<T>::block_number();
+		Self::judge(&mut job, job_id, task_idx, &mut task, output, fuel, now);
+		Tasks::<T>::insert(job_id, task_idx, task);
+		Jobs::<T>::insert(job_id, job);
 		Ok(())
 	}
 

@@ -4,8 +4,9 @@
 extern crate alloc;
 
 mod assign_impls;
+pub mod policy;
 mod dispatchable_impls;
-pub use dispatchable_impls::commitment_of;
+pub use dispatchable_impls::{commitment_of, digest_of};
 mod settle_impls;
 mod tick_impls;
 mod utility_impls;
@@ -70,10 +71,6 @@ pub mod pallet {
 		/// The content store: a job's program and inputs must exist at submission and stay
 		/// pinned until its deadline.
 		type Content: ContentStore<BlockNumberFor<Self>>;
-		/// Who receives the bond slashed from dissenting or no-show providers: never the
-		/// requester (who could otherwise profit from jobs nobody can run), never another replica
-		/// (who could profit from framing its co-replicas); the runtime uses a treasury account.
-		type SlashBeneficiary: Get<Self::AccountId>;
 		/// On-chain randomness for assignment and spot checks.
 		type Randomness: Randomness<Self::Hash, BlockNumberFor<Self>>;
 		/// Most tasks one job may have (map + reduce, or render tiles × frames).
@@ -124,18 +121,21 @@ pub mod pallet {
 		/// job ends and then returned: queue space costs capital in proportion to its use.
 		#[pallet::constant]
 		type QueueDeposit: Get<BalanceOf<Self>>;
-		/// Share of its bond a dissenting or no-show provider loses.
+		/// Blocks the agreeing replicas of a round have to store the output and name it
+		/// (`deliver`) before they are no-shows and the task fails (refunded).
 		#[pallet::constant]
-		type SlashFraction: Get<Perbill>;
-		/// Reputation from which a provider may get single-replica tasks.
-		#[pallet::constant]
-		type TrustedReputation: Get<Perbill>;
-		/// Lifetime verified results a provider needs before it may be trusted alone.
-		#[pallet::constant]
-		type TrustedMinResults: Get<u32>;
-		/// Share of would-be single-replica tasks that are still replicated as spot checks.
-		#[pallet::constant]
-		type SpotCheckRate: Get<Perbill>;
+		type DeliveryWindow: Get<BlockNumberFor<Self>>;
+		/// Pricing and payout: the value of work, the protocol fee and its beneficiary, the
+		/// reputation credit of paid work (`policy::FeeAndValueCredit` by default).
+		type Payout: policy::Payout<Self::AccountId, BalanceOf<Self>>;
+		/// Penalties: the bond share a dissenting or no-show provider loses and who receives it
+		/// (`policy::SlashTo` by default; the runtime's treasury, never the requester).
+		type Penalty: policy::Penalty<Self::AccountId>;
+		/// Trust: who may run a task alone and how often solo runs are spot-checked
+		/// (`policy::SpotCheckedTrust` by default: the cheating inequality).
+		type Trust: policy::TrustPolicy<BalanceOf<Self>>;
+		/// The choice among drawn candidates (`policy::ReputationWeighted` by default).
+		type Candidates: policy::CandidateChoice;
 		/// Weights from the benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -211,6 +211,17 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// Map-reduce jobs whose reduce stage starts in a block (their last map output was
+	/// delivered in the block before).
+	#[pallet::storage]
+	pub type ReduceStarts<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<JobId, T::MaxDeadlinesPerBlock>,
+		ValueQuery,
+	>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -235,8 +246,18 @@ pub mod pallet {
 			provider: T::AccountId,
 			/// The last block at which its commitment is accepted.
 			commit_deadline: BlockNumberFor<T>,
-			/// Single replica thanks to adaptive replication.
-			trusted: bool,
+			/// The task's round this replica decides.
+			round: u8,
+		},
+		/// Adaptive replication chose, in the block after the only replica committed, whether
+		/// it runs alone or is spot-checked by `initial - 1` more replicas.
+		ReplicationDecided {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// `true`: runs alone; `false`: spot check.
+			solo: bool,
 		},
 		/// No eligible provider was found this block; the replica stays queued.
 		AssignmentDeferred {
@@ -253,10 +274,10 @@ pub mod pallet {
 			task: TaskIndex,
 			/// The provider.
 			provider: T::AccountId,
-			/// `H(output ‖ fuel_used ‖ provider ‖ job ‖ task ‖ salt)`.
+			/// `gravity_protocol::result::commitment(digest, fuel, provider, job, task, salt)`.
 			commitment: sp_core::H256,
 		},
-		/// Every replica committed: reveals are open.
+		/// Every replica of the current round committed: reveals are open.
 		RevealPhaseStarted {
 			/// The job.
 			job: JobId,
@@ -273,12 +294,30 @@ pub mod pallet {
 			task: TaskIndex,
 			/// The provider.
 			provider: T::AccountId,
-			/// The output hash.
-			output: ContentId,
+			/// The round-bound result digest (`gravity_protocol::result::result_digest`).
+			digest: sp_core::H256,
 			/// Fuel the run used.
 			fuel_used: u64,
 		},
-		/// Enough agreeing results: the task's output is verified.
+		/// A round reached its quorum on a digest: the output must be delivered by `deliver_by`.
+		TaskAgreed {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// The round that agreed.
+			round: u8,
+			/// The agreed digest.
+			digest: sp_core::H256,
+			/// The agreed fuel.
+			fuel_used: u64,
+			/// Replicas of the round that agreed.
+			agreeing: u8,
+			/// Last block at which `deliver` is accepted.
+			deliver_by: BlockNumberFor<T>,
+		},
+		/// The agreed output was delivered (stored and named): the task is verified and every
+		/// replica judged against it.
 		TaskVerified {
 			/// The job.
 			job: JobId,
@@ -288,7 +327,7 @@ pub mod pallet {
 			output: ContentId,
 			/// The agreed fuel.
 			fuel_used: u64,
-			/// How many replicas agreed.
+			/// How many replicas (of all rounds) agreed with it.
 			agreeing: u8,
 		},
 		/// A provider was paid from escrow for a verified task.
@@ -299,11 +338,13 @@ pub mod pallet {
 			task: TaskIndex,
 			/// The provider.
 			provider: T::AccountId,
-			/// fuel_used × price.
+			/// What the provider received: fuel_used × price less the protocol fee.
 			amount: BalanceOf<T>,
+			/// The protocol fee that went to the treasury.
+			fee: BalanceOf<T>,
 		},
 		/// A provider dissented or missed a deadline: reputation down, part of its bond to the
-		/// `SlashBeneficiary` (never to the requester).
+		/// `Penalty`'s beneficiary (never to the requester).
 		ProviderPenalized {
 			/// The job.
 			job: JobId,
@@ -316,7 +357,8 @@ pub mod pallet {
 			/// Bond moved to the slash beneficiary.
 			slashed: BalanceOf<T>,
 		},
-		/// No quorum yet: more replicas were requested.
+		/// A round ended without a quorum: a fresh round of sealed replicas was requested
+		/// (earlier reveals are judged against its result).
 		ReplicasAdded {
 			/// The job.
 			job: JobId,
@@ -324,6 +366,8 @@ pub mod pallet {
 			task: TaskIndex,
 			/// How many more.
 			count: u8,
+			/// The new round.
+			round: u8,
 		},
 		/// The task ended without a verified result; its share of escrow is refunded with the
 		/// job's remainder.
@@ -355,7 +399,8 @@ pub mod pallet {
 			/// Replicas with sealed results still to settle.
 			committed: u32,
 		},
-		/// Every map task is verified; the reduce stage was scheduled.
+		/// Every map task is verified; the reduce stage started (at the start of the block after
+		/// the last map output was delivered).
 		ReduceScheduled {
 			/// The job.
 			job: JobId,
@@ -444,6 +489,14 @@ pub mod pallet {
 		/// The job is ending (cancelled or expired): only tasks that already hold a sealed result
 		/// take commitments.
 		JobEnding,
+		/// `program_size` is not the size of the stored program.
+		ProgramSizeMismatch,
+		/// The task is not waiting for its output to be delivered.
+		NotDeliveryPhase,
+		/// The output id, with the agreed fuel, does not hash to the agreed digest.
+		DeliveryMismatch,
+		/// The output is not in the content store: `content.put` it first, then `deliver`.
+		OutputNotStored,
 	}
 
 	#[pallet::hooks]
@@ -510,9 +563,9 @@ pub mod pallet {
 			Self::do_cancel_job(who, job)
 		}
 
-		/// Seal a result: `commitment = blake2_256(output ‖ fuel_used ‖ provider ‖ job ‖ task ‖
-		/// salt)` (SCALE encoding of each: `H256`, `u64` LE, `AccountId`, `u64` LE, `u32` LE,
-		/// `[u8; 32]`).
+		/// Seal a result: `commitment = gravity_protocol::result::commitment(digest, fuel_used,
+		/// provider, job, task, salt)` with `digest = result_digest(output, fuel_used, job, task,
+		/// round)` for the replica's round (see the crate docs of `gravity-protocol`).
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::commit().max(T::WeightInfo::commit_last()))]
 		pub fn commit(
@@ -528,20 +581,21 @@ pub mod pallet {
 			Ok(Pays::No.into())
 		}
 
-		/// Open a sealed result. When every replica has revealed, the task is settled (quorum,
-		/// payments, penalties) at the start of the next block, in `on_initialize`.
+		/// Open a sealed result: the round-bound digest, the fuel and the salt. When every
+		/// replica of the round has revealed, the round is tallied at the start of the next
+		/// block, in `on_initialize`.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::reveal())]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			job: JobId,
 			task: TaskIndex,
-			output: ContentId,
+			digest: sp_core::H256,
 			fuel_used: u64,
 			salt: [u8; 32],
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_reveal(who, job, task, output, fuel_used, salt)?;
+			Self::do_reveal(who, job, task, digest, fuel_used, salt)?;
 			// Free when valid, as `commit`.
 			Ok(Pays::No.into())
 		}
@@ -555,6 +609,24 @@ pub mod pallet {
 		pub fn decline(origin: OriginFor<T>, job: JobId, task: TaskIndex) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			Self::do_decline(who, job, task)?;
+			Ok(Pays::No.into())
+		}
+
+		/// Name the stored output of a task whose round agreed (`TaskAgreed`): `output` is the
+		/// content id of the output (or failure) bytes, already stored with `content.put`. The
+		/// chain checks it against the agreed digest, pins it for the job's life, judges every
+		/// replica of every round against it (pay or penalty) and verifies the task. Anyone may
+		/// deliver; free when valid (it succeeds once per task).
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::deliver())]
+		pub fn deliver(
+			origin: OriginFor<T>,
+			job: JobId,
+			task: TaskIndex,
+			output: ContentId,
+		) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			Self::do_deliver(job, task, output)?;
 			Ok(Pays::No.into())
 		}
 	}

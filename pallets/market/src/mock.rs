@@ -44,6 +44,9 @@ parameter_types! {
 	pub static SpotCheckRate: Perbill = Perbill::from_percent(0);
 	pub const MaxRequiredReputation: Perbill = Perbill::from_percent(95);
 	pub const Treasury: AccountId = TREASURY;
+	pub static ProtocolFee: Perbill = Perbill::zero();
+	/// One full reputation success per 3_000 of value (a full task at the tests' prices).
+	pub static ReputationUnit: Balance = 3_000;
 }
 
 impl pallet_gravity_content::Config for Test {
@@ -67,6 +70,7 @@ impl pallet_gravity_providers::Config for Test {
 	type DecayKeep = DecayKeep;
 	type MaxProvidersPerClass = ConstU32<10_000>;
 	type MaxConcurrent = ConstU16<16>;
+	type Load = Market;
 	type WeightInfo = ();
 }
 
@@ -86,7 +90,6 @@ impl pallet_gravity_market::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Providers = Providers;
 	type Content = Content;
-	type SlashBeneficiary = Treasury;
 	type Randomness = TestRandomness;
 	type MaxTasksPerJob = ConstU32<64>;
 	type MaxReducers = ConstU32<4>;
@@ -102,10 +105,11 @@ impl pallet_gravity_market::Config for Test {
 	type MaxRequiredReputation = MaxRequiredReputation;
 	type MaxDeferrals = frame_support::traits::ConstU8<3>;
 	type QueueDeposit = ConstU64<QUEUE_DEPOSIT>;
-	type SlashFraction = SlashFraction;
-	type TrustedReputation = TrustedReputation;
-	type TrustedMinResults = ConstU32<5>;
-	type SpotCheckRate = SpotCheckRate;
+	type DeliveryWindow = ConstU64<3>;
+	type Payout = pallet_gravity_market::policy::FeeAndValueCredit<ProtocolFee, ReputationUnit, Treasury>;
+	type Penalty = pallet_gravity_market::policy::SlashTo<SlashFraction, Treasury>;
+	type Trust = pallet_gravity_market::policy::SpotCheckedTrust<TrustedReputation, ConstU32<5>, SpotCheckRate>;
+	type Candidates = pallet_gravity_market::policy::ReputationWeighted;
 	type WeightInfo = ();
 }
 

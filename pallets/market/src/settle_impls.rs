@@ -11,7 +11,11 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use gravity_primitives::{ContentId, JobId, Outcome, ProviderRegistry, TaskIndex};
-use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
+use crate::policy::{Payout, Penalty};
+use sp_runtime::{
+	traits::{Saturating, Zero},
+	Perbill,
+};
 
 impl<T: Config> Pallet<T> {
 	/// Penalize a replica: reputation down, part of the bond to the slash beneficiary.
@@ -23,8 +27,8 @@ impl<T: Config> Pallet<T> {
 		outcome: Outcome,
 	) {
 		let slashed =
-			T::Providers::slash(&rep.provider, T::SlashFraction::get(), &T::SlashBeneficiary::get());
-		T::Providers::record_outcome(&rep.provider, outcome);
+			T::Providers::slash(&rep.provider, T::Penalty::slash_fraction(outcome), &T::Penalty::beneficiary());
+		T::Providers::record_outcome(&rep.provider, outcome, Perbill::zero());
 		rep.slashed = slashed;
 		Self::close_replica(job, job_id, task_idx, rep, outcome.into());
 		Self::deposit_event(Event::ProviderPenalized {
@@ -36,36 +40,45 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
-	/// Pay replica `i` for `fuel` units out of the job's escrow.
+	/// Move `amount` of the job's escrow to `to`; returns what moved.
+	fn pay_out(job: &JobOf<T>, to: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
+		if amount.is_zero() {
+			return amount
+		}
+		T::Currency::transfer_on_hold(
+			&HoldReason::JobEscrow.into(),
+			&job.requester,
+			to,
+			amount,
+			Precision::BestEffort,
+			Restriction::Free,
+			Fortitude::Polite,
+		)
+		.unwrap_or_else(|e| {
+			log::error!(target: "gravity-market", "escrow payment failed: {e:?}");
+			Zero::zero()
+		})
+	}
+
+	/// Pay a replica for `fuel` units out of the job's escrow (less the protocol fee, which goes
+	/// to the treasury) and credit its reputation with the value of the work, if someone else
+	/// paid for it.
 	fn pay(job: &mut JobOf<T>, job_id: JobId, task_idx: TaskIndex, rep: &mut ReplicaOf<T>, fuel: u64) {
-		let fuel_b: BalanceOf<T> = (fuel.min(job.fuel_cap) as u128).unique_saturated_into();
-		let want = fuel_b.saturating_mul(job.price_per_fuel).min(job.escrow.held());
-		let amount = if want.is_zero() {
-			want
-		} else {
-			T::Currency::transfer_on_hold(
-				&HoldReason::JobEscrow.into(),
-				&job.requester,
-				&rep.provider,
-				want,
-				Precision::BestEffort,
-				Restriction::Free,
-				Fortitude::Polite,
-			)
-			.unwrap_or_else(|e| {
-				log::error!(target: "gravity-market", "escrow payment failed: {e:?}");
-				Zero::zero()
-			})
-		};
-		job.escrow.paid = job.escrow.paid.saturating_add(amount);
+		let value = T::Payout::value(fuel, job.fuel_cap, job.price_per_fuel).min(job.escrow.held());
+		let (to_provider, fee) = T::Payout::split(value);
+		let fee = Self::pay_out(job, &T::Payout::fee_beneficiary(), fee);
+		let amount = Self::pay_out(job, &rep.provider, to_provider);
+		job.escrow.paid = job.escrow.paid.saturating_add(amount).saturating_add(fee);
 		rep.paid = amount;
-		T::Providers::record_outcome(&rep.provider, Outcome::Agreed);
+		let credit = T::Payout::credit(value, rep.provider == job.requester);
+		T::Providers::record_outcome(&rep.provider, Outcome::Agreed, credit);
 		Self::close_replica(job, job_id, task_idx, rep, ReplicaOutcome::Agreed);
 		Self::deposit_event(Event::ProviderPaid {
 			job: job_id,
 			task: task_idx,
 			provider: rep.provider.clone(),
 			amount,
+			fee,
 		});
 	}
 
@@ -77,7 +90,8 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Settle a task at the end of its reveal phase (or when all revealed).
+	/// Tally the current round at the end of its reveal phase (or when all revealed): a quorum
+	/// on one digest moves the task to delivery; otherwise a fresh round, or failure.
 	pub(crate) fn settle(
 		job_id: JobId,
 		task_idx: TaskIndex,
@@ -96,11 +110,13 @@ impl<T: Config> Pallet<T> {
 				Self::penalize(&mut job, job_id, task_idx, rep, Outcome::NoShow);
 			}
 		}
-		// Tally the open reveals (this and earlier rounds) by (output, fuel).
-		let mut groups: Vec<((ContentId, u64), u8)> = Vec::new();
-		for rep in task.replicas.iter().filter(|r| r.is_open()) {
+		// Only this round's sealed results decide it: earlier digests are bound to their own
+		// rounds and are judged at delivery against the output this round agrees on.
+		let round = task.round;
+		let mut groups: Vec<((sp_core::H256, u64), u8)> = Vec::new();
+		for rep in task.replicas.iter().filter(|r| r.is_open() && r.round == round) {
 			if let Some(rv) = rep.reveal {
-				let key = (rv.output, rv.fuel_used);
+				let key = (rv.digest, rv.fuel_used);
 				match groups.iter_mut().find(|(k, _)| *k == key) {
 					Some((_, n)) => *n = n.saturating_add(1),
 					None => groups.push((key, 1)),
@@ -113,67 +129,109 @@ impl<T: Config> Pallet<T> {
 
 		match best {
 			Some((key, n)) if n >= task.quorum && unique => {
-				for rep in task.replicas.iter_mut().filter(|r| r.is_open()) {
-					match rep.reveal {
-						Some(rv) if (rv.output, rv.fuel_used) == key =>
-							Self::pay(&mut job, job_id, task_idx, rep, rv.fuel_used),
-						_ => Self::penalize(&mut job, job_id, task_idx, rep, Outcome::Dissented),
-					}
-				}
-				task.phase = TaskPhase::Verified;
-				task.result = Some(key);
-				task.settled_at = Some(now);
-				job.verified = job.verified.saturating_add(1);
-				if task.stage == Stage::Map {
-					if let JobKind::MapReduce { .. } = job.kind {
-						MapOutputs::<T>::mutate(job_id, |v| {
-							if let Some(slot) = v.as_mut().and_then(|v| v.get_mut(task_idx as usize)) {
-								*slot = key.0;
-							}
-						});
-					}
-				}
-				Self::deposit_event(Event::TaskVerified {
+				let deliver_by =
+					Self::push_deadline(now.saturating_add(T::DeliveryWindow::get()), job_id, task_idx);
+				task.phase = TaskPhase::Delivering { until: deliver_by };
+				task.agreed = Some(key);
+				Self::deposit_event(Event::TaskAgreed {
 					job: job_id,
 					task: task_idx,
-					output: key.0,
+					round,
+					digest: key.0,
 					fuel_used: key.1,
 					agreeing: n,
+					deliver_by,
 				});
 			},
 			_ => {
-				let have = task.replicas.len() as u8;
-				let best_n = best.map_or(0, |b| b.1);
-				if have < job.replication.max {
-					let k = task
-						.quorum
-						.saturating_sub(best_n)
-						.max(1)
-						.min(job.replication.max.saturating_sub(have));
+				let room = job.replication.max.saturating_sub(task.replicas.len() as u8);
+				// A fresh round must reach the quorum on its own sealed results.
+				let k = task.quorum;
+				if room >= k && round < u8::MAX {
 					let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;
+					task.round = round.saturating_add(1);
 					task.wanted = open.saturating_add(k);
 					task.phase = TaskPhase::Committing;
 					task.queued = task.queued.saturating_add(k);
 					for _ in 0..k {
 						Self::enqueue(job_id, task_idx);
 					}
-					Self::deposit_event(Event::ReplicasAdded { job: job_id, task: task_idx, count: k });
-				} else {
-					Self::release_open(&mut job, job_id, task_idx, task);
-					task.phase = TaskPhase::Failed;
-					task.settled_at = Some(now);
-					job.failed = job.failed.saturating_add(1);
-					Self::deposit_event(Event::TaskFailed {
+					Self::deposit_event(Event::ReplicasAdded {
 						job: job_id,
 						task: task_idx,
-						reason: FailReason::NoQuorum,
+						count: k,
+						round: task.round,
 					});
+				} else {
+					Self::fail_task(&mut job, job_id, task_idx, task, now, FailReason::NoQuorum);
 				}
 			},
 		}
-		Self::after_task_settled(job_id, &mut job);
 		Self::maybe_end(job_id, &mut job);
 		Jobs::<T>::insert(job_id, job);
+	}
+
+	/// The agreed output was delivered: judge every open replica of every round against it
+	/// (its digest recomputed for its own round), pay or penalize, and verify the task.
+	pub(crate) fn judge(
+		job: &mut JobOf<T>,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		task: &mut TaskOf<T>,
+		output: ContentId,
+		fuel: u64,
+		now: BlockNumberFor<T>,
+	) {
+		let mut agreeing = 0u8;
+		for rep in task.replicas.iter_mut().filter(|r| r.is_open()) {
+			match rep.reveal {
+				Some(rv)
+					if rv.fuel_used == fuel &&
+						digest_of(&output, fuel, job_id, task_idx, rep.round) == rv.digest =>
+				{
+					agreeing = agreeing.saturating_add(1);
+					Self::pay(job, job_id, task_idx, rep, fuel);
+				},
+				_ => Self::penalize(job, job_id, task_idx, rep, Outcome::Dissented),
+			}
+		}
+		task.phase = TaskPhase::Verified;
+		task.result = Some((output, fuel));
+		task.settled_at = Some(now);
+		job.verified = job.verified.saturating_add(1);
+		if task.stage == Stage::Map {
+			if let JobKind::MapReduce { .. } = job.kind {
+				MapOutputs::<T>::mutate(job_id, |v| {
+					if let Some(slot) = v.as_mut().and_then(|v| v.get_mut(task_idx as usize)) {
+						*slot = output;
+					}
+				});
+			}
+		}
+		Self::deposit_event(Event::TaskVerified { job: job_id, task: task_idx, output, fuel_used: fuel, agreeing });
+		Self::after_task_settled(job_id, job);
+		Self::maybe_end(job_id, job);
+	}
+
+	/// Nobody delivered the agreed output in time: the replicas that agreed on it are no-shows,
+	/// the others are released, the task fails (its escrow share is refunded).
+	pub(crate) fn undelivered(
+		job: &mut JobOf<T>,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		task: &mut TaskOf<T>,
+		now: BlockNumberFor<T>,
+	) {
+		let round = task.round;
+		if let Some((digest, fuel)) = task.agreed {
+			for rep in task.replicas.iter_mut().filter(|r| r.is_open() && r.round == round) {
+				if rep.reveal.map_or(false, |rv| (rv.digest, rv.fuel_used) == (digest, fuel)) {
+					Self::penalize(job, job_id, task_idx, rep, Outcome::NoShow);
+				}
+			}
+		}
+		Self::fail_task(job, job_id, task_idx, task, now, FailReason::Undelivered);
+		Self::maybe_end(job_id, job);
 	}
 
 	/// The job ended before this task did: close it without pay or penalty.
@@ -207,21 +265,19 @@ impl<T: Config> Pallet<T> {
 			return
 		}
 		match (&job.kind, job.stage) {
-			(JobKind::MapReduce { reduce_program, reducers }, Stage::Map)
-				if job.failed == 0 && job.ending.is_none() =>
-			{
-				let outputs = MapOutputs::<T>::get(job_id).unwrap_or_default();
-				let manifest = ContentId::from(sp_io::hashing::blake2_256(&outputs.encode()));
-				let (program, reducers) = (*reduce_program, *reducers);
-				let r = job.replication;
-				for p in 0..reducers {
-					let idx = job.map_tasks.saturating_add(p);
-					Self::create_task(job_id, idx, Stage::Reduce, program, manifest, p, &r);
+			(JobKind::MapReduce { .. }, Stage::Map) if job.failed == 0 && job.ending.is_none() => {
+				// Creating up to `MaxReducers` tasks is too heavy for the call that delivered the
+				// last map output: it happens at the start of the next block (bounded per block).
+				let now = frame_system::Pallet::<T>::block_number();
+				let mut at = now.saturating_add(1u32.into());
+				for _ in 0..16u32 {
+					if ReduceStarts::<T>::mutate(at, |v| v.try_push(job_id).is_ok()) {
+						return
+					}
+					at = at.saturating_add(1u32.into());
 				}
-				job.tasks = job.tasks.saturating_add(reducers);
-				job.stage = Stage::Reduce;
-				job.reduce_input = Some(manifest);
-				Self::deposit_event(Event::ReduceScheduled { job: job_id, input: manifest, reducers });
+				// Sixteen full blocks of reduce starts ahead: start it now rather than never.
+				Self::start_reduce(job_id, job);
 			},
 			_ => {
 				let status = match job.ending {
@@ -234,6 +290,26 @@ impl<T: Config> Pallet<T> {
 				Self::finish_job(job_id, job, status);
 			},
 		}
+	}
+
+	/// Every map output of a map-reduce job is verified: create its reduce tasks. Their input
+	/// is the manifest of the map outputs.
+	pub(crate) fn start_reduce(job_id: JobId, job: &mut JobOf<T>) {
+		let JobKind::MapReduce { reduce_program, reducers } = job.kind else { return };
+		if !job.accepts_work() || job.stage != Stage::Map {
+			return
+		}
+		let outputs = MapOutputs::<T>::get(job_id).unwrap_or_default();
+		let manifest = ContentId::from(sp_io::hashing::blake2_256(&outputs.encode()));
+		let r = job.replication;
+		for p in 0..reducers {
+			let idx = job.map_tasks.saturating_add(p);
+			Self::create_task(job_id, idx, Stage::Reduce, reduce_program, manifest, p, &r);
+		}
+		job.tasks = job.tasks.saturating_add(reducers);
+		job.stage = Stage::Reduce;
+		job.reduce_input = Some(manifest);
+		Self::deposit_event(Event::ReduceScheduled { job: job_id, input: manifest, reducers });
 	}
 
 	/// End a job now: refund what is still held and the queue deposit, record the status.

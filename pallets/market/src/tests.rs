@@ -1,6 +1,6 @@
 //! Unit and property tests of the market on a mock runtime with the real provider registry.
 
-use crate::{dispatchable_impls::commitment_of, mock::*, *};
+use crate::{dispatchable_impls::{commitment_of, digest_of}, mock::*, *};
 use frame_support::{
 	assert_noop, assert_ok,
 	traits::{fungible::InspectHold, Currency},
@@ -12,6 +12,8 @@ use sp_runtime::Perbill;
 
 const PRICE: Balance = 3;
 const CAP: u64 = 1_000;
+/// Every mock blob is 4 bytes.
+const PROGRAM_SIZE: u64 = 4;
 
 fn cid(n: u8) -> ContentId {
 	H256::repeat_byte(n)
@@ -30,7 +32,7 @@ fn submit_deadline(kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy, 
 	assert_ok!(Market::submit_job(
 		RuntimeOrigin::signed(REQUESTER),
 		cid(0xAA),
-		1234,
+		PROGRAM_SIZE,
 		kind,
 		inputs,
 		any_req(),
@@ -60,25 +62,59 @@ fn salt(p: AccountId) -> [u8; 32] {
 	[p as u8; 32]
 }
 
+/// The digest `p` reveals for `out`: bound to the round of `p`'s open replica.
+fn digest(p: AccountId, job: JobId, task: TaskIndex, out: ContentId, fuel: u64) -> H256 {
+	let t = Tasks::<Test>::get(job, task).unwrap();
+	let round = t.replicas.iter().find(|r| r.provider == p && r.is_open()).map_or(t.round, |r| r.round);
+	digest_of(&out, fuel, job, task, round)
+}
+
 fn commit(p: AccountId, job: JobId, task: TaskIndex, out: ContentId, fuel: u64) {
-	let c = commitment_of(&out, fuel, &p, job, task, &salt(p));
+	let c = commitment_of(&digest(p, job, task, out, fuel), fuel, &p, job, task, &salt(p));
 	assert_ok!(Market::commit(RuntimeOrigin::signed(p), job, task, c));
 }
 
 fn reveal(p: AccountId, job: JobId, task: TaskIndex, out: ContentId, fuel: u64) {
-	assert_ok!(Market::reveal(RuntimeOrigin::signed(p), job, task, out, fuel, salt(p)));
+	let d = digest(p, job, task, out, fuel);
+	assert_ok!(Market::reveal(RuntimeOrigin::signed(p), job, task, d, fuel, salt(p)));
 }
 
-/// Every open replica of `task` computes `out` with `fuel`.
+/// Name the stored output `out` of a task whose round agreed.
+fn deliver(job: JobId, task: TaskIndex, out: ContentId) {
+	assert_ok!(Market::deliver(RuntimeOrigin::signed(OTHER), job, task, out));
+}
+
+/// Every open replica of `task` computes `out` with `fuel`: those that have not committed
+/// commit, the reveals open (after the solo / spot-check draw if one is pending), everyone
+/// reveals, the round agrees and `out` is delivered.
 fn honest_round(job: JobId, task: TaskIndex, out: ContentId, fuel: u64) {
-	let ps = open_providers(job, task);
-	for p in &ps {
-		commit(*p, job, task, out, fuel);
+	let t = Tasks::<Test>::get(job, task).unwrap();
+	for r in t.replicas.iter().filter(|r| r.is_open() && r.commitment.is_none()) {
+		commit(r.provider, job, task, out, fuel);
 	}
-	for p in &ps {
-		reveal(*p, job, task, out, fuel);
+	if Tasks::<Test>::get(job, task).unwrap().check_pending {
+		next_block();
+	}
+	let t = Tasks::<Test>::get(job, task).unwrap();
+	if !matches!(t.phase, TaskPhase::Revealing { .. }) {
+		return
+	}
+	for r in t.replicas.iter().filter(|r| r.is_open() && r.reveal.is_none()) {
+		reveal(r.provider, job, task, out, fuel);
 	}
 	next_block();
+	if matches!(Tasks::<Test>::get(job, task).unwrap().phase, TaskPhase::Delivering { .. }) {
+		deliver(job, task, out);
+	}
+}
+
+/// Deliver `out` for every task of `job` whose round agreed.
+fn deliver_all(job: JobId, out: impl Fn(TaskIndex) -> ContentId) {
+	for (t, task) in Tasks::<Test>::iter_prefix(job) {
+		if matches!(task.phase, TaskPhase::Delivering { .. }) {
+			deliver(job, t, out(t));
+		}
+	}
 }
 
 /// Settlement happens at the start of the block after the last reveal.
@@ -165,15 +201,13 @@ fn batch_job_lifecycle_pays_and_refunds_exactly() {
 		for r in t.replicas.iter() {
 			assert_eq!(r.outcome, Some(ReplicaOutcome::Agreed));
 			assert_eq!(r.paid, 700 * PRICE);
-			assert_eq!(r.reveal.unwrap().output, cid(0x11));
-			assert_eq!(
-				r.commitment,
-				Some(commitment_of(&cid(0x11), 700, &r.provider, job, 1, &salt(r.provider)))
-			);
+			let d = digest_of(&cid(0x11), 700, job, 1, r.round);
+			assert_eq!(r.reveal.unwrap().digest, d);
+			assert_eq!(r.commitment, Some(commitment_of(&d, 700, &r.provider, job, 1, &salt(r.provider))));
 		}
 		// Loads released, reputation up.
 		for p in 1..=3u64 {
-			assert_eq!(pallet_gravity_providers::Providers::<Test>::get(p).unwrap().load, 0);
+			assert_eq!(<Market as gravity_primitives::ProviderLoad<_>>::load(&p), 0);
 			assert!(ProviderTasks::<Test>::get(p).is_empty());
 		}
 		assert!(<Providers as ProviderRegistry<_, _>>::reputation(&t.replicas[0].provider) > Perbill::from_percent(50));
@@ -185,9 +219,9 @@ fn batch_job_lifecycle_pays_and_refunds_exactly() {
 }
 
 #[test]
-fn dissent_adds_a_replica_and_slashes_the_dissenter() {
-	new_test_ext(3).execute_with(|| {
-		let job = batch(1, policy(2, 3, 2));
+fn dissent_starts_a_fresh_round_and_slashes_the_dissenter() {
+	new_test_ext(4).execute_with(|| {
+		let job = batch(1, policy(2, 4, 2));
 		run_to(2);
 		let ps = open_providers(job, 0);
 		commit(ps[0], job, 0, cid(1), 100);
@@ -197,18 +231,21 @@ fn dissent_adds_a_replica_and_slashes_the_dissenter() {
 		next_block();
 		let t = Tasks::<Test>::get(job, 0).unwrap();
 		assert_eq!(t.phase, TaskPhase::Committing);
-		assert_eq!(t.wanted, 3);
-		assert!(events().iter().any(|e| matches!(e, Event::ReplicasAdded { count: 1, .. })));
+		// A fresh round of `quorum` replicas; the two revealed ones wait to be judged.
+		assert_eq!((t.round, t.wanted), (1, 4));
+		assert!(events().iter().any(|e| matches!(e, Event::ReplicasAdded { count: 2, round: 1, .. })));
 		next_block();
-		let third = *open_providers(job, 0).iter().find(|p| !ps.contains(p)).unwrap();
+		let fresh: Vec<_> = open_providers(job, 0).into_iter().filter(|p| !ps.contains(p)).collect();
+		assert_eq!(fresh.len(), 2);
 		let bond_before = pallet_gravity_providers::Providers::<Test>::get(ps[1]).unwrap().bond;
 		let req_before = Balances::free_balance(REQUESTER);
-		commit(third, job, 0, cid(1), 100);
-		reveal(third, job, 0, cid(1), 100);
-		next_block();
+		honest_round(job, 0, cid(1), 100);
 		let t = Tasks::<Test>::get(job, 0).unwrap();
 		assert_eq!(t.phase, TaskPhase::Verified);
 		assert_eq!(t.result, Some((cid(1), 100)));
+		// The round-0 replica that computed the same output is judged against it and paid.
+		let first = t.replicas.iter().find(|r| r.provider == ps[0]).unwrap();
+		assert_eq!((first.outcome, first.paid), (Some(ReplicaOutcome::Agreed), 100 * PRICE));
 		let dissenter = t.replicas.iter().find(|r| r.provider == ps[1]).unwrap();
 		assert_eq!(dissenter.outcome, Some(ReplicaOutcome::Dissented));
 		assert_eq!(dissenter.paid, 0);
@@ -222,6 +259,140 @@ fn dissent_adds_a_replica_and_slashes_the_dissenter() {
 		assert_eq!(Balances::free_balance(TREASURY), 1 + bond_before / 10);
 		assert_eq!(Balances::free_balance(REQUESTER), req_before + j.escrow.refunded + 2 * QUEUE_DEPOSIT);
 		assert!(<Providers as ProviderRegistry<_, _>>::reputation(&ps[1]) < Perbill::from_percent(50));
+		check_escrow();
+	});
+}
+
+/// Round 0 split 1–1 between an honest provider and a liar. The round-0 digests are public;
+/// replicas of round 1 must not be able to decide it with them.
+fn split_round_zero(job: JobId) -> (AccountId, AccountId, Vec<AccountId>) {
+	run_to(2);
+	let ps = open_providers(job, 0);
+	commit(ps[0], job, 0, cid(1), 100);
+	commit(ps[1], job, 0, cid(2), 100);
+	reveal(ps[0], job, 0, cid(1), 100);
+	reveal(ps[1], job, 0, cid(2), 100);
+	next_block();
+	next_block();
+	let fresh = open_providers(job, 0).into_iter().filter(|p| !ps.contains(p)).collect();
+	(ps[0], ps[1], fresh)
+}
+
+#[test]
+fn attack_copying_a_public_digest_into_a_later_round_earns_nothing() {
+	new_test_ext(4).execute_with(|| {
+		let job = batch(1, policy(2, 4, 2));
+		let (honest, _liar, fresh) = split_round_zero(job);
+		// A lazy round-1 replica copies the honest round-0 digest instead of computing.
+		let copier = fresh[0];
+		let public = Tasks::<Test>::get(job, 0).unwrap().replicas.iter().find(|r| r.provider == honest).unwrap().reveal.unwrap();
+		let c = commitment_of(&public.digest, public.fuel_used, &copier, job, 0, &salt(copier));
+		assert_ok!(Market::commit(RuntimeOrigin::signed(copier), job, 0, c));
+		commit(fresh[1], job, 0, cid(1), 100);
+		assert_ok!(Market::reveal(RuntimeOrigin::signed(copier), job, 0, public.digest, 100, salt(copier)));
+		reveal(fresh[1], job, 0, cid(1), 100);
+		next_block();
+		// The copied digest is bound to round 0: it does not match the round-1 digest of the
+		// same output, so the round has no quorum; with no room for another round the task
+		// fails and nobody, the copier included, is paid.
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!(t.phase, TaskPhase::Failed);
+		assert!(t.replicas.iter().all(|r| r.paid == 0));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().escrow.paid, 0);
+		check_escrow();
+	});
+}
+
+#[test]
+fn attack_colluder_in_a_later_round_cannot_frame_the_honest_provider() {
+	new_test_ext(4).execute_with(|| {
+		let job = batch(1, policy(2, 4, 2));
+		let (honest, liar, fresh) = split_round_zero(job);
+		let bond = pallet_gravity_providers::Providers::<Test>::get(honest).unwrap().bond;
+		// The liar's accomplice in round 1 sides with the liar's output. Before sealed rounds,
+		// liar + accomplice made a quorum of 2 and the honest provider was slashed.
+		commit(fresh[0], job, 0, cid(2), 100);
+		commit(fresh[1], job, 0, cid(1), 100);
+		reveal(fresh[0], job, 0, cid(2), 100);
+		reveal(fresh[1], job, 0, cid(1), 100);
+		next_block();
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		// Round 1 alone decides: 1–1, no quorum, no room left: failed, nobody judged.
+		assert_eq!(t.phase, TaskPhase::Failed);
+		assert_eq!(pallet_gravity_providers::Providers::<Test>::get(honest).unwrap().bond, bond);
+		let h = t.replicas.iter().find(|r| r.provider == honest).unwrap();
+		assert_eq!((h.outcome, h.slashed), (Some(ReplicaOutcome::Released), 0));
+		assert!(t.replicas.iter().all(|r| r.slashed == 0));
+		let _ = liar;
+		check_escrow();
+	});
+}
+
+#[test]
+fn delivery_is_checked_against_the_agreed_digest_and_the_store() {
+	new_test_ext(3).execute_with(|| {
+		let job = batch(1, policy(2, 3, 2));
+		run_to(2);
+		let ps = open_providers(job, 0);
+		assert_noop!(Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, cid(1)), Error::<Test>::NotDeliveryPhase);
+		for p in &ps {
+			commit(*p, job, 0, cid(1), 100);
+		}
+		for p in &ps {
+			reveal(*p, job, 0, cid(1), 100);
+		}
+		next_block();
+		assert!(matches!(Tasks::<Test>::get(job, 0).unwrap().phase, TaskPhase::Delivering { .. }));
+		assert!(events().iter().any(|e| matches!(e, Event::TaskAgreed { round: 0, agreeing: 2, .. })));
+		// Nothing is paid before the output is delivered.
+		assert!(Tasks::<Test>::get(job, 0).unwrap().replicas.iter().all(|r| r.is_open() && r.paid == 0));
+		assert_noop!(Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, cid(2)), Error::<Test>::DeliveryMismatch);
+		// The right id, but the bytes were never stored: `MISSING_BYTE` is not in the store.
+		let missing = cid(MISSING_BYTE);
+		let job2 = batch(1, policy(2, 3, 2));
+		run_to(4);
+		for p in open_providers(job2, 0) {
+			commit(p, job2, 0, missing, 100);
+		}
+		for p in open_providers(job2, 0) {
+			reveal(p, job2, 0, missing, 100);
+		}
+		next_block();
+		assert_noop!(Market::deliver(RuntimeOrigin::signed(OTHER), job2, 0, missing), Error::<Test>::OutputNotStored);
+		// The right output, stored: verified and paid, and the call is free.
+		let info = Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, cid(1)).unwrap();
+		assert_eq!(info.pays_fee, frame_support::dispatch::Pays::No);
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!((t.phase, t.result), (TaskPhase::Verified, Some((cid(1), 100))));
+		assert!(t.replicas.iter().all(|r| r.paid == 100 * PRICE));
+		assert_noop!(Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, cid(1)), Error::<Test>::JobNotActive);
+		// The output is pinned with the job's data.
+		assert!(pallet_gravity_content::PinnedUntil::<Test>::get(cid(1)).is_some());
+		check_escrow();
+	});
+}
+
+#[test]
+fn an_undelivered_agreement_fails_the_task_and_penalizes_the_agreeing() {
+	new_test_ext(3).execute_with(|| {
+		let job = batch(1, policy(2, 3, 2));
+		run_to(2);
+		let ps = open_providers(job, 0);
+		for p in &ps {
+			commit(*p, job, 0, cid(1), 100);
+		}
+		for p in &ps {
+			reveal(*p, job, 0, cid(1), 100);
+		}
+		next_block();
+		let TaskPhase::Delivering { until } = Tasks::<Test>::get(job, 0).unwrap().phase else { panic!() };
+		run_to(until);
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!(t.phase, TaskPhase::Failed);
+		assert!(events().iter().any(|e| matches!(e, Event::TaskFailed { reason: FailReason::Undelivered, .. })));
+		assert!(t.replicas.iter().all(|r| r.outcome == Some(ReplicaOutcome::NoShow) && r.paid == 0));
+		let j = Jobs::<Test>::get(job).unwrap();
+		assert_eq!((j.status, j.escrow.paid), (JobStatus::Failed, 0));
 		check_escrow();
 	});
 }
@@ -264,7 +435,7 @@ fn commit_no_show_is_penalized_and_replaced() {
 		let lazy = t.replicas.iter().find(|r| r.provider == ps[1]).unwrap();
 		assert_eq!(lazy.outcome, Some(ReplicaOutcome::NoShow));
 		assert!(lazy.slashed > 0);
-		assert_eq!(pallet_gravity_providers::Providers::<Test>::get(ps[1]).unwrap().load, 0);
+		assert_eq!(<Market as gravity_primitives::ProviderLoad<_>>::load(&ps[1]), 0);
 		run_to(8);
 		let now = open_providers(job, 0);
 		assert_eq!(now.len(), 2);
@@ -274,6 +445,7 @@ fn commit_no_show_is_penalized_and_replaced() {
 		reveal(ps[0], job, 0, cid(1), 10);
 		reveal(new, job, 0, cid(1), 10);
 		next_block();
+		deliver(job, 0, cid(1));
 		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().phase, TaskPhase::Verified);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
 		check_escrow();
@@ -295,6 +467,7 @@ fn reveal_no_show_is_penalized_at_the_reveal_deadline() {
 		reveal(ps[0], job, 0, cid(7), 50);
 		reveal(ps[1], job, 0, cid(7), 50);
 		run_to(until as u64);
+		deliver(job, 0, cid(7));
 		let t = Tasks::<Test>::get(job, 0).unwrap();
 		assert_eq!(t.phase, TaskPhase::Verified);
 		let silent = t.replicas.iter().find(|r| r.provider == ps[2]).unwrap();
@@ -314,6 +487,9 @@ fn map_reduce_schedules_reduce_from_verified_map_outputs() {
 		for t in 0..3 {
 			honest_round(job, t, cid(0x20 + t as u8), 10);
 		}
+		// The last map delivery queued the reduce stage for the next block.
+		assert_eq!(Jobs::<Test>::get(job).unwrap().stage, Stage::Map);
+		next_block();
 		let j = Jobs::<Test>::get(job).unwrap();
 		assert_eq!(j.stage, Stage::Reduce);
 		assert_eq!(j.tasks, 5);
@@ -360,6 +536,7 @@ fn render_job_splits_into_tiles() {
 			}
 		}
 		next_block();
+		deliver_all(job, |i| cid(i as u8));
 		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
 		check_escrow();
 	});
@@ -391,7 +568,7 @@ fn cancel_refunds_unspent_and_releases_providers() {
 		run_to(10);
 		assert_eq!(Tasks::<Test>::get(job, 1).unwrap().phase, TaskPhase::Abandoned);
 		for p in 1..=3u64 {
-			assert_eq!(pallet_gravity_providers::Providers::<Test>::get(p).unwrap().load, 0);
+			assert_eq!(<Market as gravity_primitives::ProviderLoad<_>>::load(&p), 0);
 		}
 	});
 }
@@ -414,7 +591,7 @@ fn expired_job_is_refunded() {
 		check_escrow();
 		run_to(20);
 		for p in 1..=3u64 {
-			assert_eq!(pallet_gravity_providers::Providers::<Test>::get(p).unwrap().load, 0);
+			assert_eq!(<Market as gravity_primitives::ProviderLoad<_>>::load(&p), 0);
 		}
 	});
 }
@@ -424,7 +601,7 @@ fn requirements_filter_providers() {
 	new_test_ext(3).execute_with(|| {
 		let req = Requirements { gpu: true, ..any_req() };
 		let go = || {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), 1, JobKind::Batch, vec![cid(2)], req.clone(), policy(1, 1, 1), 1, 1, 100)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), PROGRAM_SIZE, JobKind::Batch, vec![cid(2)], req.clone(), policy(1, 1, 1), 1, 1, 100)
 		};
 		// Nobody has a GPU yet: refused, not queued for good.
 		assert_noop!(go(), Error::<Test>::NoEligibleProvider);
@@ -437,29 +614,177 @@ fn requirements_filter_providers() {
 	});
 }
 
+/// Give provider `p` a record of `n` full units of work paid by others.
+fn build_trust(p: AccountId, n: u32) {
+	for _ in 0..n {
+		<Providers as ProviderRegistry<_, _>>::record_outcome(&p, gravity_primitives::Outcome::Agreed, Perbill::one());
+	}
+}
+
+/// A cheap adaptive job: 1 task, value 10 (price 1 × fuel cap 10).
+fn cheap_adaptive_job() -> JobId {
+	let id = NextJobId::<Test>::get();
+	let r = ReplicationPolicy { initial: 2, max: 3, quorum: 2, adaptive: true };
+	assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), PROGRAM_SIZE, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200));
+	id
+}
+
 #[test]
 fn adaptive_replication_trusts_reputed_providers_with_spot_checks() {
-	new_test_ext(1).execute_with(|| {
-		// Build a track record for provider 1.
-		for _ in 0..30 {
-			<Providers as ProviderRegistry<_, _>>::record_outcome(&1, gravity_primitives::Outcome::Agreed);
-		}
-		let r = ReplicationPolicy { initial: 2, max: 3, quorum: 2, adaptive: true };
-		let job = batch(1, r);
+	new_test_ext(2).execute_with(|| {
+		SpotCheckRate::set(Perbill::from_percent(10));
+		build_trust(1, 30);
+		let job = cheap_adaptive_job();
 		run_to(2);
+		// Provider 2 has no record: whichever is drawn first, provider 1 alone may run it solo.
 		let t = Tasks::<Test>::get(job, 0).unwrap();
-		assert!(t.trusted);
-		assert_eq!((t.wanted, t.quorum), (1, 1));
-		honest_round(job, 0, cid(1), 10);
-		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
-		// With every task spot-checked, nobody runs alone.
-		SpotCheckRate::set(Perbill::one());
-		let job = batch(1, r);
-		next_block();
-		let t = Tasks::<Test>::get(job, 0).unwrap();
-		assert!(!t.trusted);
-		assert_eq!((t.wanted, t.quorum), (2, 2));
+		if open_providers(job, 0) == vec![1] {
+			assert!(t.check_pending && !t.trusted);
+			assert_eq!((t.wanted, t.quorum), (1, 1));
+			honest_round(job, 0, cid(1), 10);
+			let t = Tasks::<Test>::get(job, 0).unwrap();
+			let solo = events().iter().find_map(|e| match e { Event::ReplicationDecided { solo, .. } => Some(*solo), _ => None }).unwrap();
+			assert_eq!(t.trusted, solo);
+			if !solo {
+				honest_round(job, 0, cid(1), 10);
+			}
+			assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
+		} else {
+			assert!(!t.check_pending);
+			assert_eq!((t.wanted, t.quorum), (2, 2));
+		}
 		check_escrow();
+	});
+}
+
+#[test]
+fn attack_a_provider_cannot_tell_solo_from_spot_check_before_it_commits() {
+	for (rate, solo) in [(Perbill::zero(), true), (Perbill::one(), false)] {
+		new_test_ext(2).execute_with(|| {
+			SpotCheckRate::set(rate);
+			build_trust(1, 30);
+			build_trust(2, 30);
+			// With p = 0 the inequality allows no solo run at all; compare the two worlds with a
+			// provider whose stake covers the task either way.
+			SpotCheckRate::set(Perbill::from_percent(10));
+			let job = cheap_adaptive_job();
+			run_to(2);
+			SpotCheckRate::set(rate);
+			let t = Tasks::<Test>::get(job, 0).unwrap();
+			let p = open_providers(job, 0)[0];
+			// What the provider can see before committing is the same in both worlds.
+			assert_eq!((t.wanted, t.quorum, t.trusted, t.check_pending), (1, 1, false, true));
+			assert!(!events().iter().any(|e| matches!(e, Event::ReplicationDecided { .. })));
+			commit(p, job, 0, cid(1), 10);
+			// Still undecided in the block of the commit; drawn in the next one.
+			assert!(Tasks::<Test>::get(job, 0).unwrap().check_pending);
+			next_block();
+			let t = Tasks::<Test>::get(job, 0).unwrap();
+			assert!(!t.check_pending);
+			assert!(events().iter().any(|e| matches!(e, Event::ReplicationDecided { solo: s, .. } if *s == solo)));
+			if solo {
+				assert!(t.trusted);
+				assert!(matches!(t.phase, TaskPhase::Revealing { .. }));
+			} else {
+				// The spot check: a second replica that must agree.
+				assert_eq!((t.wanted, t.quorum, t.trusted), (2, 2, false));
+				assert_eq!(open_providers(job, 0).len(), 2);
+			}
+		});
+	}
+}
+
+#[test]
+fn the_cheating_inequality_holds_at_every_price() {
+	new_test_ext(1).execute_with(|| {
+		SpotCheckRate::set(Perbill::from_percent(10));
+		build_trust(1, 30);
+		let p = Perbill::from_percent(10);
+		let bond = pallet_gravity_providers::Providers::<Test>::get(1).unwrap().bond;
+		let stake = SlashFraction::get().mul_floor(bond);
+		let mut solo_seen = 0;
+		for price in [1u64, 2, 5, 9, 10, 11, 50, 1_000, 1_000_000] {
+			let job = NextJobId::<Test>::get();
+			let r = ReplicationPolicy { initial: 2, max: 3, quorum: 2, adaptive: true };
+			assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), PROGRAM_SIZE, JobKind::Batch, vec![cid(1)], any_req(), r, price, 10, 500));
+			let value = price * 10;
+			let alone = Market::may_run_alone(&Jobs::<Test>::get(job).unwrap(), &1);
+			assert_eq!(alone, value <= p.mul_floor(stake), "price {price}");
+			if alone {
+				solo_seen += 1;
+				// Expected payoff of skipping the work, (1-p)V - pS, is below honest work's,
+				// V - c, for every honest cost c up to V (all in units of 1/10 to stay exact).
+				for c in [0, value / 2, value] {
+					let cheat = 9 * value as i128 - (stake as i128);
+					let honest = 10 * (value as i128 - c as i128);
+					assert!(cheat < honest, "price {price} cost {c}: cheating pays");
+				}
+			}
+		}
+		assert!(solo_seen >= 3, "cheap tasks do run alone");
+	});
+}
+
+#[test]
+fn attack_reputation_from_own_jobs_and_free_results_earns_no_trust() {
+	new_test_ext(1).execute_with(|| {
+		// Provider 1 submits jobs to itself: paid work, but paid by itself.
+		for _ in 0..3 {
+			let job = NextJobId::<Test>::get();
+			assert_ok!(Market::submit_job(RuntimeOrigin::signed(1), cid(0xAA), PROGRAM_SIZE, JobKind::Batch, vec![cid(1)], any_req(), policy(1, 1, 1), PRICE, CAP, 200));
+			next_block();
+			honest_round(job, 0, cid(1), CAP);
+			assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
+		}
+		assert_eq!(<Providers as ProviderRegistry<_, _>>::lifetime_successes(&1), 0);
+		assert_eq!(<Providers as ProviderRegistry<_, _>>::reputation(&1), Perbill::from_percent(50));
+		// Someone else's job with a constant fuel-0 result (an invalid program): agreed, paid
+		// nothing, trusted nothing.
+		let job = batch(1, policy(1, 1, 1));
+		next_block();
+		honest_round(job, 0, cid(0x66), 0);
+		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().phase, TaskPhase::Verified);
+		assert_eq!(<Providers as ProviderRegistry<_, _>>::reputation(&1), Perbill::from_percent(50));
+		// Real work for someone else counts, in proportion to its value (3_000 = one unit).
+		let job = batch(1, policy(1, 1, 1));
+		next_block();
+		honest_round(job, 0, cid(1), CAP);
+		assert_eq!(<Providers as ProviderRegistry<_, _>>::lifetime_successes(&1), 1);
+		assert!(<Providers as ProviderRegistry<_, _>>::reputation(&1) > Perbill::from_percent(50));
+	});
+}
+
+#[test]
+fn the_protocol_fee_goes_to_the_treasury_and_money_is_conserved() {
+	new_test_ext(2).execute_with(|| {
+		ProtocolFee::set(Perbill::from_percent(5));
+		let issuance = Balances::total_issuance();
+		let job = batch(1, policy(2, 2, 2));
+		run_to(2);
+		let ps = open_providers(job, 0);
+		let before: Vec<_> = ps.iter().map(|p| Balances::free_balance(p)).collect();
+		honest_round(job, 0, cid(1), 100);
+		let value = 100 * PRICE;
+		let fee = value * 5 / 100;
+		for (p, b) in ps.iter().zip(before) {
+			assert_eq!(Balances::free_balance(p), b + value - fee);
+		}
+		assert_eq!(Balances::free_balance(TREASURY), 1 + 2 * fee);
+		let j = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(j.escrow.paid, 2 * value);
+		assert!(events().iter().any(|e| matches!(e, Event::ProviderPaid { amount, fee: f, .. } if *amount == value - fee && *f == fee)));
+		assert_eq!(Balances::total_issuance(), issuance);
+		check_escrow();
+	});
+}
+
+#[test]
+fn program_size_must_be_the_stored_size() {
+	new_test_ext(1).execute_with(|| {
+		assert_noop!(
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), PROGRAM_SIZE + 1, JobKind::Batch, vec![cid(1)], any_req(), policy(1, 1, 1), PRICE, CAP, 200),
+			Error::<Test>::ProgramSizeMismatch
+		);
 	});
 }
 
@@ -467,7 +792,7 @@ fn adaptive_replication_trusts_reputed_providers_with_spot_checks() {
 fn bad_submissions_are_named_errors_without_state_change() {
 	new_test_ext(1).execute_with(|| {
 		let go = |kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy, price: Balance, cap: u64, deadline: u64| {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), 1, kind, inputs, any_req(), r, price, cap, deadline)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), PROGRAM_SIZE, kind, inputs, any_req(), r, price, cap, deadline)
 		};
 		let ok = policy(2, 3, 2);
 		assert_noop!(go(JobKind::Batch, vec![], ok, 1, 1, 100), Error::<Test>::NoTasks);
@@ -498,13 +823,13 @@ fn bad_commits_and_reveals_are_named_errors_without_state_change() {
 		run_to(2);
 		let ps = open_providers(job, 0);
 		let outsider = (1..=3).find(|p| !ps.contains(p)).unwrap();
-		let c = commitment_of(&cid(1), 5, &ps[0], job, 0, &salt(ps[0]));
+		let c = commitment_of(&digest(ps[0], job, 0, cid(1), 5), 5, &ps[0], job, 0, &salt(ps[0]));
 		assert_noop!(Market::commit(RuntimeOrigin::signed(9), job, 0, c), Error::<Test>::NotProvider);
 		assert_noop!(Market::commit(RuntimeOrigin::signed(outsider), job, 0, c), Error::<Test>::NotAssigned);
 		assert_noop!(Market::commit(RuntimeOrigin::signed(ps[0]), 7, 0, c), Error::<Test>::UnknownJob);
 		assert_noop!(Market::commit(RuntimeOrigin::signed(ps[0]), job, 5, c), Error::<Test>::UnknownTask);
 		assert_noop!(
-			Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, cid(1), 5, salt(ps[0])),
+			Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, digest(ps[0], job, 0, cid(1), 5), 5, salt(ps[0])),
 			Error::<Test>::NotRevealPhase
 		);
 		assert_ok!(Market::commit(RuntimeOrigin::signed(ps[0]), job, 0, c));
@@ -513,7 +838,7 @@ fn bad_commits_and_reveals_are_named_errors_without_state_change() {
 		// Reveal phase now.
 		assert_noop!(Market::commit(RuntimeOrigin::signed(ps[1]), job, 0, c), Error::<Test>::NotCommitPhase);
 		assert_noop!(
-			Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, cid(2), 5, salt(ps[0])),
+			Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, digest(ps[0], job, 0, cid(2), 5), 5, salt(ps[0])),
 			Error::<Test>::RevealMismatch
 		);
 		assert_noop!(
@@ -522,23 +847,23 @@ fn bad_commits_and_reveals_are_named_errors_without_state_change() {
 		);
 		// Another provider's commitment cannot be reused.
 		assert_noop!(
-			Market::reveal(RuntimeOrigin::signed(ps[1]), job, 0, cid(1), 5, salt(ps[0])),
+			Market::reveal(RuntimeOrigin::signed(ps[1]), job, 0, digest(ps[1], job, 0, cid(1), 5), 5, salt(ps[0])),
 			Error::<Test>::RevealMismatch
 		);
 		assert_noop!(
-			Market::reveal(RuntimeOrigin::signed(outsider), job, 0, cid(1), 5, salt(outsider)),
+			Market::reveal(RuntimeOrigin::signed(outsider), job, 0, digest(outsider, job, 0, cid(1), 5), 5, salt(outsider)),
 			Error::<Test>::NotAssigned
 		);
 		reveal(ps[0], job, 0, cid(1), 5);
 		assert_noop!(
-			Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, cid(1), 5, salt(ps[0])),
+			Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, digest(ps[0], job, 0, cid(1), 5), 5, salt(ps[0])),
 			Error::<Test>::AlreadyRevealed
 		);
 		// Past the reveal window.
 		let TaskPhase::Revealing { until } = Tasks::<Test>::get(job, 0).unwrap().phase else { panic!() };
 		System::set_block_number(until as u64 + 1);
 		assert_noop!(
-			Market::reveal(RuntimeOrigin::signed(ps[1]), job, 0, cid(1), 5, salt(ps[1])),
+			Market::reveal(RuntimeOrigin::signed(ps[1]), job, 0, digest(ps[1], job, 0, cid(1), 5), 5, salt(ps[1])),
 			Error::<Test>::NotRevealPhase
 		);
 	});
@@ -552,7 +877,7 @@ fn fuel_above_cap_is_rejected() {
 		let p = open_providers(job, 0)[0];
 		commit(p, job, 0, cid(1), CAP + 1);
 		assert_noop!(
-			Market::reveal(RuntimeOrigin::signed(p), job, 0, cid(1), CAP + 1, salt(p)),
+			Market::reveal(RuntimeOrigin::signed(p), job, 0, digest(p, job, 0, cid(1), CAP + 1), CAP + 1, salt(p)),
 			Error::<Test>::FuelAboveCap
 		);
 	});
@@ -644,7 +969,7 @@ fn attack_bond_theft_content_cannot_be_deleted_while_the_job_needs_it() {
 		assert_ok!(Market::submit_job(
 			RuntimeOrigin::signed(REQUESTER),
 			program,
-			1,
+			b"the program".len() as u64,
 			JobKind::Batch,
 			vec![cid(1)],
 			any_req(),
@@ -654,13 +979,13 @@ fn attack_bond_theft_content_cannot_be_deleted_while_the_job_needs_it() {
 			100
 		));
 		// Deleting the program after submitting (so that assigned providers become no-shows)
-		// is refused while the job may still run: until its deadline plus one commit and one
-		// reveal window.
+		// is refused while the job may still run: until its deadline plus one commit, one reveal
+		// and one delivery window (and two blocks of settlement).
 		assert_noop!(
 			Content::remove(RuntimeOrigin::signed(REQUESTER), program),
 			pallet_gravity_content::Error::<Test>::Pinned
 		);
-		let until = 100 + 5 + 3 + 1;
+		let until = 100 + 5 + 3 + 3 + 2;
 		assert_eq!(pallet_gravity_content::PinnedUntil::<Test>::get(program), Some(until));
 		assert_eq!(pallet_gravity_content::PinnedUntil::<Test>::get(cid(1)), Some(until));
 		run_to(until + 1);
@@ -672,7 +997,7 @@ fn attack_bond_theft_content_cannot_be_deleted_while_the_job_needs_it() {
 fn attack_bond_theft_unfinishable_fuel_cap_is_refused() {
 	new_test_ext(3).execute_with(|| {
 		let go = |cap: u64| {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), 1, JobKind::Batch, vec![cid(1)], any_req(), policy(1, 1, 1), 1, cap, 100)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), PROGRAM_SIZE, JobKind::Batch, vec![cid(1)], any_req(), policy(1, 1, 1), 1, cap, 100)
 		};
 		assert_noop!(go(MAX_FUEL_CAP + 1), Error::<Test>::FuelCapTooHigh);
 		assert_ok!(go(MAX_FUEL_CAP));
@@ -709,6 +1034,7 @@ fn a_provider_declines_for_free_without_penalty_and_is_replaced() {
 		reveal(ps[0], job, 0, cid(1), 10);
 		reveal(new, job, 0, cid(1), 10);
 		next_block();
+		deliver(job, 0, cid(1));
 		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
 		check_escrow();
 	});
@@ -739,16 +1065,16 @@ fn valid_commits_and_reveals_are_free_and_invalid_ones_pay() {
 		let ps = open_providers(job, 0);
 		let outsider = (1..=3).find(|p| !ps.contains(p)).unwrap();
 		for p in &ps {
-			let c = commitment_of(&cid(1), 10, p, job, 0, &salt(*p));
+			let c = commitment_of(&digest(*p, job, 0, cid(1), 10), 10, p, job, 0, &salt(*p));
 			assert_eq!(Market::commit(RuntimeOrigin::signed(*p), job, 0, c).unwrap().pays_fee, Pays::No);
 		}
 		let bad = Market::commit(RuntimeOrigin::signed(outsider), job, 0, H256::zero()).unwrap_err();
 		assert_eq!(bad.post_info.pays_fee, Pays::Yes);
 		for p in &ps {
-			let post = Market::reveal(RuntimeOrigin::signed(*p), job, 0, cid(1), 10, salt(*p)).unwrap();
+			let post = Market::reveal(RuntimeOrigin::signed(*p), job, 0, digest(*p, job, 0, cid(1), 10), 10, salt(*p)).unwrap();
 			assert_eq!(post.pays_fee, Pays::No);
 		}
-		let bad = Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, cid(1), 10, salt(ps[0])).unwrap_err();
+		let bad = Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, digest(ps[0], job, 0, cid(1), 10), 10, salt(ps[0])).unwrap_err();
 		assert_eq!(bad.post_info.pays_fee, Pays::Yes);
 	});
 }
@@ -757,7 +1083,7 @@ fn valid_commits_and_reveals_are_free_and_invalid_ones_pay() {
 fn attack_queue_blocking_jobs_nobody_can_serve_are_refused() {
 	new_test_ext(3).execute_with(|| {
 		let go = |req: Requirements| {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), 1, JobKind::Batch, vec![cid(1)], req, policy(1, 1, 1), 1, 1, 100)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), PROGRAM_SIZE, JobKind::Batch, vec![cid(1)], req, policy(1, 1, 1), 1, 1, 100)
 		};
 		assert_noop!(go(Requirements { min_reputation: Perbill::one(), ..any_req() }), Error::<Test>::RequiredReputationTooHigh);
 		assert_noop!(go(Requirements { arch: gravity_primitives::Arch::Aarch64, ..any_req() }), Error::<Test>::NoEligibleProvider);
@@ -781,12 +1107,12 @@ fn attack_queue_blocking_unplaceable_replicas_fail_refund_and_free_the_queue() {
 		let mut jobs = vec![];
 		for _ in 0..3 {
 			jobs.push(NextJobId::<Test>::get());
-			assert_ok!(Market::submit_job(RuntimeOrigin::signed(OTHER), cid(1), 1, JobKind::Batch, inputs.clone(), req.clone(), policy(5, 5, 5), 1, 1, 1_000));
+			assert_ok!(Market::submit_job(RuntimeOrigin::signed(OTHER), cid(1), PROGRAM_SIZE, JobKind::Batch, inputs.clone(), req.clone(), policy(5, 5, 5), 1, 1, 1_000));
 		}
 		// 960 of the 1,000 queue places, paid for with a deposit per queued replica.
 		assert_eq!(deposit_held(OTHER), 960 * QUEUE_DEPOSIT);
 		assert_ok!(pallet_gravity_providers::Pallet::<Test>::go_offline(RuntimeOrigin::signed(SHILL)));
-		let honest = || Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), 1, JobKind::Batch, inputs.clone(), any_req(), policy(1, 1, 1), 1, 1, 1_000);
+		let honest = || Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), PROGRAM_SIZE, JobKind::Batch, inputs.clone(), any_req(), policy(1, 1, 1), 1, 1, 1_000);
 		assert_noop!(honest(), Error::<Test>::QueueFull);
 		// Each task fails after `MaxDeferrals` (3) fruitless tries of its entries: the first pass
 		// over the queue fails every task (2 of its 5 entries are re-queued), the second drops
@@ -845,7 +1171,7 @@ fn attack_free_results_cancel_after_commit_still_pays_the_committed_work() {
 		assert_noop!(Market::cancel_job(RuntimeOrigin::signed(REQUESTER), job), Error::<Test>::JobNotActive);
 		// Task 2 held no sealed result: it takes no commitment and is abandoned.
 		let p2 = open_providers(job, 2);
-		let c = commitment_of(&cid(3), 5, &p2[0], job, 2, &salt(p2[0]));
+		let c = commitment_of(&digest(p2[0], job, 2, cid(3), 5), 5, &p2[0], job, 2, &salt(p2[0]));
 		assert_noop!(Market::commit(RuntimeOrigin::signed(p2[0]), job, 2, c), Error::<Test>::JobEnding);
 		// Task 0 settles and pays as usual; task 1's other replica may still commit.
 		reveal(p0[0], job, 0, cid(1), 100);
@@ -854,6 +1180,8 @@ fn attack_free_results_cancel_after_commit_still_pays_the_committed_work() {
 		reveal(p1[0], job, 1, cid(2), 200);
 		reveal(p1[1], job, 1, cid(2), 200);
 		next_block();
+		// The ending job still takes the deliveries of its sealed work.
+		deliver_all(job, |t| cid(t as u8 + 1));
 		for (t, fuel) in [(0u32, 100u64), (1, 200)] {
 			let task = Tasks::<Test>::get(job, t).unwrap();
 			assert_eq!(task.phase, TaskPhase::Verified);
@@ -890,6 +1218,7 @@ fn attack_free_results_tight_deadline_still_pays_the_committed_work() {
 		reveal(first[0], job, 0, cid(1), 100);
 		reveal(late, job, 0, cid(1), 100);
 		run_to(14);
+		deliver(job, 0, cid(1));
 		let j = Jobs::<Test>::get(job).unwrap();
 		// Every task ended verified: the job completed, though its deadline passed meanwhile.
 		assert_eq!(j.status, JobStatus::Completed);
@@ -943,11 +1272,12 @@ mod prop {
 		Honest(u8, u8),
 		Dissent(u8, u8),
 		Decline(u8, u8),
+		Deliver(u8, u8),
 		Advance(u8),
 	}
 
 	fn op(r: &mut Rng) -> Op {
-		match r.below(6) {
+		match r.below(7) {
 			0 => Op::Submit {
 				tasks: 1 + r.below(5) as u8,
 				initial: 1 + r.below(3) as u8,
@@ -959,12 +1289,14 @@ mod prop {
 			2 => Op::Honest(r.below(6) as u8, r.below(8) as u8),
 			3 => Op::Dissent(r.below(6) as u8, r.below(8) as u8),
 			4 => Op::Decline(r.below(6) as u8, r.below(8) as u8),
+			5 => Op::Deliver(r.below(6) as u8, r.below(8) as u8),
 			_ => Op::Advance(1 + r.below(7) as u8),
 		}
 	}
 
 	fn run_sequence(ops: Vec<Op>) {
 		new_test_ext(5).execute_with(|| {
+			ProtocolFee::set(Perbill::from_percent(5));
 			let issuance = Balances::total_issuance();
 			let all = || (1..=20).chain([REQUESTER, OTHER, TREASURY]);
 			let total_before: Balance = all().map(|a| Balances::total_balance(&a)).sum();
@@ -973,7 +1305,7 @@ mod prop {
 					Op::Submit { tasks, initial, extra, price, reduce } => {
 						let kind = if reduce { JobKind::MapReduce { reduce_program: cid(9), reducers: 1 } } else { JobKind::Batch };
 						let r = ReplicationPolicy { initial, max: initial + extra, quorum: initial.div_ceil(2).max(1), adaptive: false };
-						let _ = Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), 1, kind, (0..tasks).map(cid).collect(), any_req(), r, price as u64, 100, System::block_number() + 40);
+						let _ = Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), PROGRAM_SIZE, kind, (0..tasks).map(cid).collect(), any_req(), r, price as u64, 100, System::block_number() + 40);
 					},
 					Op::Cancel(j) => {
 						let _ = Market::cancel_job(RuntimeOrigin::signed(REQUESTER), j as u64);
@@ -987,11 +1319,12 @@ mod prop {
 						let dissent = matches!(op, Op::Dissent(..));
 						let out = |i: usize| if dissent && i == 0 { cid(0xEE) } else { cid(t as u8) };
 						for (i, p) in ps.iter().enumerate() {
-							let c = commitment_of(&out(i), 10, p, j, t, &salt(*p));
+							let c = commitment_of(&digest(*p, j, t, out(i), 10), 10, p, j, t, &salt(*p));
 							let _ = Market::commit(RuntimeOrigin::signed(*p), j, t, c);
 						}
 						for (i, p) in ps.iter().enumerate() {
-							let _ = Market::reveal(RuntimeOrigin::signed(*p), j, t, out(i), 10, salt(*p));
+							let d = digest(*p, j, t, out(i), 10);
+							let _ = Market::reveal(RuntimeOrigin::signed(*p), j, t, d, 10, salt(*p));
 						}
 					},
 					Op::Decline(j, t) => {
@@ -1001,6 +1334,10 @@ mod prop {
 								let _ = Market::decline(RuntimeOrigin::signed(r.provider), j, t);
 							}
 						}
+					},
+					Op::Deliver(j, t) => {
+						// Whoever delivers names the honest output (the one `Honest` computes).
+						let _ = Market::deliver(RuntimeOrigin::signed(OTHER), j as u64, t as u32, cid(t));
 					},
 					Op::Advance(n) => run_to(System::block_number() + n as u64),
 				}
@@ -1012,10 +1349,17 @@ mod prop {
 				assert_eq!(Balances::total_issuance(), issuance);
 				let total_now: Balance = all().map(|a| Balances::total_balance(&a)).sum();
 				assert_eq!(total_now, total_before, "money created or destroyed");
-				// Loads agree with the assignment index.
+				// The one load count is exact: a provider's `ProviderTasks` are the tasks where it
+				// holds an open replica.
 				for p in 1..=5u64 {
-					let load = pallet_gravity_providers::Providers::<Test>::get(p).map_or(0, |i| i.load);
-					assert_eq!(load as usize, ProviderTasks::<Test>::get(p).len());
+					let mut open: Vec<(JobId, TaskIndex)> = Tasks::<Test>::iter()
+						.filter(|(_, _, t)| t.replicas.iter().any(|r| r.provider == p && r.is_open()))
+						.map(|(j, t, _)| (j, t))
+						.collect();
+					let mut held = ProviderTasks::<Test>::get(p).into_inner();
+					open.sort();
+					held.sort();
+					assert_eq!(open, held, "load of provider {p}");
 				}
 			}
 			// Everything ends: run past every deadline; nothing stays held or assigned.
@@ -1027,14 +1371,17 @@ mod prop {
 			}
 			// Committed work is paid: every replica that revealed a verified result was paid
 			// for it, whatever became of the job (cancelled and expired included).
-			for (j, _, task) in Tasks::<Test>::iter() {
+			for (j, task_idx, task) in Tasks::<Test>::iter() {
 				let job = Jobs::<Test>::get(j).unwrap();
 				assert_ne!(job.status, JobStatus::Active, "every job ended");
 				assert_eq!(job.committed_open, 0);
 				if let Some((out, fuel)) = task.result {
-					for r in task.replicas.iter().filter(|r| r.reveal.is_some_and(|rv| (rv.output, rv.fuel_used) == (out, fuel))) {
+					for r in task.replicas.iter().filter(|r| {
+						r.reveal.is_some_and(|rv| (rv.digest, rv.fuel_used) == (digest_of(&out, fuel, j, task_idx, r.round), fuel))
+					}) {
+						let value = fuel as Balance * job.price_per_fuel;
 						assert_eq!(r.outcome, Some(ReplicaOutcome::Agreed));
-						assert_eq!(r.paid, fuel as Balance * job.price_per_fuel, "an agreeing replica unpaid: {task:?}");
+						assert_eq!(r.paid, value - ProtocolFee::get().mul_floor(value), "an agreeing replica unpaid: {task:?}");
 					}
 				}
 			}

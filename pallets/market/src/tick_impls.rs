@@ -1,11 +1,14 @@
 //! Work done at the start of every block, all of it bounded: the deadlines that fall in this
-//! block (at most `MaxDeadlinesPerBlock` task and job entries) and the assignment queue (at
-//! most `MaxAssignmentsPerBlock` entries).
+//! block (at most `MaxDeadlinesPerBlock` task and job entries), the reduce stages to start (at
+//! most `MaxDeadlinesPerBlock`) and the assignment queue (at most `MaxAssignmentsPerBlock`
+//! entries).
 
 use crate::{assign_impls::Placement, *};
-use frame_support::{pallet_prelude::*, weights::Weight};
+use frame_support::{pallet_prelude::*, traits::Randomness, weights::Weight};
 use frame_system::pallet_prelude::BlockNumberFor;
 use gravity_primitives::{JobId, Outcome, TaskIndex};
+use crate::policy::TrustPolicy;
+use sp_runtime::Perbill;
 
 /// The provider count at which an assignment is charged: the top of the benchmarked range (the
 /// benchmark shows the cost is flat in it).
@@ -26,6 +29,14 @@ impl<T: Config> Pallet<T> {
 			Self::task_deadline(job_id, task_idx, now);
 		}
 
+		for job_id in ReduceStarts::<T>::take(now) {
+			weight.saturating_accrue(T::WeightInfo::tick_reduce_start());
+			if let Some(mut job) = Jobs::<T>::get(job_id) {
+				Self::start_reduce(job_id, &mut job);
+				Jobs::<T>::insert(job_id, job);
+			}
+		}
+
 		let head = QueueHead::<T>::get();
 		let tail = QueueTail::<T>::get();
 		let n = tail.saturating_sub(head).min(T::MaxAssignmentsPerBlock::get() as u64);
@@ -40,7 +51,43 @@ impl<T: Config> Pallet<T> {
 		weight
 	}
 
-	/// A commit or reveal deadline of `(job_id, task_idx)` falls now.
+	/// Adaptive replication, drawn in a block after the only replica (on a trusted provider)
+	/// committed: with the `Trust` policy's spot-check rate the task gets its policy's replicas and
+	/// quorum (a spot check), otherwise it runs alone. The draw uses this block's randomness,
+	/// which did not exist when the provider sealed its result, so it could not know which
+	/// case it was in (and cannot withdraw a sealed result).
+	pub(crate) fn decide_replication(
+		job_id: JobId,
+		task_idx: TaskIndex,
+		task: &mut TaskOf<T>,
+		job: &JobOf<T>,
+		now: BlockNumberFor<T>,
+	) {
+		let subject = (b"gravity/spot", job_id, task_idx).encode();
+		let (seed, _) = T::Randomness::random(&subject);
+		let h = sp_io::hashing::blake2_256(&seed.encode());
+		let mut b = [0u8; 8];
+		b.copy_from_slice(&h[..8]);
+		let roll = Perbill::from_parts((u64::from_le_bytes(b) % 1_000_000_000) as u32);
+		task.check_pending = false;
+		let solo = roll >= T::Trust::spot_check_rate();
+		if solo {
+			task.trusted = true;
+		} else {
+			let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;
+			task.wanted = job.replication.initial;
+			task.quorum = job.replication.quorum;
+			let add = task.wanted.saturating_sub(open);
+			task.queued = task.queued.saturating_add(add);
+			for _ in 0..add {
+				Self::enqueue(job_id, task_idx);
+			}
+		}
+		Self::deposit_event(Event::ReplicationDecided { job: job_id, task: task_idx, solo });
+		Self::maybe_open_reveals(job_id, task_idx, task, now);
+	}
+
+	/// A commit, reveal or delivery deadline of `(job_id, task_idx)` falls now.
 	pub(crate) fn task_deadline(job_id: JobId, task_idx: TaskIndex, now: BlockNumberFor<T>) {
 		let Some(mut task) = Tasks::<T>::get(job_id, task_idx) else { return };
 		let Some(mut job) = Jobs::<T>::get(job_id) else { return };
@@ -55,6 +102,9 @@ impl<T: Config> Pallet<T> {
 				Self::settle(job_id, task_idx, &mut task, now);
 				Tasks::<T>::insert(job_id, task_idx, task);
 				return
+			},
+			TaskPhase::Delivering { until } if now >= until => {
+				Self::undelivered(&mut job, job_id, task_idx, &mut task, now);
 			},
 			TaskPhase::Committing => {
 				if job.ending.is_some() && !Self::in_flight(&task) {
@@ -72,6 +122,13 @@ impl<T: Config> Pallet<T> {
 					}
 					if missed > 0 {
 						Self::refill(&mut job, job_id, task_idx, &mut task, now);
+					}
+					if task.check_pending &&
+						task.phase == TaskPhase::Committing &&
+						task.replicas.iter().any(|r| {
+							r.is_open() && r.committed_at.map_or(false, |at| at < now)
+						}) {
+						Self::decide_replication(job_id, task_idx, &mut task, &job, now);
 					}
 				}
 			},

@@ -130,6 +130,8 @@ pub enum FailReason {
 	NotEnoughReplicas,
 	/// No eligible provider was found for a queued replica `MaxDeferrals` times.
 	Unplaceable,
+	/// Replicas agreed on a result but none delivered its output within the delivery window.
+	Undelivered,
 }
 
 /// Where a task is in its life.
@@ -137,8 +139,11 @@ pub enum FailReason {
 pub enum TaskPhase<BlockNumber> {
 	/// Waiting for (more) replicas to be assigned and to commit.
 	Committing,
-	/// Every replica committed: reveals accepted until `until`.
+	/// Every replica of the current round committed: reveals accepted until `until`.
 	Revealing { until: BlockNumber },
+	/// A round agreed on a result digest: its output must be stored and named (`deliver`) by
+	/// `until`; then every replica is judged against it and paid or penalized.
+	Delivering { until: BlockNumber },
 	Verified,
 	Failed,
 	/// The job ended (cancelled / expired / failed) before this task did.
@@ -148,8 +153,9 @@ pub enum TaskPhase<BlockNumber> {
 /// A revealed result.
 #[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Reveal<BlockNumber> {
-	/// Hash of the output (a failure result hashes its failure reason).
-	pub output: ContentId,
+	/// `gravity_protocol::result::result_digest(output, fuel_used, job, task, round)`: bound to
+	/// the replica's round, so it cannot be copied into a later round.
+	pub digest: sp_core::H256,
 	pub fuel_used: u64,
 	pub at: BlockNumber,
 }
@@ -161,7 +167,8 @@ pub enum ReplicaOutcome {
 	Agreed,
 	/// Revealed a result outside the quorum: slashed, reputation down.
 	Dissented,
-	/// Missed its commit or reveal deadline: slashed, reputation down.
+	/// Missed its commit or reveal deadline, or agreed on a result nobody delivered: slashed,
+	/// reputation down.
 	NoShow,
 	/// Closed without judgement (the job ended, or the task failed without quorum).
 	Released,
@@ -184,6 +191,8 @@ impl From<Outcome> for ReplicaOutcome {
 #[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
 pub struct Replica<AccountId, Balance, BlockNumber> {
 	pub provider: AccountId,
+	/// The round of the task this replica belongs to (its digest is bound to it).
+	pub round: u8,
 	pub assigned_at: BlockNumber,
 	pub commit_deadline: BlockNumber,
 	pub commitment: Option<sp_core::H256>,
@@ -219,10 +228,20 @@ pub struct Task<AccountId, Balance, BlockNumber, MaxReplicas: Get<u32>> {
 	pub queued: u8,
 	/// Times a queued replica of this task found no eligible provider.
 	pub deferrals: u8,
-	/// Single replica thanks to adaptive replication.
+	/// Single replica thanks to adaptive replication (decided after its commit, see
+	/// `check_pending`).
 	pub trusted: bool,
+	/// The only replica runs on a trusted provider and the choice between running it alone and
+	/// spot-checking it is drawn in the block after it commits: until then nobody, the provider
+	/// included, can tell a solo run from a spot check.
+	pub check_pending: bool,
+	/// Current round: 0, then one more each time a round ends without a quorum. Only replicas
+	/// of the current round decide it.
+	pub round: u8,
+	/// The digest and fuel the current round agreed on (set in `Delivering`).
+	pub agreed: Option<(sp_core::H256, u64)>,
 	pub replicas: BoundedVec<Replica<AccountId, Balance, BlockNumber>, MaxReplicas>,
-	/// The verified result.
+	/// The verified result: the delivered output's content id and the agreed fuel.
 	pub result: Option<(ContentId, u64)>,
 	pub settled_at: Option<BlockNumber>,
 }

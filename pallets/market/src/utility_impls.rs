@@ -3,7 +3,15 @@
 
 use crate::*;
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{JobId, ProviderRegistry, TaskIndex};
+use gravity_primitives::{JobId, TaskIndex};
+
+/// The one count of a provider's load: the replicas it holds (`ProviderTasks`), read by the
+/// provider registry for eligibility and deregistration.
+impl<T: Config> gravity_primitives::ProviderLoad<T::AccountId> for Pallet<T> {
+	fn load(who: &T::AccountId) -> u32 {
+		ProviderTasks::<T>::decode_len(who).unwrap_or(0) as u32
+	}
+}
 
 impl<T: Config> Pallet<T> {
 	/// Close an open replica with `outcome` (no money moves here): its provider no longer holds
@@ -22,7 +30,6 @@ impl<T: Config> Pallet<T> {
 			job.committed_open = job.committed_open.saturating_sub(1);
 		}
 		rep.outcome = Some(outcome);
-		T::Providers::remove_load(&rep.provider);
 		ProviderTasks::<T>::mutate(&rep.provider, |v| v.retain(|e| *e != (job_id, task_idx)));
 	}
 
@@ -36,8 +43,18 @@ impl<T: Config> Pallet<T> {
 		task: &mut TaskOf<T>,
 		now: BlockNumberFor<T>,
 	) {
+		if task.check_pending {
+			// The trusted provider that was to run it alone gave it back or missed its
+			// deadline: the task goes back to its policy's full replication.
+			task.check_pending = false;
+			task.wanted = job.replication.initial;
+			task.quorum = job.replication.quorum;
+		}
 		let room = job.replication.max.saturating_sub(task.replicas.len() as u8);
 		let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;
+		// Only replicas of the current round can make its quorum.
+		let open_now =
+			task.replicas.iter().filter(|r| r.is_open() && r.round == task.round).count() as u8;
 		// Entries already queued for this task count: they will be served.
 		let need = task.wanted.saturating_sub(open).saturating_sub(task.queued);
 		let add = need.min(room.saturating_sub(task.queued));
@@ -46,9 +63,8 @@ impl<T: Config> Pallet<T> {
 		}
 		task.queued = task.queued.saturating_add(add);
 		if add < need {
-			let reachable = open.saturating_add(task.queued);
-			if reachable >= task.quorum {
-				task.wanted = reachable;
+			if open_now.saturating_add(task.queued) >= task.quorum {
+				task.wanted = open.saturating_add(task.queued);
 			} else {
 				Self::fail_task(job, job_id, task_idx, task, now, FailReason::NotEnoughReplicas);
 				return

@@ -44,6 +44,8 @@ pub trait WeightInfo {
 	fn reveal() -> Weight;
 	fn tick_base() -> Weight;
 	fn tick_job_deadline() -> Weight;
+	fn deliver() -> Weight;
+	fn tick_reduce_start() -> Weight;
 	fn tick_task_deadline() -> Weight;
 	fn tick_assign(p: u32, ) -> Weight;
 	fn tick_assign_storage_only(p: u32, ) -> Weight;
@@ -73,15 +75,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::Queue` (r:0 w:8192)
 	/// Proof: `Market::Queue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:0 w:1024)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 1024]`.
 	fn submit_job(n: u32, ) -> Weight {
-		//  Measured:  `1570 + n * (1 ±0)`
+		//  Measured:  `1539 + n * (1 ±0)`
 		//  Estimated: `2100653 + n * (2099663 ±0)`
-		// Minimum execution time: 118_366_000 picoseconds.
-		Weight::from_parts(122_483_000, 2100653)
-			// Standard Error: 99_519
-			.saturating_add(Weight::from_parts(24_741_512, 0).saturating_mul(n.into()))
+		// Minimum execution time: 117_336_000 picoseconds.
+		Weight::from_parts(120_951_000, 2100653)
+			// Standard Error: 45_640
+			.saturating_add(Weight::from_parts(22_163_636, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -93,49 +95,47 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
-		//  Measured:  `660`
+		//  Measured:  `627`
 		//  Estimated: `3757`
-		// Minimum execution time: 68_352_000 picoseconds.
-		Weight::from_parts(73_049_000, 3757)
+		// Minimum execution time: 67_891_000 picoseconds.
+		Weight::from_parts(71_717_000, 3757)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:1 w:1)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Providers` (r:1 w:0)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
-		//  Measured:  `1762`
-		//  Estimated: `4875`
-		// Minimum execution time: 25_899_000 picoseconds.
-		Weight::from_parts(28_693_000, 4875)
+		//  Measured:  `1740`
+		//  Estimated: `4926`
+		// Minimum execution time: 25_549_000 picoseconds.
+		Weight::from_parts(28_102_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:1 w:1)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Providers` (r:1 w:0)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:1)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
 	fn commit_last() -> Weight {
-		//  Measured:  `2007`
-		//  Estimated: `4875`
-		// Minimum execution time: 30_976_000 picoseconds.
-		Weight::from_parts(34_401_000, 4875)
+		//  Measured:  `1985`
+		//  Estimated: `4926`
+		// Minimum execution time: 30_756_000 picoseconds.
+		Weight::from_parts(33_309_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:1 w:1)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
-	/// Storage: `Providers::Providers` (r:1 w:1)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
 	/// Storage: `Market::ProviderTasks` (r:1 w:1)
 	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueTail` (r:1 w:1)
@@ -143,24 +143,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::Queue` (r:0 w:1)
 	/// Proof: `Market::Queue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn decline() -> Weight {
-		//  Measured:  `2181`
-		//  Estimated: `4875`
-		// Minimum execution time: 37_736_000 picoseconds.
-		Weight::from_parts(41_522_000, 4875)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+		//  Measured:  `1692`
+		//  Estimated: `4926`
+		// Minimum execution time: 28_382_000 picoseconds.
+		Weight::from_parts(31_487_000, 4926)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:0)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:1 w:1)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Providers` (r:1 w:0)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
-		//  Measured:  `2054`
-		//  Estimated: `4875`
-		// Minimum execution time: 25_608_000 picoseconds.
-		Weight::from_parts(28_723_000, 4875)
+		//  Measured:  `2032`
+		//  Estimated: `4926`
+		// Minimum execution time: 27_010_000 picoseconds.
+		Weight::from_parts(29_424_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -168,16 +168,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::JobDeadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:0)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Storage: `Market::ReduceStarts` (r:1 w:0)
+	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueHead` (r:1 w:1)
 	/// Proof: `Market::QueueHead` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueTail` (r:1 w:0)
 	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	fn tick_base() -> Weight {
-		//  Measured:  `109`
+		//  Measured:  `76`
 		//  Estimated: `4247`
-		// Minimum execution time: 5_288_000 picoseconds.
-		Weight::from_parts(5_889_000, 4247)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
+		// Minimum execution time: 6_540_000 picoseconds.
+		Weight::from_parts(7_141_000, 4247)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Market::JobDeadlines` (r:1 w:1)
@@ -188,110 +190,158 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:0)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Storage: `Market::ReduceStarts` (r:1 w:0)
+	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueHead` (r:1 w:1)
 	/// Proof: `Market::QueueHead` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueTail` (r:1 w:0)
 	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	fn tick_job_deadline() -> Weight {
-		//  Measured:  `695`
+		//  Measured:  `662`
 		//  Estimated: `4247`
-		// Minimum execution time: 70_986_000 picoseconds.
-		Weight::from_parts(74_802_000, 4247)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Minimum execution time: 71_968_000 picoseconds.
+		Weight::from_parts(76_665_000, 4247)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
-	/// Storage: `Market::Tasks` (r:1 w:65)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:1 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Tasks` (r:1 w:1)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
+	/// Storage: `Content::Blobs` (r:1 w:0)
+	/// Proof: `Content::Blobs` (`max_values`: None, `max_size`: Some(2097188), added: 2099663, mode: `MaxEncodedLen`)
+	/// Storage: `Content::PinnedUntil` (r:1 w:1)
+	/// Proof: `Content::PinnedUntil` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:8 w:8)
+	/// Storage: `System::Account` (r:9 w:9)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Reputations` (r:8 w:8)
-	/// Proof: `Providers::Reputations` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
-	/// Storage: `Providers::Providers` (r:8 w:8)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Reputations` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
 	/// Storage: `Market::ProviderTasks` (r:8 w:8)
 	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
 	/// Storage: `Market::MapOutputs` (r:1 w:1)
+	/// Proof: `Market::MapOutputs` (`max_values`: None, `max_size`: Some(32786), added: 35261, mode: `MaxEncodedLen`)
+	/// Storage: `Market::ReduceStarts` (r:1 w:1)
+	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	fn deliver() -> Weight {
+		//  Measured:  `5057`
+		//  Estimated: `2100653`
+		// Minimum execution time: 668_027_000 picoseconds.
+		Weight::from_parts(699_534_000, 2100653)
+			.saturating_add(T::DbWeight::get().reads(32_u64))
+			.saturating_add(T::DbWeight::get().writes(31_u64))
+	}
+	/// Storage: `Market::MapOutputs` (r:1 w:0)
 	/// Proof: `Market::MapOutputs` (`max_values`: None, `max_size`: Some(32786), added: 35261, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueTail` (r:1 w:1)
 	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Queue` (r:0 w:512)
 	/// Proof: `Market::Queue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	fn tick_task_deadline() -> Weight {
-		//  Measured:  `5591`
+	/// Storage: `Market::Tasks` (r:0 w:64)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
+	fn tick_reduce_start() -> Weight {
+		//  Measured:  `407`
 		//  Estimated: `36251`
-		// Minimum execution time: 1_323_946_000 picoseconds.
-		Weight::from_parts(1_402_264_000, 36251)
-			.saturating_add(T::DbWeight::get().reads(37_u64))
-			.saturating_add(T::DbWeight::get().writes(613_u64))
+		// Minimum execution time: 920_895_000 picoseconds.
+		Weight::from_parts(968_636_000, 36251)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(577_u64))
+	}
+	/// Storage: `Market::Tasks` (r:1 w:1)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Jobs` (r:1 w:1)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Providers` (r:8 w:8)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:9 w:9)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:9 w:9)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::ClassSizes` (r:1 w:1)
+	/// Proof: `Providers::ClassSizes` (`max_values`: Some(1), `max_size`: Some(192), added: 687, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::ClassMembers` (r:4 w:8)
+	/// Proof: `Providers::ClassMembers` (`max_values`: None, `max_size`: Some(55), added: 2530, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Reputations` (r:8 w:8)
+	/// Proof: `Providers::Reputations` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
+	/// Storage: `Market::ProviderTasks` (r:8 w:8)
+	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
+	fn tick_task_deadline() -> Weight {
+		//  Measured:  `6591`
+		//  Estimated: `27334`
+		// Minimum execution time: 544_403_000 picoseconds.
+		Weight::from_parts(592_335_000, 27334)
+			.saturating_add(T::DbWeight::get().reads(49_u64))
+			.saturating_add(T::DbWeight::get().writes(53_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:0)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:1 w:1)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassSizes` (r:1 w:0)
 	/// Proof: `Providers::ClassSizes` (`max_values`: Some(1), `max_size`: Some(192), added: 687, mode: `MaxEncodedLen`)
-	/// Storage: `RandomnessCollectiveFlip::RandomMaterial` (r:1 w:0)
-	/// Proof: `RandomnessCollectiveFlip::RandomMaterial` (`max_values`: Some(1), `max_size`: Some(2594), added: 3089, mode: `MaxEncodedLen`)
-	/// Storage: `Providers::ClassMembers` (r:1 w:0)
+	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
+	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::ClassMembers` (r:4 w:0)
 	/// Proof: `Providers::ClassMembers` (`max_values`: None, `max_size`: Some(55), added: 2530, mode: `MaxEncodedLen`)
-	/// Storage: `Providers::Providers` (r:1 w:1)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
-	/// Storage: `Providers::Reputations` (r:1 w:0)
-	/// Proof: `Providers::Reputations` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
-	/// Storage: `Market::ProviderTasks` (r:1 w:1)
+	/// Storage: `Providers::Providers` (r:4 w:0)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Reputations` (r:4 w:0)
+	/// Proof: `Providers::Reputations` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
+	/// Storage: `Market::ProviderTasks` (r:4 w:1)
 	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:1)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[10, 10000]`.
 	fn tick_assign(p: u32, ) -> Weight {
-		//  Measured:  `4478`
-		//  Estimated: `4875`
-		// Minimum execution time: 51_167_000 picoseconds.
-		Weight::from_parts(96_572_335, 4875)
-			// Standard Error: 1_095
-			.saturating_add(Weight::from_parts(8_068, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+		//  Measured:  `10238`
+		//  Estimated: `13023`
+		// Minimum execution time: 97_816_000 picoseconds.
+		Weight::from_parts(164_837_128, 13023)
+			// Standard Error: 1_723
+			.saturating_add(Weight::from_parts(16_329, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(21_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:0)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Tasks` (r:1 w:0)
-	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1410), added: 3885, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassSizes` (r:1 w:0)
 	/// Proof: `Providers::ClassSizes` (`max_values`: Some(1), `max_size`: Some(192), added: 687, mode: `MaxEncodedLen`)
-	/// Storage: `RandomnessCollectiveFlip::RandomMaterial` (r:1 w:0)
-	/// Proof: `RandomnessCollectiveFlip::RandomMaterial` (`max_values`: Some(1), `max_size`: Some(2594), added: 3089, mode: `MaxEncodedLen`)
+	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
+	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassMembers` (r:1 w:0)
 	/// Proof: `Providers::ClassMembers` (`max_values`: None, `max_size`: Some(55), added: 2530, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Providers` (r:1 w:0)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Reputations` (r:1 w:0)
-	/// Proof: `Providers::Reputations` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Reputations` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
 	/// Storage: `Market::ProviderTasks` (r:1 w:0)
 	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:0)
 	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[10, 10000]`.
 	fn tick_assign_storage_only(p: u32, ) -> Weight {
-		//  Measured:  `4496`
-		//  Estimated: `4875`
-		// Minimum execution time: 43_375_000 picoseconds.
-		Weight::from_parts(71_090_133, 4875)
-			// Standard Error: 622
-			.saturating_add(Weight::from_parts(6_318, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(9_u64))
+		//  Measured:  `4568`
+		//  Estimated: `4926`
+		// Minimum execution time: 45_758_000 picoseconds.
+		Weight::from_parts(72_009_834, 4926)
+			// Standard Error: 585
+			.saturating_add(Weight::from_parts(6_415, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
 	}
 }
 
 // For backwards compatibility and tests.
 impl WeightInfo for () {
 	fn submit_job(n: u32, ) -> Weight {
-		Weight::from_parts(122_483_000, 2100653)
-			.saturating_add(Weight::from_parts(24_741_512, 0).saturating_mul(n.into()))
+		Weight::from_parts(120_951_000, 2100653)
+			.saturating_add(Weight::from_parts(22_163_636, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
@@ -299,54 +349,64 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2099663).saturating_mul(n.into()))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(73_049_000, 3757)
+		Weight::from_parts(71_717_000, 3757)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(28_693_000, 4875)
+		Weight::from_parts(28_102_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit_last() -> Weight {
-		Weight::from_parts(34_401_000, 4875)
+		Weight::from_parts(33_309_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn decline() -> Weight {
-		Weight::from_parts(41_522_000, 4875)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
+		Weight::from_parts(31_487_000, 4926)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(28_723_000, 4875)
+		Weight::from_parts(29_424_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn tick_base() -> Weight {
-		Weight::from_parts(5_889_000, 4247)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
+		Weight::from_parts(7_141_000, 4247)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn tick_job_deadline() -> Weight {
-		Weight::from_parts(74_802_000, 4247)
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
+		Weight::from_parts(76_665_000, 4247)
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	}
+	fn deliver() -> Weight {
+		Weight::from_parts(699_534_000, 2100653)
+			.saturating_add(RocksDbWeight::get().reads(32_u64))
+			.saturating_add(RocksDbWeight::get().writes(31_u64))
+	}
+	fn tick_reduce_start() -> Weight {
+		Weight::from_parts(968_636_000, 36251)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(577_u64))
 	}
 	fn tick_task_deadline() -> Weight {
-		Weight::from_parts(1_402_264_000, 36251)
-			.saturating_add(RocksDbWeight::get().reads(37_u64))
-			.saturating_add(RocksDbWeight::get().writes(613_u64))
+		Weight::from_parts(592_335_000, 27334)
+			.saturating_add(RocksDbWeight::get().reads(49_u64))
+			.saturating_add(RocksDbWeight::get().writes(53_u64))
 	}
 	fn tick_assign(p: u32, ) -> Weight {
-		Weight::from_parts(96_572_335, 4875)
-			.saturating_add(Weight::from_parts(8_068, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
+		Weight::from_parts(164_837_128, 13023)
+			.saturating_add(Weight::from_parts(16_329, 0).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().reads(21_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn tick_assign_storage_only(p: u32, ) -> Weight {
-		Weight::from_parts(71_090_133, 4875)
-			.saturating_add(Weight::from_parts(6_318, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
+		Weight::from_parts(72_009_834, 4926)
+			.saturating_add(Weight::from_parts(6_415, 0).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().reads(10_u64))
 	}
 }

@@ -3,8 +3,10 @@
 //! What the Gravity pallets share without touching each other's storage:
 //! - provider capabilities and the capability classes used to index providers ([`Capabilities`],
 //!   [`ClassKey`]);
-//! - the [`ProviderRegistry`] trait the market pallet calls to pick providers, move their load,
-//!   record reputation outcomes and slash bonds (with [`Eligibility`]: eligible, busy, or not);
+//! - the [`ProviderRegistry`] trait the market pallet calls to pick providers, record reputation
+//!   outcomes and slash bonds (with [`Eligibility`]: eligible, busy, or not);
+//! - the [`ProviderLoad`] trait the registry calls to learn how many replicas a provider holds
+//!   (kept once, by the market);
 //! - the [`ContentStore`] trait the market calls to check that a job's data exists and to pin it.
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -14,7 +16,7 @@ use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 
 use scale_info::TypeInfo;
-use sp_runtime::{DispatchError, Perbill};
+use sp_runtime::Perbill;
 
 /// A content id: the BLAKE2-256 root hash of a file in the content store.
 pub type ContentId = sp_core::H256;
@@ -212,14 +214,16 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	fn is_provider(who: &AccountId) -> bool;
 	/// Current reputation score of `who` (zero for an unknown account).
 	fn reputation(who: &AccountId) -> Perbill;
-	/// Lifetime count of verified results of `who`.
+	/// Verified work of `who` paid by others, in full `ReputationUnit`s, since it last changed
+	/// its capabilities or was caught dissenting (what adaptive replication trusts).
 	fn lifetime_successes(who: &AccountId) -> u32;
-	/// One more replica is running on `who` (counts against its limit, blocks unbonding).
-	fn add_load(who: &AccountId) -> Result<(), DispatchError>;
-	/// A replica on `who` ended.
-	fn remove_load(who: &AccountId);
-	/// Record the outcome of a replica for the reputation of `who`.
-	fn record_outcome(who: &AccountId, outcome: Outcome);
+	/// The bond `who` has at stake (zero for an unknown account).
+	fn bond(who: &AccountId) -> Balance;
+	/// Record the outcome of a replica for the reputation of `who`. `credit` is the share of a
+	/// full success an agreement earns (the value of the work, paid by someone else, over the
+	/// market's `ReputationUnit`); it is ignored for other outcomes. A dissent also wipes the
+	/// provider's accumulated trust.
+	fn record_outcome(who: &AccountId, outcome: Outcome, credit: Perbill);
 	/// Take `fraction` of the bond of `who` and pay it to `beneficiary`; returns the amount moved.
 	fn slash(who: &AccountId, fraction: Perbill, beneficiary: &AccountId) -> Balance;
 
@@ -228,11 +232,30 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	fn register_for_benchmark(who: &AccountId, capabilities: Capabilities);
 }
 
+/// How many task replicas a provider holds now: counted once, by the market (its
+/// `ProviderTasks`), and read by the registry for eligibility (`Busy` at the declared
+/// concurrency) and to refuse deregistration while work is held.
+pub trait ProviderLoad<AccountId> {
+	/// Replicas `who` holds. Cost: one read.
+	fn load(who: &AccountId) -> u32;
+}
+
+/// No market: nobody holds anything (unit tests of the registry alone).
+impl<AccountId> ProviderLoad<AccountId> for () {
+	fn load(_: &AccountId) -> u32 {
+		0
+	}
+}
+
 /// The content store as the market sees it: does a blob exist, and keep it from being removed
 /// while a job needs it.
 pub trait ContentStore<BlockNumber> {
 	/// Is a blob with this id stored? Cost: one read.
-	fn exists(id: &ContentId) -> bool;
+	fn exists(id: &ContentId) -> bool {
+		Self::size(id).is_some()
+	}
+	/// The size in bytes of the blob with this id, if stored. Cost: one read.
+	fn size(id: &ContentId) -> Option<u64>;
 	/// Refuse removal of `id` until block `until` has passed (keeps a later pin if there is one).
 	/// Cost: one read and one write; a pin needs no release (it lapses by itself).
 	fn pin_until(id: &ContentId, until: BlockNumber);

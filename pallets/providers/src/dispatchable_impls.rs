@@ -43,7 +43,6 @@ impl<T: Config> Pallet<T> {
 			capabilities,
 			bond,
 			status: ProviderStatus::Online,
-			load: 0,
 			registered_at: now,
 			last_heartbeat: now,
 			slot: None,
@@ -71,6 +70,7 @@ impl<T: Config> Pallet<T> {
 			if was_indexed {
 				Self::index_remove(&who, info);
 			}
+			let changed = info.capabilities != capabilities;
 			let old = core::mem::replace(&mut info.capabilities, capabilities);
 			if was_indexed {
 				if let Err(e) = Self::index_insert(&who, info) {
@@ -79,6 +79,14 @@ impl<T: Config> Pallet<T> {
 					Self::index_insert(&who, info)?;
 					return Err(e)
 				}
+			}
+			if changed {
+				// Trust was earned on the old machine: it does not carry over to a new one
+				// (declaring what one never ran is how trust would otherwise be farmed).
+				Reputations::<T>::mutate(&who, |r| {
+					r.successes = 0;
+					r.trusted_work = 0;
+				});
 			}
 			Self::deposit_event(Event::CapabilitiesUpdated {
 				provider: who.clone(),
@@ -125,7 +133,7 @@ impl<T: Config> Pallet<T> {
 		let until = frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
 		Providers::<T>::try_mutate(&who, |maybe| -> DispatchResult {
 			let info = maybe.as_mut().ok_or(Error::<T>::NotProvider)?;
-			ensure!(info.load == 0, Error::<T>::HasActiveTasks);
+			ensure!(<T::Load as gravity_primitives::ProviderLoad<_>>::load(&who) == 0, Error::<T>::HasActiveTasks);
 			ensure!(!matches!(info.status, ProviderStatus::Unbonding { .. }), Error::<T>::Unbonding);
 			Self::index_remove(&who, info);
 			info.status = ProviderStatus::Unbonding { until };

@@ -68,6 +68,8 @@ pub mod pallet {
 		/// Upper bound on `Capabilities::max_concurrent`.
 		#[pallet::constant]
 		type MaxConcurrent: Get<u16>;
+		/// How many replicas a provider holds (the market keeps the count).
+		type Load: gravity_primitives::ProviderLoad<Self::AccountId>;
 		/// Weights from the benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -205,8 +207,6 @@ pub mod pallet {
 		NotUnbonding,
 		/// The unbonding period has not ended yet.
 		StillUnbonding,
-		/// The provider is at its concurrency limit.
-		AtCapacity,
 	}
 
 	#[pallet::call]

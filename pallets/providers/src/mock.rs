@@ -45,6 +45,7 @@ impl pallet_gravity_providers::Config for Test {
 	type DecayKeep = DecayKeep;
 	type MaxProvidersPerClass = ConstU32<4>;
 	type MaxConcurrent = frame_support::traits::ConstU16<8>;
+	type Load = TestLoad;
 	type WeightInfo = ();
 }
 
@@ -73,4 +74,21 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut ext = sp_io::TestExternalities::new(t);
 	ext.execute_with(|| System::set_block_number(1));
 	ext
+}
+
+thread_local! {
+	static LOADS: core::cell::RefCell<std::collections::BTreeMap<u64, u32>> = Default::default();
+}
+
+/// The market's load count, as the registry reads it: set by the tests.
+pub struct TestLoad;
+impl TestLoad {
+	pub fn set(who: u64, load: u32) {
+		LOADS.with(|l| l.borrow_mut().insert(who, load));
+	}
+}
+impl gravity_primitives::ProviderLoad<u64> for TestLoad {
+	fn load(who: &u64) -> u32 {
+		LOADS.with(|l| l.borrow().get(who).copied().unwrap_or(0))
+	}
 }

@@ -8,10 +8,10 @@ use frame_support::traits::{
 	Get,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{ClassKey, Eligibility, Outcome, ProviderRegistry, Requirements};
+use gravity_primitives::{ClassKey, Eligibility, Outcome, ProviderLoad, ProviderRegistry, Requirements};
 use sp_runtime::{
 	traits::{Saturating, UniqueSaturatedInto, Zero},
-	DispatchError, Perbill,
+	Perbill,
 };
 
 impl<T: Config> Pallet<T> {
@@ -39,16 +39,23 @@ impl<T: Config> Pallet<T> {
 		r.updated_at = r.updated_at.saturating_add(period.saturating_mul(periods.into()));
 	}
 
-	pub(crate) fn do_record_outcome(who: &T::AccountId, outcome: Outcome) {
+	pub(crate) fn do_record_outcome(who: &T::AccountId, outcome: Outcome, credit: Perbill) {
 		let now = frame_system::Pallet::<T>::block_number();
 		let score = Reputations::<T>::mutate(who, |r| {
 			Self::apply_decay(r, now);
 			match outcome {
 				Outcome::Agreed => {
-					r.successes = r.successes.saturating_add(SCALE);
+					// Reputation grows with the value of verified work paid by someone else,
+					// not with the number of agreements (a fuel-0 or self-paid result earns 0).
+					let earned = credit.mul_floor(SCALE);
+					r.successes = r.successes.saturating_add(earned);
+					r.trusted_work = r.trusted_work.saturating_add(earned);
 					r.lifetime_agreed = r.lifetime_agreed.saturating_add(1);
 				},
 				Outcome::Dissented => {
+					// Caught with a wrong result: everything that made it trusted is gone.
+					r.successes = 0;
+					r.trusted_work = 0;
 					r.failures = r.failures.saturating_add(SCALE);
 					r.lifetime_dissented = r.lifetime_dissented.saturating_add(1);
 				},
@@ -120,7 +127,8 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			info.bond >= T::MinBond::get() &&
 			req.matched_by(&info.capabilities) &&
 			Self::current_reputation(who).score() >= req.min_reputation;
-		match (qualified, info.load < info.capabilities.max_concurrent) {
+		let spare = T::Load::load(who) < info.capabilities.max_concurrent as u32;
+		match (qualified, spare) {
 			(true, true) => Eligibility::Eligible,
 			(true, false) => Eligibility::Busy,
 			(false, _) => Eligibility::Ineligible,
@@ -136,31 +144,15 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	}
 
 	fn lifetime_successes(who: &T::AccountId) -> u32 {
-		Reputations::<T>::get(who).lifetime_agreed
+		(Reputations::<T>::get(who).trusted_work / SCALE).min(u32::MAX as u64) as u32
 	}
 
-	fn add_load(who: &T::AccountId) -> Result<(), DispatchError> {
-		Providers::<T>::try_mutate(who, |maybe| {
-			let info = maybe.as_mut().ok_or(Error::<T>::NotProvider)?;
-			frame_support::ensure!(
-				info.load < info.capabilities.max_concurrent,
-				Error::<T>::AtCapacity
-			);
-			info.load = info.load.saturating_add(1);
-			Ok(())
-		})
+	fn bond(who: &T::AccountId) -> BalanceOf<T> {
+		Providers::<T>::get(who).map(|i| i.bond).unwrap_or_default()
 	}
 
-	fn remove_load(who: &T::AccountId) {
-		Providers::<T>::mutate(who, |maybe| {
-			if let Some(info) = maybe.as_mut() {
-				info.load = info.load.saturating_sub(1);
-			}
-		});
-	}
-
-	fn record_outcome(who: &T::AccountId, outcome: Outcome) {
-		Self::do_record_outcome(who, outcome)
+	fn record_outcome(who: &T::AccountId, outcome: Outcome, credit: Perbill) {
+		Self::do_record_outcome(who, outcome, credit)
 	}
 
 	fn slash(who: &T::AccountId, fraction: Perbill, beneficiary: &T::AccountId) -> BalanceOf<T> {

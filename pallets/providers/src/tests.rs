@@ -2,7 +2,7 @@
 
 use crate::{mock::*, *};
 use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
-use gravity_primitives::{Arch, Outcome, ProviderRegistry, Requirements};
+use gravity_primitives::{Arch, Eligibility, Outcome, ProviderRegistry, Requirements};
 use sp_runtime::Perbill;
 
 fn held(who: AccountId) -> Balance {
@@ -132,9 +132,9 @@ fn a_due_heartbeat_is_free_an_early_one_pays() {
 fn provider_with_tasks_cannot_unbond_then_unbonds_after_delay() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
-		assert_ok!(<Registry as ProviderRegistry<_, _>>::add_load(&1));
+		TestLoad::set(1, 1);
 		assert_noop!(Registry::deregister(RuntimeOrigin::signed(1)), Error::<Test>::HasActiveTasks);
-		<Registry as ProviderRegistry<_, _>>::remove_load(&1);
+		TestLoad::set(1, 0);
 		assert_noop!(Registry::withdraw_bond(RuntimeOrigin::signed(1)), Error::<Test>::NotUnbonding);
 		assert_ok!(Registry::deregister(RuntimeOrigin::signed(1)));
 		assert_noop!(Registry::heartbeat(RuntimeOrigin::signed(1)), Error::<Test>::Unbonding);
@@ -152,10 +152,13 @@ fn provider_with_tasks_cannot_unbond_then_unbonds_after_delay() {
 fn load_is_capped() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
-		assert_ok!(<Registry as ProviderRegistry<_, _>>::add_load(&1));
-		assert_ok!(<Registry as ProviderRegistry<_, _>>::add_load(&1));
+		let caps_of = |a| Providers::<Test>::get(a).unwrap().capabilities.max_concurrent as u32;
+		TestLoad::set(1, caps_of(1) - 1);
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::eligibility(&1, &any_req()), Eligibility::Eligible);
+		// At its declared concurrency (the market's count): busy, not ineligible.
+		TestLoad::set(1, caps_of(1));
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::eligibility(&1, &any_req()), Eligibility::Busy);
 		assert!(!<Registry as ProviderRegistry<_, _>>::is_eligible(&1, &any_req()));
-		assert_noop!(<Registry as ProviderRegistry<_, _>>::add_load(&1), Error::<Test>::AtCapacity);
 	});
 }
 
@@ -164,22 +167,76 @@ fn beta_reputation_with_decay() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
 		let rep = |a| <Registry as ProviderRegistry<_, _>>::reputation(&a);
+		let record = |o, c| <Registry as ProviderRegistry<_, _>>::record_outcome(&1, o, c);
 		assert_eq!(rep(1), Perbill::from_percent(50)); // (0+1)/(0+0+2)
 		for _ in 0..3 {
-			<Registry as ProviderRegistry<_, _>>::record_outcome(&1, Outcome::Agreed);
+			record(Outcome::Agreed, Perbill::one());
 		}
 		assert_eq!(rep(1), Perbill::from_percent(80)); // (3+1)/(3+0+2)
-		<Registry as ProviderRegistry<_, _>>::record_outcome(&1, Outcome::Dissented);
+		record(Outcome::NoShow, Perbill::zero());
 		assert_eq!(rep(1), Perbill::from_rational(4u32, 6u32)); // (3+1)/(3+1+2)
 		// One decay period halves both counters: s=1.5 f=0.5 → 2.5/4.
 		System::set_block_number(101);
 		assert_eq!(rep(1), Perbill::from_rational(2_500u32, 4_000u32));
 		let r = Registry::current_reputation(&1);
-		assert_eq!((r.lifetime_agreed, r.lifetime_dissented, r.lifetime_no_show), (3, 1, 0));
-		// Lifetime totals never decay.
+		assert_eq!((r.lifetime_agreed, r.lifetime_dissented, r.lifetime_no_show), (3, 0, 1));
+		// Lifetime totals and trusted work never decay.
 		System::set_block_number(10_001);
 		assert_eq!(rep(1), Perbill::from_percent(50));
 		assert_eq!(<Registry as ProviderRegistry<_, _>>::lifetime_successes(&1), 3);
+	});
+}
+
+#[test]
+fn reputation_grows_with_paid_value_not_with_agreements() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
+		let record = |o, c| <Registry as ProviderRegistry<_, _>>::record_outcome(&1, o, c);
+		// A thousand free agreements (fuel-0 failure results, self-paid jobs) earn nothing.
+		for _ in 0..1_000 {
+			record(Outcome::Agreed, Perbill::zero());
+		}
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::reputation(&1), Perbill::from_percent(50));
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::lifetime_successes(&1), 0);
+		// Ten quarter-unit tasks are worth 2.5 units.
+		for _ in 0..10 {
+			record(Outcome::Agreed, Perbill::from_percent(25));
+		}
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::lifetime_successes(&1), 2);
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::reputation(&1), Perbill::from_rational(3_500u32, 4_500u32));
+	});
+}
+
+#[test]
+fn one_caught_dissent_wipes_trust() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
+		for _ in 0..500 {
+			<Registry as ProviderRegistry<_, _>>::record_outcome(&1, Outcome::Agreed, Perbill::one());
+		}
+		assert!(<Registry as ProviderRegistry<_, _>>::reputation(&1) > Perbill::from_percent(99));
+		<Registry as ProviderRegistry<_, _>>::record_outcome(&1, Outcome::Dissented, Perbill::one());
+		// (0+1)/(0+1+2): below any trust threshold, and no trusted work left.
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::reputation(&1), Perbill::from_rational(1u32, 3u32));
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::lifetime_successes(&1), 0);
+		assert_eq!(Registry::current_reputation(&1).lifetime_agreed, 500);
+	});
+}
+
+#[test]
+fn changing_capabilities_resets_trust() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
+		for _ in 0..30 {
+			<Registry as ProviderRegistry<_, _>>::record_outcome(&1, Outcome::Agreed, Perbill::one());
+		}
+		// Same capabilities again: nothing changes.
+		assert_ok!(Registry::update_capabilities(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false)));
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::lifetime_successes(&1), 30);
+		// A GPU appears: trust earned without it does not vouch for it.
+		assert_ok!(Registry::update_capabilities(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, true)));
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::lifetime_successes(&1), 0);
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::reputation(&1), Perbill::from_percent(50));
 	});
 }
 

@@ -25,8 +25,6 @@ pub struct ProviderInfo<Balance, BlockNumber> {
 	/// The bond held from the provider's free balance.
 	pub bond: Balance,
 	pub status: ProviderStatus<BlockNumber>,
-	/// Task replicas currently held.
-	pub load: u16,
 	pub registered_at: BlockNumber,
 	pub last_heartbeat: BlockNumber,
 	/// Position in the capability-class index while online.
@@ -47,6 +45,10 @@ pub struct Reputation<BlockNumber> {
 	/// Block at which the decay was last applied.
 	pub updated_at: BlockNumber,
 	pub lifetime_agreed: u32,
+	/// Verified work paid by others, × [`SCALE`] per full `ReputationUnit` of value, since the
+	/// provider last changed its capabilities or was caught dissenting (not decayed). Adaptive
+	/// replication trusts a provider alone only after enough of it.
+	pub trusted_work: u64,
 	pub lifetime_dissented: u32,
 	pub lifetime_no_show: u32,
 }

@@ -48,7 +48,7 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Providers::Providers` (r:1 w:1)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassSizes` (r:1 w:1)
 	/// Proof: `Providers::ClassSizes` (`max_values`: Some(1), `max_size`: Some(192), added: 687, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -58,75 +58,79 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Providers::ProviderCount` (r:1 w:1)
 	/// Proof: `Providers::ProviderCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Reputations` (r:1 w:1)
-	/// Proof: `Providers::Reputations` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Reputations` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassMembers` (r:0 w:1)
 	/// Proof: `Providers::ClassMembers` (`max_values`: None, `max_size`: Some(55), added: 2530, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
-		//  Measured:  `1451`
-		//  Estimated: `3612`
-		// Minimum execution time: 61_852_000 picoseconds.
-		Weight::from_parts(66_329_000, 3612)
+		//  Measured:  `1450`
+		//  Estimated: `3610`
+		// Minimum execution time: 60_410_000 picoseconds.
+		Weight::from_parts(64_786_000, 3610)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `Providers::Providers` (r:2 w:2)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassSizes` (r:1 w:1)
 	/// Proof: `Providers::ClassSizes` (`max_values`: Some(1), `max_size`: Some(192), added: 687, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassMembers` (r:1 w:3)
 	/// Proof: `Providers::ClassMembers` (`max_values`: None, `max_size`: Some(55), added: 2530, mode: `MaxEncodedLen`)
+	/// Storage: `Providers::Reputations` (r:1 w:1)
+	/// Proof: `Providers::Reputations` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
 	fn update_capabilities() -> Weight {
-		//  Measured:  `1282`
-		//  Estimated: `6234`
-		// Minimum execution time: 30_675_000 picoseconds.
-		Weight::from_parts(33_400_000, 6234)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+		//  Measured:  `1663`
+		//  Estimated: `6230`
+		// Minimum execution time: 36_655_000 picoseconds.
+		Weight::from_parts(39_649_000, 6230)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `Providers::Providers` (r:1 w:1)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassSizes` (r:1 w:1)
 	/// Proof: `Providers::ClassSizes` (`max_values`: Some(1), `max_size`: Some(192), added: 687, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassMembers` (r:0 w:1)
 	/// Proof: `Providers::ClassMembers` (`max_values`: None, `max_size`: Some(55), added: 2530, mode: `MaxEncodedLen`)
 	fn heartbeat() -> Weight {
-		//  Measured:  `505`
-		//  Estimated: `3612`
-		// Minimum execution time: 14_431_000 picoseconds.
-		Weight::from_parts(15_754_000, 3612)
+		//  Measured:  `503`
+		//  Estimated: `3610`
+		// Minimum execution time: 14_502_000 picoseconds.
+		Weight::from_parts(15_853_000, 3610)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Providers::Providers` (r:2 w:2)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassSizes` (r:1 w:1)
 	/// Proof: `Providers::ClassSizes` (`max_values`: Some(1), `max_size`: Some(192), added: 687, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassMembers` (r:1 w:2)
 	/// Proof: `Providers::ClassMembers` (`max_values`: None, `max_size`: Some(55), added: 2530, mode: `MaxEncodedLen`)
 	fn go_offline() -> Weight {
-		//  Measured:  `740`
-		//  Estimated: `6234`
-		// Minimum execution time: 22_613_000 picoseconds.
-		Weight::from_parts(24_507_000, 6234)
+		//  Measured:  `736`
+		//  Estimated: `6230`
+		// Minimum execution time: 22_564_000 picoseconds.
+		Weight::from_parts(24_517_000, 6230)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Providers::Providers` (r:2 w:2)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
+	/// Storage: `Market::ProviderTasks` (r:1 w:0)
+	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassSizes` (r:1 w:1)
 	/// Proof: `Providers::ClassSizes` (`max_values`: Some(1), `max_size`: Some(192), added: 687, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::ClassMembers` (r:1 w:2)
 	/// Proof: `Providers::ClassMembers` (`max_values`: None, `max_size`: Some(55), added: 2530, mode: `MaxEncodedLen`)
 	fn deregister() -> Weight {
-		//  Measured:  `740`
-		//  Estimated: `6234`
-		// Minimum execution time: 22_974_000 picoseconds.
-		Weight::from_parts(25_077_000, 6234)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
+		//  Measured:  `812`
+		//  Estimated: `6230`
+		// Minimum execution time: 26_289_000 picoseconds.
+		Weight::from_parts(28_422_000, 6230)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Providers::Providers` (r:1 w:1)
-	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(147), added: 2622, mode: `MaxEncodedLen`)
+	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -134,10 +138,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Providers::ProviderCount` (r:1 w:1)
 	/// Proof: `Providers::ProviderCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn withdraw_bond() -> Weight {
-		//  Measured:  `555`
-		//  Estimated: `3612`
-		// Minimum execution time: 43_515_000 picoseconds.
-		Weight::from_parts(46_961_000, 3612)
+		//  Measured:  `553`
+		//  Estimated: `3610`
+		// Minimum execution time: 43_835_000 picoseconds.
+		Weight::from_parts(47_060_000, 3610)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -146,32 +150,32 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For backwards compatibility and tests.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(66_329_000, 3612)
+		Weight::from_parts(64_786_000, 3610)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn update_capabilities() -> Weight {
-		Weight::from_parts(33_400_000, 6234)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
+		Weight::from_parts(39_649_000, 6230)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn heartbeat() -> Weight {
-		Weight::from_parts(15_754_000, 3612)
+		Weight::from_parts(15_853_000, 3610)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn go_offline() -> Weight {
-		Weight::from_parts(24_507_000, 6234)
+		Weight::from_parts(24_517_000, 6230)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn deregister() -> Weight {
-		Weight::from_parts(25_077_000, 6234)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
+		Weight::from_parts(28_422_000, 6230)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn withdraw_bond() -> Weight {
-		Weight::from_parts(46_961_000, 3612)
+		Weight::from_parts(47_060_000, 3610)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}

@@ -14,14 +14,18 @@
 //! plane 0 1 0  0  0.8 0.8 0.8  0.1         # normal, offset, rgb, reflectivity (checkered)
 //! ```
 //! All arithmetic is IEEE f64: `+ − × ÷`, square root and floor (exactly rounded everywhere,
-//! from `gravity_task_sdk::math`) and one `libm::tan` (pure Rust) per tile, so the Wasm build and
-//! a native build give the same bytes.
+//! from `gravity_task_sdk::math`) and one `libm::tan` (plus a `sin` and a `cos` for frames after
+//! the first; pure Rust) per tile, so the Wasm build and a native build give the same bytes.
+//!
+//! An animation (`frames > 1` in the job) orbits the camera around the point it looks at by
+//! `orbit` degrees per frame (scene key `orbit <degrees>`, default 0); task parameter `p`
+//! renders tile `p % tiles` of frame `p / tiles`.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;
 
 use alloc::vec::Vec;
-use libm::tan;
+use libm::{cos, sin, tan};
 
 // Exactly rounded, so the same bits natively and in Wasm, where they are single instructions.
 use gravity_task_sdk::math::{abs as fabs, floor, sqrt};
@@ -77,6 +81,8 @@ pub struct Scene {
 	eye: V,
 	look: V,
 	fov: f64,
+	/// Degrees the camera orbits around `look` (about the vertical axis) per frame.
+	orbit: f64,
 	lights: Vec<(V, f64)>,
 	objects: Vec<Object>,
 }
@@ -104,6 +110,7 @@ impl Scene {
 			eye: V(0.0, 1.0, -4.0),
 			look: V(0.0, 0.0, 0.0),
 			fov: 50.0,
+			orbit: 0.0,
 			lights: Vec::new(),
 			objects: Vec::new(),
 		};
@@ -126,6 +133,7 @@ impl Scene {
 					s.look = V(nums[3], nums[4], nums[5]);
 					s.fov = nums[6];
 				},
+				"orbit" => { need(1)?; s.orbit = nums[0]; },
 				"light" => { need(4)?; s.lights.push((V(nums[0], nums[1], nums[2]), nums[3])); },
 				"sphere" => {
 					need(8)?;
@@ -228,7 +236,37 @@ impl Scene {
 		col
 	}
 
-	/// Render tile `index` (row-major over the tile grid): header ‖ RGB8 pixels.
+	/// Tiles per frame.
+	pub fn tiles_per_frame(&self) -> u32 {
+		let (tx, ty) = self.tiles();
+		tx.saturating_mul(ty)
+	}
+
+	/// The scene as seen in frame `frame`: the camera orbited by `frame × orbit` degrees around
+	/// the point it looks at.
+	pub fn at_frame(&self, frame: u32) -> Scene {
+		let mut s = self.clone();
+		if frame == 0 || self.orbit == 0.0 {
+			return s
+		}
+		let a = self.orbit * frame as f64 * core::f64::consts::PI / 180.0;
+		let (sin_a, cos_a) = (sin(a), cos(a));
+		let rel = self.eye.sub(self.look);
+		s.eye = V(rel.0 * cos_a + rel.2 * sin_a, rel.1, -rel.0 * sin_a + rel.2 * cos_a).add(self.look);
+		s
+	}
+
+	/// Render task parameter `param` of a render job: tile `param % tiles` of frame
+	/// `param / tiles` (the market numbers an animation's tasks frame after frame).
+	pub fn render(&self, param: u32) -> Result<Vec<u8>, RenderError> {
+		let per = self.tiles_per_frame();
+		if per == 0 {
+			return Err(RenderError::BadScene)
+		}
+		self.at_frame(param / per).render_tile(param % per)
+	}
+
+	/// Render tile `index` (row-major over the tile grid) of this view: header ‖ RGB8 pixels.
 	pub fn render_tile(&self, index: u32) -> Result<Vec<u8>, RenderError> {
 		let (tx, ty) = self.tiles();
 		if index >= tx.saturating_mul(ty) {
@@ -271,11 +309,12 @@ impl Scene {
 	}
 }
 
-/// The task: tile index (parameter) and scene text (data) → tile.
+/// The task: task parameter (tile `param % tiles` of frame `param / tiles`) and scene text
+/// (data) → tile.
 pub fn render_task(input: gravity_task_sdk::Input<'_>) -> Result<Vec<u8>, i32> {
 	let text = core::str::from_utf8(input.data()).map_err(|_| RenderError::BadInput as i32)?;
 	let scene = Scene::parse(text).map_err(|e| e as i32)?;
-	scene.render_tile(input.param()).map_err(|e| e as i32)
+	scene.render(input.param()).map_err(|e| e as i32)
 }
 
 gravity_task_sdk::task!(render_task);
@@ -381,10 +420,31 @@ mod tests {
 	}
 
 	#[test]
+	fn every_frame_of_an_animation_renders_its_own_view() {
+		let text = alloc::format!("{SCENE}\norbit 30\n");
+		let s = Scene::parse(&text).unwrap();
+		let per = s.tiles_per_frame();
+		// Before frames were implemented, parameter `per + k` was an out-of-range tile: every
+		// task after the first frame failed (and the failure was verified and paid).
+		for k in [0, per / 2, per - 1] {
+			let frame1 = render_task(Input::new(per + k, text.as_bytes())).expect("frame 1 renders");
+			assert_eq!(frame1, s.at_frame(1).render_tile(k).unwrap());
+			assert_eq!(render_task(Input::new(2 * per + k, text.as_bytes())).unwrap(), s.at_frame(2).render_tile(k).unwrap());
+		}
+		// The camera moved: frame 1 is not frame 0; without `orbit` every frame is the same view.
+		let frame0: Vec<Vec<u8>> = (0..per).map(|k| s.render(k).unwrap()).collect();
+		assert!((0..per).any(|k| s.render(per + k).unwrap() != frame0[k as usize]));
+		let still = Scene::parse(&alloc::format!("{SCENE}\norbit 0\n")).unwrap();
+		assert_eq!(still.render(per + 3).unwrap(), still.render(3).unwrap());
+		// Same tile header (position in the frame) whatever the frame.
+		assert_eq!(&s.render(per + 5).unwrap()[..16], &frame0[5][..16]);
+	}
+
+	#[test]
 	fn bad_inputs_are_errors() {
 		assert_eq!(render_task(Input::new(0, b"\xff\xfe")), Err(2));
 		assert_eq!(render_task(Input::new(0, b"size 0 0")), Err(3));
-		assert_eq!(render_task(Input::new(255, b"size 8 8\ntile 4")), Err(4));
+		assert_eq!(Scene::parse("size 8 8\ntile 4").unwrap().render_tile(4), Err(RenderError::TileOutOfRange));
 		assert_eq!(Scene::parse("teapot 1 2 3").unwrap_err(), RenderError::BadScene);
 	}
 
