@@ -167,6 +167,19 @@ fn agree<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) -> BlockNu
 	until
 }
 
+/// A map-reduce job of one map task and `MaxReducers` reducers whose map task's `MaxReplicas`
+/// replicas agreed on `out()`, which is stored: the next step is its delivery.
+fn agreed_map_job<T: Config>(who: &T::AccountId) -> JobId {
+	let r = max_replicas::<T>();
+	let ps = providers::<T>(r as u32);
+	let kind = JobKind::MapReduce { reduce_program: ContentId::repeat_byte(2), reducers: T::MaxReducers::get() };
+	let job = submit::<T>(who, kind, 1, r);
+	assign::<T>(job, 0, &ps);
+	agree::<T>(job, 0, &ps);
+	T::Content::insert_for_benchmark(&out());
+	job
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -292,16 +305,7 @@ mod benchmarks {
 	#[benchmark]
 	fn deliver() {
 		let who = requester::<T>();
-		let r = max_replicas::<T>();
-		let ps = providers::<T>(r as u32);
-		let kind = JobKind::MapReduce {
-			reduce_program: ContentId::repeat_byte(2),
-			reducers: T::MaxReducers::get(),
-		};
-		let job = submit::<T>(&who, kind, 1, r);
-		assign::<T>(job, 0, &ps);
-		agree::<T>(job, 0, &ps);
-		T::Content::insert_for_benchmark(&out());
+		let job = agreed_map_job::<T>(&who);
 		#[extrinsic_call]
 		deliver(RawOrigin::Signed(who.clone()), job, 0, out());
 		assert_eq!(Tasks::<T>::get(job, 0).unwrap().phase, TaskPhase::Verified);
@@ -314,16 +318,7 @@ mod benchmarks {
 	#[benchmark]
 	fn tick_reduce_start() {
 		let who = requester::<T>();
-		let r = max_replicas::<T>();
-		let ps = providers::<T>(r as u32);
-		let kind = JobKind::MapReduce {
-			reduce_program: ContentId::repeat_byte(2),
-			reducers: T::MaxReducers::get(),
-		};
-		let job = submit::<T>(&who, kind, 1, r);
-		assign::<T>(job, 0, &ps);
-		agree::<T>(job, 0, &ps);
-		T::Content::insert_for_benchmark(&out());
+		let job = agreed_map_job::<T>(&who);
 		Pallet::<T>::do_deliver(job, 0, out()).unwrap();
 		let mut j = Jobs::<T>::get(job).unwrap();
 		#[block]

@@ -86,8 +86,8 @@ fn deliver(job: JobId, task: TaskIndex, out: ContentId) {
 
 /// Every open replica of `task` computes `out` with `fuel`: those that have not committed
 /// commit, the reveals open (after the solo / spot-check draw if one is pending), everyone
-/// reveals, the round agrees and `out` is delivered.
-fn honest_round(job: JobId, task: TaskIndex, out: ContentId, fuel: u64) {
+/// reveals and the round is tallied (the task then waits for delivery).
+fn agree(job: JobId, task: TaskIndex, out: ContentId, fuel: u64) {
 	let t = Tasks::<Test>::get(job, task).unwrap();
 	for r in t.replicas.iter().filter(|r| r.is_open() && r.commitment.is_none()) {
 		commit(r.provider, job, task, out, fuel);
@@ -103,6 +103,11 @@ fn honest_round(job: JobId, task: TaskIndex, out: ContentId, fuel: u64) {
 		reveal(r.provider, job, task, out, fuel);
 	}
 	next_block();
+}
+
+/// `agree`, then `out` is delivered.
+fn honest_round(job: JobId, task: TaskIndex, out: ContentId, fuel: u64) {
+	agree(job, task, out, fuel);
 	if matches!(Tasks::<Test>::get(job, task).unwrap().phase, TaskPhase::Delivering { .. }) {
 		deliver(job, task, out);
 	}
@@ -333,15 +338,8 @@ fn delivery_is_checked_against_the_agreed_digest_and_the_store() {
 	new_test_ext(3).execute_with(|| {
 		let job = batch(1, policy(2, 3, 2));
 		run_to(2);
-		let ps = open_providers(job, 0);
 		assert_noop!(Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, cid(1)), Error::<Test>::NotDeliveryPhase);
-		for p in &ps {
-			commit(*p, job, 0, cid(1), 100);
-		}
-		for p in &ps {
-			reveal(*p, job, 0, cid(1), 100);
-		}
-		next_block();
+		agree(job, 0, cid(1), 100);
 		assert!(matches!(Tasks::<Test>::get(job, 0).unwrap().phase, TaskPhase::Delivering { .. }));
 		assert!(events().iter().any(|e| matches!(e, Event::TaskAgreed { round: 0, agreeing: 2, .. })));
 		// Nothing is paid before the output is delivered.
@@ -351,13 +349,7 @@ fn delivery_is_checked_against_the_agreed_digest_and_the_store() {
 		let missing = cid(MISSING_BYTE);
 		let job2 = batch(1, policy(2, 3, 2));
 		run_to(4);
-		for p in open_providers(job2, 0) {
-			commit(p, job2, 0, missing, 100);
-		}
-		for p in open_providers(job2, 0) {
-			reveal(p, job2, 0, missing, 100);
-		}
-		next_block();
+		agree(job2, 0, missing, 100);
 		assert_noop!(Market::deliver(RuntimeOrigin::signed(OTHER), job2, 0, missing), Error::<Test>::OutputNotStored);
 		// The right output, stored: verified and paid, and the call is free.
 		let info = Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, cid(1)).unwrap();
@@ -377,14 +369,7 @@ fn an_undelivered_agreement_fails_the_task_and_penalizes_the_agreeing() {
 	new_test_ext(3).execute_with(|| {
 		let job = batch(1, policy(2, 3, 2));
 		run_to(2);
-		let ps = open_providers(job, 0);
-		for p in &ps {
-			commit(*p, job, 0, cid(1), 100);
-		}
-		for p in &ps {
-			reveal(*p, job, 0, cid(1), 100);
-		}
-		next_block();
+		agree(job, 0, cid(1), 100);
 		let TaskPhase::Delivering { until } = Tasks::<Test>::get(job, 0).unwrap().phase else { panic!() };
 		run_to(until);
 		let t = Tasks::<Test>::get(job, 0).unwrap();
