@@ -155,6 +155,8 @@ parameter_types! {
 	/// 5 % of every payment to a provider goes to the treasury (what farming reputation with
 	/// one's own jobs costs).
 	pub const MarketProtocolFee: Perbill = Perbill::from_percent(5);
+	/// `on_initialize` of the market uses at most a quarter of a block.
+	pub const MarketTickShare: Perbill = Perbill::from_percent(25);
 	/// No job may require a reputation above 95 % (the Beta score never reaches 100 %).
 	pub const MarketMaxRequiredReputation: Perbill = Perbill::from_percent(95);
 	/// Slashed bonds and protocol fees go to the Gravity treasury account (`PalletId`
@@ -198,7 +200,10 @@ impl pallet_gravity_market::Config for Runtime {
 	type CommitWindow = ConstU32<{ 1 * MINUTES }>;
 	/// Half a minute to reveal.
 	type RevealWindow = ConstU32<5>;
-	type MaxAssignmentsPerBlock = ConstU32<64>;
+	/// A quarter of the block for `on_initialize`: three quarters stay for transactions.
+	type TickShare = MarketTickShare;
+	/// As many as fit in the tick share (≈ 0.5 ms each with database weights).
+	type MaxAssignmentsPerBlock = ConstU32<512>;
 	type AssignmentTries = ConstU32<8>;
 	type MaxDeadlinesPerBlock = ConstU32<64>;
 	type MaxQueueLen = ConstU32<65_536>;

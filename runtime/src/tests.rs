@@ -62,3 +62,29 @@ fn market_randomness_is_the_parent_vrf_output_not_anything_an_author_can_choose(
 		assert_ne!(MarketRandomness::random(b"other").0, MarketRandomness::random(b"subject").0);
 	});
 }
+
+#[test]
+fn on_initialize_keeps_to_a_quarter_of_the_block_and_every_unit_fits_in_it() {
+	use frame_support::traits::Get;
+	let limit = pallet_gravity_market::Pallet::<Runtime>::tick_limit();
+	let block = RuntimeBlockWeights::get().max_block;
+	// The stated share: a quarter of the block.
+	assert_eq!(limit.ref_time(), block.ref_time() / 4);
+	// The heaviest unit (with the base) fits, so the metered tick never has to force one.
+	let units = [
+		("task deadline", MarketWeights::tick_task_deadline()),
+		("job deadline", MarketWeights::tick_job_deadline()),
+		("reduce start", MarketWeights::tick_reduce_start()),
+		("assignment", MarketWeights::tick_assign(10_000)),
+	];
+	for (name, w) in units {
+		let with_base = w.saturating_add(MarketWeights::tick_base());
+		assert!(with_base.all_lte(limit), "{name}: {with_base:?} does not fit in {limit:?}");
+		println!("{name}: {} per block within the share", limit.ref_time() / w.ref_time().max(1));
+	}
+	// The assignment cap is what the share allows.
+	let cap: u32 = <Runtime as pallet_gravity_market::Config>::MaxAssignmentsPerBlock::get();
+	let cap = cap as u64;
+	let all = MarketWeights::tick_assign(10_000).ref_time() * cap + MarketWeights::tick_base().ref_time();
+	assert!(all <= limit.ref_time(), "{cap} assignments take {all} ps, more than the share {}", limit.ref_time());
+}

@@ -91,6 +91,10 @@ pub mod pallet {
 		/// Blocks replicas have to reveal once the reveal phase opens.
 		#[pallet::constant]
 		type RevealWindow: Get<BlockNumberFor<Self>>;
+		/// Share of a block's weight `on_initialize` may use (deadlines, reduce starts,
+		/// assignments); work beyond it waits for the next block.
+		#[pallet::constant]
+		type TickShare: Get<Perbill>;
 		/// Replicas assigned per block at most (bounded work in `on_initialize`).
 		#[pallet::constant]
 		type MaxAssignmentsPerBlock: Get<u32>;
@@ -210,6 +214,11 @@ pub mod pallet {
 		BoundedVec<JobId, T::MaxDeadlinesPerBlock>,
 		ValueQuery,
 	>;
+
+	/// The oldest block whose deadlines or reduce starts were not all processed (the block's
+	/// share of weight ran out): `on_initialize` goes on from there.
+	#[pallet::storage]
+	pub type IncompleteSince<T: Config> = StorageValue<_, BlockNumberFor<T>>;
 
 	/// Map-reduce jobs whose reduce stage starts in a block (their last map output was
 	/// delivered in the block before).

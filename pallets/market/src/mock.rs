@@ -47,6 +47,7 @@ parameter_types! {
 	pub static ProtocolFee: Perbill = Perbill::zero();
 	/// One full reputation success per 3_000 of value (a full task at the tests' prices).
 	pub static ReputationUnit: Balance = 3_000;
+	pub static TickShare: Perbill = Perbill::from_percent(50);
 }
 
 impl pallet_gravity_content::Config for Test {
@@ -97,6 +98,7 @@ impl pallet_gravity_market::Config for Test {
 	type MaxTasksPerProvider = ConstU32<16>;
 	type CommitWindow = ConstU64<5>;
 	type RevealWindow = ConstU64<3>;
+	type TickShare = TickShare;
 	type MaxAssignmentsPerBlock = ConstU32<50>;
 	type AssignmentTries = ConstU32<8>;
 	type MaxDeadlinesPerBlock = ConstU32<64>;

@@ -1,6 +1,7 @@
 //! Unit and property tests of the market on a mock runtime with the real provider registry.
 
 use crate::{dispatchable_impls::{commitment_of, digest_of}, mock::*, *};
+use frame_support::weights::Weight;
 use frame_support::{
 	assert_noop, assert_ok,
 	traits::{fungible::InspectHold, Currency},
@@ -770,6 +771,68 @@ fn program_size_must_be_the_stored_size() {
 			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), PROGRAM_SIZE + 1, JobKind::Batch, vec![cid(1)], any_req(), policy(1, 1, 1), PRICE, CAP, 200),
 			Error::<Test>::ProgramSizeMismatch
 		);
+	});
+}
+
+#[test]
+fn on_initialize_stays_within_its_share_and_carries_the_rest_over() {
+	new_test_ext(5).execute_with(|| {
+		use frame_support::traits::Hooks;
+		// 30 one-task jobs, 2 replicas each: 60 commit deadlines in blocks 7 and 8 (50
+		// assignments a block), nobody commits.
+		let jobs: Vec<JobId> = (0..30).map(|_| batch(1, policy(2, 2, 2))).collect();
+		run_to(3);
+		assert_eq!(Deadlines::<Test>::get(7).len() + Deadlines::<Test>::get(8).len(), 60);
+		// A share that holds about ten task deadlines.
+		let max = <<Test as frame_system::Config>::BlockWeights as frame_support::traits::Get<frame_system::limits::BlockWeights>>::get().max_block;
+		let ten = <() as WeightInfo>::tick_task_deadline().ref_time() * 10 + <() as WeightInfo>::tick_base().ref_time();
+		TickShare::set(Perbill::from_rational(ten, max.ref_time()));
+		let limit = Market::tick_limit();
+		run_to(6);
+		let mut blocks = 0;
+		let mut heaviest = Weight::zero();
+		loop {
+			let b = System::block_number() + 1;
+			System::set_block_number(b);
+			let used = Market::on_initialize(b);
+			heaviest = heaviest.max(used);
+			assert!(used.all_lte(limit), "on_initialize used {used:?} of {limit:?} at block {b}");
+			blocks += 1;
+			if b >= 8 && IncompleteSince::<Test>::get().is_none() {
+				break
+			}
+			if b >= 7 {
+				assert!(IncompleteSince::<Test>::get().is_some(), "the rest waits for the next block");
+			}
+			assert!(blocks < 20, "the backlog must shrink");
+		}
+		// 60 deadlines at about ten a block, from block 7 on: six or seven blocks, none lost.
+		assert!((6..=8).contains(&blocks), "{blocks} blocks from block 7");
+		assert!(Deadlines::<Test>::get(7).is_empty() && Deadlines::<Test>::get(8).is_empty());
+		for job in jobs {
+			let t = Tasks::<Test>::get(job, 0).unwrap();
+			assert!(t.replicas.iter().all(|r| r.outcome == Some(ReplicaOutcome::NoShow)), "{t:?}");
+		}
+		assert!(heaviest.ref_time() > limit.ref_time() / 2, "the share was used");
+		check_escrow();
+	});
+}
+
+#[test]
+fn a_unit_heavier_than_the_share_still_runs_one_per_block() {
+	new_test_ext(3).execute_with(|| {
+		use frame_support::traits::Hooks;
+		let job = batch(1, policy(2, 2, 2));
+		run_to(2);
+		// A share too small for any unit of work: the backlog still moves, one unit a block.
+		TickShare::set(Perbill::from_parts(1));
+		run_to(6);
+		System::set_block_number(7);
+		Market::on_initialize(7);
+		System::set_block_number(8);
+		Market::on_initialize(8);
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert!(t.replicas.iter().all(|r| r.outcome == Some(ReplicaOutcome::NoShow)));
 	});
 }
 

@@ -1,54 +1,147 @@
-//! Work done at the start of every block, all of it bounded: the deadlines that fall in this
-//! block (at most `MaxDeadlinesPerBlock` task and job entries), the reduce stages to start (at
-//! most `MaxDeadlinesPerBlock`) and the assignment queue (at most `MaxAssignmentsPerBlock`
-//! entries).
+//! Work done at the start of every block, metered: the job and task deadlines and the reduce
+//! starts that fell due (oldest first, carried over to the next block when they do not fit in
+//! `TickShare` of the block), then the assignment queue (at most `MaxAssignmentsPerBlock`
+//! entries, as far as the rest of the share allows).
 
 use crate::{assign_impls::Placement, *};
-use frame_support::{pallet_prelude::*, traits::Randomness, weights::Weight};
+use frame_support::{
+	pallet_prelude::*,
+	traits::Randomness,
+	weights::{Weight, WeightMeter},
+};
 use frame_system::pallet_prelude::BlockNumberFor;
 use gravity_primitives::{JobId, Outcome, TaskIndex};
 use crate::policy::TrustPolicy;
-use sp_runtime::Perbill;
+use sp_runtime::{traits::Saturating, Perbill};
 
 /// The provider count at which an assignment is charged: the top of the benchmarked range (the
 /// benchmark shows the cost is flat in it).
 const ASSIGN_WEIGHT_PROVIDERS: u32 = 10_000;
 
+/// A weight meter for `on_initialize` that always lets the first unit of work of a block run
+/// (even past the limit, counted in full), so that a backlog shrinks whatever the limit.
+pub(crate) struct TickMeter {
+	meter: WeightMeter,
+	over: Weight,
+	worked: bool,
+}
+
+impl TickMeter {
+	fn new(limit: Weight) -> Self {
+		Self { meter: WeightMeter::with_limit(limit), over: Weight::zero(), worked: false }
+	}
+
+	/// Charge `w`, within the limit if possible.
+	fn force(&mut self, w: Weight) {
+		if self.meter.try_consume(w).is_err() {
+			self.over.saturating_accrue(w);
+		}
+	}
+
+	/// Charge `w` for bookkeeping if it fits (or nothing has run yet).
+	fn overhead(&mut self, w: Weight) -> bool {
+		if self.meter.try_consume(w).is_ok() {
+			return true
+		}
+		if !self.worked {
+			self.over.saturating_accrue(w);
+			return true
+		}
+		false
+	}
+
+	/// Charge `w` for one unit of work if it fits (or it is the first of the block).
+	fn work(&mut self, w: Weight) -> bool {
+		let ok = self.overhead(w);
+		self.worked |= ok;
+		ok
+	}
+
+	fn consumed(&self) -> Weight {
+		self.meter.consumed().saturating_add(self.over)
+	}
+}
+
 impl<T: Config> Pallet<T> {
+	/// The weight `on_initialize` may use: `TickShare` of the block.
+	pub fn tick_limit() -> Weight {
+		let max = <T as frame_system::Config>::BlockWeights::get().max_block;
+		Weight::from_parts(
+			T::TickShare::get().mul_floor(max.ref_time()),
+			T::TickShare::get().mul_floor(max.proof_size()),
+		)
+	}
+
+	/// Everything due by `now`, as far as `tick_limit` allows, oldest first; what does not fit
+	/// waits for the next block (`IncompleteSince`), and then the assignment queue with what is
+	/// left. Each unit of work is charged its benchmarked weight as it runs; at least one unit
+	/// runs in every block, so a backlog always shrinks.
 	pub(crate) fn do_tick(now: BlockNumberFor<T>) -> Weight {
-		let mut weight = T::WeightInfo::tick_base();
-
-		for job_id in JobDeadlines::<T>::take(now) {
-			weight.saturating_accrue(T::WeightInfo::tick_job_deadline());
-			// Sealed results are still settled and paid (see `end_job`).
-			Self::end_job(job_id, JobStatus::Expired);
-		}
-
-		for (job_id, task_idx) in Deadlines::<T>::take(now) {
-			weight.saturating_accrue(T::WeightInfo::tick_task_deadline());
-			Self::task_deadline(job_id, task_idx, now);
-		}
-
-		for job_id in ReduceStarts::<T>::take(now) {
-			weight.saturating_accrue(T::WeightInfo::tick_reduce_start());
-			if let Some(mut job) = Jobs::<T>::get(job_id) {
-				Self::start_reduce(job_id, &mut job);
-				Jobs::<T>::insert(job_id, job);
+		let mut meter = TickMeter::new(Self::tick_limit());
+		meter.force(T::WeightInfo::tick_base());
+		let mut b = IncompleteSince::<T>::take().map_or(now, |since| since.min(now));
+		while b <= now {
+			if !Self::tick_block(b, now, &mut meter) {
+				IncompleteSince::<T>::put(b);
+				return meter.consumed()
 			}
+			b = b.saturating_add(1u32.into());
 		}
 
 		let head = QueueHead::<T>::get();
 		let tail = QueueTail::<T>::get();
 		let n = tail.saturating_sub(head).min(T::MaxAssignmentsPerBlock::get() as u64);
+		let mut served = 0u64;
 		for pos in head..head.saturating_add(n) {
-			weight.saturating_accrue(T::WeightInfo::tick_assign(ASSIGN_WEIGHT_PROVIDERS));
+			if !meter.work(T::WeightInfo::tick_assign(ASSIGN_WEIGHT_PROVIDERS)) {
+				break
+			}
+			served += 1;
 			let Some((job_id, task_idx)) = Queue::<T>::take(pos) else { continue };
 			if Self::place_replica(job_id, task_idx, now) == Placement::Deferred {
 				Self::enqueue(job_id, task_idx);
 			}
 		}
-		QueueHead::<T>::put(head.saturating_add(n));
-		weight
+		QueueHead::<T>::put(head.saturating_add(served));
+		meter.consumed()
+	}
+
+	/// Run the job deadlines, task deadlines and reduce starts that fell due in block `b`
+	/// while the meter allows. Returns `false` when it stopped early (the rest is written back).
+	fn tick_block(b: BlockNumberFor<T>, now: BlockNumberFor<T>, meter: &mut TickMeter) -> bool {
+		// Reading (and clearing) the three lists of the block.
+		if !meter.overhead(T::DbWeight::get().reads_writes(3, 3)) {
+			return false
+		}
+		let jobs = JobDeadlines::<T>::take(b);
+		for (i, job_id) in jobs.iter().enumerate() {
+			if !meter.work(T::WeightInfo::tick_job_deadline()) {
+				JobDeadlines::<T>::insert(b, BoundedVec::truncate_from(jobs[i..].to_vec()));
+				return false
+			}
+			// Sealed results are still settled and paid (see `end_job`).
+			Self::end_job(*job_id, JobStatus::Expired);
+		}
+		let tasks = Deadlines::<T>::take(b);
+		for (i, (job_id, task_idx)) in tasks.iter().enumerate() {
+			if !meter.work(T::WeightInfo::tick_task_deadline()) {
+				Deadlines::<T>::insert(b, BoundedVec::truncate_from(tasks[i..].to_vec()));
+				return false
+			}
+			Self::task_deadline(*job_id, *task_idx, now);
+		}
+		let starts = ReduceStarts::<T>::take(b);
+		for (i, job_id) in starts.iter().enumerate() {
+			if !meter.work(T::WeightInfo::tick_reduce_start()) {
+				ReduceStarts::<T>::insert(b, BoundedVec::truncate_from(starts[i..].to_vec()));
+				return false
+			}
+			if let Some(mut job) = Jobs::<T>::get(job_id) {
+				Self::start_reduce(*job_id, &mut job);
+				Jobs::<T>::insert(job_id, job);
+			}
+		}
+		true
 	}
 
 	/// Adaptive replication, drawn in a block after the only replica (on a trusted provider)
