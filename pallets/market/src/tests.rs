@@ -806,8 +806,10 @@ fn on_initialize_stays_within_its_share_and_carries_the_rest_over() {
 			}
 			assert!(blocks < 20, "the backlog must shrink");
 		}
-		// 60 deadlines at about ten a block, from block 7 on: six or seven blocks, none lost.
-		assert!((6..=8).contains(&blocks), "{blocks} blocks from block 7");
+		// 60 deadlines, two per task: the first penalizes both no-shows (charged in full, about
+		// ten a block), the second finds nothing left to do and is charged as idle (two reads).
+		// So about three blocks of work instead of six, none lost.
+		assert!((3..=5).contains(&blocks), "{blocks} blocks from block 7");
 		assert!(Deadlines::<Test>::get(7).is_empty() && Deadlines::<Test>::get(8).is_empty());
 		for job in jobs {
 			let t = Tasks::<Test>::get(job, 0).unwrap();

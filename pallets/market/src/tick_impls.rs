@@ -57,6 +57,18 @@ impl TickMeter {
 		ok
 	}
 
+	/// Is there room for a unit that may cost up to `worst` (or is it the first of the block)?
+	/// Charge what it really cost with `charge` afterwards.
+	fn admit(&self, worst: Weight) -> bool {
+		!self.worked || self.meter.can_consume(worst)
+	}
+
+	/// Charge one unit of work that was admitted.
+	fn charge(&mut self, w: Weight) {
+		self.worked = true;
+		self.force(w);
+	}
+
 	fn consumed(&self) -> Weight {
 		self.meter.consumed().saturating_add(self.over)
 	}
@@ -124,11 +136,17 @@ impl<T: Config> Pallet<T> {
 		}
 		let tasks = Deadlines::<T>::take(b);
 		for (i, (job_id, task_idx)) in tasks.iter().enumerate() {
-			if !meter.work(T::WeightInfo::tick_task_deadline()) {
+			// Room for the worst case is needed; what it actually did is charged.
+			if !meter.admit(T::WeightInfo::tick_task_deadline()) {
 				Deadlines::<T>::insert(b, BoundedVec::truncate_from(tasks[i..].to_vec()));
 				return false
 			}
-			Self::task_deadline(*job_id, *task_idx, now);
+			let worked = Self::task_deadline(*job_id, *task_idx, now);
+			meter.charge(if worked {
+				T::WeightInfo::tick_task_deadline()
+			} else {
+				T::WeightInfo::tick_task_deadline_idle()
+			});
 		}
 		let starts = ReduceStarts::<T>::take(b);
 		for (i, job_id) in starts.iter().enumerate() {
@@ -180,21 +198,26 @@ impl<T: Config> Pallet<T> {
 		Self::maybe_open_reveals(job_id, task_idx, task, now);
 	}
 
-	/// A commit, reveal or delivery deadline of `(job_id, task_idx)` falls now.
-	pub(crate) fn task_deadline(job_id: JobId, task_idx: TaskIndex, now: BlockNumberFor<T>) {
-		let Some(mut task) = Tasks::<T>::get(job_id, task_idx) else { return };
-		let Some(mut job) = Jobs::<T>::get(job_id) else { return };
+	/// A commit, reveal or delivery deadline of `(job_id, task_idx)` falls now. Returns whether
+	/// it had work to do; a deadline the task has moved past (a commit deadline after everyone
+	/// committed, say) only reads the task and the job, and is charged that.
+	pub(crate) fn task_deadline(job_id: JobId, task_idx: TaskIndex, now: BlockNumberFor<T>) -> bool {
+		let Some(mut task) = Tasks::<T>::get(job_id, task_idx) else { return false };
+		let Some(mut job) = Jobs::<T>::get(job_id) else { return false };
 		if job.status != JobStatus::Active {
+			if !matches!(task.phase, TaskPhase::Committing | TaskPhase::Revealing { .. } | TaskPhase::Delivering { .. }) {
+				return false
+			}
 			Self::abandon(&mut job, job_id, task_idx, &mut task);
 			Tasks::<T>::insert(job_id, task_idx, task);
 			Jobs::<T>::insert(job_id, job);
-			return
+			return true
 		}
 		match task.phase {
 			TaskPhase::Revealing { until } if now >= until => {
 				Self::settle(job_id, task_idx, &mut task, now);
 				Tasks::<T>::insert(job_id, task_idx, task);
-				return
+				return true
 			},
 			TaskPhase::Delivering { until } if now >= until => {
 				Self::undelivered(&mut job, job_id, task_idx, &mut task, now);
@@ -216,19 +239,24 @@ impl<T: Config> Pallet<T> {
 					if missed > 0 {
 						Self::refill(&mut job, job_id, task_idx, &mut task, now);
 					}
-					if task.check_pending &&
+					let decide = task.check_pending &&
 						task.phase == TaskPhase::Committing &&
 						task.replicas.iter().any(|r| {
 							r.is_open() && r.committed_at.map_or(false, |at| at < now)
-						}) {
+						});
+					if decide {
 						Self::decide_replication(job_id, task_idx, &mut task, &job, now);
+					}
+					if missed == 0 && !decide {
+						return false
 					}
 				}
 			},
-			_ => {},
+			_ => return false,
 		}
 		Self::maybe_end(job_id, &mut job);
 		Jobs::<T>::insert(job_id, job);
 		Tasks::<T>::insert(job_id, task_idx, task);
+		true
 	}
 }

@@ -47,6 +47,7 @@ pub trait WeightInfo {
 	fn deliver() -> Weight;
 	fn tick_reduce_start() -> Weight;
 	fn tick_task_deadline() -> Weight;
+	fn tick_task_deadline_idle() -> Weight;
 	fn tick_assign(p: u32, ) -> Weight;
 	fn tick_assign_storage_only(p: u32, ) -> Weight;
 }
@@ -80,10 +81,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_job(n: u32, ) -> Weight {
 		//  Measured:  `1539 + n * (1 ±0)`
 		//  Estimated: `2100653 + n * (2099663 ±0)`
-		// Minimum execution time: 117_336_000 picoseconds.
-		Weight::from_parts(120_951_000, 2100653)
-			// Standard Error: 45_640
-			.saturating_add(Weight::from_parts(22_163_636, 0).saturating_mul(n.into()))
+		// Minimum execution time: 118_687_000 picoseconds.
+		Weight::from_parts(123_554_000, 2100653)
+			// Standard Error: 66_300
+			.saturating_add(Weight::from_parts(22_760_311, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -97,8 +98,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_job() -> Weight {
 		//  Measured:  `627`
 		//  Estimated: `3757`
-		// Minimum execution time: 67_891_000 picoseconds.
-		Weight::from_parts(71_717_000, 3757)
+		// Minimum execution time: 68_422_000 picoseconds.
+		Weight::from_parts(72_748_000, 3757)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -111,8 +112,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit() -> Weight {
 		//  Measured:  `1740`
 		//  Estimated: `4926`
-		// Minimum execution time: 25_549_000 picoseconds.
-		Weight::from_parts(28_102_000, 4926)
+		// Minimum execution time: 25_638_000 picoseconds.
+		Weight::from_parts(28_142_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -127,8 +128,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit_last() -> Weight {
 		//  Measured:  `1985`
 		//  Estimated: `4926`
-		// Minimum execution time: 30_756_000 picoseconds.
-		Weight::from_parts(33_309_000, 4926)
+		// Minimum execution time: 29_704_000 picoseconds.
+		Weight::from_parts(33_179_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -145,8 +146,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn decline() -> Weight {
 		//  Measured:  `1692`
 		//  Estimated: `4926`
-		// Minimum execution time: 28_382_000 picoseconds.
-		Weight::from_parts(31_487_000, 4926)
+		// Minimum execution time: 28_773_000 picoseconds.
+		Weight::from_parts(31_457_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -159,11 +160,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn reveal() -> Weight {
 		//  Measured:  `2032`
 		//  Estimated: `4926`
-		// Minimum execution time: 27_010_000 picoseconds.
-		Weight::from_parts(29_424_000, 4926)
+		// Minimum execution time: 26_930_000 picoseconds.
+		Weight::from_parts(29_454_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	/// Storage: `Market::IncompleteSince` (r:1 w:0)
+	/// Proof: `Market::IncompleteSince` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Market::JobDeadlines` (r:1 w:0)
 	/// Proof: `Market::JobDeadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:0)
@@ -177,11 +180,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn tick_base() -> Weight {
 		//  Measured:  `76`
 		//  Estimated: `4247`
-		// Minimum execution time: 6_540_000 picoseconds.
-		Weight::from_parts(7_141_000, 4247)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		// Minimum execution time: 7_221_000 picoseconds.
+		Weight::from_parts(7_932_000, 4247)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	/// Storage: `Market::IncompleteSince` (r:1 w:0)
+	/// Proof: `Market::IncompleteSince` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Market::JobDeadlines` (r:1 w:1)
 	/// Proof: `Market::JobDeadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:1 w:1)
@@ -199,9 +204,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn tick_job_deadline() -> Weight {
 		//  Measured:  `662`
 		//  Estimated: `4247`
-		// Minimum execution time: 71_968_000 picoseconds.
-		Weight::from_parts(76_665_000, 4247)
-			.saturating_add(T::DbWeight::get().reads(7_u64))
+		// Minimum execution time: 72_488_000 picoseconds.
+		Weight::from_parts(76_395_000, 4247)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
@@ -227,8 +232,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn deliver() -> Weight {
 		//  Measured:  `5057`
 		//  Estimated: `2100653`
-		// Minimum execution time: 668_027_000 picoseconds.
-		Weight::from_parts(699_534_000, 2100653)
+		// Minimum execution time: 649_490_000 picoseconds.
+		Weight::from_parts(700_796_000, 2100653)
 			.saturating_add(T::DbWeight::get().reads(32_u64))
 			.saturating_add(T::DbWeight::get().writes(31_u64))
 	}
@@ -243,8 +248,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn tick_reduce_start() -> Weight {
 		//  Measured:  `407`
 		//  Estimated: `36251`
-		// Minimum execution time: 920_895_000 picoseconds.
-		Weight::from_parts(968_636_000, 36251)
+		// Minimum execution time: 921_315_000 picoseconds.
+		Weight::from_parts(977_940_000, 36251)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(577_u64))
 	}
@@ -269,10 +274,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn tick_task_deadline() -> Weight {
 		//  Measured:  `6591`
 		//  Estimated: `27334`
-		// Minimum execution time: 544_403_000 picoseconds.
-		Weight::from_parts(592_335_000, 27334)
+		// Minimum execution time: 567_407_000 picoseconds.
+		Weight::from_parts(592_795_000, 27334)
 			.saturating_add(T::DbWeight::get().reads(49_u64))
 			.saturating_add(T::DbWeight::get().writes(53_u64))
+	}
+	/// Storage: `Market::Tasks` (r:1 w:0)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Jobs` (r:1 w:0)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
+	fn tick_task_deadline_idle() -> Weight {
+		//  Measured:  `1558`
+		//  Estimated: `4926`
+		// Minimum execution time: 10_756_000 picoseconds.
+		Weight::from_parts(11_697_000, 4926)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:0)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
@@ -298,10 +314,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn tick_assign(p: u32, ) -> Weight {
 		//  Measured:  `10238`
 		//  Estimated: `13023`
-		// Minimum execution time: 97_816_000 picoseconds.
-		Weight::from_parts(164_837_128, 13023)
-			// Standard Error: 1_723
-			.saturating_add(Weight::from_parts(16_329, 0).saturating_mul(p.into()))
+		// Minimum execution time: 99_499_000 picoseconds.
+		Weight::from_parts(165_482_386, 13023)
+			// Standard Error: 1_893
+			.saturating_add(Weight::from_parts(17_229, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(21_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -329,10 +345,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn tick_assign_storage_only(p: u32, ) -> Weight {
 		//  Measured:  `4568`
 		//  Estimated: `4926`
-		// Minimum execution time: 45_758_000 picoseconds.
-		Weight::from_parts(72_009_834, 4926)
-			// Standard Error: 585
-			.saturating_add(Weight::from_parts(6_415, 0).saturating_mul(p.into()))
+		// Minimum execution time: 45_989_000 picoseconds.
+		Weight::from_parts(82_927_396, 4926)
+			// Standard Error: 1_216
+			.saturating_add(Weight::from_parts(5_401, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 	}
 }
@@ -340,8 +356,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For backwards compatibility and tests.
 impl WeightInfo for () {
 	fn submit_job(n: u32, ) -> Weight {
-		Weight::from_parts(120_951_000, 2100653)
-			.saturating_add(Weight::from_parts(22_163_636, 0).saturating_mul(n.into()))
+		Weight::from_parts(123_554_000, 2100653)
+			.saturating_add(Weight::from_parts(22_760_311, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
@@ -349,64 +365,68 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2099663).saturating_mul(n.into()))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(71_717_000, 3757)
+		Weight::from_parts(72_748_000, 3757)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(28_102_000, 4926)
+		Weight::from_parts(28_142_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit_last() -> Weight {
-		Weight::from_parts(33_309_000, 4926)
+		Weight::from_parts(33_179_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn decline() -> Weight {
-		Weight::from_parts(31_487_000, 4926)
+		Weight::from_parts(31_457_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(29_424_000, 4926)
+		Weight::from_parts(29_454_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn tick_base() -> Weight {
-		Weight::from_parts(7_141_000, 4247)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
+		Weight::from_parts(7_932_000, 4247)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn tick_job_deadline() -> Weight {
-		Weight::from_parts(76_665_000, 4247)
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
+		Weight::from_parts(76_395_000, 4247)
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn deliver() -> Weight {
-		Weight::from_parts(699_534_000, 2100653)
+		Weight::from_parts(700_796_000, 2100653)
 			.saturating_add(RocksDbWeight::get().reads(32_u64))
 			.saturating_add(RocksDbWeight::get().writes(31_u64))
 	}
 	fn tick_reduce_start() -> Weight {
-		Weight::from_parts(968_636_000, 36251)
+		Weight::from_parts(977_940_000, 36251)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(577_u64))
 	}
 	fn tick_task_deadline() -> Weight {
-		Weight::from_parts(592_335_000, 27334)
+		Weight::from_parts(592_795_000, 27334)
 			.saturating_add(RocksDbWeight::get().reads(49_u64))
 			.saturating_add(RocksDbWeight::get().writes(53_u64))
 	}
+	fn tick_task_deadline_idle() -> Weight {
+		Weight::from_parts(11_697_000, 4926)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+	}
 	fn tick_assign(p: u32, ) -> Weight {
-		Weight::from_parts(164_837_128, 13023)
-			.saturating_add(Weight::from_parts(16_329, 0).saturating_mul(p.into()))
+		Weight::from_parts(165_482_386, 13023)
+			.saturating_add(Weight::from_parts(17_229, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(21_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn tick_assign_storage_only(p: u32, ) -> Weight {
-		Weight::from_parts(72_009_834, 4926)
-			.saturating_add(Weight::from_parts(6_415, 0).saturating_mul(p.into()))
+		Weight::from_parts(82_927_396, 4926)
+			.saturating_add(Weight::from_parts(5_401, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
 	}
 }
