@@ -30,6 +30,11 @@ fn u64_at(h: &[u8; 32], at: usize) -> u64 {
 	u64::from_le_bytes(b)
 }
 
+/// A uniform draw in [0, 1) from bytes `at..at + 8` of a hash (assignment, spot checks).
+pub(crate) fn roll_at(h: &[u8; 32], at: usize) -> Perbill {
+	Perbill::from_parts((u64_at(h, at) % 1_000_000_000) as u32)
+}
+
 impl<T: Config> Pallet<T> {
 	pub(crate) fn enqueue(job: JobId, task: TaskIndex) {
 		let tail = QueueTail::<T>::get();
@@ -175,7 +180,7 @@ impl<T: Config> Pallet<T> {
 					continue
 				}
 				// The candidate policy decides (by default: with probability = reputation).
-				let roll = Perbill::from_parts((u64_at(&h, 16) % 1_000_000_000) as u32);
+				let roll = roll_at(&h, 16);
 				if T::Candidates::accept(T::Providers::reputation(&p), roll) {
 					chosen = Some((p, h));
 					break

@@ -335,6 +335,28 @@ fn attack_colluder_in_a_later_round_cannot_frame_the_honest_provider() {
 }
 
 #[test]
+fn attack_a_single_later_replica_cannot_side_with_a_liar() {
+	new_test_ext(3).execute_with(|| {
+		// Room for one more replica only. Before sealed rounds, one replica was added, earlier
+		// reveals counted, and liar + accomplice made the quorum: the honest provider was slashed.
+		let job = batch(1, policy(2, 3, 2));
+		let (honest, _liar, _) = split_round_zero(job);
+		let bond = pallet_gravity_providers::Providers::<Test>::get(honest).unwrap().bond;
+		// Any replica added now is the liar's accomplice and reveals the liar's output.
+		if Tasks::<Test>::get(job, 0).unwrap().phase == TaskPhase::Committing {
+			agree(job, 0, cid(2), 100);
+		}
+		// A fresh round needs `quorum` fresh replicas and there is room for one: the task fails,
+		// nobody is judged, the honest bond is whole.
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!(t.phase, TaskPhase::Failed);
+		assert_eq!(pallet_gravity_providers::Providers::<Test>::get(honest).unwrap().bond, bond);
+		assert!(t.replicas.iter().all(|r| r.slashed == 0 && r.paid == 0));
+		check_escrow();
+	});
+}
+
+#[test]
 fn delivery_is_checked_against_the_agreed_digest_and_the_store() {
 	new_test_ext(3).execute_with(|| {
 		let job = batch(1, policy(2, 3, 2));

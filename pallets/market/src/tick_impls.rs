@@ -12,7 +12,7 @@ use frame_support::{
 use frame_system::pallet_prelude::BlockNumberFor;
 use gravity_primitives::{JobId, Outcome, TaskIndex};
 use crate::policy::TrustPolicy;
-use sp_runtime::{traits::Saturating, Perbill};
+use sp_runtime::traits::Saturating;
 
 /// The provider count at which an assignment is charged: the top of the benchmarked range (the
 /// benchmark shows the cost is flat in it).
@@ -176,10 +176,7 @@ impl<T: Config> Pallet<T> {
 	) {
 		let subject = (b"gravity/spot", job_id, task_idx).encode();
 		let (seed, _) = T::Randomness::random(&subject);
-		let h = sp_io::hashing::blake2_256(&seed.encode());
-		let mut b = [0u8; 8];
-		b.copy_from_slice(&h[..8]);
-		let roll = Perbill::from_parts((u64::from_le_bytes(b) % 1_000_000_000) as u32);
+		let roll = crate::assign_impls::roll_at(&sp_io::hashing::blake2_256(&seed.encode()), 0);
 		task.check_pending = false;
 		let solo = roll >= T::Trust::spot_check_rate();
 		if solo {
