@@ -67,6 +67,20 @@ pub enum Subcommand {
 	/// Db meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
 
+	/// Check a task program (Wasm) before uploading it: valid WebAssembly 2.0, the task ABI's
+	/// imports only, and within the structural limits every provider enforces. Prints what is
+	/// wrong, or the module's compile price in fuel.
+	CheckProgram {
+		/// The `.wasm` file.
+		path: std::path::PathBuf,
+	},
+
+	/// Internal: compile one task module for the provider service (reads it on stdin, writes the
+	/// compiled artifact on stdout). The provider runs it as a separate process with a memory and
+	/// a time limit.
+	#[command(hide = true)]
+	CompileWorker,
+
 	/// Runtime benchmarks (`benchmark pallet`); built with `--features runtime-benchmarks`.
 	#[cfg(feature = "runtime-benchmarks")]
 	#[command(subcommand)]

@@ -112,6 +112,17 @@ pub fn run() -> sc_cli::Result<()> {
 
 	match &cli.subcommand {
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),
+		Some(Subcommand::CompileWorker) => std::process::exit(gravity_executor::compile::worker_main()),
+		Some(Subcommand::CheckProgram { path }) => {
+			let wasm = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+			match gravity_executor::check_program(&wasm) {
+				Ok(fuel) => {
+					println!("{}: ok; every run of it is charged {fuel} fuel for compiling it", path.display());
+					Ok(())
+				},
+				Err(failure) => Err(format!("{}: {failure}; every replica would report this failure", path.display()).into()),
+			}
+		},
 		Some(Subcommand::ExportChainSpec(cmd)) => {
 			let chain_spec = cli.load_spec(&cmd.chain)?;
 			cmd.run(chain_spec)

@@ -246,6 +246,11 @@ pub fn new_full<
 			offchain_storage,
 			max_concurrent: provider.provider_max_tasks.max(1),
 			limits: gravity_executor::Limits::default(),
+			// Hostile modules are compiled by `gravity-node compile-worker` in a process of its
+			// own (memory and time limited), never in the node.
+			compile_worker: std::env::current_exe().ok().map(|exe| {
+				(exe, vec!["compile-worker".to_string()], gravity_executor::WorkerLimits::default())
+			}),
 		};
 		task_manager.spawn_handle().spawn("gravity-provider", Some("provider"), gravity_provider::run(params));
 	}

@@ -87,6 +87,19 @@ fn main() {
 		other.push(median(times));
 	}
 	let (every, c) = (other[0], other[1]);
+	// The deterministic stack limit's cost: the same settings without the instrumentation.
+	let plain = Executor::for_stack_test(gravity_executor::NATIVE_STACK_BYTES, false).unwrap();
+	let _ = plain.run(hash, wasm, inputs[0].clone(), [0; 32], &limits);
+	let mut times = vec![];
+	for _ in 0..ROUNDS {
+		let t = Instant::now();
+		for i in &inputs {
+			let (r, _) = plain.run(hash, wasm, i.clone(), [0; 32], &limits);
+			r.outcome.expect("render task succeeds");
+		}
+		times.push(t.elapsed().as_secs_f64());
+	}
+	let no_stack_limit = median(times);
 
 
 	// Per-task overhead on a near-empty task: instantiate from the cache, pass input, collect output.
@@ -111,6 +124,11 @@ fn main() {
 	let cpu_sandbox = t.elapsed().as_secs_f64();
 	assert_eq!(cr.outcome.unwrap(), cn);
 
+	let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+		.ok()
+		.and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+		.unwrap_or_else(|| "unknown".into());
+	println!("CPU: {cpu_model} ({} threads)", std::thread::available_parallelism().map_or(0, |n| n.get()));
 	println!("render: {}x{} px, {} tiles, median of {ROUNDS} rounds", scene.width, scene.height, tx * ty);
 	println!("| measure | value |");
 	println!("|---|---|");
@@ -122,7 +140,9 @@ fn main() {
 	println!("| sandbox render, metered, Cranelift's canonicalize-every-operation instead | {:.1} ms ({:.2}x native) |", every * 1e3, every / n);
 	println!("| sandbox render, metered, no NaN canonicalization (not deterministic, not used) | {:.1} ms |", c * 1e3);
 	println!("| NaN-canonicalization overhead (metered / metered without) | {:.2}x |", s / c);
-	println!("| fuel used, all tiles | {fuel_total} |");
+	println!("| sandbox render, metered, without the deterministic stack limit | {:.1} ms |", no_stack_limit * 1e3);
+	println!("| deterministic-stack-limit overhead (metered / metered without) | {:.2}x |", s / no_stack_limit);
+	println!("| fuel used, all tiles (compile price included, charged per run) | {fuel_total} |");
 	println!("| module compile (cache miss, once per program) | {compile_ms:.1} ms |");
 	println!("| per-task overhead in render runs (instantiate + input + output), median | {:.3} ms |", median(overhead));
 	println!("| whole near-empty task from cache, median of 200 | {:.3} ms |", median(tiny_total));

@@ -14,7 +14,29 @@
 //!   other proposal (threads, relaxed SIMD, tail calls, GC, memory64, …) is an invalid module;
 //! - a **memory cap** (`max_memory_bytes`) enforced by a resource limiter;
 //! - **no host access** but the task ABI below: no clock, no randomness except the 32-byte seed
-//!   the chain gives, no files, no network.
+//!   the chain gives, no files, no network;
+//! - a **deterministic stack limit**: the module is instrumented to count its stack use in
+//!   logical units and trap at [`prepare::STACK_LIMIT`], long before the native stack (a run
+//!   gets [`NATIVE_STACK_BYTES`] on a thread of its own) could overflow; so a stack overflow is
+//!   the same failure at the same fuel on every machine ([`prepare`]).
+//!
+//! ## Hostile modules
+//! Compilation is work nobody meters with fuel, so it is bounded three ways:
+//! - **structural limits** ([`prepare::ModuleLimits::TASK`]: functions, locals per function,
+//!   body and code bytes, operand-stack height, branches per function), checked before
+//!   compilation, deterministically: a module over one is the failure result
+//!   [`Failure::ModuleTooComplex`] on every replica; `gravity-node check-program <file>` tells a
+//!   requester the same before uploading;
+//! - **a compile worker**: provider nodes compile in a separate process
+//!   (`gravity-node compile-worker`, [`compile`]) with a memory and a time limit; if it crashes
+//!   or is killed the run is [`Failure::Aborted`] — not a result: the provider declines the
+//!   replica (free) and goes on;
+//! - **a compile price**: every run is charged [`compile_fuel`] (per function and per code byte)
+//!   before its own fuel, whether the module was cached or not, so that every replica reports
+//!   the same fuel.
+//!
+//! [`hostile`] generates the modules the tests attack with; the figures are in
+//! `docs/benchmarks.md` ("Hostile modules").
 //!
 //! ## Task ABI (version 1)
 //! A task module exports `memory` and `run: () -> i32`, and may import only these functions from
@@ -36,12 +58,19 @@
 //!
 //! ## Results
 //! Every run ends in a [`TaskResult`]: `Ok` with the output bytes, or a deterministic
-//! [`Failure`] (invalid module, forbidden import, trap, fuel exhausted, memory limit, output too
-//! large, task error). The result hash a provider commits to is [`TaskResult::output_hash`]:
+//! [`Failure`] (invalid module, module over a structural limit, forbidden import, trap — a stack
+//! overflow included —, fuel exhausted, memory limit, output too large, task error), or
+//! [`Failure::Aborted`] when this machine could not run it at all (never committed). The result hash a provider commits to is [`TaskResult::output_hash`]:
 //! `blake2_256(output)` for success, `blake2_256(b"gravity-failure" ‖ SCALE(failure))` otherwise.
 //! A failure is a result like any other: it is reported on chain, never a crash.
 
+pub mod compile;
+pub mod hostile;
 pub mod nan;
+pub mod prepare;
+
+pub use compile::{CompileIn, WorkerLimits};
+use compile::EngineSettings;
 
 use codec::{Decode, Encode};
 use parking_lot::Mutex;
@@ -87,6 +116,13 @@ pub enum Failure {
 	OutputTooLarge,
 	/// `run` returned this non-zero code.
 	TaskError(i32),
+	/// Not a result: this provider could not run the task (no thread for it, or its compile
+	/// worker crashed or ran out of time or memory). Never committed; the provider declines
+	/// the replica and another provider runs it.
+	Aborted(String),
+	/// The program is over a structural limit of task modules
+	/// ([`prepare::ModuleLimits::TASK`]): which one, by how much.
+	ModuleTooComplex(String),
 }
 
 impl core::fmt::Display for Failure {
@@ -100,6 +136,8 @@ impl core::fmt::Display for Failure {
 			Failure::MemoryLimit => write!(f, "memory limit exceeded"),
 			Failure::OutputTooLarge => write!(f, "output too large"),
 			Failure::TaskError(c) => write!(f, "task returned error code {c}"),
+			Failure::Aborted(why) => write!(f, "not run on this machine: {why}"),
+			Failure::ModuleTooComplex(what) => write!(f, "module over a structural limit: {what}"),
 		}
 	}
 }
@@ -176,11 +214,80 @@ const ABI_IMPORTS: [&str; 4] = ["input_len", "input_read", "output_write", "seed
 pub struct Executor {
 	engine: Engine,
 	linker: Arc<Linker<HostState>>,
-	cache: Arc<Mutex<HashMap<[u8; 32], Module>>>,
+	cache: Arc<Mutex<HashMap<[u8; 32], (Module, u64)>>>,
 	max_cached: usize,
 	metered: bool,
-	nans: NanCanonicalization,
+	/// Native stack of a run's thread (and wasmtime's `max_wasm_stack` below it).
+	native_stack: usize,
+	/// How the engine is configured (NaNs, fuel, stack limit): what a compile worker must use.
+	settings: EngineSettings,
+	compile_in: CompileIn,
 }
+
+/// The wasmtime engine for `settings`.
+pub(crate) fn engine(settings: &EngineSettings) -> Result<Engine, String> {
+	let mut config = Config::new();
+	config
+		.consume_fuel(settings.metered)
+		.cranelift_nan_canonicalization(settings.nans == 1)
+		.cranelift_opt_level(OptLevel::Speed)
+		.wasm_threads(false)
+		.wasm_relaxed_simd(false)
+		.wasm_multi_memory(false)
+		.wasm_memory64(false)
+		.wasm_simd(true)
+		.wasm_bulk_memory(true)
+		// Far more than `STACK_LIMIT` logical units can use: the instrumented limit always
+		// trips first (see `prepare`). Runs get a thread with this much stack.
+		.max_wasm_stack(settings.native_stack as usize);
+	Engine::new(&config).map_err(|e| format!("wasmtime engine: {e}"))
+}
+
+/// Fail a module that imports anything but the task ABI.
+pub(crate) fn check_imports(module: &Module) -> Result<(), Failure> {
+	for import in module.imports() {
+		if import.module() != "gravity" || !ABI_IMPORTS.contains(&import.name()) {
+			return Err(Failure::ForbiddenImport(format!("{}::{}", import.module(), import.name())))
+		}
+	}
+	Ok(())
+}
+
+/// Fuel charged to every run for compiling its module, whether this provider had it cached or
+/// not (every replica must report the same fuel): per function, per byte of code, and per
+/// (local × branch) of each function, the product that makes Cranelift's register allocation
+/// superlinear. See `docs/benchmarks.md` ("Hostile modules") for how the rates were set and
+/// what they cover.
+pub const COMPILE_FUEL_PER_FUNCTION: u64 = 2_000;
+/// See [`COMPILE_FUEL_PER_FUNCTION`].
+pub const COMPILE_FUEL_PER_CODE_BYTE: u64 = 20;
+/// See [`COMPILE_FUEL_PER_FUNCTION`].
+pub const COMPILE_FUEL_PER_LOCAL_BRANCH: u64 = 1;
+
+/// The compile price of a prepared module.
+pub fn compile_fuel(functions: u32, code_bytes: u32, complexity: u64) -> u64 {
+	(functions as u64)
+		.saturating_mul(COMPILE_FUEL_PER_FUNCTION)
+		.saturating_add((code_bytes as u64).saturating_mul(COMPILE_FUEL_PER_CODE_BYTE))
+		.saturating_add(complexity.saturating_mul(COMPILE_FUEL_PER_LOCAL_BRANCH))
+}
+
+/// Check a task program as every provider will (validity, ABI imports, structural limits) and
+/// return its compile price in fuel, or the failure every replica would report.
+pub fn check_program(wasm: &[u8]) -> Result<u64, Failure> {
+	let executor = Executor::new(1).map_err(Failure::Aborted)?;
+	let compiled = compile::compile_here(&executor.engine, &executor.settings, wasm)?;
+	Ok(compile_fuel(compiled.functions, compiled.code_bytes, compiled.complexity))
+}
+
+/// Native stack a run may use: 2 KiB per logical stack unit ([`prepare::STACK_LIMIT`]), far
+/// above what a unit (one value slot) can take in a Cranelift frame, so the logical limit is
+/// always reached first. Only touched pages cost memory.
+pub const NATIVE_STACK_BYTES: usize = 2048 * prepare::STACK_LIMIT as usize;
+
+/// Stack above `max_wasm_stack` for the host side of a run (the ABI functions, wasmtime's
+/// trampolines, the trap handler).
+const HOST_STACK_BYTES: usize = 4 << 20;
 
 fn memory_of(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
 	match caller.get_export("memory") {
@@ -217,18 +324,34 @@ impl Executor {
 	/// An executor with explicit fuel metering and NaN settings (tests and benchmarks; only
 	/// [`Executor::new`]'s settings produce results for the chain).
 	pub fn with_options(max_cached: usize, metered: bool, nans: NanCanonicalization) -> Result<Self, String> {
-		let mut config = Config::new();
-		config
-			.consume_fuel(metered)
-			.cranelift_nan_canonicalization(nans == NanCanonicalization::EveryOperation)
-			.cranelift_opt_level(OptLevel::Speed)
-			.wasm_threads(false)
-			.wasm_relaxed_simd(false)
-			.wasm_multi_memory(false)
-			.wasm_memory64(false)
-			.wasm_simd(true)
-			.wasm_bulk_memory(true);
-		let engine = Engine::new(&config).map_err(|e| format!("wasmtime engine: {e}"))?;
+		Self::build(max_cached, metered, nans, NATIVE_STACK_BYTES, true)
+	}
+
+	/// Tests only: the production settings with `native_stack` bytes of native stack, and the
+	/// deterministic stack limit on or off (off shows what it prevents: a stack overflow whose
+	/// fuel depends on the native stack).
+	pub fn for_stack_test(native_stack: usize, deterministic: bool) -> Result<Self, String> {
+		Self::build(4, true, NanCanonicalization::AtObservation, native_stack, deterministic)
+	}
+
+	fn build(
+		max_cached: usize,
+		metered: bool,
+		nans: NanCanonicalization,
+		native_stack: usize,
+		stack_limit: bool,
+	) -> Result<Self, String> {
+		let settings = EngineSettings {
+			metered,
+			nans: match nans {
+				NanCanonicalization::AtObservation => 0,
+				NanCanonicalization::EveryOperation => 1,
+				NanCanonicalization::Off => 2,
+			},
+			native_stack: native_stack as u64,
+			stack_limit,
+		};
+		let engine = engine(&settings)?;
 		let mut linker = Linker::<HostState>::new(&engine);
 		linker
 			.func_wrap("gravity", "input_len", |c: Caller<'_, HostState>| -> i32 {
@@ -276,26 +399,37 @@ impl Executor {
 				})
 			})
 			.map_err(|e| format!("linker: {e}"))?;
-		Ok(Self { engine, linker: Arc::new(linker), cache: Default::default(), max_cached, metered, nans })
+		Ok(Self {
+			engine,
+			linker: Arc::new(linker),
+			cache: Default::default(),
+			max_cached,
+			metered,
+			native_stack,
+			settings,
+			compile_in: CompileIn::Process,
+		})
 	}
 
-	/// Compile (or fetch from the cache) the module whose bytes hash to `program_hash`.
-	fn module(&self, program_hash: [u8; 32], wasm: &[u8]) -> Result<(Module, bool), Failure> {
-		if let Some(m) = self.cache.lock().get(&program_hash) {
-			return Ok((m.clone(), false))
+	/// Compile modules in a worker process (`program args…`, e.g. `gravity-node
+	/// compile-worker`) under `limits`, instead of in this process. What provider nodes do.
+	pub fn with_compile_worker(mut self, program: std::path::PathBuf, args: Vec<String>, limits: WorkerLimits) -> Self {
+		self.compile_in = CompileIn::Worker { program, args, limits };
+		self
+	}
+
+	/// Compile (or fetch from the cache) the module whose bytes hash to `program_hash`, with
+	/// its compile price in fuel.
+	fn module(&self, program_hash: [u8; 32], wasm: &[u8]) -> Result<(Module, u64, bool), Failure> {
+		if let Some((m, fuel)) = self.cache.lock().get(&program_hash) {
+			return Ok((m.clone(), *fuel, false))
 		}
-		let module = if self.nans == NanCanonicalization::AtObservation {
-			let rewritten = nan::canonicalize_observable_nans(wasm).map_err(|_| Failure::InvalidModule)?;
-			Module::new(&self.engine, rewritten)
-		} else {
-			Module::new(&self.engine, wasm)
-		}
-		.map_err(|_| Failure::InvalidModule)?;
-		for import in module.imports() {
-			if import.module() != "gravity" || !ABI_IMPORTS.contains(&import.name()) {
-				return Err(Failure::ForbiddenImport(format!("{}::{}", import.module(), import.name())))
-			}
-		}
+		let compiled = match &self.compile_in {
+			CompileIn::Process => compile::compile_here(&self.engine, &self.settings, wasm)?,
+			CompileIn::Worker { program, args, limits } =>
+				compile::compile_in_worker(&self.engine, &self.settings, wasm, program, args, limits)?,
+		};
+		let fuel = compile_fuel(compiled.functions, compiled.code_bytes, compiled.complexity);
 		let mut cache = self.cache.lock();
 		if cache.len() >= self.max_cached {
 			// Evict an arbitrary entry; the cache is a speed-up, not a source of truth.
@@ -303,12 +437,38 @@ impl Executor {
 				cache.remove(&k);
 			}
 		}
-		cache.insert(program_hash, module.clone());
-		Ok((module, true))
+		cache.insert(program_hash, (compiled.module.clone(), fuel));
+		Ok((compiled.module, fuel, true))
 	}
 
-	/// Run `wasm` (whose blake2-256 is `program_hash`) on `input`.
+	/// The run happens on a thread of its own with [`NATIVE_STACK_BYTES`] of stack.
 	pub fn run(
+		&self,
+		program_hash: [u8; 32],
+		wasm: &[u8],
+		input: Arc<Vec<u8>>,
+		seed: [u8; 32],
+		limits: &Limits,
+	) -> (TaskResult, RunStats) {
+		let spawned = std::thread::scope(|scope| {
+			std::thread::Builder::new()
+				.name("gravity-task".into())
+				.stack_size(self.native_stack + HOST_STACK_BYTES)
+				.spawn_scoped(scope, || self.run_here(program_hash, wasm, input.clone(), seed, limits))
+				.map(|handle| handle.join())
+		});
+		match spawned {
+			Ok(Ok(done)) => done,
+			// No thread (out of memory or address space) or a panic in the host side: this
+			// machine could not run the task; nothing about the program is known.
+			Ok(Err(_)) | Err(_) => (
+				TaskResult { outcome: Err(Failure::Aborted("the task thread could not run".into())), fuel_used: 0 },
+				RunStats::default(),
+			),
+		}
+	}
+
+	fn run_here(
 		&self,
 		program_hash: [u8; 32],
 		wasm: &[u8],
@@ -318,14 +478,20 @@ impl Executor {
 	) -> (TaskResult, RunStats) {
 		let t0 = Instant::now();
 		let mut stats = RunStats::default();
-		let module = match self.module(program_hash, wasm) {
-			Ok((m, compiled)) => {
+		let (module, compile_fuel) = match self.module(program_hash, wasm) {
+			Ok((m, fuel, compiled)) => {
 				stats.compiled = compiled;
 				stats.compile_ns = t0.elapsed().as_nanos();
-				m
+				(m, fuel)
 			},
 			Err(f) => return (TaskResult { outcome: Err(f), fuel_used: 0 }, stats),
 		};
+		// The compile price comes first out of the fuel cap.
+		let compile_fuel = if self.metered { compile_fuel } else { 0 };
+		if compile_fuel >= limits.fuel_cap && self.metered {
+			return (TaskResult { outcome: Err(Failure::OutOfFuel), fuel_used: limits.fuel_cap }, stats)
+		}
+		let limits = &Limits { fuel_cap: limits.fuel_cap - compile_fuel, ..limits.clone() };
 		let t1 = Instant::now();
 		let state = HostState {
 			input,
@@ -343,7 +509,7 @@ impl Executor {
 		}
 		let metered = self.metered;
 		let fuel_used = |store: &Store<HostState>| {
-			if metered { limits.fuel_cap.saturating_sub(store.get_fuel().unwrap_or(0)) } else { 0 }
+			if metered { compile_fuel + limits.fuel_cap.saturating_sub(store.get_fuel().unwrap_or(0)) } else { 0 }
 		};
 		let instance = match self.linker.instantiate(&mut store, &module) {
 			Ok(i) => i,
@@ -367,9 +533,19 @@ impl Executor {
 		let outcome = match ret {
 			Ok(0) => Ok(std::mem::take(&mut store.data_mut().output)),
 			Ok(code) => Err(Failure::TaskError(code)),
-			Err(e) => Err(classify(&e, store.data())),
+			Err(e) => {
+				// The instrumented stack limit traps with `unreachable` and leaves the counter
+				// above the limit (nothing else can).
+				let depth = instance.get_global(&mut store, prepare::DEPTH_EXPORT).map(|g| g.get(&mut store));
+				let over = depth.and_then(|v| v.i32()).is_some_and(|d| d as u32 > prepare::STACK_LIMIT);
+				if over && matches!(e.downcast_ref::<Trap>(), Some(Trap::UnreachableCodeReached)) {
+					Err(Failure::Trap(trap_name(&Trap::StackOverflow).into()))
+				} else {
+					Err(classify(&e, store.data()))
+				}
+			},
 		};
-		let used = if outcome == Err(Failure::OutOfFuel) { limits.fuel_cap } else { used };
+		let used = if outcome == Err(Failure::OutOfFuel) { compile_fuel + limits.fuel_cap } else { used };
 		stats.overhead_ns = setup_ns + t3.elapsed().as_nanos();
 		stats.total_ns = t0.elapsed().as_nanos();
 		(TaskResult { outcome, fuel_used: used }, stats)

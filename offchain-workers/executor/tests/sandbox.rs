@@ -214,3 +214,140 @@ fn the_rewrite_keeps_modules_valid_and_rejects_invalid_ones() {
 	let shared = wat::parse_str("(module (memory 1 1 shared))").unwrap();
 	assert!(gravity_executor::nan::canonicalize_observable_nans(&shared).is_err());
 }
+
+/// Recursion without end: `run` calls `$down`, which calls itself. `$down` keeps `locals`
+/// extra i64 locals live (a bigger native frame per call).
+fn recursion(locals: usize) -> Vec<u8> {
+	let decl = "(local i64)".repeat(locals);
+	let touch: String = (0..locals).map(|i| format!("(local.set {} (i64.add (local.get {}) (local.get 0)))", i + 1, i + 1)).collect();
+	let sum: String = (0..locals).map(|i| format!("(i64.add (local.get {}) ", i + 1)).collect::<String>() + "(i64.const 0)" + &")".repeat(locals);
+	wat::parse_str(format!(
+		r#"(module (memory (export "memory") 1)
+		  (func $down (param i64) (result i64) {decl} {touch}
+		    (i64.add (call $down (i64.add (local.get 0) (i64.const 1))) {sum}))
+		  (func (export "run") (result i32) (drop (call $down (i64.const 0))) (i32.const 0)))"#
+	))
+	.unwrap()
+}
+
+#[test]
+fn stack_exhaustion_is_the_same_failure_with_the_same_fuel_whatever_the_native_stack() {
+	let limits = Limits { fuel_cap: 5_000_000_000, ..Limits::default() };
+	for locals in [0, 40] {
+		let wasm = recursion(locals);
+		let results: Vec<_> = [8usize << 20, 32 << 20, gravity_executor::NATIVE_STACK_BYTES]
+			.into_iter()
+			.map(|native| {
+				let ex = Executor::for_stack_test(native, true).unwrap();
+				ex.run(program_hash(&wasm), &wasm, Arc::new(vec![]), [0; 32], &limits).0
+			})
+			.collect();
+		assert_eq!(results[0].outcome, Err(Failure::Trap("stack overflow".into())), "{locals} locals");
+		assert!(results[0].fuel_used > 0 && results[0].fuel_used < limits.fuel_cap);
+		for r in &results[1..] {
+			assert_eq!(r, &results[0], "{locals} locals: the native stack changed the result");
+		}
+		// Without the instrumented limit the depth, hence the fuel, follows the native stack:
+		// what made honest x86 and ARM providers disagree.
+		let native: Vec<_> = [1usize << 20, 4 << 20]
+			.into_iter()
+			.map(|n| {
+				let ex = Executor::for_stack_test(n, false).unwrap();
+				ex.run(program_hash(&wasm), &wasm, Arc::new(vec![]), [0; 32], &limits).0
+			})
+			.collect();
+		assert_eq!(native[0].outcome, Err(Failure::Trap("stack overflow".into())));
+		assert_ne!(native[0].fuel_used, native[1].fuel_used, "{locals} locals");
+	}
+}
+
+#[test]
+fn every_way_out_of_a_function_gives_its_stack_back() {
+	// A million calls in a loop that leave by `return`, by a branch to the function's label
+	// (`br`, `br_if`, `br_table`), by falling off the end, with one result or two: if any of
+	// them kept its cost, the counter would pass the limit long before the end.
+	let src = r#"(module (memory (export "memory") 1)
+	  (func $ret (param i32) (result i32) (if (local.get 0) (then (return (i32.const 1)))) (i32.const 2))
+	  (func $br (param i32) (result i32) (i32.const 3) (br_if 0 (local.get 0)) (drop) (i32.const 4))
+	  (func $table (param i32) (result i32) (block (result i32) (i32.const 5) (local.get 0) (br_table 0 1)))
+	  (func $two (param i32) (result i32 i64) (i32.const 6) (i64.const 7) (br 0))
+	  (func (export "run") (result i32) (local $i i32)
+	    (loop $l
+	      (drop (call $ret (i32.and (local.get $i) (i32.const 1))))
+	      (drop (call $br (i32.and (local.get $i) (i32.const 1))))
+	      (drop (call $table (i32.and (local.get $i) (i32.const 1))))
+	      (drop (drop (call $two (local.get $i))))
+	      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+	      (br_if $l (i32.lt_u (local.get $i) (i32.const 1000000))))
+	    (i32.const 0)))"#;
+	let r = run(src, b"", Limits::default());
+	assert_eq!(r.outcome, Ok(vec![]));
+}
+
+#[test]
+fn a_module_may_not_use_the_stack_counter_name() {
+	let src = r#"(module (memory (export "memory") 1) (global (export "__gravity_stack_depth") i32 (i32.const 0))
+	  (func (export "run") (result i32) (i32.const 0)))"#;
+	assert_eq!(run(src, b"", Limits::default()).outcome, Err(Failure::InvalidModule));
+}
+
+fn compile_once(wasm: &[u8]) -> (gravity_executor::TaskResult, gravity_executor::RunStats) {
+	let ex = Executor::new(1).unwrap();
+	ex.run(program_hash(wasm), wasm, Arc::new(vec![]), [0; 32], &Limits::default())
+}
+
+#[test]
+fn hostile_modules_are_rejected_before_compilation() {
+	use gravity_executor::hostile::dense_module;
+	use std::time::Instant;
+	// The attacks of issue 10: one huge function with tens of thousands of locals and dense
+	// branching (Cranelift took > 8 GiB), and ~100k functions in 2 MiB (25 s to compile).
+	let cases = [
+		("50,000 locals", dense_module(1, 50_000, 5_000), "locals of one function"),
+		("100,000 functions", dense_module(100_000, 1, 0), "functions"),
+		("12,000 branches", dense_module(1, 64, 12_000), "blocks, loops, ifs and br_table targets"),
+	];
+	for (name, wasm, limit) in cases {
+		let t = Instant::now();
+		let (r, _) = compile_once(&wasm);
+		let took = t.elapsed();
+		match r.outcome {
+			Err(Failure::ModuleTooComplex(what)) => assert!(what.starts_with(limit), "{name}: {what}"),
+			other => panic!("{name}: {other:?}"),
+		}
+		assert_eq!(r.fuel_used, 0);
+		assert!(took.as_secs() < 5, "{name}: rejecting took {took:?}");
+		println!("{name} ({} bytes): rejected in {} ms", wasm.len(), took.as_millis());
+	}
+}
+
+/// The worst modules the limits let through: the most locals and branches in one function, and
+/// the most functions in the most code.
+pub fn worst_within_limits() -> [(&'static str, Vec<u8>); 2] {
+	use gravity_executor::{hostile::dense_module, prepare::ModuleLimits};
+	let l = ModuleLimits::TASK;
+	[
+		("one dense function", dense_module(1, l.max_locals, l.max_branches)),
+		("10,000 functions", dense_module(l.max_functions - 1, 4, 10)),
+	]
+}
+
+#[test]
+fn the_worst_modules_within_the_limits_compile_in_bounded_time_and_pay_for_it() {
+	use gravity_executor::{compile_fuel, prepare};
+	use std::time::Instant;
+	for (name, wasm) in worst_within_limits() {
+		let t = Instant::now();
+		let (r, stats) = compile_once(&wasm);
+		let took = t.elapsed();
+		assert_eq!(r.outcome, Ok(vec![]), "{name}");
+		assert!(stats.compiled);
+		// The compile price is charged to the run, the same whoever runs it.
+		let options = prepare::Options { nans: true, stack_limit: None, limits: prepare::ModuleLimits::TASK };
+		let p = prepare::prepare(&wasm, &options).unwrap();
+		let price = compile_fuel(p.functions, p.code_bytes, p.complexity);
+		assert!(r.fuel_used >= price && r.fuel_used < price + 100, "{name}: {} fuel", r.fuel_used);
+		println!("{name}: {} bytes, compiled in {} ms, compile price {price} fuel", wasm.len(), took.as_millis());
+		assert!(took.as_secs() < 30, "{name}: compiling took {took:?}");
+	}
+}

@@ -24,6 +24,11 @@
 //! 6. declines (free) a replica whose data it cannot fetch by half its commit window;
 //! 7. sends heartbeats (free when due) so the chain keeps assigning work to it.
 //!
+//! The service is an event loop (`worker::EventLoop`, the shape of rust-libp2p's
+//! `file-sharing` example) with a handler per concern; what to do for each replica is the pure
+//! function [`decide::decide`] of its on-chain phase and commitment and the local record, tested
+//! on its own (including after a restart, when only the record on disk is left).
+//!
 //! Its nonces run ahead of the chain; if a transaction is dropped from the pool the chain's
 //! nonce stands still and every later transaction waits: after 10 blocks of that the next
 //! transaction takes the missing nonce (`chain::NonceTracker`).
@@ -40,6 +45,7 @@
 //! signed with the keystore key: they appear in any block explorer like a user's.
 
 mod chain;
+pub mod decide;
 mod state;
 mod worker;
 

@@ -18,8 +18,11 @@ use sp_runtime::{traits::Saturating, Perbill};
 pub(crate) enum Placement {
 	/// A provider got the replica.
 	Assigned,
-	/// The entry is no longer needed (task settled, job ended, enough replicas).
+	/// The entry is no longer needed (task settled, job ended).
 	Dropped,
+	/// The task has all the replicas it wants (a spare entry of an adaptive task that runs
+	/// alone): nothing was done but reading it (`tick_assign_not_needed`).
+	NotNeeded,
 	/// No eligible provider now: try again later.
 	Deferred,
 }
@@ -89,8 +92,8 @@ impl<T: Config> Pallet<T> {
 	) -> BlockNumberFor<T> {
 		let mut b = at;
 		for _ in 0..64u32 {
-			let pushed = Deadlines::<T>::mutate(b, |v| v.try_push((job, task)).is_ok());
-			if pushed {
+			// Appends without decoding the block's list (it may hold thousands of entries).
+			if Deadlines::<T>::try_append(b, (job, task)).is_ok() {
 				return b
 			}
 			b = b.saturating_add(1u32.into());
@@ -120,10 +123,17 @@ impl<T: Config> Pallet<T> {
 		task.queued = task.queued.saturating_sub(1);
 		let open = task.replicas.iter().filter(|r| r.is_open()).count();
 		let ending_idle = job.ending.is_some() && !Self::in_flight(&task);
+		if job.status == JobStatus::Active &&
+			!ending_idle &&
+			task.phase == TaskPhase::Committing &&
+			open >= task.wanted as usize
+		{
+			Tasks::<T>::insert(job_id, task_idx, task);
+			return Placement::NotNeeded
+		}
 		if job.status != JobStatus::Active ||
 			ending_idle ||
 			task.phase != TaskPhase::Committing ||
-			open >= task.wanted as usize ||
 			task.replicas.len() >= job.replication.max as usize
 		{
 			if job.status != JobStatus::Active {

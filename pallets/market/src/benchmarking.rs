@@ -149,6 +149,17 @@ fn commit_all<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) {
 	}
 }
 
+/// A one-task batch job whose `MaxReplicas` replicas, one per provider, all committed `out()`.
+fn committed_job<T: Config>() -> (JobId, Vec<T::AccountId>) {
+	let who = requester::<T>();
+	let r = max_replicas::<T>();
+	let ps = providers::<T>(r as u32);
+	let job = submit::<T>(&who, JobKind::Batch, 1, r);
+	assign::<T>(job, 0, &ps);
+	commit_all::<T>(job, 0, &ps);
+	(job, ps)
+}
+
 /// Commit and reveal `out()` on every replica of `ps`, then run the tally: the task waits for
 /// delivery.
 fn agree<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) -> BlockNumberFor<T> {
@@ -167,10 +178,9 @@ fn agree<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) -> BlockNu
 	until
 }
 
-/// A map-reduce job of one map task and `MaxReducers` reducers whose map task's `MaxReplicas`
+/// A map-reduce job of one map task and `MaxReducers` reducers whose map task's `r`
 /// replicas agreed on `out()`, which is stored: the next step is its delivery.
-fn agreed_map_job<T: Config>(who: &T::AccountId) -> JobId {
-	let r = max_replicas::<T>();
+fn agreed_map_job<T: Config>(who: &T::AccountId, r: u8) -> JobId {
 	let ps = providers::<T>(r as u32);
 	let kind = JobKind::MapReduce { reduce_program: ContentId::repeat_byte(2), reducers: T::MaxReducers::get() };
 	let job = submit::<T>(who, kind, 1, r);
@@ -300,12 +310,13 @@ mod benchmarks {
 		assert_eq!(Jobs::<T>::get(job).unwrap().status, JobStatus::Expired);
 	}
 
-	/// Delivering the output of the last map task of a map-reduce job: every replica judged and
-	/// paid, and the reduce stage queued for the next block (the worst case of `deliver`).
+	/// Delivering the output of the last map task of a map-reduce job: its `r` replicas judged
+	/// and paid, and the reduce stage queued for the next block (the worst case of `deliver`
+	/// with `r` replicas).
 	#[benchmark]
-	fn deliver() {
+	fn deliver(r: Linear<1, { T::MaxReplicas::get() }>) {
 		let who = requester::<T>();
-		let job = agreed_map_job::<T>(&who);
+		let job = agreed_map_job::<T>(&who, r as u8);
 		#[extrinsic_call]
 		deliver(RawOrigin::Signed(who.clone()), job, 0, out());
 		assert_eq!(Tasks::<T>::get(job, 0).unwrap().phase, TaskPhase::Verified);
@@ -318,7 +329,7 @@ mod benchmarks {
 	#[benchmark]
 	fn tick_reduce_start() {
 		let who = requester::<T>();
-		let job = agreed_map_job::<T>(&who);
+		let job = agreed_map_job::<T>(&who, max_replicas::<T>());
 		Pallet::<T>::do_deliver(job, 0, out()).unwrap();
 		let mut j = Jobs::<T>::get(job).unwrap();
 		#[block]
@@ -353,12 +364,7 @@ mod benchmarks {
 	/// changes nothing.
 	#[benchmark]
 	fn tick_task_deadline_idle() {
-		let who = requester::<T>();
-		let r = max_replicas::<T>();
-		let ps = providers::<T>(r as u32);
-		let job = submit::<T>(&who, JobKind::Batch, 1, r);
-		assign::<T>(job, 0, &ps);
-		commit_all::<T>(job, 0, &ps);
+		let (job, _) = committed_job::<T>();
 		let at = frame_system::Pallet::<T>::block_number();
 		assert!(matches!(Tasks::<T>::get(job, 0).unwrap().phase, TaskPhase::Revealing { until } if until > at));
 		let before = Tasks::<T>::get(job, 0).unwrap();
@@ -367,8 +373,63 @@ mod benchmarks {
 		{
 			worked = Pallet::<T>::task_deadline(job, 0, at);
 		}
-		assert!(!worked);
+		assert_eq!(worked, crate::tick_impls::DeadlineWork::Idle);
 		assert_eq!(codec::Encode::encode(&Tasks::<T>::get(job, 0).unwrap()), codec::Encode::encode(&before));
+	}
+
+	/// Tallying a round whose `MaxReplicas` replicas all revealed the same result: the task
+	/// agrees and waits for delivery (a delivery deadline is scheduled).
+	#[benchmark]
+	fn tick_settle() {
+		let (job, ps) = committed_job::<T>();
+		for (i, p) in ps.iter().enumerate() {
+			Pallet::<T>::do_reveal(p.clone(), job, 0, digest(job, 0), 500, salt(i)).unwrap();
+		}
+		let TaskPhase::Revealing { until } = Tasks::<T>::get(job, 0).unwrap().phase else {
+			panic!("all revealed")
+		};
+		frame_system::Pallet::<T>::set_block_number(until);
+		let work;
+		#[block]
+		{
+			work = Pallet::<T>::task_deadline(job, 0, until);
+		}
+		assert_eq!(work, crate::tick_impls::DeadlineWork::Settled);
+		assert!(matches!(Tasks::<T>::get(job, 0).unwrap().phase, TaskPhase::Delivering { .. }));
+	}
+
+	/// Drawing solo or spot check for a task whose only replica (on a trusted provider)
+	/// committed: `s = 0` it runs alone (the reveals open), `s = 1` a spot check queueing
+	/// `MaxReplicas - 1` more replicas.
+	#[benchmark]
+	fn tick_decide(s: Linear<0, 1>) {
+		let who = requester::<T>();
+		let r = max_replicas::<T>();
+		let ps = providers::<T>(1);
+		let policy = ReplicationPolicy { initial: r, max: r, quorum: r.div_ceil(2), adaptive: true };
+		let job = submit_with::<T>(&who, JobKind::Batch, 1, policy);
+		assign::<T>(job, 0, &ps);
+		Tasks::<T>::mutate(job, 0, |t| {
+			let t = t.as_mut().unwrap();
+			t.wanted = 1;
+			t.quorum = 1;
+			t.check_pending = true;
+		});
+		commit_all::<T>(job, 0, &ps);
+		let at = frame_system::Pallet::<T>::block_number() + 1u32.into();
+		frame_system::Pallet::<T>::set_block_number(at);
+		let work;
+		#[block]
+		{
+			work = Pallet::<T>::task_deadline_with(job, 0, at, Some(s == 0));
+		}
+		assert_eq!(work, crate::tick_impls::DeadlineWork::Decided { spot_check: s == 1 });
+		let t = Tasks::<T>::get(job, 0).unwrap();
+		if s == 1 {
+			assert_eq!((t.wanted, t.queued), (r, r - 1));
+		} else {
+			assert!(t.trusted && matches!(t.phase, TaskPhase::Revealing { .. }));
+		}
 	}
 
 	/// Placing one replica with `p` providers registered: the cost must not grow with `p`.
@@ -383,6 +444,25 @@ mod benchmarks {
 			Pallet::<T>::place_replica(job, 0, now);
 		}
 		assert_eq!(Tasks::<T>::get(job, 0).unwrap().replicas.len(), 1);
+	}
+
+	/// Serving a queue entry of a task that already has the replicas it wants (the spare entry
+	/// of an adaptive task that runs alone): read and let go.
+	#[benchmark]
+	fn tick_assign_not_needed() {
+		let who = requester::<T>();
+		let ps = providers::<T>(1);
+		let job = submit::<T>(&who, JobKind::Batch, 1, 1);
+		assign::<T>(job, 0, &ps);
+		Tasks::<T>::mutate(job, 0, |t| t.as_mut().unwrap().queued = 1);
+		let now = frame_system::Pallet::<T>::block_number();
+		let placed;
+		#[block]
+		{
+			placed = Pallet::<T>::place_replica(job, 0, now);
+		}
+		assert!(placed == crate::assign_impls::Placement::NotNeeded);
+		assert_eq!(Tasks::<T>::get(job, 0).unwrap().queued, 0);
 	}
 
 	/// Control for `tick_assign` (not a call's weight): the same storage reads as placing one

@@ -358,7 +358,8 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	pub(crate) fn do_deliver(job_id: JobId, task_idx: TaskIndex, output: ContentId) -> DispatchResult {
+	/// Returns the number of replicas judged (the weight depends on it).
+	pub(crate) fn do_deliver(job_id: JobId, task_idx: TaskIndex, output: ContentId) -> Result<u32, DispatchError> {
 		let mut job = Self::active_job(job_id)?;
 		let mut task = Tasks::<T>::get(job_id, task_idx).ok_or(Error::<T>::UnknownTask)?;
 		let (TaskPhase::Delivering { .. }, Some((digest, fuel))) = (task.phase, task.agreed) else {
@@ -368,10 +369,60 @@ impl<T: Config> Pallet<T> {
 		ensure!(T::Content::exists(&output), Error::<T>::OutputNotStored);
 		T::Content::pin_until(&output, Self::retention(job.deadline));
 		let now = frame_system::Pallet::<T>::block_number();
+		let judged = task.replicas.iter().filter(|r| r.is_open()).count() as u32;
 		Self::judge(&mut job, job_id, task_idx, &mut task, output, fuel, now);
 		Tasks::<T>::insert(job_id, task_idx, task);
 		Jobs::<T>::insert(job_id, job);
-		Ok(())
+		Ok(judged)
+	}
+
+	/// The weight of a `batch`: the sum of its actions' weights as single calls (each action
+	/// runs the same code; the batch saves the per-transaction base weight and signature of
+	/// each). A `deliver` is counted at `MaxReplicas` judged and refunded after.
+	pub fn batch_weight(actions: &[ProviderAction]) -> Weight {
+		actions.iter().fold(Weight::zero(), |w, a| w.saturating_add(Self::action_weight(a, None)))
+	}
+
+	fn action_weight(action: &ProviderAction, judged: Option<u32>) -> Weight {
+		match action {
+			ProviderAction::Commit { .. } => T::WeightInfo::commit().max(T::WeightInfo::commit_last()),
+			ProviderAction::Reveal { .. } => T::WeightInfo::reveal(),
+			ProviderAction::Deliver { .. } =>
+				T::WeightInfo::deliver(judged.unwrap_or(T::MaxReplicas::get())),
+			ProviderAction::Decline { .. } => T::WeightInfo::decline(),
+		}
+	}
+
+	/// Apply each action as its own call would, in a storage layer of its own: a failed
+	/// action is rolled back and reported, the rest stand.
+	pub(crate) fn do_batch(
+		who: T::AccountId,
+		actions: BoundedVec<ProviderAction, T::MaxBatchActions>,
+	) -> DispatchResultWithPostInfo {
+		ensure!(!actions.is_empty(), Error::<T>::EmptyBatch);
+		let mut failed = 0u32;
+		let mut weight = Weight::zero();
+		for (index, action) in actions.into_iter().enumerate() {
+			let result = frame_support::storage::with_storage_layer(|| match action.clone() {
+				ProviderAction::Commit { job, task, commitment } =>
+					Self::do_commit(who.clone(), job, task, commitment).map(|_| None),
+				ProviderAction::Reveal { job, task, digest, fuel_used, salt } =>
+					Self::do_reveal(who.clone(), job, task, digest, fuel_used, salt).map(|_| None),
+				ProviderAction::Deliver { job, task, output } =>
+					Self::do_deliver(job, task, output).map(Some),
+				ProviderAction::Decline { job, task } => Self::do_decline(who.clone(), job, task).map(|_| None),
+			});
+			match result {
+				Ok(judged) => weight.saturating_accrue(Self::action_weight(&action, judged)),
+				Err(error) => {
+					failed = failed.saturating_add(1);
+					weight.saturating_accrue(Self::action_weight(&action, None));
+					Self::deposit_event(Event::BatchActionFailed { who: who.clone(), index: index as u32, error });
+				},
+			}
+		}
+		let pays_fee = if failed == 0 { Pays::No } else { Pays::Yes };
+		Ok(frame_support::dispatch::PostDispatchInfo { actual_weight: Some(weight), pays_fee })
 	}
 
 	/// A job deadline slot at or after `at` with room (bounded search).

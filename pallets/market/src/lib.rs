@@ -140,6 +140,9 @@ pub mod pallet {
 		type Trust: policy::TrustPolicy<BalanceOf<Self>>;
 		/// The choice among drawn candidates (`policy::ReputationWeighted` by default).
 		type Candidates: policy::CandidateChoice;
+		/// Most actions in one `batch` call.
+		#[pallet::constant]
+		type MaxBatchActions: Get<u32>;
 		/// Weights from the benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -418,6 +421,15 @@ pub mod pallet {
 			/// Reduce tasks created.
 			reducers: u32,
 		},
+		/// One action of a `batch` failed; its effects were undone, the other actions stand.
+		BatchActionFailed {
+			/// Who sent the batch.
+			who: T::AccountId,
+			/// Position of the action in the batch (from 0).
+			index: u32,
+			/// Why it failed (the error the single call would have returned).
+			error: DispatchError,
+		},
 		/// The job ended; its unspent escrow and its queue deposit went back to the requester.
 		JobFinished {
 			/// The job.
@@ -506,6 +518,8 @@ pub mod pallet {
 		DeliveryMismatch,
 		/// The output is not in the content store: `content.put` it first, then `deliver`.
 		OutputNotStored,
+		/// A `batch` needs at least one action.
+		EmptyBatch,
 	}
 
 	#[pallet::hooks]
@@ -627,7 +641,7 @@ pub mod pallet {
 		/// replica of every round against it (pay or penalty) and verifies the task. Anyone may
 		/// deliver; free when valid (it succeeds once per task).
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::deliver())]
+		#[pallet::weight(T::WeightInfo::deliver(T::MaxReplicas::get()))]
 		pub fn deliver(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -635,8 +649,24 @@ pub mod pallet {
 			output: ContentId,
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			Self::do_deliver(job, task, output)?;
-			Ok(Pays::No.into())
+			let judged = Self::do_deliver(job, task, output)?;
+			Ok(frame_support::dispatch::PostDispatchInfo { actual_weight: Some(T::WeightInfo::deliver(judged)), pays_fee: Pays::No })
+		}
+
+		/// Several `commit`, `reveal`, `deliver` and `decline` actions in one transaction (a
+		/// provider working on many tasks sends one per block instead of one per task). Each
+		/// action is checked and applied exactly as its own call, in order; an action that
+		/// fails is undone alone and reported with `BatchActionFailed` (the others stand).
+		/// Free when every action succeeds; otherwise the fee of the whole batch is paid, as a
+		/// failed single call would pay its own.
+		#[pallet::call_index(6)]
+		#[pallet::weight(Pallet::<T>::batch_weight(actions))]
+		pub fn batch(
+			origin: OriginFor<T>,
+			actions: BoundedVec<ProviderAction, T::MaxBatchActions>,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_batch(who, actions)
 		}
 	}
 }

@@ -102,6 +102,7 @@ impl pallet_gravity_market::Config for Test {
 	type MaxAssignmentsPerBlock = ConstU32<50>;
 	type AssignmentTries = ConstU32<8>;
 	type MaxDeadlinesPerBlock = ConstU32<64>;
+	type MaxBatchActions = ConstU32<16>;
 	type MaxQueueLen = ConstU32<1_000>;
 	type MaxFuelCap = ConstU64<MAX_FUEL_CAP>;
 	type MaxRequiredReputation = MaxRequiredReputation;

@@ -843,6 +843,53 @@ fn on_initialize_stays_within_its_share_and_carries_the_rest_over() {
 }
 
 #[test]
+fn each_deadline_is_charged_by_what_it_did() {
+	use crate::tick_impls::DeadlineWork;
+	new_test_ext(3).execute_with(|| {
+		SpotCheckRate::set(Perbill::from_percent(10));
+		build_trust(1, 30);
+		build_trust(2, 30);
+		build_trust(3, 30);
+		let job = cheap_adaptive_job();
+		let plain = batch(2, policy(2, 2, 2));
+		run_to(2);
+		// A solo candidate committed: the next block draws solo or spot check.
+		let p = open_providers(job, 0)[0];
+		commit(p, job, 0, cid(1), 10);
+		let now = System::block_number() + 1;
+		System::set_block_number(now);
+		assert!(matches!(Market::task_deadline(job, 0, now), DeadlineWork::Decided { .. }));
+		// Nothing left to do at the same deadline again.
+		assert_eq!(Market::task_deadline(job, 0, now), DeadlineWork::Idle);
+		// A round whose replicas all revealed the same result: settled, waiting for delivery.
+		let ps = open_providers(plain, 0);
+		for q in &ps {
+			commit(*q, plain, 0, cid(2), 10);
+		}
+		for q in &ps {
+			reveal(*q, plain, 0, cid(2), 10);
+		}
+		let TaskPhase::Revealing { until } = Tasks::<Test>::get(plain, 0).unwrap().phase else { panic!() };
+		System::set_block_number(until);
+		assert_eq!(Market::task_deadline(plain, 0, until), DeadlineWork::Settled);
+		// A round with a reveal no-show is penalized: the heavy kind.
+		let ps = open_providers(plain, 1);
+		for q in &ps {
+			commit(*q, plain, 1, cid(3), 10);
+		}
+		reveal(ps[0], plain, 1, cid(3), 10);
+		let TaskPhase::Revealing { until } = Tasks::<Test>::get(plain, 1).unwrap().phase else { panic!() };
+		System::set_block_number(until);
+		assert_eq!(Market::task_deadline(plain, 1, until), DeadlineWork::Heavy);
+		// An agreement nobody delivers: heavy.
+		let TaskPhase::Delivering { until } = Tasks::<Test>::get(plain, 0).unwrap().phase else { panic!() };
+		System::set_block_number(until);
+		assert_eq!(Market::task_deadline(plain, 0, until), DeadlineWork::Heavy);
+		assert_eq!(Tasks::<Test>::get(plain, 0).unwrap().phase, TaskPhase::Failed);
+	});
+}
+
+#[test]
 fn a_unit_heavier_than_the_share_still_runs_one_per_block() {
 	new_test_ext(3).execute_with(|| {
 		use frame_support::traits::Hooks;
@@ -977,6 +1024,29 @@ fn assignment_work_per_block_is_bounded() {
 		run_to(2);
 		let assigned = (0..60).map(|t| open_providers(job, t).len()).sum::<usize>();
 		assert!(assigned <= 50, "more than MaxAssignmentsPerBlock in one block: {assigned}");
+	});
+}
+
+#[test]
+fn spare_entries_of_solo_tasks_do_not_use_up_the_assignments_of_a_block() {
+	new_test_ext(6).execute_with(|| {
+		SpotCheckRate::set(Perbill::from_percent(10));
+		for p in 1..=6 {
+			build_trust(p, 30);
+		}
+		// 40 adaptive tasks of 2 initial replicas: 80 queue entries. Each first replica goes to
+		// a trusted provider and runs alone, so each task's second entry is spare.
+		let r = ReplicationPolicy { initial: 2, max: 3, quorum: 2, adaptive: true };
+		let job = NextJobId::<Test>::get();
+		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), PROGRAM_SIZE, JobKind::Batch, (0..40).map(cid).collect(), any_req(), r, 1, 10, 200));
+		assert_eq!(QueueTail::<Test>::get() - QueueHead::<Test>::get(), 80);
+		run_to(2);
+		// All 40 placed in one block (the cap is 50 placements), the spares let go.
+		for t in 0..40 {
+			let task = Tasks::<Test>::get(job, t).unwrap();
+			assert_eq!((open_providers(job, t).len(), task.wanted, task.queued), (1, 1, 0), "task {t}");
+		}
+		assert_eq!(QueueHead::<Test>::get(), QueueTail::<Test>::get());
 	});
 }
 
@@ -1148,6 +1218,113 @@ fn valid_commits_and_reveals_are_free_and_invalid_ones_pay() {
 		}
 		let bad = Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, digest(ps[0], job, 0, cid(1), 10), 10, salt(ps[0])).unwrap_err();
 		assert_eq!(bad.post_info.pays_fee, Pays::Yes);
+	});
+}
+
+/// The actions of provider `p` for every task of `job` where it holds an open replica.
+fn actions_of(p: AccountId, job: JobId, tasks: u32, f: impl Fn(TaskIndex) -> ProviderAction) -> Vec<ProviderAction> {
+	(0..tasks).filter(|t| open_providers(job, *t).contains(&p)).map(f).collect()
+}
+
+fn send_batch(p: AccountId, actions: Vec<ProviderAction>) -> frame_support::dispatch::PostDispatchInfo {
+	Market::batch(RuntimeOrigin::signed(p), BoundedVec::truncate_from(actions)).unwrap()
+}
+
+#[test]
+fn a_batch_commits_reveals_and_delivers_many_replicas_for_free() {
+	use frame_support::dispatch::Pays;
+	new_test_ext(4).execute_with(|| {
+		let tasks = 6u32;
+		let job = batch(tasks as u8, policy(2, 2, 2));
+		run_to(2);
+		let out = |t: TaskIndex| cid(0x40 + t as u8);
+		for p in 1..=4u64 {
+			let commits = actions_of(p, job, tasks, |t| ProviderAction::Commit {
+				job,
+				task: t,
+				commitment: commitment_of(&digest(p, job, t, out(t), 10), 10, &p, job, t, &salt(p)),
+			});
+			if commits.is_empty() {
+				continue
+			}
+			let n = commits.len() as u64;
+			let post = send_batch(p, commits);
+			assert_eq!(post.pays_fee, Pays::No);
+			// Charged exactly its actions as single calls would be.
+			let one = <() as WeightInfo>::commit().max(<() as WeightInfo>::commit_last());
+			assert_eq!(post.actual_weight, Some(one.saturating_mul(n)));
+		}
+		for p in 1..=4u64 {
+			let reveals = actions_of(p, job, tasks, |t| ProviderAction::Reveal {
+				job,
+				task: t,
+				digest: digest(p, job, t, out(t), 10),
+				fuel_used: 10,
+				salt: salt(p),
+			});
+			if !reveals.is_empty() {
+				assert_eq!(send_batch(p, reveals).pays_fee, Pays::No);
+			}
+		}
+		next_block();
+		let delivers: Vec<_> = (0..tasks).map(|t| ProviderAction::Deliver { job, task: t, output: out(t) }).collect();
+		let post = send_batch(OTHER, delivers);
+		assert_eq!(post.pays_fee, Pays::No);
+		// Two replicas judged per task: refunded down from the declared `MaxReplicas`.
+		assert_eq!(post.actual_weight, Some(<() as WeightInfo>::deliver(2).saturating_mul(tasks as u64)));
+		for t in 0..tasks {
+			let task = Tasks::<Test>::get(job, t).unwrap();
+			assert_eq!(task.phase, TaskPhase::Verified);
+			assert_eq!(task.result, Some((out(t), 10)));
+		}
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
+		let ev = events();
+		assert_eq!(ev.iter().filter(|e| matches!(e, Event::Committed { .. })).count(), 2 * tasks as usize);
+		assert_eq!(ev.iter().filter(|e| matches!(e, Event::Revealed { .. })).count(), 2 * tasks as usize);
+		assert_eq!(ev.iter().filter(|e| matches!(e, Event::TaskVerified { .. })).count(), tasks as usize);
+		assert!(!ev.iter().any(|e| matches!(e, Event::BatchActionFailed { .. })));
+		check_escrow();
+	});
+}
+
+#[test]
+fn a_failed_batch_action_is_undone_alone_named_and_the_batch_pays() {
+	use frame_support::dispatch::Pays;
+	new_test_ext(3).execute_with(|| {
+		let job = batch(2, policy(2, 2, 2));
+		run_to(2);
+		let p = open_providers(job, 0)[0];
+		let c = |t| commitment_of(&digest(p, job, t, cid(1), 10), 10, &p, job, t, &salt(p));
+		let mine = ProviderAction::Commit { job, task: 0, commitment: c(0) };
+		// The second action is bad: a task of a job that does not exist.
+		let bad = ProviderAction::Commit { job: 99, task: 0, commitment: c(0) };
+		// The third repeats the first: already committed by then.
+		let post = send_batch(p, vec![mine.clone(), bad, mine]);
+		assert_eq!(post.pays_fee, Pays::Yes, "a batch with a failed action pays, as a failed call does");
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!(t.replicas.iter().find(|r| r.provider == p).unwrap().commitment, Some(c(0)));
+		let failed: Vec<_> = events()
+			.into_iter()
+			.filter_map(|e| match e {
+				Event::BatchActionFailed { who, index, error } => Some((who, index, error)),
+				_ => None,
+			})
+			.collect();
+		assert_eq!(
+			failed,
+			vec![(p, 1, Error::<Test>::UnknownJob.into()), (p, 2, Error::<Test>::AlreadyCommitted.into())]
+		);
+		assert_eq!(events().iter().filter(|e| matches!(e, Event::Committed { .. })).count(), 1);
+		// An empty batch is an error, not a free no-op.
+		assert_noop!(Market::batch(RuntimeOrigin::signed(p), BoundedVec::default()), Error::<Test>::EmptyBatch);
+		// A batch longer than `MaxBatchActions` does not decode as a call.
+		let too_long: Vec<ProviderAction> = (0..17).map(|_| ProviderAction::Decline { job, task: 0 }).collect();
+		let call = crate::Call::<Test>::batch { actions: BoundedVec::truncate_from(too_long.clone()) };
+		let mut bytes = codec::Encode::encode(&call);
+		// Re-encode with the full list in place of the truncated one.
+		bytes.truncate(1);
+		bytes.extend(codec::Encode::encode(&too_long));
+		assert!(<crate::Call<Test> as codec::Decode>::decode(&mut &bytes[..]).is_err());
 	});
 }
 
@@ -1421,6 +1598,23 @@ mod prop {
 				assert_eq!(Balances::total_issuance(), issuance);
 				let total_now: Balance = all().map(|a| Balances::total_balance(&a)).sum();
 				assert_eq!(total_now, total_before, "money created or destroyed");
+				// Nothing can be forgotten (issue 10, item 1): every task still in play has a
+				// deadline at or after this block (or in a block whose deadlines wait for the next
+				// `on_initialize`), or a replica in the queue.
+				let now = System::block_number();
+				let since = IncompleteSince::<Test>::get().unwrap_or(now);
+				let live: std::collections::BTreeSet<(JobId, TaskIndex)> = Deadlines::<Test>::iter()
+					.filter(|(b, _)| *b >= since.min(now))
+					.flat_map(|(_, v)| v.into_inner())
+					.collect();
+				for (j, t, task) in Tasks::<Test>::iter() {
+					let in_play = matches!(task.phase, TaskPhase::Committing | TaskPhase::Revealing { .. } | TaskPhase::Delivering { .. }) &&
+						task.replicas.iter().any(|r| r.is_open());
+					// A replica still queued is live too: it is placed or the task fails.
+					if in_play && task.queued == 0 {
+						assert!(live.contains(&(j, t)), "task ({j},{t}) has open replicas but no live deadline: {task:?}");
+					}
+				}
 				// The one load count is exact: a provider's `ProviderTasks` are the tasks where it
 				// holds an open replica.
 				for p in 1..=5u64 {

@@ -10,13 +10,25 @@ use frame_support::{
 	weights::{Weight, WeightMeter},
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{JobId, Outcome, TaskIndex};
+use gravity_primitives::{JobId, Outcome, ProviderRegistry, TaskIndex};
 use crate::policy::TrustPolicy;
 use sp_runtime::traits::Saturating;
 
-/// The provider count at which an assignment is charged: the top of the benchmarked range (the
-/// benchmark shows the cost is flat in it).
-const ASSIGN_WEIGHT_PROVIDERS: u32 = 10_000;
+/// What a task deadline did, which decides the benchmarked weight it is charged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DeadlineWork {
+	/// The task had moved past it: two reads (`tick_task_deadline_idle`).
+	Idle,
+	/// A round whose replicas all revealed was tallied and agreed: it now waits for delivery
+	/// (`tick_settle`).
+	Settled,
+	/// Solo or spot check was drawn for a task whose only replica committed
+	/// (`tick_decide(spot_check)`).
+	Decided { spot_check: bool },
+	/// Anything else: no-shows penalized and replaced, a fresh round, an undelivered
+	/// agreement, a task abandoned (charged the worst of them, `tick_task_deadline`).
+	Heavy,
+}
 
 /// A weight meter for `on_initialize` that always lets the first unit of work of a block run
 /// (even past the limit, counted in full), so that a backlog shrinks whatever the limit.
@@ -102,19 +114,47 @@ impl<T: Config> Pallet<T> {
 
 		let head = QueueHead::<T>::get();
 		let tail = QueueTail::<T>::get();
-		let n = tail.saturating_sub(head).min(T::MaxAssignmentsPerBlock::get() as u64);
-		let mut served = 0u64;
-		for pos in head..head.saturating_add(n) {
-			if !meter.work(T::WeightInfo::tick_assign(ASSIGN_WEIGHT_PROVIDERS)) {
-				break
-			}
-			served += 1;
-			let Some((job_id, task_idx)) = Queue::<T>::take(pos) else { continue };
-			if Self::place_replica(job_id, task_idx, now) == Placement::Deferred {
-				Self::enqueue(job_id, task_idx);
+		// An assignment is charged at the number of registered providers (its benchmark is
+		// linear in it, and nearly flat).
+		// The provider count, and the queue head written back.
+		if head < tail && !meter.overhead(T::DbWeight::get().reads_writes(1, 1)) {
+			return meter.consumed()
+		}
+		let providers = if head < tail { <T::Providers as ProviderRegistry<_, _>>::count() } else { 0 };
+		// Each entry is also taken from the queue (a read and a write).
+		let take = T::DbWeight::get().reads_writes(1, 1);
+		let assign = T::WeightInfo::tick_assign(providers).saturating_add(take);
+		let not_needed = T::WeightInfo::tick_assign_not_needed().saturating_add(take);
+		// At most `MaxAssignmentsPerBlock` placements, and as many spare entries (replicas an
+		// adaptive task turned out not to need, charged as the read they are).
+		let cap = T::MaxAssignmentsPerBlock::get() as u64;
+		let (mut placed, mut spare) = (0u64, 0u64);
+		let mut pos = head;
+		while pos < tail && placed < cap && spare < cap && meter.admit(assign) {
+			let entry = Queue::<T>::take(pos);
+			pos = pos.saturating_add(1);
+			let Some((job_id, task_idx)) = entry else {
+				spare += 1;
+				meter.charge(not_needed);
+				continue
+			};
+			match Self::place_replica(job_id, task_idx, now) {
+				Placement::NotNeeded => {
+					spare += 1;
+					meter.charge(not_needed);
+				},
+				Placement::Deferred => {
+					Self::enqueue(job_id, task_idx);
+					placed += 1;
+					meter.charge(assign);
+				},
+				Placement::Assigned | Placement::Dropped => {
+					placed += 1;
+					meter.charge(assign);
+				},
 			}
 		}
-		QueueHead::<T>::put(head.saturating_add(served));
+		QueueHead::<T>::put(pos);
 		meter.consumed()
 	}
 
@@ -141,11 +181,11 @@ impl<T: Config> Pallet<T> {
 				Deadlines::<T>::insert(b, BoundedVec::truncate_from(tasks[i..].to_vec()));
 				return false
 			}
-			let worked = Self::task_deadline(*job_id, *task_idx, now);
-			meter.charge(if worked {
-				T::WeightInfo::tick_task_deadline()
-			} else {
-				T::WeightInfo::tick_task_deadline_idle()
+			meter.charge(match Self::task_deadline(*job_id, *task_idx, now) {
+				DeadlineWork::Idle => T::WeightInfo::tick_task_deadline_idle(),
+				DeadlineWork::Settled => T::WeightInfo::tick_settle(),
+				DeadlineWork::Decided { spot_check } => T::WeightInfo::tick_decide(spot_check as u32),
+				DeadlineWork::Heavy => T::WeightInfo::tick_task_deadline(),
 			});
 		}
 		let starts = ReduceStarts::<T>::take(b);
@@ -166,19 +206,20 @@ impl<T: Config> Pallet<T> {
 	/// committed: with the `Trust` policy's spot-check rate the task gets its policy's replicas and
 	/// quorum (a spot check), otherwise it runs alone. The draw uses this block's randomness,
 	/// which did not exist when the provider sealed its result, so it could not know which
-	/// case it was in (and cannot withdraw a sealed result).
+	/// case it was in (and cannot withdraw a sealed result). Returns whether it runs alone.
 	pub(crate) fn decide_replication(
 		job_id: JobId,
 		task_idx: TaskIndex,
 		task: &mut TaskOf<T>,
 		job: &JobOf<T>,
 		now: BlockNumberFor<T>,
-	) {
+		forced: Option<bool>,
+	) -> bool {
 		let subject = (b"gravity/spot", job_id, task_idx).encode();
 		let (seed, _) = T::Randomness::random(&subject);
 		let roll = crate::assign_impls::roll_at(&sp_io::hashing::blake2_256(&seed.encode()), 0);
 		task.check_pending = false;
-		let solo = roll >= T::Trust::spot_check_rate();
+		let solo = forced.unwrap_or(roll >= T::Trust::spot_check_rate());
 		if solo {
 			task.trusted = true;
 		} else {
@@ -193,37 +234,53 @@ impl<T: Config> Pallet<T> {
 		}
 		Self::deposit_event(Event::ReplicationDecided { job: job_id, task: task_idx, solo });
 		Self::maybe_open_reveals(job_id, task_idx, task, now);
+		solo
 	}
 
-	/// A commit, reveal or delivery deadline of `(job_id, task_idx)` falls now. Returns whether
-	/// it had work to do; a deadline the task has moved past (a commit deadline after everyone
-	/// committed, say) only reads the task and the job, and is charged that.
-	pub(crate) fn task_deadline(job_id: JobId, task_idx: TaskIndex, now: BlockNumberFor<T>) -> bool {
-		let Some(mut task) = Tasks::<T>::get(job_id, task_idx) else { return false };
-		let Some(mut job) = Jobs::<T>::get(job_id) else { return false };
+	/// A commit, reveal or delivery deadline of `(job_id, task_idx)` falls now. Returns what it
+	/// did (which decides its weight); a deadline the task has moved past (a commit deadline
+	/// after everyone committed, say) only reads the task and the job.
+	pub(crate) fn task_deadline(job_id: JobId, task_idx: TaskIndex, now: BlockNumberFor<T>) -> DeadlineWork {
+		Self::task_deadline_with(job_id, task_idx, now, None)
+	}
+
+	/// `task_deadline`, with the solo/spot-check draw forced when `forced` is set (benchmarks
+	/// measure the spot check, the heavier side of the draw).
+	pub(crate) fn task_deadline_with(
+		job_id: JobId,
+		task_idx: TaskIndex,
+		now: BlockNumberFor<T>,
+		forced: Option<bool>,
+	) -> DeadlineWork {
+		let Some(mut task) = Tasks::<T>::get(job_id, task_idx) else { return DeadlineWork::Idle };
+		let Some(mut job) = Jobs::<T>::get(job_id) else { return DeadlineWork::Idle };
 		if job.status != JobStatus::Active {
 			if !matches!(task.phase, TaskPhase::Committing | TaskPhase::Revealing { .. } | TaskPhase::Delivering { .. }) {
-				return false
+				return DeadlineWork::Idle
 			}
 			Self::abandon(&mut job, job_id, task_idx, &mut task);
 			Tasks::<T>::insert(job_id, task_idx, task);
 			Jobs::<T>::insert(job_id, job);
-			return true
+			return DeadlineWork::Heavy
 		}
-		match task.phase {
+		let work = match task.phase {
 			TaskPhase::Revealing { until } if now >= until => {
+				let no_shows = task.replicas.iter().any(|r| r.is_open() && r.reveal.is_none());
 				Self::settle(job_id, task_idx, &mut task, now);
+				let agreed = matches!(task.phase, TaskPhase::Delivering { .. });
 				Tasks::<T>::insert(job_id, task_idx, task);
-				return true
+				return if agreed && !no_shows { DeadlineWork::Settled } else { DeadlineWork::Heavy }
 			},
 			TaskPhase::Delivering { until } if now >= until => {
 				Self::undelivered(&mut job, job_id, task_idx, &mut task, now);
+				DeadlineWork::Heavy
 			},
 			TaskPhase::Committing => {
 				if job.ending.is_some() && !Self::in_flight(&task) {
 					// The job is ending and nothing here is sealed: nobody may commit any more,
 					// so nobody is a no-show; the task is abandoned.
 					Self::wind_down(&mut job, job_id, task_idx, &mut task);
+					DeadlineWork::Heavy
 				} else {
 					// Replicas that let their commit deadline pass: no-shows, to be replaced.
 					let mut missed = 0u8;
@@ -241,19 +298,22 @@ impl<T: Config> Pallet<T> {
 						task.replicas.iter().any(|r| {
 							r.is_open() && r.committed_at.map_or(false, |at| at < now)
 						});
+					let mut spot_check = false;
 					if decide {
-						Self::decide_replication(job_id, task_idx, &mut task, &job, now);
+						spot_check = !Self::decide_replication(job_id, task_idx, &mut task, &job, now, forced);
 					}
-					if missed == 0 && !decide {
-						return false
+					match (missed > 0, decide) {
+						(false, false) => return DeadlineWork::Idle,
+						(false, true) => DeadlineWork::Decided { spot_check },
+						(true, _) => DeadlineWork::Heavy,
 					}
 				}
 			},
-			_ => return false,
-		}
+			_ => return DeadlineWork::Idle,
+		};
 		Self::maybe_end(job_id, &mut job);
 		Jobs::<T>::insert(job_id, job);
 		Tasks::<T>::insert(job_id, task_idx, task);
-		true
+		work
 	}
 }

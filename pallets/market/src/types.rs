@@ -248,3 +248,20 @@ pub struct Task<AccountId, Balance, BlockNumber, MaxReplicas: Get<u32>> {
 
 /// One entry of the assignment queue: `task` of `job` needs one more replica.
 pub type QueueEntry = (JobId, TaskIndex);
+
+/// One step of a provider's work on a task, for `batch`: the same checks, effects, events and
+/// errors as the call of the same name.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq,
+	Debug,
+)]
+pub enum ProviderAction {
+	/// `commit(job, task, commitment)`.
+	Commit { job: JobId, task: TaskIndex, commitment: sp_core::H256 },
+	/// `reveal(job, task, digest, fuel_used, salt)`.
+	Reveal { job: JobId, task: TaskIndex, digest: sp_core::H256, fuel_used: u64, salt: [u8; 32] },
+	/// `deliver(job, task, output)`.
+	Deliver { job: JobId, task: TaskIndex, output: ContentId },
+	/// `decline(job, task)`.
+	Decline { job: JobId, task: TaskIndex },
+}

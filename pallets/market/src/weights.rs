@@ -44,11 +44,14 @@ pub trait WeightInfo {
 	fn reveal() -> Weight;
 	fn tick_base() -> Weight;
 	fn tick_job_deadline() -> Weight;
-	fn deliver() -> Weight;
+	fn deliver(r: u32, ) -> Weight;
 	fn tick_reduce_start() -> Weight;
 	fn tick_task_deadline() -> Weight;
 	fn tick_task_deadline_idle() -> Weight;
+	fn tick_settle() -> Weight;
+	fn tick_decide(s: u32, ) -> Weight;
 	fn tick_assign(p: u32, ) -> Weight;
+	fn tick_assign_not_needed() -> Weight;
 	fn tick_assign_storage_only(p: u32, ) -> Weight;
 }
 
@@ -64,7 +67,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::QueueHead` (r:1 w:0)
 	/// Proof: `Market::QueueHead` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::JobDeadlines` (r:1 w:1)
-	/// Proof: `Market::JobDeadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Proof: `Market::JobDeadlines` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Content::PinnedUntil` (r:1025 w:1025)
@@ -81,10 +84,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_job(n: u32, ) -> Weight {
 		//  Measured:  `1539 + n * (1 ±0)`
 		//  Estimated: `2100653 + n * (2099663 ±0)`
-		// Minimum execution time: 118_687_000 picoseconds.
-		Weight::from_parts(123_554_000, 2100653)
-			// Standard Error: 66_300
-			.saturating_add(Weight::from_parts(22_760_311, 0).saturating_mul(n.into()))
+		// Minimum execution time: 116_403_000 picoseconds.
+		Weight::from_parts(120_931_000, 2100653)
+			// Standard Error: 56_382
+			.saturating_add(Weight::from_parts(22_175_632, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -98,8 +101,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_job() -> Weight {
 		//  Measured:  `627`
 		//  Estimated: `3757`
-		// Minimum execution time: 68_422_000 picoseconds.
-		Weight::from_parts(72_748_000, 3757)
+		// Minimum execution time: 68_022_000 picoseconds.
+		Weight::from_parts(72_068_000, 3757)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -112,8 +115,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit() -> Weight {
 		//  Measured:  `1740`
 		//  Estimated: `4926`
-		// Minimum execution time: 25_638_000 picoseconds.
-		Weight::from_parts(28_142_000, 4926)
+		// Minimum execution time: 25_098_000 picoseconds.
+		Weight::from_parts(27_742_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -124,12 +127,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Providers::Providers` (r:1 w:0)
 	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:1)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
 	fn commit_last() -> Weight {
 		//  Measured:  `1985`
-		//  Estimated: `4926`
-		// Minimum execution time: 29_704_000 picoseconds.
-		Weight::from_parts(33_179_000, 4926)
+		//  Estimated: `52631`
+		// Minimum execution time: 30_937_000 picoseconds.
+		Weight::from_parts(33_370_000, 52631)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -146,8 +149,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn decline() -> Weight {
 		//  Measured:  `1692`
 		//  Estimated: `4926`
-		// Minimum execution time: 28_773_000 picoseconds.
-		Weight::from_parts(31_457_000, 4926)
+		// Minimum execution time: 28_552_000 picoseconds.
+		Weight::from_parts(31_006_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -160,52 +163,52 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn reveal() -> Weight {
 		//  Measured:  `2032`
 		//  Estimated: `4926`
-		// Minimum execution time: 26_930_000 picoseconds.
-		Weight::from_parts(29_454_000, 4926)
+		// Minimum execution time: 26_970_000 picoseconds.
+		Weight::from_parts(30_506_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Market::IncompleteSince` (r:1 w:0)
 	/// Proof: `Market::IncompleteSince` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Market::JobDeadlines` (r:1 w:0)
-	/// Proof: `Market::JobDeadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Proof: `Market::JobDeadlines` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:0)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
 	/// Storage: `Market::ReduceStarts` (r:1 w:0)
-	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueHead` (r:1 w:1)
 	/// Proof: `Market::QueueHead` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueTail` (r:1 w:0)
 	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	fn tick_base() -> Weight {
 		//  Measured:  `76`
-		//  Estimated: `4247`
-		// Minimum execution time: 7_221_000 picoseconds.
-		Weight::from_parts(7_932_000, 4247)
+		//  Estimated: `52631`
+		// Minimum execution time: 6_990_000 picoseconds.
+		Weight::from_parts(7_952_000, 52631)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Market::IncompleteSince` (r:1 w:0)
 	/// Proof: `Market::IncompleteSince` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Market::JobDeadlines` (r:1 w:1)
-	/// Proof: `Market::JobDeadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Proof: `Market::JobDeadlines` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:1 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:0)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
 	/// Storage: `Market::ReduceStarts` (r:1 w:0)
-	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueHead` (r:1 w:1)
 	/// Proof: `Market::QueueHead` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueTail` (r:1 w:0)
 	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	fn tick_job_deadline() -> Weight {
 		//  Measured:  `662`
-		//  Estimated: `4247`
-		// Minimum execution time: 72_488_000 picoseconds.
-		Weight::from_parts(76_395_000, 4247)
+		//  Estimated: `52631`
+		// Minimum execution time: 72_208_000 picoseconds.
+		Weight::from_parts(76_764_000, 52631)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -228,14 +231,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::MapOutputs` (r:1 w:1)
 	/// Proof: `Market::MapOutputs` (`max_values`: None, `max_size`: Some(32786), added: 35261, mode: `MaxEncodedLen`)
 	/// Storage: `Market::ReduceStarts` (r:1 w:1)
-	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
-	fn deliver() -> Weight {
-		//  Measured:  `5057`
-		//  Estimated: `2100653`
-		// Minimum execution time: 649_490_000 picoseconds.
-		Weight::from_parts(700_796_000, 2100653)
-			.saturating_add(T::DbWeight::get().reads(32_u64))
-			.saturating_add(T::DbWeight::get().writes(31_u64))
+	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
+	/// The range of component `r` is `[1, 8]`.
+	fn deliver(r: u32, ) -> Weight {
+		//  Measured:  `1669 + r * (422 ±0)`
+		//  Estimated: `2100653 + r * (3293 ±0)`
+		// Minimum execution time: 122_383_000 picoseconds.
+		Weight::from_parts(53_716_300, 2100653)
+			// Standard Error: 35_630
+			.saturating_add(Weight::from_parts(77_897_856, 0).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 3293).saturating_mul(r.into()))
 	}
 	/// Storage: `Market::MapOutputs` (r:1 w:0)
 	/// Proof: `Market::MapOutputs` (`max_values`: None, `max_size`: Some(32786), added: 35261, mode: `MaxEncodedLen`)
@@ -248,8 +257,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn tick_reduce_start() -> Weight {
 		//  Measured:  `407`
 		//  Estimated: `36251`
-		// Minimum execution time: 921_315_000 picoseconds.
-		Weight::from_parts(977_940_000, 36251)
+		// Minimum execution time: 904_761_000 picoseconds.
+		Weight::from_parts(944_581_000, 36251)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(577_u64))
 	}
@@ -274,8 +283,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn tick_task_deadline() -> Weight {
 		//  Measured:  `6591`
 		//  Estimated: `27334`
-		// Minimum execution time: 567_407_000 picoseconds.
-		Weight::from_parts(592_795_000, 27334)
+		// Minimum execution time: 551_373_000 picoseconds.
+		Weight::from_parts(579_765_000, 27334)
 			.saturating_add(T::DbWeight::get().reads(49_u64))
 			.saturating_add(T::DbWeight::get().writes(53_u64))
 	}
@@ -286,9 +295,50 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn tick_task_deadline_idle() -> Weight {
 		//  Measured:  `1558`
 		//  Estimated: `4926`
-		// Minimum execution time: 10_756_000 picoseconds.
-		Weight::from_parts(11_697_000, 4926)
+		// Minimum execution time: 10_846_000 picoseconds.
+		Weight::from_parts(11_717_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
+	}
+	/// Storage: `Market::Tasks` (r:1 w:1)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Jobs` (r:1 w:1)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Deadlines` (r:1 w:1)
+	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
+	fn tick_settle() -> Weight {
+		//  Measured:  `1987`
+		//  Estimated: `52631`
+		// Minimum execution time: 25_488_000 picoseconds.
+		Weight::from_parts(27_571_000, 52631)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Market::Tasks` (r:1 w:1)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Jobs` (r:1 w:1)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
+	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
+	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Market::QueueTail` (r:1 w:1)
+	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Queue` (r:0 w:7)
+	/// Proof: `Market::Queue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Deadlines` (r:1 w:1)
+	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
+	/// The range of component `s` is `[0, 1]`.
+	fn tick_decide(s: u32, ) -> Weight {
+		//  Measured:  `943`
+		//  Estimated: `52631 + s * (1168 ±1_914_017_535_868_958)`
+		// Minimum execution time: 25_849_000 picoseconds.
+		Weight::from_parts(27_630_142, 52631)
+			// Standard Error: 13_373
+			.saturating_add(Weight::from_parts(5_214_637, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(T::DbWeight::get().writes((7_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 1168).saturating_mul(s.into()))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:0)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
@@ -309,17 +359,29 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::ProviderTasks` (r:4 w:1)
 	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:1)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[10, 10000]`.
 	fn tick_assign(p: u32, ) -> Weight {
 		//  Measured:  `10238`
-		//  Estimated: `13023`
-		// Minimum execution time: 99_499_000 picoseconds.
-		Weight::from_parts(165_482_386, 13023)
-			// Standard Error: 1_893
-			.saturating_add(Weight::from_parts(17_229, 0).saturating_mul(p.into()))
+		//  Estimated: `52631`
+		// Minimum execution time: 94_080_000 picoseconds.
+		Weight::from_parts(159_753_481, 52631)
+			// Standard Error: 1_738
+			.saturating_add(Weight::from_parts(17_553, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(21_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Market::Jobs` (r:1 w:0)
+	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Tasks` (r:1 w:1)
+	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
+	fn tick_assign_not_needed() -> Weight {
+		//  Measured:  `727`
+		//  Estimated: `4926`
+		// Minimum execution time: 10_976_000 picoseconds.
+		Weight::from_parts(11_918_000, 4926)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:0)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
@@ -340,15 +402,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::ProviderTasks` (r:1 w:0)
 	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Deadlines` (r:1 w:0)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[10, 10000]`.
 	fn tick_assign_storage_only(p: u32, ) -> Weight {
 		//  Measured:  `4568`
-		//  Estimated: `4926`
-		// Minimum execution time: 45_989_000 picoseconds.
-		Weight::from_parts(82_927_396, 4926)
-			// Standard Error: 1_216
-			.saturating_add(Weight::from_parts(5_401, 0).saturating_mul(p.into()))
+		//  Estimated: `52631`
+		// Minimum execution time: 40_310_000 picoseconds.
+		Weight::from_parts(69_960_695, 52631)
+			// Standard Error: 953
+			.saturating_add(Weight::from_parts(7_486, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 	}
 }
@@ -356,8 +418,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For backwards compatibility and tests.
 impl WeightInfo for () {
 	fn submit_job(n: u32, ) -> Weight {
-		Weight::from_parts(123_554_000, 2100653)
-			.saturating_add(Weight::from_parts(22_760_311, 0).saturating_mul(n.into()))
+		Weight::from_parts(120_931_000, 2100653)
+			.saturating_add(Weight::from_parts(22_175_632, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
@@ -365,68 +427,90 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2099663).saturating_mul(n.into()))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(72_748_000, 3757)
+		Weight::from_parts(72_068_000, 3757)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(28_142_000, 4926)
+		Weight::from_parts(27_742_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit_last() -> Weight {
-		Weight::from_parts(33_179_000, 4926)
+		Weight::from_parts(33_370_000, 52631)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn decline() -> Weight {
-		Weight::from_parts(31_457_000, 4926)
+		Weight::from_parts(31_006_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(29_454_000, 4926)
+		Weight::from_parts(30_506_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn tick_base() -> Weight {
-		Weight::from_parts(7_932_000, 4247)
+		Weight::from_parts(7_952_000, 52631)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn tick_job_deadline() -> Weight {
-		Weight::from_parts(76_395_000, 4247)
+		Weight::from_parts(76_764_000, 52631)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
-	fn deliver() -> Weight {
-		Weight::from_parts(700_796_000, 2100653)
-			.saturating_add(RocksDbWeight::get().reads(32_u64))
-			.saturating_add(RocksDbWeight::get().writes(31_u64))
+	fn deliver(r: u32, ) -> Weight {
+		Weight::from_parts(53_716_300, 2100653)
+			.saturating_add(Weight::from_parts(77_897_856, 0).saturating_mul(r.into()))
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(r.into())))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
+			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 3293).saturating_mul(r.into()))
 	}
 	fn tick_reduce_start() -> Weight {
-		Weight::from_parts(977_940_000, 36251)
+		Weight::from_parts(944_581_000, 36251)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(577_u64))
 	}
 	fn tick_task_deadline() -> Weight {
-		Weight::from_parts(592_795_000, 27334)
+		Weight::from_parts(579_765_000, 27334)
 			.saturating_add(RocksDbWeight::get().reads(49_u64))
 			.saturating_add(RocksDbWeight::get().writes(53_u64))
 	}
 	fn tick_task_deadline_idle() -> Weight {
-		Weight::from_parts(11_697_000, 4926)
+		Weight::from_parts(11_717_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 	}
+	fn tick_settle() -> Weight {
+		Weight::from_parts(27_571_000, 52631)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn tick_decide(s: u32, ) -> Weight {
+		Weight::from_parts(27_630_142, 52631)
+			.saturating_add(Weight::from_parts(5_214_637, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+			.saturating_add(RocksDbWeight::get().writes((7_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 1168).saturating_mul(s.into()))
+	}
 	fn tick_assign(p: u32, ) -> Weight {
-		Weight::from_parts(165_482_386, 13023)
-			.saturating_add(Weight::from_parts(17_229, 0).saturating_mul(p.into()))
+		Weight::from_parts(159_753_481, 52631)
+			.saturating_add(Weight::from_parts(17_553, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(21_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
+	fn tick_assign_not_needed() -> Weight {
+		Weight::from_parts(11_918_000, 4926)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
 	fn tick_assign_storage_only(p: u32, ) -> Weight {
-		Weight::from_parts(82_927_396, 4926)
-			.saturating_add(Weight::from_parts(5_401, 0).saturating_mul(p.into()))
+		Weight::from_parts(69_960_695, 52631)
+			.saturating_add(Weight::from_parts(7_486, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
 	}
 }

@@ -212,6 +212,9 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	}
 	/// Is `who` a registered provider?
 	fn is_provider(who: &AccountId) -> bool;
+	/// Number of registered providers (what the cost of an assignment is charged at). Cost:
+	/// one read.
+	fn count() -> u32;
 	/// Current reputation score of `who` (zero for an unknown account).
 	fn reputation(who: &AccountId) -> Perbill;
 	/// Verified work of `who` paid by others, in full `ReputationUnit`s, since it last changed

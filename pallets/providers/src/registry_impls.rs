@@ -113,6 +113,10 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		ClassMembers::<T>::get(class, slot)
 	}
 
+	fn count() -> u32 {
+		ProviderCount::<T>::get()
+	}
+
 	fn class_sizes(classes: &[ClassKey]) -> Vec<u32> {
 		let table = Self::class_size_table();
 		classes.iter().map(|c| Self::size_in(&table, c)).collect()

@@ -64,8 +64,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register() -> Weight {
 		//  Measured:  `1450`
 		//  Estimated: `3610`
-		// Minimum execution time: 60_410_000 picoseconds.
-		Weight::from_parts(64_786_000, 3610)
+		// Minimum execution time: 61_031_000 picoseconds.
+		Weight::from_parts(65_438_000, 3610)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -80,8 +80,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn update_capabilities() -> Weight {
 		//  Measured:  `1663`
 		//  Estimated: `6230`
-		// Minimum execution time: 36_655_000 picoseconds.
-		Weight::from_parts(39_649_000, 6230)
+		// Minimum execution time: 35_122_000 picoseconds.
+		Weight::from_parts(38_938_000, 6230)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -94,8 +94,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn heartbeat() -> Weight {
 		//  Measured:  `503`
 		//  Estimated: `3610`
-		// Minimum execution time: 14_502_000 picoseconds.
-		Weight::from_parts(15_853_000, 3610)
+		// Minimum execution time: 14_422_000 picoseconds.
+		Weight::from_parts(15_793_000, 3610)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -108,8 +108,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn go_offline() -> Weight {
 		//  Measured:  `736`
 		//  Estimated: `6230`
-		// Minimum execution time: 22_564_000 picoseconds.
-		Weight::from_parts(24_517_000, 6230)
+		// Minimum execution time: 22_624_000 picoseconds.
+		Weight::from_parts(24_436_000, 6230)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -124,8 +124,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn deregister() -> Weight {
 		//  Measured:  `812`
 		//  Estimated: `6230`
-		// Minimum execution time: 26_289_000 picoseconds.
-		Weight::from_parts(28_422_000, 6230)
+		// Minimum execution time: 26_049_000 picoseconds.
+		Weight::from_parts(28_052_000, 6230)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -140,8 +140,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn withdraw_bond() -> Weight {
 		//  Measured:  `553`
 		//  Estimated: `3610`
-		// Minimum execution time: 43_835_000 picoseconds.
-		Weight::from_parts(47_060_000, 3610)
+		// Minimum execution time: 43_074_000 picoseconds.
+		Weight::from_parts(46_369_000, 3610)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -150,32 +150,32 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For backwards compatibility and tests.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(64_786_000, 3610)
+		Weight::from_parts(65_438_000, 3610)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn update_capabilities() -> Weight {
-		Weight::from_parts(39_649_000, 6230)
+		Weight::from_parts(38_938_000, 6230)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn heartbeat() -> Weight {
-		Weight::from_parts(15_853_000, 3610)
+		Weight::from_parts(15_793_000, 3610)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn go_offline() -> Weight {
-		Weight::from_parts(24_517_000, 6230)
+		Weight::from_parts(24_436_000, 6230)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn deregister() -> Weight {
-		Weight::from_parts(28_422_000, 6230)
+		Weight::from_parts(28_052_000, 6230)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn withdraw_bond() -> Weight {
-		Weight::from_parts(47_060_000, 3610)
+		Weight::from_parts(46_369_000, 3610)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}

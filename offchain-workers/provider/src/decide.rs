@@ -1,0 +1,145 @@
+//! What a provider does next for one of its replicas: a pure function of what the chain says
+//! about the replica and what the node holds locally, tested on its own. The event loop
+//! (`worker.rs`) gathers the [`Situation`] at every new best block and carries out the [`Step`].
+
+use pallet_gravity_market::TaskPhase;
+use sp_core::H256;
+
+/// What is known about one replica of ours at a block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Situation {
+	/// The task's phase on chain.
+	pub phase: TaskPhase<u32>,
+	/// Our replica's commitment on chain.
+	pub committed: Option<H256>,
+	/// Our replica has revealed on chain.
+	pub revealed: bool,
+	/// The round agreed on the digest and fuel we revealed (we are among those who deliver).
+	pub agreed_with_us: bool,
+	/// Our delivery slot has come (agreeing replicas deliver one after another).
+	pub delivery_slot_open: bool,
+	/// The commitment our local record seals for this replica's round (`None`: no record,
+	/// the task has not run here yet, or the record was lost).
+	pub local: Option<H256>,
+	/// The task is running here now.
+	pub running: bool,
+	/// This node runs as many tasks as it may.
+	pub at_capacity: bool,
+	/// This machine could not run the task (`Failure::Aborted`).
+	pub unable: bool,
+	/// Long enough since assignment that missing data means declining rather than waiting.
+	pub past_decline_point: bool,
+}
+
+/// The action for a replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+	/// Nothing to do now.
+	Wait,
+	/// Fetch the task's data and run it; if the data is missing, decline when
+	/// `decline_if_missing`, else try again at the next block.
+	Run { decline_if_missing: bool },
+	/// Give the replica back (`market.decline`, free).
+	Decline,
+	/// Seal the local result (`market.commit`).
+	Commit,
+	/// Open the sealed result (`market.reveal`).
+	Reveal,
+	/// Store the output unless it is stored, then name it (`market.deliver`).
+	Deliver,
+	/// The chain holds a sealed result this node cannot open (no record, or a record that seals
+	/// something else): never reveal a guess; log it.
+	CannotReveal,
+}
+
+/// The next step for one replica.
+pub fn decide(s: &Situation) -> Step {
+	match (&s.phase, s.committed, s.local) {
+		(TaskPhase::Committing, None, Some(_)) => Step::Commit,
+		(TaskPhase::Committing, None, None) if s.unable => Step::Decline,
+		(TaskPhase::Committing, None, None) if s.running || s.at_capacity => Step::Wait,
+		(TaskPhase::Committing, None, None) => Step::Run { decline_if_missing: s.past_decline_point },
+		(TaskPhase::Revealing { .. }, Some(sealed), Some(ours)) if !s.revealed =>
+			if sealed == ours {
+				Step::Reveal
+			} else {
+				Step::CannotReveal
+			},
+		(TaskPhase::Revealing { .. }, Some(_), None) if !s.revealed => Step::CannotReveal,
+		(TaskPhase::Delivering { .. }, Some(_), Some(_)) if s.agreed_with_us && s.delivery_slot_open => Step::Deliver,
+		_ => Step::Wait,
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn at(phase: TaskPhase<u32>) -> Situation {
+		Situation {
+			phase,
+			committed: None,
+			revealed: false,
+			agreed_with_us: false,
+			delivery_slot_open: false,
+			local: None,
+			running: false,
+			at_capacity: false,
+			unable: false,
+			past_decline_point: false,
+		}
+	}
+
+	const A: H256 = H256::repeat_byte(0xa);
+	const B: H256 = H256::repeat_byte(0xb);
+
+	#[test]
+	fn a_new_replica_runs_then_commits_once() {
+		let s = at(TaskPhase::Committing);
+		assert_eq!(decide(&s), Step::Run { decline_if_missing: false });
+		assert_eq!(decide(&Situation { past_decline_point: true, ..s.clone() }), Step::Run { decline_if_missing: true });
+		assert_eq!(decide(&Situation { running: true, ..s.clone() }), Step::Wait);
+		assert_eq!(decide(&Situation { at_capacity: true, ..s.clone() }), Step::Wait);
+		assert_eq!(decide(&Situation { unable: true, ..s.clone() }), Step::Decline);
+		// Done locally: commit; committed on chain: nothing more in this phase (also after a
+		// restart, when the record is read back from disk).
+		assert_eq!(decide(&Situation { local: Some(A), ..s.clone() }), Step::Commit);
+		assert_eq!(decide(&Situation { local: Some(A), committed: Some(A), ..s.clone() }), Step::Wait);
+		// Committed on chain, record lost: never run again to commit something else.
+		assert_eq!(decide(&Situation { committed: Some(A), ..s }), Step::Wait);
+	}
+
+	#[test]
+	fn reveals_only_what_it_sealed() {
+		let s = Situation { committed: Some(A), ..at(TaskPhase::Revealing { until: 9 }) };
+		assert_eq!(decide(&Situation { local: Some(A), ..s.clone() }), Step::Reveal);
+		assert_eq!(decide(&Situation { local: Some(A), revealed: true, ..s.clone() }), Step::Wait);
+		assert_eq!(decide(&Situation { local: Some(B), ..s.clone() }), Step::CannotReveal);
+		assert_eq!(decide(&Situation { local: None, ..s.clone() }), Step::CannotReveal);
+		// Reveals open while we never committed (a later round's replica of ours): nothing.
+		assert_eq!(decide(&Situation { committed: None, local: Some(A), ..s }), Step::Wait);
+	}
+
+	#[test]
+	fn delivers_in_its_slot_when_its_result_was_agreed() {
+		let s = Situation {
+			committed: Some(A),
+			revealed: true,
+			local: Some(A),
+			..at(TaskPhase::Delivering { until: 20 })
+		};
+		assert_eq!(decide(&s), Step::Wait, "a dissenting replica does not deliver");
+		let agreed = Situation { agreed_with_us: true, ..s };
+		assert_eq!(decide(&agreed), Step::Wait, "not our slot yet");
+		assert_eq!(decide(&Situation { delivery_slot_open: true, ..agreed.clone() }), Step::Deliver);
+		assert_eq!(decide(&Situation { delivery_slot_open: true, local: None, ..agreed }), Step::Wait);
+	}
+
+	#[test]
+	fn nothing_to_do_once_the_task_is_over() {
+		for phase in [TaskPhase::Verified, TaskPhase::Failed, TaskPhase::Abandoned] {
+			let s = Situation { committed: Some(A), revealed: true, local: Some(A), agreed_with_us: true, delivery_slot_open: true, ..at(phase) };
+			assert_eq!(decide(&s), Step::Wait);
+		}
+	}
+}
