@@ -244,6 +244,9 @@ impl_runtime_apis! {
 		fn outputs(job: gravity_primitives::JobId) -> Vec<Option<(gravity_primitives::ContentId, u64)>> {
 			Market::api_outputs(job)
 		}
+		fn windows() -> pallet_gravity_market::Windows<BlockNumber> {
+			Market::api_windows()
+		}
 	}
 
 	impl pallet_gravity_providers::runtime_api::ProvidersApi<Block, AccountId, Balance, BlockNumber> for Runtime {
@@ -253,6 +256,9 @@ impl_runtime_apis! {
 		fn reputation(who: AccountId) -> (sp_runtime::Perbill, pallet_gravity_providers::Reputation<BlockNumber>) {
 			let r = Providers::current_reputation(&who);
 			(r.score(), r)
+		}
+		fn heartbeat_timeout() -> BlockNumber {
+			<<Runtime as pallet_gravity_providers::Config>::HeartbeatTimeout as frame_support::traits::Get<BlockNumber>>::get()
 		}
 	}
 

@@ -208,8 +208,7 @@ impl pallet_gravity_market::Config for Runtime {
 	/// providers: 1,024 take 662 ms of the 800 ms).
 	type MaxAssignmentsPerBlock = ConstU32<1024>;
 	type AssignmentTries = ConstU32<8>;
-	/// Enough for every deadline thousands of tasks a block create (appended without decoding
-	/// the list; a full list is 48 KiB).
+	/// Job deadlines and reduce starts per block (task deadlines are not bounded per block).
 	type MaxDeadlinesPerBlock = ConstU32<4096>;
 	/// A provider commits, reveals or delivers up to 256 replicas in one transaction.
 	type MaxBatchActions = ConstU32<256>;

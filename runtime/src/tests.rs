@@ -109,7 +109,9 @@ fn the_weights_allow_500_verified_tasks_a_block_with_room_for_users() {
 		(1.0 - spot) * w(MarketWeights::tick_decide(0)) +
 		spot * w(MarketWeights::tick_decide(1)) +
 		w(MarketWeights::tick_settle()) +
-		3.0 * w(MarketWeights::tick_task_deadline_idle());
+		3.0 * w(MarketWeights::tick_task_deadline_idle()) +
+		// Each of those five deadlines is also found and removed (a read and a write).
+		5.0 * w(take);
 	let tx_per_task = replicas * w(MarketWeights::commit().max(MarketWeights::commit_last())) +
 		replicas * w(MarketWeights::reveal()) +
 		(1.0 - spot) * w(MarketWeights::deliver(1)) +

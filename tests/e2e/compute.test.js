@@ -174,7 +174,7 @@ test('a map-reduce word count over a public-domain book equals the native count'
   await checkSettlement(job, from, done.blockHash, before, ts);
 });
 
-test('every runtime API read through api.call (MarketApi, ProvidersApi, ContentApi) equals storage', { timeout: 300_000 }, async () => {
+test('every runtime API read through api.call (MarketApi, ProvidersApi, ContentApi) equals storage and constants', { timeout: 300_000 }, async () => {
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 7007 });
   const providers = ['//Charlie', '//Dave', '//Eve'].map((s) => keyring.addFromUri(s).address);
   // ContentApi: a stored blob decodes to Some(bytes) equal to storage; a missing id to None.
@@ -220,6 +220,11 @@ test('every runtime API read through api.call (MarketApi, ProvidersApi, ContentA
     assert.ok((await a.call.marketApi.task(job, n)).isNone, 'a task past the end is None');
     assert.ok((await a.call.marketApi.job(4_000_000_000)).isNone, 'an unknown job is None');
     assert.deepEqual(json(await a.call.marketApi.outputs(job)), results.map(json), 'MarketApi.outputs = the tasks\' results');
+    // The intervals provider nodes pace themselves by come from the chain.
+    assert.deepEqual(json(await a.call.marketApi.windows()),
+      { commit: api.consts.market.commitWindow.toNumber(), reveal: api.consts.market.revealWindow.toNumber(), delivery: api.consts.market.deliveryWindow.toNumber() },
+      'MarketApi.windows = the market constants');
+    assert.equal((await a.call.providersApi.heartbeatTimeout()).toNumber(), api.consts.providers.heartbeatTimeout.toNumber(), 'ProvidersApi.heartbeatTimeout');
     const now = (await a.query.system.number()).toNumber();
     const decay = api.consts.providers.decayPeriod.toNumber();
     for (const p of providers) {

@@ -58,10 +58,39 @@ enum Action {
 	Decline,
 }
 
-/// Blocks to keep trying to fetch a task's data before declining the replica (`market.decline`:
-/// no penalty) rather than let its commit window run out (a no-show, slashed): half the window.
-fn decline_after() -> BlockNumber {
-	<<Runtime as pallet_gravity_market::Config>::CommitWindow as sp_core::Get<BlockNumber>>::get() / 2
+/// The intervals the provider paces itself by, read from the chain at every block (so a runtime
+/// upgrade that changes them is followed without rebuilding the node); the values compiled into
+/// the node stand in only if the runtime does not answer.
+#[derive(Clone, Copy, Debug)]
+struct Intervals {
+	windows: pallet_gravity_market::Windows<BlockNumber>,
+	heartbeat_timeout: BlockNumber,
+}
+
+impl Intervals {
+	fn compiled() -> Self {
+		use sp_core::Get;
+		Intervals {
+			windows: pallet_gravity_market::Windows {
+				commit: <Runtime as pallet_gravity_market::Config>::CommitWindow::get(),
+				reveal: <Runtime as pallet_gravity_market::Config>::RevealWindow::get(),
+				delivery: <Runtime as pallet_gravity_market::Config>::DeliveryWindow::get(),
+			},
+			heartbeat_timeout: <Runtime as pallet_gravity_providers::Config>::HeartbeatTimeout::get(),
+		}
+	}
+
+	/// Blocks to keep trying to fetch a task's data before declining the replica
+	/// (`market.decline`: no penalty) rather than let its commit window run out (a no-show,
+	/// slashed): half the window.
+	fn decline_after(&self) -> BlockNumber {
+		self.windows.commit / 2
+	}
+
+	/// A heartbeat at half the timeout (the chain takes one for free from a quarter on).
+	fn heartbeat_every(&self) -> BlockNumber {
+		self.heartbeat_timeout / 2
+	}
 }
 
 /// Blocks to wait before resubmitting an action the chain has not reflected yet.
@@ -110,6 +139,7 @@ where
 		running: Default::default(),
 		unable: Default::default(),
 		sent: HashMap::new(),
+		intervals: Intervals::compiled(),
 	};
 	event_loop.run().await
 }
@@ -129,6 +159,8 @@ struct EventLoop<C, P, S> {
 	unable: Arc<Mutex<HashSet<(JobId, TaskIndex)>>>,
 	/// What was submitted at which block, not to resubmit it before `RESUBMIT_AFTER`.
 	sent: HashMap<(JobId, TaskIndex, Action), BlockNumber>,
+	/// The chain's windows and heartbeat timeout, as of the last block.
+	intervals: Intervals,
 }
 
 impl<C, P, S> EventLoop<C, P, S>
@@ -169,6 +201,12 @@ where
 
 	async fn on_best_block(&mut self, number: BlockNumber, at: Hash) {
 		self.sent.retain(|_, b| number.saturating_sub(*b) < RESUBMIT_AFTER);
+		let api = self.client.runtime_api();
+		let compiled = Intervals::compiled();
+		self.intervals = Intervals {
+			windows: api.windows(at).unwrap_or(compiled.windows),
+			heartbeat_timeout: api.heartbeat_timeout(at).unwrap_or(compiled.heartbeat_timeout),
+		};
 		self.heartbeat(number, at).await;
 		self.remove_expired_outputs(number, at).await;
 		let assignments = match self.client.runtime_api().assignments(at, self.account.clone()) {
@@ -183,10 +221,10 @@ where
 		}
 	}
 
-	/// A heartbeat at half the timeout (the chain takes one for free from a quarter on).
+	/// A heartbeat at half the chain's timeout (it takes one for free from a quarter on).
 	async fn heartbeat(&mut self, number: BlockNumber, at: Hash) {
 		let Ok(Some(info)) = self.client.runtime_api().provider(at, self.account.clone()) else { return };
-		let every = <<Runtime as pallet_gravity_providers::Config>::HeartbeatTimeout as sp_core::Get<BlockNumber>>::get() / 2;
+		let every = self.intervals.heartbeat_every();
 		if number.saturating_sub(info.last_heartbeat) >= every && self.due((0, 0, Action::Heartbeat)) {
 			let call = RuntimeCall::Providers(pallet_gravity_providers::Call::heartbeat {});
 			if let Err(e) = self.submitter.submit(at, call).await {
@@ -245,8 +283,7 @@ where
 					.filter(|r| r.outcome.is_none() && r.round == task.round && r.reveal.is_some_and(|rv| Some((rv.digest, rv.fuel_used)) == task.agreed))
 					.position(|r| r.provider == account)
 					.unwrap_or(0) as BlockNumber * 2;
-				let window = <<Runtime as pallet_gravity_market::Config>::DeliveryWindow as sp_core::Get<BlockNumber>>::get();
-				number >= until.saturating_sub(window).saturating_add(slot)
+				number >= until.saturating_sub(self.intervals.windows.delivery).saturating_add(slot)
 			},
 			_ => false,
 		};
@@ -265,7 +302,7 @@ where
 			running,
 			at_capacity,
 			unable: self.unable.lock().expect("lock").contains(&key),
-			past_decline_point: number.saturating_sub(me.assigned_at) >= decline_after(),
+			past_decline_point: number.saturating_sub(me.assigned_at) >= self.intervals.decline_after(),
 		};
 		match (decide(&situation), rec) {
 			(Step::Wait, _) => {},

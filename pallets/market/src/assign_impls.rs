@@ -83,23 +83,15 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Record a deadline for `(job, task)` at `at` or, if that block is full, the first later
-	/// block with room (searching a bounded number of blocks). Returns the block used.
+	/// Record a task deadline at block `at` (always there, one write: nothing is searched for
+	/// or lost). Returns `at`.
 	pub(crate) fn push_deadline(
 		at: BlockNumberFor<T>,
 		job: JobId,
 		task: TaskIndex,
 	) -> BlockNumberFor<T> {
-		let mut b = at;
-		for _ in 0..64u32 {
-			// Appends without decoding the block's list (it may hold thousands of entries).
-			if Deadlines::<T>::try_append(b, (job, task)).is_ok() {
-				return b
-			}
-			b = b.saturating_add(1u32.into());
-		}
-		log::error!(target: "gravity-market", "no deadline slot for ({job},{task}) near {at:?}");
-		b
+		DeadlineAt::<T>::insert(at, (job, task), ());
+		at
 	}
 
 	/// May `provider` run a task of `job` alone (subject to a spot check)? The `Trust` policy

@@ -493,8 +493,8 @@ mod benchmarks {
 					ProviderTasks::<T>::decode_len(c),
 				));
 			}
-			let d = Deadlines::<T>::get(now.saturating_add(T::CommitWindow::get()));
-			found = core::hint::black_box((j.is_some(), t.is_some(), sizes, seed, chosen, load, d.len()));
+			let d = DeadlineAt::<T>::contains_key(now.saturating_add(T::CommitWindow::get()), (job, 0));
+			found = core::hint::black_box((j.is_some(), t.is_some(), sizes, seed, chosen, load, d));
 		}
 		assert!(found.0 && found.1 && found.4.is_some());
 	}

@@ -101,7 +101,8 @@ pub mod pallet {
 		/// Candidates examined per replica before it is deferred to a later block.
 		#[pallet::constant]
 		type AssignmentTries: Get<u32>;
-		/// Deadlines that may fall in one block (bound of `Deadlines`).
+		/// Job deadlines and reduce starts that may fall in one block (bound of `JobDeadlines`
+		/// and `ReduceStarts`; task deadlines are not bounded per block, see `DeadlineAt`).
 		#[pallet::constant]
 		type MaxDeadlinesPerBlock: Get<u32>;
 		/// Longest assignment queue.
@@ -198,14 +199,20 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type QueueTail<T> = StorageValue<_, u64, ValueQuery>;
 
-	/// Task deadlines (commit or reveal) falling in a block.
+	/// Task deadlines (commit, reveal, delivery, the next block's tally or draw) falling in a
+	/// block, one entry per task. Not bounded per block by design: a deadline is always recorded
+	/// at the block it is due with one write (never searched for, never lost; a second deadline
+	/// of the same task in the same block is the same entry, and handles both), and
+	/// `on_initialize` takes them out metered, leaving the rest for the next block.
 	#[pallet::storage]
-	pub type Deadlines<T: Config> = StorageMap<
+	pub type DeadlineAt<T: Config> = StorageDoubleMap<
 		_,
 		Twox64Concat,
 		BlockNumberFor<T>,
-		BoundedVec<(JobId, TaskIndex), T::MaxDeadlinesPerBlock>,
-		ValueQuery,
+		Twox64Concat,
+		(JobId, TaskIndex),
+		(),
+		OptionQuery,
 	>;
 
 	/// Job deadlines falling in a block.

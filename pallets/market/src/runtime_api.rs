@@ -22,6 +22,9 @@ sp_api::decl_runtime_apis! {
 		fn task(job: JobId, task: TaskIndex) -> Option<Task<AccountId, Balance, BlockNumber, MaxReplicas>>;
 		/// The verified outputs of a job's tasks, by task index (`None`: not verified).
 		fn outputs(job: JobId) -> Vec<Option<(gravity_primitives::ContentId, u64)>>;
+		/// The market's windows in blocks, as the chain runs them now (provider nodes pace
+		/// themselves by these, not by constants compiled into them).
+		fn windows() -> crate::Windows<BlockNumber>;
 	}
 }
 
@@ -34,6 +37,16 @@ impl<T: crate::Config> crate::Pallet<T> {
 			.into_iter()
 			.filter_map(|(j, t)| crate::Tasks::<T>::get(j, t).map(|task| (j, t, task)))
 			.collect()
+	}
+
+	/// For the runtime API: the windows of `Config`.
+	pub fn api_windows() -> crate::Windows<frame_system::pallet_prelude::BlockNumberFor<T>> {
+		use frame_support::traits::Get;
+		crate::Windows {
+			commit: T::CommitWindow::get(),
+			reveal: T::RevealWindow::get(),
+			delivery: T::DeliveryWindow::get(),
+		}
 	}
 
 	/// For the runtime API: verified outputs by task index.

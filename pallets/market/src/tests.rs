@@ -800,11 +800,11 @@ fn program_size_must_be_the_stored_size() {
 fn on_initialize_stays_within_its_share_and_carries_the_rest_over() {
 	new_test_ext(5).execute_with(|| {
 		use frame_support::traits::Hooks;
-		// 30 one-task jobs, 2 replicas each: 60 commit deadlines in blocks 7 and 8 (50
-		// assignments a block), nobody commits.
+		// 30 one-task jobs, 2 replicas each: their commit deadlines in blocks 7 and 8 (50
+		// assignments a block; one entry per task and block), nobody commits.
 		let jobs: Vec<JobId> = (0..30).map(|_| batch(1, policy(2, 2, 2))).collect();
 		run_to(3);
-		assert_eq!(Deadlines::<Test>::get(7).len() + Deadlines::<Test>::get(8).len(), 60);
+		assert_eq!(DeadlineAt::<Test>::iter_prefix(7).count() + DeadlineAt::<Test>::iter_prefix(8).count(), 30, "one entry per task and block (two replicas, one deadline)");
 		// A share that holds about ten task deadlines.
 		let max = <<Test as frame_system::Config>::BlockWeights as frame_support::traits::Get<frame_system::limits::BlockWeights>>::get().max_block;
 		let ten = <() as WeightInfo>::tick_task_deadline().ref_time() * 10 + <() as WeightInfo>::tick_base().ref_time();
@@ -828,11 +828,11 @@ fn on_initialize_stays_within_its_share_and_carries_the_rest_over() {
 			}
 			assert!(blocks < 20, "the backlog must shrink");
 		}
-		// 60 deadlines, two per task: the first penalizes both no-shows (charged in full, about
-		// ten a block), the second finds nothing left to do and is charged as idle (two reads).
-		// So about three blocks of work instead of six, none lost.
+		// 30 deadlines, one per task (the two replicas' deadlines are one entry): each penalizes
+		// both no-shows (charged in full, about ten a block). So about three blocks of work,
+		// none lost.
 		assert!((3..=5).contains(&blocks), "{blocks} blocks from block 7");
-		assert!(Deadlines::<Test>::get(7).is_empty() && Deadlines::<Test>::get(8).is_empty());
+		assert_eq!(DeadlineAt::<Test>::iter_prefix(7).count() + DeadlineAt::<Test>::iter_prefix(8).count(), 0, "every entry taken");
 		for job in jobs {
 			let t = Tasks::<Test>::get(job, 0).unwrap();
 			assert!(t.replicas.iter().all(|r| r.outcome == Some(ReplicaOutcome::NoShow)), "{t:?}");
@@ -886,6 +886,32 @@ fn each_deadline_is_charged_by_what_it_did() {
 		System::set_block_number(until);
 		assert_eq!(Market::task_deadline(plain, 0, until), DeadlineWork::Heavy);
 		assert_eq!(Tasks::<Test>::get(plain, 0).unwrap().phase, TaskPhase::Failed);
+	});
+}
+
+#[test]
+fn a_deadline_is_never_lost_however_many_fall_in_one_block() {
+	new_test_ext(3).execute_with(|| {
+		// 64 blocks of 64 deadlines each (what the old per-block lists held), all before and
+		// at the commit deadline the job's replicas will get: the old slot search gave up here
+		// with a log line, and the task never ended.
+		for b in 2..=80u64 {
+			for k in 0..64u32 {
+				Market::push_deadline(b, 999, k);
+			}
+		}
+		let job = batch(1, policy(2, 2, 2));
+		run_to(2);
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		let deadline = t.replicas[0].commit_deadline;
+		assert_eq!(deadline, 2 + 5, "recorded at its own block, not searched for");
+		assert!(DeadlineAt::<Test>::contains_key(deadline, (job, 0)));
+		// Nobody commits: the deadline comes, the no-shows are penalized, the task ends.
+		run_to(deadline + 2);
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert!(t.replicas.iter().all(|r| r.outcome == Some(ReplicaOutcome::NoShow)), "{t:?}");
+		assert!(!matches!(t.phase, TaskPhase::Committing) || t.replicas.iter().all(|r| !r.is_open()));
+		check_escrow();
 	});
 }
 
@@ -1603,9 +1629,9 @@ mod prop {
 				// `on_initialize`), or a replica in the queue.
 				let now = System::block_number();
 				let since = IncompleteSince::<Test>::get().unwrap_or(now);
-				let live: std::collections::BTreeSet<(JobId, TaskIndex)> = Deadlines::<Test>::iter()
-					.filter(|(b, _)| *b >= since.min(now))
-					.flat_map(|(_, v)| v.into_inner())
+				let live: std::collections::BTreeSet<(JobId, TaskIndex)> = DeadlineAt::<Test>::iter()
+					.filter(|(b, _, _)| *b >= since.min(now))
+					.map(|(_, entry, _)| entry)
 					.collect();
 				for (j, t, task) in Tasks::<Test>::iter() {
 					let in_play = matches!(task.phase, TaskPhase::Committing | TaskPhase::Revealing { .. } | TaskPhase::Delivering { .. }) &&

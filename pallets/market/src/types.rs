@@ -265,3 +265,14 @@ pub enum ProviderAction {
 	/// `decline(job, task)`.
 	Decline { job: JobId, task: TaskIndex },
 }
+
+/// The market's windows, in blocks (`MarketApi::windows`).
+#[derive(Encode, Decode, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Windows<BlockNumber> {
+	/// From assignment to the last block a commitment is accepted (`CommitWindow`).
+	pub commit: BlockNumber,
+	/// Reveals accepted once the reveal phase opens (`RevealWindow`).
+	pub reveal: BlockNumber,
+	/// For an agreed output to be stored and named (`DeliveryWindow`).
+	pub delivery: BlockNumber,
+}

@@ -84,10 +84,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_job(n: u32, ) -> Weight {
 		//  Measured:  `1539 + n * (1 ±0)`
 		//  Estimated: `2100653 + n * (2099663 ±0)`
-		// Minimum execution time: 116_403_000 picoseconds.
-		Weight::from_parts(120_931_000, 2100653)
-			// Standard Error: 56_382
-			.saturating_add(Weight::from_parts(22_175_632, 0).saturating_mul(n.into()))
+		// Minimum execution time: 117_576_000 picoseconds.
+		Weight::from_parts(119_569_000, 2100653)
+			// Standard Error: 28_695
+			.saturating_add(Weight::from_parts(21_078_349, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -101,8 +101,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_job() -> Weight {
 		//  Measured:  `627`
 		//  Estimated: `3757`
-		// Minimum execution time: 68_022_000 picoseconds.
-		Weight::from_parts(72_068_000, 3757)
+		// Minimum execution time: 69_393_000 picoseconds.
+		Weight::from_parts(73_830_000, 3757)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -113,10 +113,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Providers::Providers` (r:1 w:0)
 	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
-		//  Measured:  `1740`
+		//  Measured:  `1737`
 		//  Estimated: `4926`
-		// Minimum execution time: 25_098_000 picoseconds.
-		Weight::from_parts(27_742_000, 4926)
+		// Minimum execution time: 25_508_000 picoseconds.
+		Weight::from_parts(28_182_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -126,14 +126,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
 	/// Storage: `Providers::Providers` (r:1 w:0)
 	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Deadlines` (r:1 w:1)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
+	/// Storage: `Market::DeadlineAt` (r:0 w:1)
+	/// Proof: `Market::DeadlineAt` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn commit_last() -> Weight {
-		//  Measured:  `1985`
-		//  Estimated: `52631`
-		// Minimum execution time: 30_937_000 picoseconds.
-		Weight::from_parts(33_370_000, 52631)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
+		//  Measured:  `1952`
+		//  Estimated: `4926`
+		// Minimum execution time: 29_183_000 picoseconds.
+		Weight::from_parts(32_128_000, 4926)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:1)
@@ -147,10 +147,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::Queue` (r:0 w:1)
 	/// Proof: `Market::Queue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn decline() -> Weight {
-		//  Measured:  `1692`
+		//  Measured:  `1689`
 		//  Estimated: `4926`
-		// Minimum execution time: 28_552_000 picoseconds.
-		Weight::from_parts(31_006_000, 4926)
+		// Minimum execution time: 28_953_000 picoseconds.
+		Weight::from_parts(31_948_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -161,10 +161,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Providers::Providers` (r:1 w:0)
 	/// Proof: `Providers::Providers` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
-		//  Measured:  `2032`
+		//  Measured:  `2029`
 		//  Estimated: `4926`
-		// Minimum execution time: 26_970_000 picoseconds.
-		Weight::from_parts(30_506_000, 4926)
+		// Minimum execution time: 26_720_000 picoseconds.
+		Weight::from_parts(30_045_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -172,8 +172,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::IncompleteSince` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Market::JobDeadlines` (r:1 w:0)
 	/// Proof: `Market::JobDeadlines` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Deadlines` (r:1 w:0)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
+	/// Storage: `Market::DeadlineAt` (r:1 w:0)
+	/// Proof: `Market::DeadlineAt` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Market::ReduceStarts` (r:1 w:0)
 	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueHead` (r:1 w:1)
@@ -182,9 +182,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	fn tick_base() -> Weight {
 		//  Measured:  `76`
-		//  Estimated: `52631`
-		// Minimum execution time: 6_990_000 picoseconds.
-		Weight::from_parts(7_952_000, 52631)
+		//  Estimated: `36247`
+		// Minimum execution time: 8_793_000 picoseconds.
+		Weight::from_parts(9_584_000, 36247)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -196,8 +196,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Deadlines` (r:1 w:0)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
+	/// Storage: `Market::DeadlineAt` (r:1 w:0)
+	/// Proof: `Market::DeadlineAt` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Market::ReduceStarts` (r:1 w:0)
 	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
 	/// Storage: `Market::QueueHead` (r:1 w:1)
@@ -206,9 +206,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	fn tick_job_deadline() -> Weight {
 		//  Measured:  `662`
-		//  Estimated: `52631`
-		// Minimum execution time: 72_208_000 picoseconds.
-		Weight::from_parts(76_764_000, 52631)
+		//  Estimated: `36247`
+		// Minimum execution time: 76_824_000 picoseconds.
+		Weight::from_parts(82_033_000, 36247)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -234,12 +234,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 8]`.
 	fn deliver(r: u32, ) -> Weight {
-		//  Measured:  `1669 + r * (422 ±0)`
+		//  Measured:  `1666 + r * (422 ±0)`
 		//  Estimated: `2100653 + r * (3293 ±0)`
-		// Minimum execution time: 122_383_000 picoseconds.
-		Weight::from_parts(53_716_300, 2100653)
-			// Standard Error: 35_630
-			.saturating_add(Weight::from_parts(77_897_856, 0).saturating_mul(r.into()))
+		// Minimum execution time: 124_366_000 picoseconds.
+		Weight::from_parts(51_964_271, 2100653)
+			// Standard Error: 35_177
+			.saturating_add(Weight::from_parts(79_473_159, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -255,10 +255,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::Tasks` (r:0 w:64)
 	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
 	fn tick_reduce_start() -> Weight {
-		//  Measured:  `407`
+		//  Measured:  `440`
 		//  Estimated: `36251`
-		// Minimum execution time: 904_761_000 picoseconds.
-		Weight::from_parts(944_581_000, 36251)
+		// Minimum execution time: 908_656_000 picoseconds.
+		Weight::from_parts(961_575_000, 36251)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(577_u64))
 	}
@@ -281,10 +281,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::ProviderTasks` (r:8 w:8)
 	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
 	fn tick_task_deadline() -> Weight {
-		//  Measured:  `6591`
+		//  Measured:  `6588`
 		//  Estimated: `27334`
-		// Minimum execution time: 551_373_000 picoseconds.
-		Weight::from_parts(579_765_000, 27334)
+		// Minimum execution time: 562_530_000 picoseconds.
+		Weight::from_parts(583_171_000, 27334)
 			.saturating_add(T::DbWeight::get().reads(49_u64))
 			.saturating_add(T::DbWeight::get().writes(53_u64))
 	}
@@ -293,24 +293,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::Jobs` (r:1 w:0)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
 	fn tick_task_deadline_idle() -> Weight {
-		//  Measured:  `1558`
+		//  Measured:  `1555`
 		//  Estimated: `4926`
-		// Minimum execution time: 10_846_000 picoseconds.
-		Weight::from_parts(11_717_000, 4926)
+		// Minimum execution time: 10_175_000 picoseconds.
+		Weight::from_parts(10_876_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	/// Storage: `Market::Tasks` (r:1 w:1)
 	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Jobs` (r:1 w:1)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Deadlines` (r:1 w:1)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
+	/// Storage: `Market::DeadlineAt` (r:0 w:1)
+	/// Proof: `Market::DeadlineAt` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn tick_settle() -> Weight {
-		//  Measured:  `1987`
-		//  Estimated: `52631`
-		// Minimum execution time: 25_488_000 picoseconds.
-		Weight::from_parts(27_571_000, 52631)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		//  Measured:  `1907`
+		//  Estimated: `4926`
+		// Minimum execution time: 22_444_000 picoseconds.
+		Weight::from_parts(24_156_000, 4926)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Market::Tasks` (r:1 w:1)
@@ -325,20 +325,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Queue` (r:0 w:7)
 	/// Proof: `Market::Queue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Deadlines` (r:1 w:1)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
+	/// Storage: `Market::DeadlineAt` (r:0 w:1)
+	/// Proof: `Market::DeadlineAt` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[0, 1]`.
 	fn tick_decide(s: u32, ) -> Weight {
-		//  Measured:  `943`
-		//  Estimated: `52631 + s * (1168 ±1_914_017_535_868_958)`
-		// Minimum execution time: 25_849_000 picoseconds.
-		Weight::from_parts(27_630_142, 52631)
-			// Standard Error: 13_373
-			.saturating_add(Weight::from_parts(5_214_637, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		//  Measured:  `896`
+		//  Estimated: `4926`
+		// Minimum execution time: 23_054_000 picoseconds.
+		Weight::from_parts(24_896_431, 4926)
+			// Standard Error: 18_729
+			.saturating_add(Weight::from_parts(8_582_429, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 			.saturating_add(T::DbWeight::get().writes((7_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 1168).saturating_mul(s.into()))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:0)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(292), added: 2767, mode: `MaxEncodedLen`)
@@ -358,17 +358,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Providers::Reputations` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
 	/// Storage: `Market::ProviderTasks` (r:4 w:1)
 	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Deadlines` (r:1 w:1)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
+	/// Storage: `Market::DeadlineAt` (r:0 w:1)
+	/// Proof: `Market::DeadlineAt` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[10, 10000]`.
 	fn tick_assign(p: u32, ) -> Weight {
 		//  Measured:  `10238`
-		//  Estimated: `52631`
-		// Minimum execution time: 94_080_000 picoseconds.
-		Weight::from_parts(159_753_481, 52631)
-			// Standard Error: 1_738
-			.saturating_add(Weight::from_parts(17_553, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(21_u64))
+		//  Estimated: `13023`
+		// Minimum execution time: 97_956_000 picoseconds.
+		Weight::from_parts(156_842_191, 13023)
+			// Standard Error: 1_681
+			.saturating_add(Weight::from_parts(16_057, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(20_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:0)
@@ -376,10 +376,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::Tasks` (r:1 w:1)
 	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1461), added: 3936, mode: `MaxEncodedLen`)
 	fn tick_assign_not_needed() -> Weight {
-		//  Measured:  `727`
+		//  Measured:  `724`
 		//  Estimated: `4926`
-		// Minimum execution time: 10_976_000 picoseconds.
-		Weight::from_parts(11_918_000, 4926)
+		// Minimum execution time: 10_886_000 picoseconds.
+		Weight::from_parts(11_828_000, 4926)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -401,16 +401,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Providers::Reputations` (`max_values`: None, `max_size`: Some(88), added: 2563, mode: `MaxEncodedLen`)
 	/// Storage: `Market::ProviderTasks` (r:1 w:0)
 	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Deadlines` (r:1 w:0)
-	/// Proof: `Market::Deadlines` (`max_values`: None, `max_size`: Some(49166), added: 51641, mode: `MaxEncodedLen`)
+	/// Storage: `Market::DeadlineAt` (r:1 w:0)
+	/// Proof: `Market::DeadlineAt` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[10, 10000]`.
 	fn tick_assign_storage_only(p: u32, ) -> Weight {
 		//  Measured:  `4568`
-		//  Estimated: `52631`
-		// Minimum execution time: 40_310_000 picoseconds.
-		Weight::from_parts(69_960_695, 52631)
-			// Standard Error: 953
-			.saturating_add(Weight::from_parts(7_486, 0).saturating_mul(p.into()))
+		//  Estimated: `4926`
+		// Minimum execution time: 41_191_000 picoseconds.
+		Weight::from_parts(71_017_686, 4926)
+			// Standard Error: 811
+			.saturating_add(Weight::from_parts(6_319, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 	}
 }
@@ -418,8 +418,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 // For backwards compatibility and tests.
 impl WeightInfo for () {
 	fn submit_job(n: u32, ) -> Weight {
-		Weight::from_parts(120_931_000, 2100653)
-			.saturating_add(Weight::from_parts(22_175_632, 0).saturating_mul(n.into()))
+		Weight::from_parts(119_569_000, 2100653)
+			.saturating_add(Weight::from_parts(21_078_349, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
@@ -427,43 +427,43 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2099663).saturating_mul(n.into()))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(72_068_000, 3757)
+		Weight::from_parts(73_830_000, 3757)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(27_742_000, 4926)
+		Weight::from_parts(28_182_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn commit_last() -> Weight {
-		Weight::from_parts(33_370_000, 52631)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
+		Weight::from_parts(32_128_000, 4926)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn decline() -> Weight {
-		Weight::from_parts(31_006_000, 4926)
+		Weight::from_parts(31_948_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(30_506_000, 4926)
+		Weight::from_parts(30_045_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn tick_base() -> Weight {
-		Weight::from_parts(7_952_000, 52631)
+		Weight::from_parts(9_584_000, 36247)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn tick_job_deadline() -> Weight {
-		Weight::from_parts(76_764_000, 52631)
+		Weight::from_parts(82_033_000, 36247)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn deliver(r: u32, ) -> Weight {
-		Weight::from_parts(53_716_300, 2100653)
-			.saturating_add(Weight::from_parts(77_897_856, 0).saturating_mul(r.into()))
+		Weight::from_parts(51_964_271, 2100653)
+			.saturating_add(Weight::from_parts(79_473_159, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
@@ -471,46 +471,46 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3293).saturating_mul(r.into()))
 	}
 	fn tick_reduce_start() -> Weight {
-		Weight::from_parts(944_581_000, 36251)
+		Weight::from_parts(961_575_000, 36251)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(577_u64))
 	}
 	fn tick_task_deadline() -> Weight {
-		Weight::from_parts(579_765_000, 27334)
+		Weight::from_parts(583_171_000, 27334)
 			.saturating_add(RocksDbWeight::get().reads(49_u64))
 			.saturating_add(RocksDbWeight::get().writes(53_u64))
 	}
 	fn tick_task_deadline_idle() -> Weight {
-		Weight::from_parts(11_717_000, 4926)
+		Weight::from_parts(10_876_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 	}
 	fn tick_settle() -> Weight {
-		Weight::from_parts(27_571_000, 52631)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
+		Weight::from_parts(24_156_000, 4926)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn tick_decide(s: u32, ) -> Weight {
-		Weight::from_parts(27_630_142, 52631)
-			.saturating_add(Weight::from_parts(5_214_637, 0).saturating_mul(s.into()))
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
+		Weight::from_parts(24_896_431, 4926)
+			.saturating_add(Weight::from_parts(8_582_429, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 			.saturating_add(RocksDbWeight::get().writes((7_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 1168).saturating_mul(s.into()))
 	}
 	fn tick_assign(p: u32, ) -> Weight {
-		Weight::from_parts(159_753_481, 52631)
-			.saturating_add(Weight::from_parts(17_553, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(21_u64))
+		Weight::from_parts(156_842_191, 13023)
+			.saturating_add(Weight::from_parts(16_057, 0).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().reads(20_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn tick_assign_not_needed() -> Weight {
-		Weight::from_parts(11_918_000, 4926)
+		Weight::from_parts(11_828_000, 4926)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn tick_assign_storage_only(p: u32, ) -> Weight {
-		Weight::from_parts(69_960_695, 52631)
-			.saturating_add(Weight::from_parts(7_486, 0).saturating_mul(p.into()))
+		Weight::from_parts(71_017_686, 4926)
+			.saturating_add(Weight::from_parts(6_319, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
 	}
 }

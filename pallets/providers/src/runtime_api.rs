@@ -16,5 +16,8 @@ sp_api::decl_runtime_apis! {
 		fn provider(who: AccountId) -> Option<ProviderInfo<Balance, BlockNumber>>;
 		/// A provider's reputation with decay applied to now, and its current score.
 		fn reputation(who: AccountId) -> (Perbill, Reputation<BlockNumber>);
+		/// Blocks without a heartbeat after which a provider gets no new work
+		/// (`HeartbeatTimeout`); provider nodes send one at half of it.
+		fn heartbeat_timeout() -> BlockNumber;
 	}
 }
