@@ -93,6 +93,23 @@ impl Intervals {
 	}
 }
 
+/// The runtime APIs the provider service reads (one name for the four).
+pub trait ProviderRuntimeApi:
+	MarketApi<Block, AccountId, Balance, BlockNumber, MaxReplicas>
+	+ ContentApi<Block>
+	+ ProvidersApi<Block, AccountId, Balance, BlockNumber>
+	+ frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce>
+{
+}
+
+impl<A> ProviderRuntimeApi for A where
+	A: MarketApi<Block, AccountId, Balance, BlockNumber, MaxReplicas>
+		+ ContentApi<Block>
+		+ ProvidersApi<Block, AccountId, Balance, BlockNumber>
+		+ frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce>
+{
+}
+
 /// Blocks to wait before resubmitting an action the chain has not reflected yet.
 const RESUBMIT_AFTER: u32 = 4;
 
@@ -100,10 +117,7 @@ const RESUBMIT_AFTER: u32 = 4;
 pub async fn run<C, P, S>(params: ProviderParams<C, P, S>)
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync + 'static,
-	C::Api: MarketApi<Block, AccountId, Balance, BlockNumber, MaxReplicas>
-		+ ContentApi<Block>
-		+ ProvidersApi<Block, AccountId, Balance, BlockNumber>
-		+ frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce>,
+	C::Api: ProviderRuntimeApi,
 	P: TransactionPool<Block = Block> + 'static,
 	S: OffchainStorage + Clone + Send + 'static,
 {
@@ -166,10 +180,7 @@ struct EventLoop<C, P, S> {
 impl<C, P, S> EventLoop<C, P, S>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync + 'static,
-	C::Api: MarketApi<Block, AccountId, Balance, BlockNumber, MaxReplicas>
-		+ ContentApi<Block>
-		+ ProvidersApi<Block, AccountId, Balance, BlockNumber>
-		+ frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce>,
+	C::Api: ProviderRuntimeApi,
 	P: TransactionPool<Block = Block> + 'static,
 	S: OffchainStorage + Clone + Send + 'static,
 {
