@@ -15,6 +15,35 @@ pub struct Cli {
 
 	#[clap(flatten)]
 	pub provider: ProviderArgs,
+
+	#[clap(flatten)]
+	pub data: DataArgs,
+}
+
+/// The node's content store and data transfer.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataArgs {
+	/// Size of the content store (GiB): beyond it, content that is neither pinned nor kept for
+	/// a job is evicted, least recently used first.
+	#[arg(long, default_value_t = 64.0, value_name = "GIB")]
+	pub data_budget_gib: f64,
+
+	/// Most bytes per second (MiB/s) this node sends to peers in all; unlimited if not given.
+	#[arg(long, value_name = "MIB_PER_S")]
+	pub data_serve_rate: Option<f64>,
+
+	/// Seconds a peer gets to answer one data request before it is asked elsewhere.
+	#[arg(long, default_value_t = 20, value_name = "SECONDS")]
+	pub data_request_timeout: u64,
+
+	/// Seconds a download waits for a peer that has what it still lacks before it fails (what
+	/// it verified is kept; asking again resumes).
+	#[arg(long, default_value_t = 60, value_name = "SECONDS")]
+	pub data_give_up_after: u64,
+
+	/// Testing only: serve content wrongly (`corrupt`, `stall`, `truncate`) to test downloaders.
+	#[arg(long, hide = true, default_value = "none")]
+	pub data_test_fault: gravity_data_swarm::Fault,
 }
 
 /// Provider mode: run assigned compute tasks and report their results.
@@ -80,6 +109,11 @@ pub enum Subcommand {
 	/// a time limit.
 	#[command(hide = true)]
 	CompileWorker,
+
+	/// The node's content store: add files, fetch content from peers, list, pin (talks to a
+	/// running node over its RPC), or hash a file offline.
+	#[command(subcommand)]
+	Data(crate::data_cli::DataCmd),
 
 	/// Runtime benchmarks (`benchmark pallet`); built with `--features runtime-benchmarks`.
 	#[cfg(feature = "runtime-benchmarks")]

@@ -112,6 +112,7 @@ pub fn run() -> sc_cli::Result<()> {
 
 	match &cli.subcommand {
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),
+		Some(Subcommand::Data(cmd)) => cmd.run().map_err(sc_cli::Error::Input),
 		Some(Subcommand::CompileWorker) => std::process::exit(gravity_executor::compile::worker_main()),
 		Some(Subcommand::CheckProgram { path }) => {
 			let wasm = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -192,6 +193,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(&cli.run)?;
 			check_ports(runner.config())?;
 			let provider = cli.provider.clone();
+			let data = cli.data.clone();
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
@@ -199,10 +201,10 @@ pub fn run() -> sc_cli::Result<()> {
 							gravity_runtime::opaque::Block,
 							<gravity_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config, provider)
+					>(config, provider, data)
 					.map_err(sc_cli::Error::Service),
 					sc_network::config::NetworkBackendType::Litep2p =>
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, provider)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, provider, data)
 							.map_err(sc_cli::Error::Service),
 				}
 			})

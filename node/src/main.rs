@@ -3,6 +3,7 @@
 mod chain_spec;
 mod cli;
 mod command;
+mod data_cli;
 mod rpc;
 mod service;
 

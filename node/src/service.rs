@@ -153,6 +153,7 @@ pub fn new_full<
 >(
 	config: Configuration,
 	provider: crate::cli::ProviderArgs,
+	data: crate::cli::DataArgs,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -185,6 +186,12 @@ pub fn new_full<
 		);
 	net_config.add_notification_protocol(grandpa_protocol_config);
 
+	// The data plane's protocol, `/gravity/blobs/1`, on the node's own network.
+	let request_timeout = Duration::from_secs(data.data_request_timeout.max(1));
+	let (blobs_protocol, blobs_requests) =
+		gravity_data_swarm::protocol_config::<Block, N>(request_timeout, 1024);
+	net_config.add_request_response_protocol(blobs_protocol);
+
 	let warp_sync = Arc::new(sc_consensus_grandpa::warp_proof::NetworkProvider::new(
 		backend.clone(),
 		grandpa_link.shared_authority_set().clone(),
@@ -206,6 +213,44 @@ pub fn new_full<
 			metrics,
 			gap_sync_body_policy: None,
 		})?;
+
+	let data_service = {
+		let dir = config.data_path.join("content");
+		let budget = (data.data_budget_gib * (1u64 << 30) as f64) as u64;
+		let store = Arc::new(
+			gravity_data_store::Store::open(&dir, budget)
+				.map_err(|e| ServiceError::Other(format!("content store {}: {e}", dir.display())))?,
+		);
+		let stats = Arc::new(gravity_data_swarm::Stats::default());
+		let limits = gravity_data_swarm::ServeLimits {
+			rate: data.data_serve_rate.map(|mib| (mib * (1u64 << 20) as f64) as u64),
+			..Default::default()
+		};
+		if data.data_test_fault != gravity_data_swarm::Fault::None {
+			log::warn!(target: "gravity-data", "TEST MODE: serving content with fault {:?}", data.data_test_fault);
+		}
+		task_manager.spawn_handle().spawn(
+			"gravity-blobs-server",
+			Some("data"),
+			gravity_data_swarm::server::serve(store.clone(), blobs_requests, limits, stats.clone(), data.data_test_fault),
+		);
+		let sync = sync_service.clone();
+		let net = gravity_data_swarm::ScNet {
+			network: network.clone(),
+			protocol: gravity_data_swarm::PROTOCOL.into(),
+			connected: Arc::new(move || {
+				let sync = sync.clone();
+				async move { sync.peers_info().await.map(|v| v.into_iter().map(|(p, _)| p).collect()).unwrap_or_default() }
+					.boxed()
+			}),
+		};
+		let fetch = gravity_data_swarm::FetchConfig {
+			request_timeout,
+			stall_timeout: Duration::from_secs(data.data_give_up_after.max(1)),
+			..Default::default()
+		};
+		gravity_data_swarm::DataService::new(store, Arc::new(net), stats, fetch)
+	};
 
 	if config.offchain_worker.enabled {
 		let offchain_workers =
@@ -271,9 +316,10 @@ pub fn new_full<
 	let rpc_extensions_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
+		let data = data_service.clone();
 
 		Box::new(move |_| {
-			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone(), data: data.clone() };
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
 	};

@@ -4,6 +4,8 @@
 //! in one `no_std` crate used by the runtime (market pallet), the provider node, the task SDK
 //! (compiled to `wasm32v1-none`) and the benchmarks:
 //!
+//! - [`content`]: **content ids** (BLAKE3 hash + size) and their text form, the names data
+//!   travels under between nodes (no dependencies);
 //! - [`input`]: the **task input framing** — how a provider node packs a task's parameter and
 //!   data into the input the sandbox hands to a task, and how a task (through
 //!   `gravity-task-sdk`) reads it back (no dependencies);
@@ -42,6 +44,7 @@
 
 extern crate alloc;
 
+pub mod content;
 pub mod input;
 #[cfg(feature = "hashing")]
 pub mod result;

@@ -1,0 +1,525 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod files;
+mod meta;
+mod partial;
+
+pub use error::{StoreError, WriteError};
+pub use gravity_protocol::content::{ContentId, ParseIdError, CHUNK_GROUP_BYTES, CHUNK_GROUP_LOG};
+pub use partial::Partial;
+
+use bao_tree::{
+	io::{outboard::PostOrderOutboard, sync::encode_ranges_validated},
+	BaoTree, BlockSize, ChunkNum, ChunkRanges,
+};
+use files::{At, TmpFile};
+use meta::{Meta, MetaFile};
+use std::{
+	collections::{BTreeMap, HashMap},
+	fs::File,
+	io::{self, BufReader, BufWriter, Read, Write},
+	path::{Path, PathBuf},
+	sync::{Arc, Mutex},
+	time::{SystemTime, UNIX_EPOCH},
+};
+
+/// The bao tree geometry every Gravity node uses: chunk groups of 16 KiB.
+pub const BLOCK_SIZE: BlockSize = BlockSize::from_chunk_log(CHUNK_GROUP_LOG);
+
+/// The bao tree of content of `size` bytes.
+pub fn tree(size: u64) -> BaoTree {
+	BaoTree::new(size, BLOCK_SIZE)
+}
+
+/// The chunk ranges (1 KiB chunks) of chunk groups `groups` of `id`, clipped to its end.
+pub fn group_ranges(id: &ContentId, groups: std::ops::Range<u64>) -> ChunkRanges {
+	let chunks = tree(id.size).chunks().0;
+	let per = 1u64 << CHUNK_GROUP_LOG;
+	let start = groups.start.saturating_mul(per).min(chunks);
+	let end = groups.end.saturating_mul(per).min(chunks);
+	ChunkRanges::from(ChunkNum(start)..ChunkNum(end))
+}
+
+/// Content bytes in `ranges` of `id`.
+pub(crate) fn ranges_len(id: &ContentId, ranges: &ChunkRanges) -> u64 {
+	let chunks = tree(id.size).chunks().0;
+	ranges
+		.iter()
+		.map(|r| match r {
+			range_collections::range_set::RangeSetRange::Range(r) => (r.start.0.min(chunks), r.end.0.min(chunks)),
+			range_collections::range_set::RangeSetRange::RangeFrom(r) => (r.start.0.min(chunks), chunks),
+		})
+		.map(|(s, e)| (e * 1024).min(id.size) - (s * 1024).min(id.size))
+		.sum()
+}
+
+/// Where a piece of content stands in this store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum State {
+	/// Every byte is here and verified.
+	Complete,
+	/// A download that has `verified` bytes (in whole chunk groups) verified on disk; `None`
+	/// when it has not been opened since the node started (it is counted when resumed).
+	Partial { verified: Option<u64> },
+	/// Not in this store.
+	Absent,
+}
+
+/// One entry of [`Store::list`].
+#[derive(Clone, Debug)]
+pub struct Entry {
+	pub id: ContentId,
+	pub state: State,
+	/// Pinned by the local user: never evicted.
+	pub pinned: bool,
+	/// Kept (not evicted) until this UNIX time, e.g. a job's data until the job is settled.
+	pub keep_until: u64,
+	/// Last time it was stored, read or served (UNIX milliseconds): eviction takes the oldest
+	/// first.
+	pub last_access: u64,
+}
+
+/// What [`Store::begin`] found.
+pub enum Begin {
+	/// Already complete: nothing to download.
+	Complete,
+	/// The download to fill (new, or resumed from what is verified on disk).
+	Partial(Arc<Partial>),
+}
+
+/// The content store of a node: complete and partial content under one directory.
+///
+/// Layout: `complete/<hash>` and `complete/<hash>.obao` (the data and its post-order bao
+/// outboard), `partial/<hash>` and `partial/<hash>.obao` (a download: sparse files whose
+/// verified ranges are recomputed from the bytes when it is resumed), `tmp/` (puts in progress;
+/// emptied at start), `index.json` (pins, retention, last access).
+pub struct Store {
+	dir: PathBuf,
+	budget: u64,
+	state: Mutex<Inner>,
+}
+
+struct Inner {
+	meta: MetaFile,
+	partials: HashMap<[u8; 32], Arc<Partial>>,
+}
+
+pub(crate) fn hex(hash: &[u8; 32]) -> String {
+	hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) fn now() -> u64 {
+	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+pub(crate) fn now_ms() -> u64 {
+	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Store {
+	/// Open (or create) the store in `dir`. Unpinned content beyond `budget` bytes is evicted,
+	/// least recently used first, whenever content is added.
+	pub fn open(dir: impl Into<PathBuf>, budget: u64) -> Result<Self, StoreError> {
+		let dir = dir.into();
+		for sub in ["complete", "partial", "tmp"] {
+			std::fs::create_dir_all(dir.join(sub)).map_err(|e| StoreError::io(&dir.join(sub), e))?;
+		}
+		// Puts that were cut off leave only temporary files: nothing half-written is ever
+		// under `complete/`.
+		if let Ok(rd) = std::fs::read_dir(dir.join("tmp")) {
+			for e in rd.flatten() {
+				let _ = std::fs::remove_file(e.path());
+			}
+		}
+		let mut meta = MetaFile::load(dir.join("index.json"))?;
+		// Entries whose files are gone (removed by hand) are forgotten; files without an entry
+		// (index lost) are adopted.
+		let on_disk = Self::scan(&dir)?;
+		meta.entries.retain(|h, _| on_disk.contains_key(h));
+		for (h, (size, _)) in &on_disk {
+			meta.entries.entry(*h).or_insert(Meta { size: *size, ..Meta::fresh(*size) });
+		}
+		meta.save()?;
+		Ok(Store { dir, budget, state: Mutex::new(Inner { meta, partials: HashMap::new() }) })
+	}
+
+	/// Content on disk: hash → (size, complete).
+	fn scan(dir: &Path) -> Result<BTreeMap<[u8; 32], (u64, bool)>, StoreError> {
+		let mut found = BTreeMap::new();
+		for (sub, complete) in [("partial", false), ("complete", true)] {
+			let d = dir.join(sub);
+			for e in std::fs::read_dir(&d).map_err(|e| StoreError::io(&d, e))?.flatten() {
+				let name = e.file_name().to_string_lossy().to_string();
+				let Some(size) = Self::size_of(&d, &name) else { continue };
+				let Ok(id) = format!("{name}:{size}").parse::<ContentId>() else { continue };
+				found.insert(id.hash, (size, complete));
+			}
+		}
+		Ok(found)
+	}
+
+	/// The content size recorded beside the data file `name` (its `.size` file).
+	fn size_of(d: &Path, name: &str) -> Option<u64> {
+		if name.len() != 64 {
+			return None
+		}
+		std::fs::read_to_string(d.join(format!("{name}.size"))).ok()?.trim().parse().ok()
+	}
+
+	fn path(&self, sub: &str, hash: &[u8; 32], ext: &str) -> PathBuf {
+		self.dir.join(sub).join(format!("{}{ext}", hex(hash)))
+	}
+
+	/// The directory of the store.
+	pub fn dir(&self) -> &Path {
+		&self.dir
+	}
+
+	/// Add the file at `src`: hash it (BLAKE3 with its outboard) while copying it in, in one
+	/// pass. Nothing is visible until the copy and its outboard are complete and synced.
+	pub fn put_file(&self, src: &Path) -> Result<ContentId, StoreError> {
+		let file = File::open(src).map_err(|e| StoreError::Source { path: src.to_path_buf(), error: e })?;
+		let size = file
+			.metadata()
+			.map_err(|e| StoreError::Source { path: src.to_path_buf(), error: e })?
+			.len();
+		if !file.metadata().map(|m| m.is_file()).unwrap_or(false) {
+			return Err(StoreError::Source {
+				path: src.to_path_buf(),
+				error: io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
+			})
+		}
+		self.put_reader(BufReader::with_capacity(1 << 20, file), size)
+			.map_err(|e| e.with_source(src))
+	}
+
+	/// Add `bytes`.
+	pub fn put_bytes(&self, bytes: &[u8]) -> Result<ContentId, StoreError> {
+		self.put_reader(bytes, bytes.len() as u64)
+	}
+
+	fn put_reader(&self, src: impl Read, size: u64) -> Result<ContentId, StoreError> {
+		let tmp_data = TmpFile::create(&self.dir.join("tmp"))?;
+		let tmp_ob = TmpFile::create(&self.dir.join("tmp"))?;
+		let hash = {
+			let mut data_out = BufWriter::with_capacity(1 << 20, tmp_data.file());
+			let mut ob_out = BufWriter::with_capacity(1 << 16, tmp_ob.file());
+			let tee = Tee { src, copy: &mut data_out, err: None };
+			let mut tee = tee;
+			let result = bao_tree::io::sync::outboard_post_order(&mut tee, tree(size), &mut ob_out);
+			if let Some(e) = tee.err.take() {
+				return Err(StoreError::write(&self.dir, e))
+			}
+			let hash = result.map_err(StoreError::read)?;
+			data_out.flush().map_err(|e| StoreError::write(&self.dir, e))?;
+			ob_out.flush().map_err(|e| StoreError::write(&self.dir, e))?;
+			hash
+		};
+		let id = ContentId { hash: *hash.as_bytes(), size };
+		if self.state(&id) == State::Complete {
+			self.touch(&id);
+			return Ok(id)
+		}
+		tmp_data.sync().map_err(|e| StoreError::write(&self.dir, e))?;
+		tmp_ob.sync().map_err(|e| StoreError::write(&self.dir, e))?;
+		self.install(&id, "complete", tmp_data, tmp_ob)?;
+		self.after_add(&id);
+		Ok(id)
+	}
+
+	/// Move finished data and outboard files into `sub/` (size file first, data last: the data
+	/// file's name is what makes the entry exist).
+	fn install(&self, id: &ContentId, sub: &str, data: TmpFile, ob: TmpFile) -> Result<(), StoreError> {
+		std::fs::write(self.path(sub, &id.hash, ".size"), id.size.to_string())
+			.map_err(|e| StoreError::write(&self.dir, e))?;
+		ob.persist(&self.path(sub, &id.hash, ".obao"))?;
+		data.persist(&self.path(sub, &id.hash, ""))?;
+		Ok(())
+	}
+
+	fn after_add(&self, id: &ContentId) {
+		let mut inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
+		let e = inner.meta.entries.entry(id.hash).or_insert_with(|| Meta::fresh(id.size));
+		e.last_access = now_ms();
+		let _ = inner.meta.save();
+		drop(inner);
+		let _ = self.evict(Some(id));
+	}
+
+	/// Where `id` stands in this store.
+	pub fn state(&self, id: &ContentId) -> State {
+		if self.is_complete(id) {
+			return State::Complete
+		}
+		let inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
+		if let Some(p) = inner.partials.get(&id.hash) {
+			return State::Partial { verified: Some(p.verified_bytes()) }
+		}
+		match inner.meta.entries.get(&id.hash) {
+			Some(m) if m.size == id.size => State::Partial { verified: None },
+			_ => State::Absent,
+		}
+	}
+
+	fn is_complete(&self, id: &ContentId) -> bool {
+		Self::size_of(&self.dir.join("complete"), &hex(&id.hash)) == Some(id.size) &&
+			self.path("complete", &id.hash, "").exists()
+	}
+
+	/// Start or resume the download of `id`. A resumed download finds what it already has by
+	/// verifying the bytes on disk against the outboard.
+	pub fn begin(&self, id: &ContentId) -> Result<Begin, StoreError> {
+		if self.is_complete(id) {
+			return Ok(Begin::Complete)
+		}
+		if id.size == 0 {
+			// Nothing to fetch: the empty content has one id, and any other is a mistake.
+			return if *id == hash_bytes(&[]) {
+				self.put_bytes(&[])?;
+				Ok(Begin::Complete)
+			} else {
+				Err(StoreError::NoSuchContent { id: *id })
+			}
+		}
+		let mut inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
+		if let Some(p) = inner.partials.get(&id.hash) {
+			return Ok(Begin::Partial(p.clone()))
+		}
+		let data = self.path("partial", &id.hash, "");
+		let ob = self.path("partial", &id.hash, ".obao");
+		let known = Self::size_of(&self.dir.join("partial"), &hex(&id.hash));
+		if known.is_some() && known != Some(id.size) {
+			// Same hash, other size: one of the two ids is wrong; start over with this one.
+			let _ = std::fs::remove_file(&data);
+		}
+		std::fs::write(self.path("partial", &id.hash, ".size"), id.size.to_string())
+			.map_err(|e| StoreError::write(&self.dir, e))?;
+		let partial = Arc::new(Partial::open(*id, &data, &ob).map_err(|e| StoreError::write(&self.dir, e))?);
+		inner.partials.insert(id.hash, partial.clone());
+		inner.meta.entries.entry(id.hash).or_insert_with(|| Meta::fresh(id.size)).last_access = now_ms();
+		let _ = inner.meta.save();
+		Ok(Begin::Partial(partial))
+	}
+
+	/// Turn a download whose every chunk is verified into complete content.
+	pub fn finish(&self, partial: &Partial) -> Result<(), StoreError> {
+		if !partial.is_complete() {
+			return Err(StoreError::Incomplete { id: partial.id(), verified: partial.verified_bytes() })
+		}
+		let id = partial.id();
+		partial.sync().map_err(|e| StoreError::write(&self.dir, e))?;
+		let rename = |ext: &str| {
+			std::fs::rename(self.path("partial", &id.hash, ext), self.path("complete", &id.hash, ext))
+				.map_err(|e| StoreError::write(&self.dir, e))
+		};
+		rename(".size")?;
+		rename(".obao")?;
+		rename("")?;
+		self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.remove(&id.hash);
+		self.after_add(&id);
+		Ok(())
+	}
+
+	/// Encode chunk groups `groups` of `id` as a verified slice (parent hashes and data, in bao
+	/// order) for a peer. The bytes are checked against the outboard while they are read, so a
+	/// disk that rotted is not passed on.
+	pub fn encode(&self, id: &ContentId, groups: std::ops::Range<u64>) -> Result<Vec<u8>, StoreError> {
+		let mut out = Vec::new();
+		self.encode_into(id, groups, &mut out)?;
+		Ok(out)
+	}
+
+	/// [`Store::encode`], appending to `out` (a response buffer that starts with a header).
+	pub fn encode_into(&self, id: &ContentId, groups: std::ops::Range<u64>, out: &mut Vec<u8>) -> Result<(), StoreError> {
+		let ranges = group_ranges(id, groups);
+		out.reserve(((ranges_len(id, &ranges)) as usize).saturating_add(64 * 1024));
+		if self.is_complete(id) {
+			let data = File::open(self.path("complete", &id.hash, "")).map_err(|e| StoreError::io(&self.dir, e))?;
+			let ob = File::open(self.path("complete", &id.hash, ".obao")).map_err(|e| StoreError::io(&self.dir, e))?;
+			let outboard = PostOrderOutboard { root: id.hash.into(), tree: tree(id.size), data: At(&ob) };
+			encode_ranges_validated(At(&data), outboard, &ranges, &mut *out)
+				.map_err(|e| StoreError::Corrupt { id: *id, detail: e.to_string() })?;
+			self.touch(id);
+			return Ok(())
+		}
+		let partial = self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.get(&id.hash).cloned();
+		match partial {
+			Some(p) if p.has(&ranges) => {
+				p.encode(&ranges, out).map_err(|e| StoreError::Corrupt { id: *id, detail: e.to_string() })?;
+				Ok(())
+			},
+			Some(_) => Err(StoreError::Missing { id: *id }),
+			None => Err(StoreError::Unknown { id: *id }),
+		}
+	}
+
+	/// The chunk groups of `id` this store can serve: all of them when complete, the verified
+	/// ones of a download in progress, none otherwise.
+	pub fn have(&self, id: &ContentId) -> Vec<std::ops::Range<u64>> {
+		if self.is_complete(id) {
+			return if id.groups() == 0 { vec![] } else { vec![0..id.groups()] }
+		}
+		let partial = self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.get(&id.hash).cloned();
+		partial.map(|p| p.verified_groups()).unwrap_or_default()
+	}
+
+	/// Open complete content for reading.
+	pub fn open_data(&self, id: &ContentId) -> Result<File, StoreError> {
+		if !self.is_complete(id) {
+			return Err(match self.state(id) {
+				State::Partial { verified } => StoreError::Incomplete { id: *id, verified: verified.unwrap_or(0) },
+				_ => StoreError::Unknown { id: *id },
+			})
+		}
+		self.touch(id);
+		File::open(self.path("complete", &id.hash, "")).map_err(|e| StoreError::io(&self.dir, e))
+	}
+
+	/// Copy complete content to `dest` (written beside it under a temporary name and renamed,
+	/// so `dest` never holds a partial copy).
+	pub fn export(&self, id: &ContentId, dest: &Path) -> Result<(), StoreError> {
+		let mut src = self.open_data(id)?;
+		let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+		let tmp = TmpFile::create(parent)
+			.map_err(|_| StoreError::Dest { path: dest.to_path_buf(), error: io::Error::other("cannot create a file in its directory") })?;
+		{
+			let mut w = BufWriter::with_capacity(1 << 20, tmp.file());
+			io::copy(&mut src, &mut w).map_err(|e| StoreError::Dest { path: dest.to_path_buf(), error: e })?;
+			w.flush().map_err(|e| StoreError::Dest { path: dest.to_path_buf(), error: e })?;
+		}
+		tmp.persist(dest).map_err(|_| StoreError::Dest {
+			path: dest.to_path_buf(),
+			error: io::Error::other("cannot rename the finished copy into place"),
+		})
+	}
+
+	/// Pin `id`: it is never evicted until unpinned.
+	pub fn pin(&self, id: &ContentId, pinned: bool) -> Result<(), StoreError> {
+		self.with_meta(id, |m| m.pinned = pinned)
+	}
+
+	/// Keep `id` (not evicted) until UNIX time `until`, e.g. a job's data until it is settled
+	/// plus a window.
+	pub fn keep_until(&self, id: &ContentId, until: u64) -> Result<(), StoreError> {
+		self.with_meta(id, |m| m.keep_until = m.keep_until.max(until))
+	}
+
+	fn with_meta(&self, id: &ContentId, f: impl FnOnce(&mut Meta)) -> Result<(), StoreError> {
+		let mut inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
+		let m = inner
+			.meta
+			.entries
+			.get_mut(&id.hash)
+			.filter(|m| m.size == id.size)
+			.ok_or(StoreError::Unknown { id: *id })?;
+		f(m);
+		inner.meta.save()
+	}
+
+	fn touch(&self, id: &ContentId) {
+		let mut inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
+		if let Some(m) = inner.meta.entries.get_mut(&id.hash) {
+			m.last_access = now_ms();
+		}
+	}
+
+	/// Everything in the store.
+	pub fn list(&self) -> Vec<Entry> {
+		let entries: Vec<(ContentId, Meta)> = {
+			let inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
+			inner.meta.entries.iter().map(|(h, m)| (ContentId { hash: *h, size: m.size }, m.clone())).collect()
+		};
+		entries
+			.into_iter()
+			.map(|(id, m)| Entry {
+				state: self.state(&id),
+				id,
+				pinned: m.pinned,
+				keep_until: m.keep_until,
+				last_access: m.last_access,
+			})
+			.collect()
+	}
+
+	/// Bytes of complete content held.
+	pub fn used(&self) -> u64 {
+		self.list().iter().filter(|e| e.state == State::Complete).map(|e| e.id.size).sum()
+	}
+
+	/// Evict complete content that is neither pinned nor kept, least recently used first, until
+	/// the store is within its budget. Returns what was evicted.
+	pub fn gc(&self) -> Result<Vec<ContentId>, StoreError> {
+		self.evict(None)
+	}
+
+	/// [`Store::gc`], sparing `spare` (what was just added).
+	fn evict(&self, spare: Option<&ContentId>) -> Result<Vec<ContentId>, StoreError> {
+		let mut used = self.used();
+		let mut evicted = Vec::new();
+		if used <= self.budget {
+			return Ok(evicted)
+		}
+		let t = now();
+		let mut candidates: Vec<Entry> = self
+			.list()
+			.into_iter()
+			.filter(|e| e.state == State::Complete && !e.pinned && e.keep_until <= t && Some(&e.id) != spare)
+			.collect();
+		candidates.sort_by_key(|e| e.last_access);
+		for e in candidates {
+			if used <= self.budget {
+				break
+			}
+			// Data file first: without it the entry no longer exists.
+			let _ = std::fs::remove_file(self.path("complete", &e.id.hash, ""));
+			let _ = std::fs::remove_file(self.path("complete", &e.id.hash, ".obao"));
+			let _ = std::fs::remove_file(self.path("complete", &e.id.hash, ".size"));
+			used -= e.id.size;
+			evicted.push(e.id);
+			self.state.lock().unwrap_or_else(|p| p.into_inner()).meta.entries.remove(&e.id.hash);
+		}
+		self.state.lock().unwrap_or_else(|p| p.into_inner()).meta.save()?;
+		if !evicted.is_empty() {
+			log::info!(target: "gravity-data", "evicted {} item(s) to stay within the {} byte budget", evicted.len(), self.budget);
+		}
+		Ok(evicted)
+	}
+}
+
+/// Hash a file the way [`Store::put_file`] does, without storing it: its content id.
+pub fn hash_file(path: &Path) -> Result<ContentId, StoreError> {
+	let file = File::open(path).map_err(|e| StoreError::Source { path: path.to_path_buf(), error: e })?;
+	let size = file.metadata().map_err(|e| StoreError::Source { path: path.to_path_buf(), error: e })?.len();
+	let hash = bao_tree::io::sync::outboard_post_order(BufReader::with_capacity(1 << 20, file), tree(size), io::sink())
+		.map_err(|e| StoreError::Source { path: path.to_path_buf(), error: e })?;
+	Ok(ContentId { hash: *hash.as_bytes(), size })
+}
+
+/// The content id of `bytes`.
+pub fn hash_bytes(bytes: &[u8]) -> ContentId {
+	ContentId { hash: *blake3::hash(bytes).as_bytes(), size: bytes.len() as u64 }
+}
+
+/// Reads `src` and writes what it read to `copy`; a write error is kept aside (and reported
+/// as the store's, not the source's).
+struct Tee<'a, R, W> {
+	src: R,
+	copy: &'a mut W,
+	err: Option<io::Error>,
+}
+
+impl<R: Read, W: Write> Read for Tee<'_, R, W> {
+	fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+		let n = self.src.read(buf)?;
+		if let Err(e) = self.copy.write_all(&buf[..n]) {
+			let msg = e.to_string();
+			self.err = Some(e);
+			return Err(io::Error::other(msg))
+		}
+		Ok(n)
+	}
+}
+
+#[cfg(test)]
+mod tests;

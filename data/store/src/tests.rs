@@ -1,0 +1,265 @@
+use super::*;
+
+fn data(len: usize, seed: u64) -> Vec<u8> {
+	let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+	(0..len)
+		.map(|_| {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			x as u8
+		})
+		.collect()
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+	let d = std::env::temp_dir().join(format!("gravity-store-test-{name}-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&d);
+	std::fs::create_dir_all(&d).unwrap();
+	d
+}
+
+/// Copy `id` from `from` to `to` slice by slice, in the order `order` of 64-group pieces.
+fn transfer(from: &Store, to: &Partial, order: impl IntoIterator<Item = u64>) {
+	for piece in order {
+		let groups = piece * 64..(piece + 1) * 64;
+		let bytes = from.encode(&to.id(), groups.clone()).unwrap();
+		to.write(groups, &bytes).unwrap();
+	}
+}
+
+#[test]
+fn the_id_is_the_plain_blake3_hash_and_size_and_content_round_trips() {
+	let dir = tmpdir("roundtrip");
+	let store = Store::open(dir.join("s"), u64::MAX).unwrap();
+	for len in [0usize, 1, 1024, 16 * 1024, 16 * 1024 + 1, 3_000_000] {
+		let bytes = data(len, len as u64);
+		let id = store.put_bytes(&bytes).unwrap();
+		assert_eq!(id, ContentId { hash: *blake3::hash(&bytes).as_bytes(), size: len as u64 });
+		assert_eq!(id, hash_bytes(&bytes));
+		assert_eq!(store.state(&id), State::Complete);
+		let out = dir.join(format!("out-{len}"));
+		store.export(&id, &out).unwrap();
+		assert_eq!(std::fs::read(&out).unwrap(), bytes);
+		// put_file gives the same id, and hash_file too.
+		assert_eq!(store.put_file(&out).unwrap(), id);
+		assert_eq!(hash_file(&out).unwrap(), id);
+	}
+}
+
+#[test]
+fn slices_from_one_store_rebuild_the_content_in_another_in_any_order() {
+	let dir = tmpdir("transfer");
+	let a = Store::open(dir.join("a"), u64::MAX).unwrap();
+	let b = Store::open(dir.join("b"), u64::MAX).unwrap();
+	let bytes = data(5_000_000 + 123, 1);
+	let id = a.put_bytes(&bytes).unwrap();
+	let pieces = id.groups().div_ceil(64);
+	let Begin::Partial(p) = b.begin(&id).unwrap() else { panic!("new download") };
+	assert!(b.open_data(&id).is_err(), "nothing incomplete is handed to a reader");
+	transfer(&a, &p, (0..pieces).rev());
+	assert!(p.is_complete());
+	assert_eq!(p.verified_bytes(), id.size);
+	b.finish(&p).unwrap();
+	assert_eq!(b.state(&id), State::Complete);
+	let mut got = Vec::new();
+	b.open_data(&id).unwrap().read_to_end(&mut got).unwrap();
+	assert_eq!(got, bytes);
+	// The copy serves as well as the origin.
+	assert_eq!(b.encode(&id, 3..9).unwrap(), a.encode(&id, 3..9).unwrap());
+}
+
+#[test]
+fn a_lying_cut_or_padded_slice_is_rejected_and_changes_nothing() {
+	let dir = tmpdir("lies");
+	let a = Store::open(dir.join("a"), u64::MAX).unwrap();
+	let b = Store::open(dir.join("b"), u64::MAX).unwrap();
+	let bytes = data(2_000_000, 2);
+	let id = a.put_bytes(&bytes).unwrap();
+	let Begin::Partial(p) = b.begin(&id).unwrap() else { panic!() };
+	let good = a.encode(&id, 0..64).unwrap();
+	// One flipped bit anywhere (a parent hash or the data).
+	for at in [0usize, 100, good.len() / 2, good.len() - 1] {
+		let mut bad = good.clone();
+		bad[at] ^= 1;
+		assert!(matches!(p.write(0..64, &bad), Err(WriteError::Invalid(_))), "flip at {at}");
+	}
+	assert!(matches!(p.write(0..64, &good[..good.len() - 10]), Err(WriteError::Invalid(_))));
+	let mut long = good.clone();
+	long.extend_from_slice(b"more");
+	assert!(matches!(p.write(0..64, &long), Err(WriteError::Invalid(_))));
+	// A true slice of other groups is not a slice of these.
+	let other = a.encode(&id, 64..128).unwrap();
+	assert!(matches!(p.write(0..64, &other), Err(WriteError::Invalid(_))));
+	// A slice of other content with the same size is not this content.
+	let fake = a.put_bytes(&data(2_000_000, 3)).unwrap();
+	assert!(matches!(p.write(0..64, &a.encode(&fake, 0..64).unwrap()), Err(WriteError::Invalid(_))));
+	assert!(b.have(&id).iter().all(|r| r.is_empty()), "nothing verified: {:?}", b.have(&id));
+	assert!(!p.is_complete());
+	assert!(matches!(b.finish(&p), Err(StoreError::Incomplete { .. })));
+	// The true slice still goes in.
+	assert_eq!(p.write(0..64, &good).unwrap(), 64 * 16 * 1024);
+}
+
+#[test]
+fn a_download_resumes_from_what_is_verified_on_disk_after_a_restart() {
+	let dir = tmpdir("resume");
+	let a = Store::open(dir.join("a"), u64::MAX).unwrap();
+	let bytes = data(8 * 1024 * 1024 + 5, 4);
+	let id = a.put_bytes(&bytes).unwrap();
+	let pieces = id.groups().div_ceil(64);
+	{
+		let b = Store::open(dir.join("b"), u64::MAX).unwrap();
+		let Begin::Partial(p) = b.begin(&id).unwrap() else { panic!() };
+		transfer(&a, &p, (0..pieces).step_by(2));
+		// A corrupt write straight to disk (not through `write`) must not count after restart.
+	}
+	// Damage one verified group on disk behind the store's back.
+	{
+		use std::os::unix::fs::FileExt;
+		let f = std::fs::OpenOptions::new().write(true).open(dir.join("b/partial").join(hex(&id.hash))).unwrap();
+		f.write_at(b"rot", 20 * 16 * 1024 + 7).unwrap();
+	}
+	let b = Store::open(dir.join("b"), u64::MAX).unwrap();
+	assert_eq!(b.state(&id), State::Partial { verified: None });
+	let Begin::Partial(p) = b.begin(&id).unwrap() else { panic!() };
+	let expected: u64 = (0..pieces).step_by(2).map(|k| (((k + 1) * 64 * 16384).min(id.size)) - k * 64 * 16384).sum();
+	assert_eq!(p.verified_bytes(), expected - 16 * 1024, "all but the damaged group survive the restart");
+	assert!(!b.have(&id).iter().any(|r| r.contains(&20)), "the damaged group is not offered");
+	// Fetch only what is missing.
+	let mut fetched = 0;
+	for k in 0..pieces {
+		let groups = k * 64..(k + 1) * 64;
+		let missing: Vec<u64> = groups.clone().filter(|g| !b.have(&id).iter().any(|r| r.contains(g))).collect();
+		for g in missing {
+			let slice = a.encode(&id, g..g + 1).unwrap();
+			fetched += p.write(g..g + 1, &slice).unwrap();
+		}
+	}
+	assert_eq!(fetched, id.size - expected + 16 * 1024);
+	b.finish(&p).unwrap();
+	let mut got = Vec::new();
+	b.open_data(&id).unwrap().read_to_end(&mut got).unwrap();
+	assert_eq!(got, bytes);
+}
+
+#[test]
+fn a_download_serves_what_it_verified_and_nothing_else() {
+	let dir = tmpdir("serve-partial");
+	let a = Store::open(dir.join("a"), u64::MAX).unwrap();
+	let b = Store::open(dir.join("b"), u64::MAX).unwrap();
+	let c = Store::open(dir.join("c"), u64::MAX).unwrap();
+	let bytes = data(3 * 1024 * 1024, 5);
+	let id = a.put_bytes(&bytes).unwrap();
+	let Begin::Partial(pb) = b.begin(&id).unwrap() else { panic!() };
+	transfer(&a, &pb, [1]);
+	assert_eq!(b.have(&id), vec![64..128]);
+	assert!(matches!(b.encode(&id, 0..64), Err(StoreError::Missing { .. })));
+	assert!(matches!(c.encode(&id, 0..64), Err(StoreError::Unknown { .. })));
+	let Begin::Partial(pc) = c.begin(&id).unwrap() else { panic!() };
+	pc.write(64..128, &b.encode(&id, 64..128).unwrap()).unwrap();
+	assert_eq!(c.have(&id), vec![64..128]);
+}
+
+#[test]
+fn eviction_takes_the_least_recently_used_and_spares_pinned_and_kept_content() {
+	let dir = tmpdir("gc");
+	let store = Store::open(dir.join("s"), 3 * 1_000_000).unwrap();
+	let ids: Vec<ContentId> = (0..3).map(|i| store.put_bytes(&data(1_000_000, 10 + i)).unwrap()).collect();
+	store.pin(&ids[0], true).unwrap();
+	store.keep_until(&ids[1], now() + 3600).unwrap();
+	// ids[2] is unpinned and not kept: the next add must evict it, and only it.
+	let new = store.put_bytes(&data(1_000_000, 20)).unwrap();
+	assert_eq!(store.state(&ids[2]), State::Absent);
+	for id in [ids[0], ids[1], new] {
+		assert_eq!(store.state(&id), State::Complete);
+	}
+	// Pins survive a restart.
+	drop(store);
+	let store = Store::open(dir.join("s"), 1_000_000).unwrap();
+	assert!(store.list().iter().any(|e| e.id == ids[0] && e.pinned));
+	store.gc().unwrap();
+	assert_eq!(store.state(&ids[0]), State::Complete, "pinned");
+	assert_eq!(store.state(&ids[1]), State::Complete, "kept until a time to come");
+	assert_eq!(store.state(&new), State::Absent, "evicted");
+	store.pin(&ids[0], false).unwrap();
+	store.gc().unwrap();
+	assert_eq!(store.state(&ids[0]), State::Absent);
+	assert!(matches!(store.pin(&new, true), Err(StoreError::Unknown { .. })));
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_leaves_nothing_behind() {
+	let dir = tmpdir("bad");
+	let store = Store::open(dir.join("s"), u64::MAX).unwrap();
+	let e = store.put_file(&dir.join("no-such-file")).unwrap_err();
+	assert!(e.to_string().contains("no-such-file"), "{e}");
+	let e = store.put_file(&dir).unwrap_err();
+	assert!(e.to_string().contains("not a regular file"), "{e}");
+	let unknown = hash_bytes(b"never stored");
+	assert!(store.export(&unknown, &dir.join("x")).unwrap_err().to_string().contains("not in this node's content store"));
+	assert!(!dir.join("x").exists());
+	let id = store.put_bytes(b"hello").unwrap();
+	let e = store.export(&id, &dir.join("no-such-dir/x")).unwrap_err();
+	assert!(e.to_string().contains("no-such-dir"), "{e}");
+	assert_eq!(std::fs::read_dir(dir.join("s/tmp")).unwrap().count(), 0);
+	// The empty content needs no peer; a size-0 id with another hash names nothing.
+	assert!(matches!(store.begin(&hash_bytes(&[])), Ok(Begin::Complete)));
+	let bogus = ContentId { hash: [1; 32], size: 0 };
+	assert!(matches!(store.begin(&bogus), Err(StoreError::NoSuchContent { .. })));
+}
+
+/// A disk that fills up during a put: a clear error, and nothing half-written left, neither as
+/// complete content nor in `tmp/`. Needs a small tmpfs (root); says so and passes vacuously
+/// only where it cannot mount one.
+#[test]
+fn a_full_disk_is_reported_and_nothing_half_written_is_kept() {
+	let dir = tmpdir("full");
+	let mnt = dir.join("mnt");
+	std::fs::create_dir_all(&mnt).unwrap();
+	let ok = std::process::Command::new("mount")
+		.args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+		.arg(&mnt)
+		.status()
+		.map(|s| s.success())
+		.unwrap_or(false);
+	if !ok {
+		eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
+		return
+	}
+	struct Unmount(PathBuf);
+	impl Drop for Unmount {
+		fn drop(&mut self) {
+			let _ = std::process::Command::new("umount").arg(&self.0).status();
+		}
+	}
+	let _guard = Unmount(mnt.clone());
+	let store = Store::open(mnt.join("s"), u64::MAX).unwrap();
+	let small = store.put_bytes(&data(1_000_000, 30)).unwrap();
+	let src = dir.join("big");
+	std::fs::write(&src, data(5_000_000, 31)).unwrap();
+	let e = store.put_file(&src).unwrap_err();
+	assert!(matches!(e, StoreError::DiskFull { .. }), "{e:?}");
+	assert!(e.to_string().contains("full"), "{e}");
+	assert_eq!(std::fs::read_dir(mnt.join("s/tmp")).unwrap().count(), 0, "nothing half-written");
+	let complete: Vec<_> = store.list().into_iter().filter(|e| e.state == State::Complete).map(|e| e.id).collect();
+	assert_eq!(complete, vec![small]);
+	// A download that cannot write is this node's fault, not the peer's.
+	let other = Store::open(dir.join("o"), u64::MAX).unwrap();
+	let big = other.put_file(&src).unwrap();
+	let Begin::Partial(p) = store.begin(&big).unwrap() else { panic!() };
+	let mut local = false;
+	for k in 0..big.groups().div_ceil(64) {
+		match p.write(k * 64..(k + 1) * 64, &other.encode(&big, k * 64..(k + 1) * 64).unwrap()) {
+			Ok(_) => {},
+			Err(WriteError::Local(StoreError::DiskFull { .. })) => {
+				local = true;
+				break
+			},
+			Err(e) => panic!("{e}"),
+		}
+	}
+	assert!(local, "the sparse download must hit the full disk");
+	assert!(store.finish(&p).is_err());
+	assert_ne!(store.state(&big), State::Complete);
+}

@@ -1,0 +1,449 @@
+//! Downloading one piece of content from several peers at once.
+//!
+//! The content is cut into pieces of up to [`MAX_GROUPS_PER_GET`] chunk groups (1 MiB), aligned
+//! to 1 MiB, minus what is verified on disk already (a resumed download asks only for what it
+//! lacks). Each peer is asked which groups it holds (HAVE, repeated every
+//! [`FetchConfig::have_refresh`] for peers that are downloading too, so downloaders feed each
+//! other), then for pieces (GET), up to [`FetchConfig::per_peer`] at once per peer. A peer is
+//! given the **rarest** piece it holds (fewest holders among the known peers; ties broken by a
+//! per-download random order, so downloaders of the same content spread out); a peer with a
+//! complete copy is not asked for pieces another downloader already holds, so an origin spends
+//! its upload on what nobody else has yet. When no piece is
+//! left unasked, idle peers duplicate pieces still in flight (end game), so one slow peer does
+//! not hold up the end.
+//!
+//! Every slice is verified against the content id before it is written. A peer whose slice
+//! does not verify (corrupt, cut short, padded) is dropped from the download and reported to
+//! the network (fatal reputation change); a peer that times out or errs three times in a row
+//! is dropped from this download. The download fails, with what it still lacks, only when no
+//! peer has made progress possible for [`FetchConfig::stall_timeout`].
+
+use crate::{
+	net::Net,
+	stats::Stats,
+	wire::{decode_have, Request, Status, MAX_GROUPS_PER_GET},
+};
+use futures::{future::BoxFuture, stream::FuturesUnordered, FutureExt, StreamExt};
+use gravity_data_store::{Begin, ContentId, Partial, Store, StoreError, WriteError};
+use sc_network::PeerId;
+use std::{
+	collections::{BTreeSet, HashMap},
+	ops::Range,
+	sync::{
+		atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed},
+		Arc,
+	},
+	time::{Duration, Instant},
+};
+
+/// How a download behaves.
+#[derive(Clone, Debug)]
+pub struct FetchConfig {
+	/// GETs in flight per peer.
+	pub per_peer: usize,
+	/// How often peers that are still downloading are asked again what they hold.
+	pub have_refresh: Duration,
+	/// One request's limit.
+	pub request_timeout: Duration,
+	/// Give up when no peer could be asked for anything missing for this long.
+	pub stall_timeout: Duration,
+}
+
+impl Default for FetchConfig {
+	fn default() -> Self {
+		FetchConfig {
+			per_peer: 8,
+			have_refresh: Duration::from_millis(1000),
+			request_timeout: Duration::from_secs(20),
+			stall_timeout: Duration::from_secs(60),
+		}
+	}
+}
+
+/// A download's progress, read by `gravity_status`.
+#[derive(Default, Debug)]
+pub struct Progress {
+	/// Content bytes verified on disk.
+	pub verified: AtomicU64,
+	/// Content bytes fetched in this run of the download (what a resume did not re-fetch is
+	/// not here).
+	pub fetched: AtomicU64,
+	/// Peers that hold some of the content.
+	pub peers: AtomicUsize,
+	/// Peers dropped for sending slices that do not verify.
+	pub rejected_peers: AtomicUsize,
+}
+
+/// Why a download failed.
+#[derive(Debug)]
+pub enum FetchError {
+	/// This node's store failed (e.g. its disk is full).
+	Store(StoreError),
+	/// No peer had (or would send) what is missing.
+	NoPeers { id: ContentId, missing: u64, asked: usize },
+}
+
+impl std::fmt::Display for FetchError {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			FetchError::Store(e) => e.fmt(f),
+			FetchError::NoPeers { id, missing, asked } => write!(
+				f,
+				"no peer had the missing {missing} of {} bytes of {id} (asked {asked} peer(s)); \
+				 the verified part is kept: ask again once a node that holds it is connected \
+				 (pass its peer id), e.g. the node it was put on",
+				id.size
+			),
+		}
+	}
+}
+
+type Piece = (u64, u64);
+
+/// The pieces still missing: the complement of `have` in `0..groups`, cut at 1 MiB boundaries.
+pub fn missing_pieces(groups: u64, have: &[Range<u64>]) -> BTreeSet<Piece> {
+	let mut out = BTreeSet::new();
+	let mut at = 0;
+	let push_gap = |s: u64, e: u64, out: &mut BTreeSet<Piece>| {
+		let mut s = s;
+		while s < e {
+			let boundary = (s / MAX_GROUPS_PER_GET + 1) * MAX_GROUPS_PER_GET;
+			let end = boundary.min(e);
+			out.insert((s, end));
+			s = end;
+		}
+	};
+	for r in have {
+		if r.start > at {
+			push_gap(at, r.start.min(groups), &mut out);
+		}
+		at = at.max(r.end);
+	}
+	if at < groups {
+		push_gap(at, groups, &mut out);
+	}
+	out
+}
+
+#[derive(Default)]
+struct PeerState {
+	/// Groups it holds, once it answered a HAVE.
+	have: Option<Vec<Range<u64>>>,
+	complete: bool,
+	have_at: Option<Instant>,
+	asking_have: bool,
+	gets: usize,
+	/// GETs allowed in flight: halved on each failure, grown back on success.
+	limit: usize,
+	failures: u32,
+	dropped: bool,
+	retry_at: Option<Instant>,
+	/// Pieces it answered `Busy` for, and when: not asked of it again for a while.
+	refused: HashMap<Piece, Instant>,
+}
+
+impl PeerState {
+	fn holds(&self, p: &Piece) -> bool {
+		self.have.as_ref().is_some_and(|h| h.iter().any(|r| r.start <= p.0 && p.1 <= r.end))
+	}
+}
+
+enum Event {
+	Have(PeerId, Result<Vec<u8>, String>),
+	Got(PeerId, Piece, Result<Vec<u8>, String>),
+	Written(PeerId, Piece, Result<u64, WriteError>),
+}
+
+fn mix(mut x: u64) -> u64 {
+	x ^= x >> 33;
+	x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+	x ^= x >> 33;
+	x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+	x ^ (x >> 33)
+}
+
+/// Download `id` into `store` from `hints` and the connected peers.
+pub async fn fetch(
+	store: Arc<Store>,
+	net: Arc<dyn Net>,
+	id: ContentId,
+	hints: Vec<PeerId>,
+	progress: Arc<Progress>,
+	stats: Arc<Stats>,
+	cfg: FetchConfig,
+) -> Result<(), FetchError> {
+	let begun = {
+		let store = store.clone();
+		tokio::task::spawn_blocking(move || store.begin(&id))
+			.await
+			.map_err(|e| FetchError::Store(StoreError::Io { path: "begin".into(), error: std::io::Error::other(e) }))?
+			.map_err(FetchError::Store)?
+	};
+	let partial: Arc<Partial> = match begun {
+		Begin::Complete => {
+			progress.verified.store(id.size, Relaxed);
+			return Ok(())
+		},
+		Begin::Partial(p) => p,
+	};
+	progress.verified.store(partial.verified_bytes(), Relaxed);
+	let mut needed = missing_pieces(id.groups(), &partial.verified_groups());
+	let salt = mix(id.hash.iter().fold(0u64, |a, b| a.rotate_left(8) ^ *b as u64) ^
+		std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7) ^
+		mix(std::process::id() as u64));
+	let me = net.local_peer();
+	let mut peers: HashMap<PeerId, PeerState> = HashMap::new();
+	let mut asked: HashMap<Piece, usize> = HashMap::new();
+	let mut events: FuturesUnordered<BoxFuture<'static, Event>> = FuturesUnordered::new();
+	let mut last_progress = Instant::now();
+	let mut last_refresh: Option<Instant> = None;
+
+	while !needed.is_empty() {
+		let now = Instant::now();
+		if last_refresh.is_none_or(|t| now.duration_since(t) > Duration::from_secs(2)) {
+			last_refresh = Some(now);
+			for p in hints.iter().copied().chain(net.peers().await) {
+				if p != me {
+					peers.entry(p).or_insert_with(|| PeerState { limit: cfg.per_peer, ..Default::default() });
+				}
+			}
+		}
+		// Ask what peers hold.
+		for (pid, ps) in peers.iter_mut() {
+			let stale = match (&ps.have, ps.have_at) {
+				(None, _) => true,
+				(Some(_), Some(at)) => !ps.complete && now.duration_since(at) >= cfg.have_refresh,
+				_ => false,
+			};
+			if ps.dropped || ps.asking_have || !stale || ps.retry_at.is_some_and(|t| t > now) {
+				continue
+			}
+			ps.asking_have = true;
+			let (net, pid, timeout) = (net.clone(), *pid, cfg.request_timeout);
+			let req = Request::Have(id).encode();
+			events.push(
+				async move {
+					let r = tokio::time::timeout(timeout, net.request(pid, req)).await;
+					Event::Have(pid, r.unwrap_or_else(|_| Err("timed out".into())))
+				}
+				.boxed(),
+			);
+		}
+		// Hand out pieces, rarest first.
+		let holders = |p: &Piece, peers: &HashMap<PeerId, PeerState>| {
+			peers.values().filter(|s| !s.dropped && s.holds(p)).count()
+		};
+		let mut order: Vec<PeerId> = peers.keys().copied().collect();
+		order.sort_by_key(|p| mix(salt ^ p.to_bytes().iter().fold(0u64, |a, b| a.rotate_left(5) ^ *b as u64)));
+		let availability: HashMap<Piece, usize> = needed.iter().map(|p| (*p, holders(p, &peers))).collect();
+		// Pieces some other downloader holds: those are not asked of complete copies (seeds),
+		// which then spend their upload on what nobody else has yet.
+		let at_downloaders: BTreeSet<Piece> = needed
+			.iter()
+			.filter(|p| peers.values().any(|s| !s.dropped && !s.complete && s.holds(p)))
+			.copied()
+			.collect();
+		progress.peers.store(peers.values().filter(|s| !s.dropped && s.have.as_ref().is_some_and(|h| !h.is_empty())).count(), Relaxed);
+		for pid in order {
+			loop {
+				let ps = &peers[&pid];
+				// In a swarm a seed gets one request at a time from each downloader: its upload
+				// is the scarce resource, and fewer requests in flight mean fewer downloaders
+				// asking it for the same piece at once.
+				let limit = if ps.complete && !at_downloaders.is_empty() { 1 } else { ps.limit.clamp(1, cfg.per_peer) };
+				if ps.dropped || ps.gets >= limit || ps.have.is_none() || ps.retry_at.is_some_and(|t| t > now) {
+					break
+				}
+				let pick = |max_asked: usize| {
+					needed
+						.iter()
+						.filter(|p| asked.get(*p).copied().unwrap_or(0) <= max_asked && ps.holds(p))
+						.filter(|p| !(ps.complete && at_downloaders.contains(*p)))
+						.filter(|p| ps.refused.get(*p).is_none_or(|t| now.duration_since(*t) > Duration::from_millis(500)))
+						.min_by_key(|p| (availability[*p], asked.get(*p).copied().unwrap_or(0), mix(salt ^ p.0)))
+						.copied()
+				};
+				// End game: duplicate a piece in flight once nothing is left unasked.
+				let Some(piece) = pick(0).or_else(|| if needed.iter().all(|p| asked.contains_key(p)) { pick(1) } else { None }) else { break };
+				*asked.entry(piece).or_default() += 1;
+				let ps = peers.get_mut(&pid).expect("listed");
+				ps.gets += 1;
+				let (net, timeout) = (net.clone(), cfg.request_timeout);
+				let req = Request::Get(id, piece.0..piece.1).encode();
+				events.push(
+					async move {
+						let r = tokio::time::timeout(timeout, net.request(pid, req)).await;
+						Event::Got(pid, piece, r.unwrap_or_else(|_| Err("timed out".into())))
+					}
+					.boxed(),
+				);
+			}
+		}
+		if events.is_empty() {
+			if last_progress.elapsed() > cfg.stall_timeout {
+				let missing = id.size - partial.verified_bytes();
+				return Err(FetchError::NoPeers { id, missing, asked: peers.len() })
+			}
+			tokio::time::sleep(Duration::from_millis(200)).await;
+			continue
+		}
+		let event = tokio::select! {
+			e = events.next() => e,
+			_ = tokio::time::sleep(Duration::from_millis(200)) => None,
+		};
+		let Some(event) = event else {
+			if last_progress.elapsed() > cfg.stall_timeout && !peers.values().any(|s| s.gets > 0) {
+				let missing = id.size - partial.verified_bytes();
+				return Err(FetchError::NoPeers { id, missing, asked: peers.len() })
+			}
+			continue
+		};
+		match event {
+			Event::Have(pid, result) => {
+				let ps = peers.get_mut(&pid).expect("asked");
+				ps.asking_have = false;
+				ps.have_at = Some(Instant::now());
+				match result.as_deref().map(|b| (b.first().copied().and_then(Status::from_byte), b.get(1..).unwrap_or(&[]))) {
+					Ok((Some(Status::Ok), body)) => match decode_have(body, id.groups()) {
+						Some(have) => {
+							ps.complete = have.len() == 1 && have[0] == (0..id.groups());
+							ps.have = Some(have);
+							if needed.iter().any(|p| ps.holds(p)) {
+								last_progress = Instant::now();
+							}
+							ps.failures = 0;
+						},
+						None => {
+							log::debug!(target: "gravity-data", "{pid}: malformed HAVE answer; dropped");
+							ps.dropped = true;
+						},
+					},
+					Ok((Some(Status::Unknown), _)) => ps.have = Some(vec![]),
+					Ok((Some(Status::Busy), _)) => ps.retry_at = Some(Instant::now() + Duration::from_millis(250)),
+					Ok(_) => ps.have = Some(vec![]),
+					Err(e) => {
+						log::debug!(target: "gravity-data", "{pid}: HAVE failed: {e}");
+						ps.failures += 1;
+						ps.retry_at = Some(Instant::now() + Duration::from_secs(1));
+						if ps.failures >= 3 {
+							ps.dropped = true;
+						}
+					},
+				}
+			},
+			Event::Got(pid, piece, result) => {
+				let ps = peers.get_mut(&pid).expect("asked");
+				ps.gets -= 1;
+				let release = |asked: &mut HashMap<Piece, usize>| {
+					if let Some(n) = asked.get_mut(&piece) {
+						*n -= 1;
+						if *n == 0 {
+							asked.remove(&piece);
+						}
+					}
+				};
+				match result {
+					Ok(bytes) if bytes.first() == Some(&(Status::Ok as u8)) => {
+						if !needed.contains(&piece) || ps.dropped {
+							// A duplicate of an end-game piece that arrived second.
+							release(&mut asked);
+							continue
+						}
+						let partial = partial.clone();
+						events.push(
+							async move {
+								let written = tokio::task::spawn_blocking(move || partial.write(piece.0..piece.1, &bytes[1..]))
+									.await
+									.unwrap_or_else(|e| Err(WriteError::Invalid(format!("verification panicked: {e}"))));
+								Event::Written(pid, piece, written)
+							}
+							.boxed(),
+						);
+					},
+					Ok(bytes) => {
+						release(&mut asked);
+						match bytes.first().copied().and_then(Status::from_byte) {
+							// Busy: it serves others, or sent this piece to another downloader
+							// a moment ago (super-seeding); take it elsewhere or later.
+							Some(Status::Busy) => {
+								ps.refused.insert(piece, Instant::now());
+								continue
+							},
+							// It lost the content, or never had it: ask again what it holds.
+							_ => ps.have = Some(vec![]),
+						}
+						ps.have_at = None;
+					},
+					Err(e) => {
+						release(&mut asked);
+						// Slow or gone: ask it for less, later; give up on it after six failures
+						// in a row.
+						ps.failures += 1;
+						ps.limit = (ps.limit / 2).max(1);
+						ps.retry_at = Some(Instant::now() + Duration::from_millis(500) * ps.failures);
+						log::debug!(target: "gravity-data", "{pid}: GET {piece:?} of {id} failed ({e}), {} in a row", ps.failures);
+						if ps.failures >= 6 {
+							log::info!(target: "gravity-data", "{pid} failed {} requests in a row ({e}): not asked again for {id}", ps.failures);
+							ps.dropped = true;
+						}
+					},
+				}
+			},
+			Event::Written(pid, piece, written) => {
+				if let Some(n) = asked.get_mut(&piece) {
+					*n -= 1;
+					if *n == 0 {
+						asked.remove(&piece);
+					}
+				}
+				match written {
+					Ok(n) => {
+						if needed.remove(&piece) {
+							stats.downloaded(n);
+							progress.fetched.fetch_add(n, Relaxed);
+							progress.verified.fetch_add(n, Relaxed);
+						}
+						last_progress = Instant::now();
+						if let Some(ps) = peers.get_mut(&pid) {
+							ps.failures = 0;
+							ps.limit = (ps.limit + 1).min(cfg.per_peer);
+						}
+					},
+					Err(WriteError::Invalid(_)) if peers.get(&pid).is_some_and(|p| p.dropped) => {},
+					Err(WriteError::Invalid(why)) => {
+						log::warn!(target: "gravity-data", "{pid} sent a slice of {id} that does not verify ({why}): dropped and reported");
+						stats.rejected();
+						progress.rejected_peers.fetch_add(1, Relaxed);
+						net.report_bad(pid);
+						if let Some(ps) = peers.get_mut(&pid) {
+							ps.dropped = true;
+						}
+					},
+					Err(WriteError::Local(e)) => return Err(FetchError::Store(e)),
+				}
+			},
+		}
+	}
+	let finished = {
+		let (store, partial) = (store.clone(), partial.clone());
+		tokio::task::spawn_blocking(move || store.finish(&partial))
+			.await
+			.map_err(|e| FetchError::Store(StoreError::Io { path: "finish".into(), error: std::io::Error::other(e) }))?
+	};
+	finished.map_err(FetchError::Store)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn missing_pieces_are_the_gaps_cut_at_one_mebibyte() {
+		let all: Vec<Piece> = missing_pieces(130, &[]).into_iter().collect();
+		assert_eq!(all, vec![(0, 64), (64, 128), (128, 130)]);
+		let some: Vec<Piece> = missing_pieces(130, &[0..10, 60..70, 129..130]).into_iter().collect();
+		assert_eq!(some, vec![(10, 60), (70, 128), (128, 129)]);
+		assert!(missing_pieces(130, &[0..130]).is_empty());
+		assert!(missing_pieces(0, &[]).is_empty());
+	}
+}

@@ -1,0 +1,241 @@
+#![doc = include_str!("../README.md")]
+
+pub mod fetch;
+pub mod net;
+pub mod rpc;
+pub mod server;
+pub mod stats;
+pub mod wire;
+
+pub use fetch::{FetchConfig, FetchError, Progress};
+pub use net::{Net, ScNet};
+pub use server::{Fault, ServeLimits};
+pub use stats::{Stats, StatsSnapshot};
+
+use gravity_data_store::{ContentId, State, Store, StoreError};
+use sc_network::PeerId;
+use std::{
+	collections::HashMap,
+	path::PathBuf,
+	sync::{atomic::Ordering::Relaxed, Arc, Mutex},
+	time::Duration,
+};
+
+/// The name of the protocol on the node's network.
+pub const PROTOCOL: &str = "/gravity/blobs/1";
+
+/// The request-response protocol config for a node's network: register it with
+/// `FullNetworkConfiguration::add_request_response_protocol` and hand the receiver to
+/// [`server::serve`].
+pub fn protocol_config<B: sp_runtime::traits::Block, N: sc_network::NetworkBackend<B, B::Hash>>(
+	request_timeout: Duration,
+	queue: usize,
+) -> (N::RequestResponseProtocolConfig, async_channel::Receiver<sc_network::request_responses::IncomingRequest>) {
+	let (tx, rx) = async_channel::bounded(queue);
+	let config = N::request_response_config(
+		PROTOCOL.into(),
+		Vec::new(),
+		wire::MAX_REQUEST,
+		wire::MAX_RESPONSE,
+		request_timeout,
+		Some(tx),
+	);
+	(config, rx)
+}
+
+/// What [`DataService::status`] reports about one piece of content.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContentStatus {
+	/// Content id (`<hash>:<size>`).
+	pub id: String,
+	pub size: u64,
+	/// `complete`, `downloading`, `partial` (a download that is not running), `failed` or
+	/// `absent`.
+	pub state: &'static str,
+	/// Bytes verified on this node.
+	pub verified_bytes: u64,
+	/// Bytes fetched by the download running now (after a resume, less than verified).
+	pub fetched_bytes: u64,
+	/// Peers known to hold some of it (while downloading).
+	pub peers: usize,
+	/// Peers dropped for sending slices that do not verify.
+	pub rejected_peers: usize,
+	pub pinned: bool,
+	/// Why the last download failed.
+	#[serde(skip_serializing_if = "Option::is_none")]
+	pub error: Option<String>,
+}
+
+struct Download {
+	progress: Arc<Progress>,
+	done: tokio::sync::watch::Sender<Option<Result<(), String>>>,
+}
+
+struct Inner {
+	store: Arc<Store>,
+	net: Arc<dyn Net>,
+	stats: Arc<Stats>,
+	config: FetchConfig,
+	downloads: Mutex<HashMap<[u8; 32], Arc<Download>>>,
+	failures: Mutex<HashMap<[u8; 32], (Arc<Progress>, String)>>,
+}
+
+/// The node's data plane: its content store, downloads from peers, and what they report. A
+/// cheap handle: clone it for the RPC, the provider and the server.
+#[derive(Clone)]
+pub struct DataService {
+	inner: Arc<Inner>,
+}
+
+impl DataService {
+	pub fn new(store: Arc<Store>, net: Arc<dyn Net>, stats: Arc<Stats>, config: FetchConfig) -> Self {
+		DataService {
+			inner: Arc::new(Inner {
+				store,
+				net,
+				stats,
+				config,
+				downloads: Default::default(),
+				failures: Default::default(),
+			}),
+		}
+	}
+
+	pub fn store(&self) -> &Arc<Store> {
+		&self.inner.store
+	}
+
+	pub fn stats(&self) -> StatsSnapshot {
+		self.inner.stats.snapshot()
+	}
+
+	/// Add a local file (hashed and copied in on a blocking thread).
+	pub async fn put_file(&self, path: PathBuf) -> Result<ContentId, StoreError> {
+		let store = self.inner.store.clone();
+		tokio::task::spawn_blocking(move || store.put_file(&path))
+			.await
+			.unwrap_or_else(|e| Err(StoreError::Io { path: "put".into(), error: std::io::Error::other(e) }))
+	}
+
+	/// Add bytes.
+	pub async fn put_bytes(&self, bytes: Vec<u8>) -> Result<ContentId, StoreError> {
+		let store = self.inner.store.clone();
+		tokio::task::spawn_blocking(move || store.put_bytes(&bytes))
+			.await
+			.unwrap_or_else(|e| Err(StoreError::Io { path: "put".into(), error: std::io::Error::other(e) }))
+	}
+
+	/// Fetch `id` from `peers` and the connected peers, unless it is here already; wait until
+	/// it is complete. Several callers for the same content share one download.
+	pub async fn get(&self, id: ContentId, peers: Vec<PeerId>) -> Result<(), String> {
+		if self.inner.store.state(&id) == State::Complete {
+			return Ok(())
+		}
+		let mut done = {
+			let mut downloads = self.inner.downloads.lock().unwrap_or_else(|p| p.into_inner());
+			match downloads.get(&id.hash) {
+				Some(d) => d.done.subscribe(),
+				None => {
+					let (tx, rx) = tokio::sync::watch::channel(None);
+					let download = Arc::new(Download { progress: Default::default(), done: tx });
+					downloads.insert(id.hash, download.clone());
+					let this = self.clone();
+					tokio::spawn(async move {
+						let i = &this.inner;
+						let result = fetch::fetch(
+							i.store.clone(),
+							i.net.clone(),
+							id,
+							peers,
+							download.progress.clone(),
+							i.stats.clone(),
+							i.config.clone(),
+						)
+						.await
+						.map_err(|e| e.to_string());
+						let mut failures = i.failures.lock().unwrap_or_else(|p| p.into_inner());
+						match &result {
+							Ok(()) => {
+								failures.remove(&id.hash);
+								log::info!(target: "gravity-data", "fetched {id}");
+							},
+							Err(e) => {
+								failures.insert(id.hash, (download.progress.clone(), e.clone()));
+								log::warn!(target: "gravity-data", "fetching {id} failed: {e}");
+							},
+						}
+						drop(failures);
+						i.downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(&id.hash);
+						let _ = download.done.send(Some(result));
+					});
+					rx
+				},
+			}
+		};
+		loop {
+			if let Some(result) = done.borrow().clone() {
+				return result
+			}
+			if done.changed().await.is_err() {
+				return done.borrow().clone().unwrap_or_else(|| Err("the download stopped".into()))
+			}
+		}
+	}
+
+	/// Where `id` stands on this node.
+	pub fn status(&self, id: &ContentId) -> ContentStatus {
+		let i = &self.inner;
+		let state = i.store.state(id);
+		let pinned = i.store.list().iter().any(|e| e.id == *id && e.pinned);
+		let mut status = ContentStatus {
+			id: id.to_string(),
+			size: id.size,
+			state: "absent",
+			verified_bytes: 0,
+			fetched_bytes: 0,
+			peers: 0,
+			rejected_peers: 0,
+			pinned,
+			error: None,
+		};
+		let running = i.downloads.lock().unwrap_or_else(|p| p.into_inner()).get(&id.hash).map(|d| d.progress.clone());
+		let failed = i.failures.lock().unwrap_or_else(|p| p.into_inner()).get(&id.hash).cloned();
+		let fill = |s: &mut ContentStatus, p: &Progress| {
+			s.fetched_bytes = p.fetched.load(Relaxed);
+			s.peers = p.peers.load(Relaxed);
+			s.rejected_peers = p.rejected_peers.load(Relaxed);
+		};
+		match state {
+			State::Complete => {
+				status.state = "complete";
+				status.verified_bytes = id.size;
+			},
+			State::Partial { verified } => {
+				status.state = "partial";
+				status.verified_bytes = verified.unwrap_or(0);
+			},
+			State::Absent => {},
+		}
+		if state != State::Complete {
+			if let Some(p) = running {
+				status.state = "downloading";
+				status.verified_bytes = p.verified.load(Relaxed);
+				fill(&mut status, &p);
+			} else if let Some((p, e)) = failed {
+				status.state = "failed";
+				fill(&mut status, &p);
+				status.error = Some(e);
+			}
+		}
+		status
+	}
+
+	/// Everything in the store.
+	pub fn list(&self) -> Vec<ContentStatus> {
+		self.inner.store.list().iter().map(|e| self.status(&e.id)).collect()
+	}
+}
+
+#[cfg(test)]
+mod tests;

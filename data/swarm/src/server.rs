@@ -1,0 +1,252 @@
+//! Serving `/gravity/blobs/1`: answer HAVE and GET from the store, bounded so that strangers
+//! cannot drain the node (requests in flight per peer and in all, bytes per second).
+
+use crate::{
+	stats::Stats,
+	wire::{encode_have, Request, Status},
+};
+use gravity_data_store::{Store, StoreError};
+use sc_network::{
+	request_responses::{IncomingRequest, OutgoingResponse},
+	PeerId,
+};
+use std::{
+	collections::HashMap,
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+
+/// How much a node serves.
+#[derive(Clone, Debug)]
+pub struct ServeLimits {
+	/// Requests of one peer served at once; more are answered `Busy`.
+	pub per_peer: usize,
+	/// Requests served at once in all; more wait.
+	pub concurrent: usize,
+	/// Bytes per second sent in all (`None`: unlimited).
+	pub rate: Option<u64>,
+}
+
+impl Default for ServeLimits {
+	fn default() -> Self {
+		ServeLimits { per_peer: 8, concurrent: 32, rate: None }
+	}
+}
+
+/// Misbehaviour for tests of the downloaders (`--data-test-fault`): never on a real network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fault {
+	#[default]
+	None,
+	/// Flip one byte of every slice sent.
+	Corrupt,
+	/// Never answer a GET.
+	Stall,
+	/// Cut the last bytes off every slice.
+	Truncate,
+}
+
+impl std::str::FromStr for Fault {
+	type Err = String;
+	fn from_str(s: &str) -> Result<Self, String> {
+		match s {
+			"none" => Ok(Fault::None),
+			"corrupt" => Ok(Fault::Corrupt),
+			"stall" => Ok(Fault::Stall),
+			"truncate" => Ok(Fault::Truncate),
+			_ => Err(format!("unknown fault '{s}': none, corrupt, stall or truncate")),
+		}
+	}
+}
+
+/// Paces bytes to a rate: each response reserves its time on a virtual clock and waits for it
+/// (bursts of up to 50 ms are let through).
+pub struct RateLimiter {
+	rate: f64,
+	next: Mutex<Instant>,
+}
+
+impl RateLimiter {
+	pub fn new(bytes_per_second: u64) -> Self {
+		RateLimiter { rate: bytes_per_second.max(1) as f64, next: Mutex::new(Instant::now()) }
+	}
+
+	/// How long to wait before sending `bytes`.
+	pub fn reserve(&self, bytes: usize) -> Duration {
+		let now = Instant::now();
+		let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+		let start = (*next).max(now.checked_sub(Duration::from_millis(50)).unwrap_or(now));
+		*next = start + Duration::from_secs_f64(bytes as f64 / self.rate);
+		next.saturating_duration_since(now + Duration::from_millis(50))
+	}
+}
+
+/// Super-seeding: while some piece of a content has never been sent, a piece sent to another
+/// peer in the last [`SeedPolicy::WINDOW`] is refused (`Busy`), so the downloader takes it from
+/// the peer that got it, or asks this node for a piece nobody has yet. An origin with several
+/// downloaders then spends its upload on distinct pieces. Once every piece has gone out, every
+/// request is served.
+#[derive(Default)]
+pub struct SeedPolicy {
+	sent: Mutex<HashMap<[u8; 32], SentPieces>>,
+}
+
+#[derive(Default)]
+struct SentPieces {
+	/// piece start group → (last time sent, to whom)
+	last: HashMap<u64, (Instant, PeerId)>,
+	all_sent: bool,
+}
+
+impl SeedPolicy {
+	/// How long a piece sent to one peer is refused to others (while pieces remain unsent).
+	pub const WINDOW: Duration = Duration::from_secs(3);
+
+	/// Whether to serve `request` from `peer` now; records it when served.
+	pub fn admit(&self, peer: PeerId, request: &Request) -> bool {
+		let Request::Get(id, groups) = request else { return true };
+		let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+		if sent.len() > 1024 {
+			sent.clear();
+		}
+		let pieces = id.groups().div_ceil(crate::wire::MAX_GROUPS_PER_GET);
+		let entry = sent.entry(id.hash).or_default();
+		if entry.all_sent {
+			return true
+		}
+		let piece = groups.start / crate::wire::MAX_GROUPS_PER_GET;
+		let now = Instant::now();
+		if let Some((at, to)) = entry.last.get(&piece) {
+			if *to != peer && now.duration_since(*at) < Self::WINDOW {
+				return false
+			}
+		}
+		entry.last.insert(piece, (now, peer));
+		if entry.last.len() as u64 >= pieces {
+			entry.all_sent = true;
+			entry.last = HashMap::new();
+		}
+		true
+	}
+}
+
+/// Answer one request from `store` (blocking: reads and hashes from disk).
+pub fn answer(store: &Store, request: &Request) -> (Vec<u8>, u64) {
+	match request {
+		Request::Have(id) => {
+			let have = store.have(id);
+			if have.is_empty() {
+				(vec![Status::Unknown as u8], 0)
+			} else {
+				(encode_have(&have), 0)
+			}
+		},
+		Request::Get(id, groups) => {
+			let mut slice = vec![Status::Ok as u8];
+			match store.encode_into(id, groups.clone(), &mut slice) {
+				Ok(()) => {
+					let content = (groups.end * gravity_data_store::CHUNK_GROUP_BYTES).min(id.size) -
+						groups.start * gravity_data_store::CHUNK_GROUP_BYTES;
+					(slice, content)
+				},
+				Err(StoreError::Unknown { .. }) => (vec![Status::Unknown as u8], 0),
+				Err(StoreError::Missing { .. }) => (vec![Status::Missing as u8], 0),
+				Err(e) => {
+					log::warn!(target: "gravity-data", "cannot serve {id}: {e}");
+					(vec![Status::Error as u8], 0)
+				},
+			}
+		},
+	}
+}
+
+/// Serve the requests arriving on `requests` until the channel closes.
+pub async fn serve(
+	store: Arc<Store>,
+	requests: async_channel::Receiver<IncomingRequest>,
+	limits: ServeLimits,
+	stats: Arc<Stats>,
+	fault: Fault,
+) {
+	let in_flight: Arc<Mutex<HashMap<PeerId, usize>>> = Default::default();
+	let slots = Arc::new(tokio::sync::Semaphore::new(limits.concurrent.max(1)));
+	let limiter = limits.rate.map(|r| Arc::new(RateLimiter::new(r)));
+	let policy = SeedPolicy::default();
+	while let Ok(incoming) = requests.recv().await {
+		let IncomingRequest { peer, payload, pending_response } = incoming;
+		let reply = |bytes: Vec<u8>| OutgoingResponse { result: Ok(bytes), reputation_changes: vec![], sent_feedback: None };
+		let Some(request) = Request::decode(&payload) else {
+			let _ = pending_response.send(reply(vec![Status::BadRequest as u8]));
+			continue
+		};
+		{
+			let mut map = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+			let n = map.entry(peer).or_default();
+			if *n >= limits.per_peer {
+				let _ = pending_response.send(reply(vec![Status::Busy as u8]));
+				continue
+			}
+			*n += 1;
+		}
+		if !policy.admit(peer, &request) {
+			let _ = pending_response.send(reply(vec![Status::Busy as u8]));
+			if let Some(n) = in_flight.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&peer) {
+				*n -= 1;
+			}
+			continue
+		}
+		let (store, stats, slots, limiter, in_flight) =
+			(store.clone(), stats.clone(), slots.clone(), limiter.clone(), in_flight.clone());
+		tokio::spawn(async move {
+			let permit = slots.acquire_owned().await;
+			let is_get = matches!(request, Request::Get(..));
+			if fault == Fault::Stall && is_get {
+				tokio::time::sleep(Duration::from_secs(600)).await;
+			}
+			let answered = tokio::task::spawn_blocking(move || answer(&store, &request)).await;
+			let (mut bytes, content) = answered.unwrap_or_else(|_| (vec![Status::Error as u8], 0));
+			drop(permit);
+			if let Some(l) = &limiter {
+				let wait = l.reserve(bytes.len());
+				if !wait.is_zero() {
+					tokio::time::sleep(wait).await;
+				}
+			}
+			if is_get && bytes.len() > 1 {
+				match fault {
+					Fault::Corrupt => {
+						let at = bytes.len() / 2;
+						bytes[at] ^= 0x5a;
+					},
+					Fault::Truncate => bytes.truncate(bytes.len() - bytes.len().min(100) + 1),
+					_ => {},
+				}
+			}
+			stats.served(content);
+			let _ = pending_response.send(reply(bytes));
+			let mut map = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+			if let Some(n) = map.get_mut(&peer) {
+				*n -= 1;
+				if *n == 0 {
+					map.remove(&peer);
+				}
+			}
+		});
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_limiter_paces_to_its_rate() {
+		let l = RateLimiter::new(10_000_000);
+		let mut total = Duration::ZERO;
+		for _ in 0..10 {
+			total = l.reserve(1_000_000);
+		}
+		// 10 MB at 10 MB/s: the last reservation waits about one second less the burst.
+		assert!(total > Duration::from_millis(850) && total < Duration::from_millis(1000), "{total:?}");
+	}
+}

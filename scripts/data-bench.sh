@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The data plane's benchmark, everything measured side by side in one run on loopback:
+#   1. hashing on put (BLAKE3 + outboard, one core): `gravity-node data hash`;
+#   2. 1 GiB, one seeder -> one downloader over /gravity/blobs/1 (verified), beside plain HTTP
+#      (python3 -m http.server + curl) and HTTPS (openssl s_server -WWW + curl) of the same file;
+#   3. 4 seeders each limited to RATE MiB/s vs 1 such seeder (SWARM_MIB file);
+#   4. 8 downloaders of a SWARM_MIB file that only one origin holds: bytes right, origin upload.
+# Usage: scripts/data-bench.sh            (SIZE_MIB=1024 RATE=40 SWARM_MIB=256 OUT=file.json)
+# Needs a built node (scripts/build.sh). Prints a table; writes JSON to $OUT if given.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+SIZE_MIB="${SIZE_MIB:-1024}"
+RATE="${RATE:-40}"
+SWARM_MIB="${SWARM_MIB:-256}"
+[ -x "$GRAVITY_NODE" ] || { echo "no node at $GRAVITY_NODE: run scripts/build.sh first" >&2; exit 1; }
+for tool in curl openssl python3; do
+	command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install $tool)" >&2; exit 1; }
+done
+
+WORK="$(mktemp -d /var/tmp/gravity-data-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rpc() { # rpc PORT METHOD PARAMS-JSON -> result JSON
+	curl -s -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":$3}" "http://127.0.0.1:$1" |
+		python3 -c 'import json,sys; v=json.load(sys.stdin); print(json.dumps(v["result"]) if "result" in v else sys.exit("rpc error: "+v["error"]["message"]))'
+}
+now() { date +%s.%N; }
+rate() { python3 -c "print(f'{$1/($3-$2)/1e6:.0f}')"; } # bytes t0 t1 -> MB/s
+
+# start NAME [args…]: a node on free ports; sets RPC_<NAME> and ADDR_<NAME>
+start() {
+	local name="$1"; shift
+	local p2p rpcp; p2p="$(port)"; rpcp="$(port)"
+	"$GRAVITY_NODE" --chain dev --base-path "$WORK/$name" --listen-addr "/ip4/127.0.0.1/tcp/$p2p" --rpc-port "$rpcp" \
+		--no-prometheus --no-telemetry --no-mdns --rpc-methods unsafe "$@" >"$WORK/$name.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 1 300); do rpc "$rpcp" system_health '[]' >/dev/null 2>&1 && break; sleep 0.2; done
+	local peer; peer="$(rpc "$rpcp" system_localPeerId '[]' | tr -d '"')"
+	printf -v "RPC_$name" '%s' "$rpcp"
+	printf -v "ADDR_$name" '%s' "/ip4/127.0.0.1/tcp/$p2p/p2p/$peer"
+}
+peers() { rpc "$1" system_health '[]' | python3 -c 'import json,sys; print(json.load(sys.stdin)["peers"])'; }
+wait_peers() { for _ in $(seq 1 300); do [ "$(peers "$1")" -ge "$2" ] && return; sleep 0.2; done; echo "node on $1 has < $2 peers" >&2; exit 1; }
+stop_all() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; PIDS=(); }
+
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) threads"
+FILE="$WORK/data.bin"
+head -c "$((SIZE_MIB << 20))" /dev/urandom > "$FILE"
+BYTES=$((SIZE_MIB << 20))
+
+# 1. Hashing.
+HASH_LINE="$("$GRAVITY_NODE" data hash "$FILE" 2>&1 >/dev/null)"
+HASH_MBS="$(echo "$HASH_LINE" | sed -E 's/.*: ([0-9]+) MB\/s/\1/')"
+
+# 2. One seeder -> one downloader, beside HTTP and HTTPS.
+HTTP_PORT="$(port)"
+(cd "$WORK" && exec python3 -m http.server "$HTTP_PORT" --bind 127.0.0.1 >/dev/null 2>&1) & PIDS+=($!)
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+HTTPS_PORT="$(port)"
+(cd "$WORK" && exec openssl s_server -quiet -WWW -accept "$HTTPS_PORT" -cert cert.pem -key key.pem >/dev/null 2>&1) & PIDS+=($!)
+settle() { sync; sleep 2; } # start each transfer with no dirty pages being written back
+settle
+t0=$(now); curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/data.bin"; t1=$(now); HTTP_MBS=$(rate $BYTES $t0 $t1)
+settle
+t0=$(now); curl -sk -o /dev/null "https://127.0.0.1:$HTTPS_PORT/data.bin"; t1=$(now); HTTPS_MBS=$(rate $BYTES $t0 $t1)
+settle
+t0=$(now); curl -sk -o "$WORK/https.bin" "https://127.0.0.1:$HTTPS_PORT/data.bin"; t1=$(now); HTTPS_FILE_MBS=$(rate $BYTES $t0 $t1)
+rm -f "$WORK/https.bin"
+start seed
+start down --bootnodes "$ADDR_seed"
+t0=$(now); ID="$(rpc "$RPC_seed" gravity_put "[\"$FILE\", null]" | tr -d '"')"; t1=$(now); PUT_MBS=$(rate $BYTES $t0 $t1)
+wait_peers "$RPC_down" 1
+settle
+t0=$(now); rpc "$RPC_down" gravity_get "[\"$ID\", null, null]" >/dev/null; t1=$(now); GRAVITY_MBS=$(rate $BYTES $t0 $t1)
+stop_all
+
+# 3. Four limited seeders vs one.
+SWARM_FILE="$WORK/swarm.bin"
+head -c "$((SWARM_MIB << 20))" "$FILE" > "$SWARM_FILE" 2>/dev/null || head -c "$((SWARM_MIB << 20))" /dev/urandom > "$SWARM_FILE"
+SWARM_BYTES=$((SWARM_MIB << 20))
+limited_download() { # N seeders -> seconds
+	local n="$1" boot="" i
+	for i in $(seq 1 "$n"); do
+		if [ -z "$boot" ]; then start "lim$i" --data-serve-rate "$RATE"; boot="$(eval echo "\$ADDR_lim$i")"
+		else start "lim$i" --data-serve-rate "$RATE" --bootnodes "$boot"; fi
+		rpc "$(eval echo "\$RPC_lim$i")" gravity_put "[\"$SWARM_FILE\", null]" >/dev/null
+	done
+	start limd --bootnodes "$boot"
+	wait_peers "$RPC_limd" "$n"
+	local id; id="$(rpc "$RPC_lim1" gravity_put "[\"$SWARM_FILE\", null]" | tr -d '"')"
+	local a b; a=$(now); rpc "$RPC_limd" gravity_get "[\"$id\", null, null]" >/dev/null; b=$(now)
+	stop_all
+	rm -rf "$WORK"/lim*
+	python3 -c "print($b-$a)"
+}
+ONE_S="$(limited_download 1)"
+FOUR_S="$(limited_download 4)"
+ONE_MBS="$(python3 -c "print(f'{$SWARM_BYTES/$ONE_S/1e6:.0f}')")"
+FOUR_MBS="$(python3 -c "print(f'{$SWARM_BYTES/$FOUR_S/1e6:.0f}')")"
+SPEEDUP="$(python3 -c "print(f'{$ONE_S/$FOUR_S:.2f}')")"
+
+# 4. Eight downloaders, one origin.
+start origin
+SWARM_ID="$(rpc "$RPC_origin" gravity_put "[\"$SWARM_FILE\", null]" | tr -d '"')"
+for i in $(seq 1 8); do start "d$i" --bootnodes "$ADDR_origin"; done
+for i in $(seq 1 8); do wait_peers "$(eval echo "\$RPC_d$i")" 8; done
+t0=$(now)
+GETS=()
+for i in $(seq 1 8); do
+	rpc "$(eval echo "\$RPC_d$i")" gravity_get "[\"$SWARM_ID\", \"$WORK/out$i.bin\", null]" >"$WORK/get$i.json" 2>&1 & GETS+=($!)
+done
+OK=0
+for i in $(seq 1 8); do
+	if wait "${GETS[$((i - 1))]}" && cmp -s "$WORK/out$i.bin" "$SWARM_FILE"; then OK=$((OK + 1)); fi
+	rm -f "$WORK/out$i.bin"
+done
+t1=$(now)
+ORIGIN_UP="$(rpc "$RPC_origin" gravity_dataStats '[]' | python3 -c 'import json,sys; print(json.load(sys.stdin)["uploadedBytes"])')"
+COPIES="$(python3 -c "print(f'{$ORIGIN_UP/$SWARM_BYTES:.2f}')")"
+SWARM_S="$(python3 -c "print(f'{$t1-$t0:.1f}')")"
+stop_all
+
+RATIO="$(python3 -c "print(f'{$GRAVITY_MBS/$HTTPS_MBS:.2f}')")"
+RATIO_FILE="$(python3 -c "print(f'{$GRAVITY_MBS/$HTTPS_FILE_MBS:.2f}')")"
+cat <<EOF
+
+Data plane on loopback ($(date -u +%F)), ${SIZE_MIB} MiB file unless noted
+  hashing on put (data hash, one core)        ${HASH_MBS} MB/s
+  put through RPC (hash + copy + fsync)       ${PUT_MBS} MB/s
+  plain HTTP (python http.server + curl)      ${HTTP_MBS} MB/s
+  HTTPS (openssl s_server -WWW + curl)        ${HTTPS_MBS} MB/s   (${HTTPS_FILE_MBS} MB/s written to a file)
+  gravity 1 seeder -> 1 downloader, verified  ${GRAVITY_MBS} MB/s   (${RATIO}x HTTPS, ${RATIO_FILE}x HTTPS to a file; into the store, synced)
+  ${SWARM_MIB} MiB, 1 seeder at ${RATE} MiB/s                ${ONE_MBS} MB/s
+  ${SWARM_MIB} MiB, 4 seeders at ${RATE} MiB/s each          ${FOUR_MBS} MB/s   (${SPEEDUP}x)
+  ${SWARM_MIB} MiB to 8 downloaders from 1 origin     ${OK}/8 correct in ${SWARM_S} s, origin sent ${COPIES} copies
+EOF
+if [ -n "${OUT:-}" ]; then
+	cat > "$OUT" <<EOF
+{"date":"$(date -u +%FT%TZ)","cpu":"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)","sizeMiB":$SIZE_MIB,
+ "hashMBs":$HASH_MBS,"putMBs":$PUT_MBS,"httpMBs":$HTTP_MBS,"httpsMBs":$HTTPS_MBS,"httpsToFileMBs":$HTTPS_FILE_MBS,"gravityMBs":$GRAVITY_MBS,"gravityOverHttps":$RATIO,
+ "swarmMiB":$SWARM_MIB,"seederRateMiBs":$RATE,"oneSeederMBs":$ONE_MBS,"fourSeedersMBs":$FOUR_MBS,"fourSeedersSpeedup":$SPEEDUP,
+ "eightDownloadersCorrect":$OK,"eightDownloadersSeconds":$SWARM_S,"originCopies":$COPIES}
+EOF
+fi
