@@ -49,6 +49,12 @@
 //! | `output_write` | `(ptr: i32, len: i32) -> i32` | append `len` bytes at `ptr` to the output; 0 ok, traps past `max_output_bytes` |
 //! | `seed` | `(ptr: i32)` | write the 32-byte seed from the chain at `ptr` |
 //!
+//! The input ([`TaskInput`]) is bytes in memory or a header followed by a complete file of the
+//! node's content store, which `input_read` copies from straight into the task's memory: a task
+//! that reads its input in pieces never makes the node hold it (tested with a 256 MiB input in
+//! `tests/streaming_input.rs`). A read error of that file is [`Failure::Aborted`], never a
+//! result.
+//!
 //! `run` returns 0 on success; any other value is a task-reported failure.
 //!
 //! The input a provider node passes is `param: u32 LE` ‖ data: `param` is the tile index of a
@@ -66,10 +72,12 @@
 
 pub mod compile;
 pub mod hostile;
+pub mod input;
 pub mod nan;
 pub mod prepare;
 
 pub use compile::{CompileIn, WorkerLimits};
+pub use input::TaskInput;
 use compile::EngineSettings;
 
 use codec::{Decode, Encode};
@@ -183,7 +191,9 @@ pub struct RunStats {
 }
 
 struct HostState {
-	input: Arc<Vec<u8>>,
+	input: TaskInput,
+	/// Reading the input failed on this machine (a disk error): the run is aborted.
+	input_error: Option<String>,
 	output: Vec<u8>,
 	max_output: usize,
 	seed: [u8; 32],
@@ -364,11 +374,22 @@ impl Executor {
 					|mut c: Caller<'_, HostState>, ptr: i32, offset: i32, len: i32| -> wasmtime::Result<i32> {
 						let mem = memory_of(&mut c).ok_or_else(|| wasmtime::Error::msg("no memory"))?;
 						let input = c.data().input.clone();
-						let start = (offset as u32 as usize).min(input.len());
-						let end = start.saturating_add(len as u32 as usize).min(input.len());
-						mem.write(&mut c, ptr as u32 as usize, &input[start..end])
-							.map_err(|_| Trap::MemoryOutOfBounds)?;
-						Ok((end - start) as i32)
+						let start = (offset as u32 as u64).min(input.len());
+						let n = (len as u32 as u64).min(input.len() - start) as usize;
+						let ptr = ptr as u32 as usize;
+						// Straight from the input (memory or file) into the task's memory.
+						let dest = mem
+							.data_mut(&mut c)
+							.get_mut(ptr..ptr.saturating_add(n))
+							.filter(|d| d.len() == n)
+							.ok_or(Trap::MemoryOutOfBounds)?;
+						match input.read_at(start, dest) {
+							Ok(got) => Ok(got as i32),
+							Err(e) => {
+								c.data_mut().input_error = Some(format!("reading the task's input: {e}"));
+								Err(wasmtime::Error::msg("input read failed"))
+							},
+						}
 					},
 				)
 			})
@@ -446,10 +467,11 @@ impl Executor {
 		&self,
 		program_hash: [u8; 32],
 		wasm: &[u8],
-		input: Arc<Vec<u8>>,
+		input: impl Into<TaskInput>,
 		seed: [u8; 32],
 		limits: &Limits,
 	) -> (TaskResult, RunStats) {
+		let input = input.into();
 		let spawned = std::thread::scope(|scope| {
 			std::thread::Builder::new()
 				.name("gravity-task".into())
@@ -472,7 +494,7 @@ impl Executor {
 		&self,
 		program_hash: [u8; 32],
 		wasm: &[u8],
-		input: Arc<Vec<u8>>,
+		input: TaskInput,
 		seed: [u8; 32],
 		limits: &Limits,
 	) -> (TaskResult, RunStats) {
@@ -495,6 +517,7 @@ impl Executor {
 		let t1 = Instant::now();
 		let state = HostState {
 			input,
+			input_error: None,
 			output: Vec::new(),
 			max_output: limits.max_output_bytes,
 			seed,
@@ -553,6 +576,9 @@ impl Executor {
 }
 
 fn classify(e: &wasmtime::Error, state: &HostState) -> Failure {
+	if let Some(why) = &state.input_error {
+		return Failure::Aborted(why.clone())
+	}
 	if state.output_overflow {
 		return Failure::OutputTooLarge
 	}

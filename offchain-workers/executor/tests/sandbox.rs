@@ -351,3 +351,4 @@ fn the_worst_modules_within_the_limits_compile_in_bounded_time_and_pay_for_it() 
 		assert!(took.as_secs() < 30, "{name}: compiling took {took:?}");
 	}
 }
+
