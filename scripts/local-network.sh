@@ -56,16 +56,22 @@ trap 'exit 130' INT TERM
 start_node() { # name index extra-args...
 	local name=$1 i=$2; shift 2
 	"$GRAVITY_NODE" --chain local --base-path "$NET_DIR/$name" --name "$name" \
-		--port $((P2P+i)) --rpc-port $((RPC+i)) --prometheus-port $((PROM+i)) \
+		--rpc-port $((RPC+i)) --prometheus-port $((PROM+i)) \
 		--rpc-cors all --no-mdns --no-telemetry "$@" >"$NET_DIR/$name.log" 2>&1 &
 	PIDS+=($!)
 }
 BOOT="/ip4/127.0.0.1/tcp/$P2P/p2p/$ALICE_PEER"
-start_node alice 0 --alice --validator --node-key "$ALICE_KEY"
-start_node bob 1 --bob --validator --node-key 0000000000000000000000000000000000000000000000000000000000000002 --bootnodes "$BOOT"
-start_node charlie 2 --bootnodes "$BOOT" --provider-dev-key //Charlie
-start_node dave 3 --bootnodes "$BOOT" --provider-dev-key //Dave
-start_node eve 4 --bootnodes "$BOOT" --provider-dev-key //Eve
+start_node alice 0 --port "$P2P" --alice --validator --node-key "$ALICE_KEY"
+start_node bob 1 --port $((P2P+1)) --bob --validator --node-key 0000000000000000000000000000000000000000000000000000000000000002 --bootnodes "$BOOT"
+# Provider nodes serve job data (inputs they fetched, outputs they computed) to each other and to
+# requesters: they listen on plain TCP, as validators do (a non-validator listens on WebSocket
+# by default).
+provider_node() { # name index suri
+	start_node "$1" "$2" --bootnodes "$BOOT" --provider-dev-key "$3" --listen-addr "/ip4/127.0.0.1/tcp/$((P2P+$2))"
+}
+provider_node charlie 2 //Charlie
+provider_node dave 3 //Dave
+provider_node eve 4 //Eve
 
 rpc() { curl -s -m 2 -H 'Content-Type: application/json' \
 	-d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$2\",\"params\":${3:-[]}}" "http://127.0.0.1:$1"; }

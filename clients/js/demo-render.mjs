@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { connect, putContent, submitJob, waitJob, tasks, getContent, assemble, png, DEFAULT_REPLICATION } from './gravity.mjs';
+import { connect, putContent, putData, submitJob, waitJob, tasks, taskOutput, idText, assemble, png, DEFAULT_REPLICATION } from './gravity.mjs';
 
 /** The demo's price: 1,000 plancks (10⁻⁹ GRAV) per fuel unit. At this price an honest provider
  * earns more than its transaction fees (offchain-workers/provider/tests/honest_profit.rs). */
@@ -19,7 +19,8 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 const USAGE = `usage: node clients/js/demo-render.mjs [options]
 
 Render a scene on a running Gravity network (start one with scripts/local-network.sh --no-demo):
-upload the ray-tracer program and the scene, submit a render job with 2 replicas per tile at 1,000 plancks per fuel unit, print
+upload the ray-tracer program to the chain and put the scene into the node's content store
+(off chain: providers fetch it from the node over the data plane), submit a render job with 2 replicas per tile at 1,000 plancks per fuel unit, print
 progress block by block, and write the assembled image as a PNG. Signs as //Alice (dev account).
 
 options:
@@ -77,11 +78,12 @@ const [, tile] = scene.toString().match(/^tile\s+(\d+)/m).map(Number);
 
 const api = await connect(rpc);
 const alice = new Keyring({ type: 'sr25519', ss58Format: 7007 }).addFromUri('//Alice');
-console.log(`demo: uploading the render program (${program.length} bytes) and the scene to the content store`);
+console.log(`demo: uploading the render program (${program.length} bytes) to the chain`);
 const programId = await putContent(api, alice, program);
-const sceneId = await putContent(api, alice, scene);
+const sceneId = await putData(api, scene);
+console.log(`demo: scene (${scene.length} bytes) in the node's content store as ${idText(sceneId)}; providers fetch it from there`);
 const { job } = await submitJob(api, alice, {
-  program: programId, programSize: program.length,
+  program: programId,
   kind: { Render: { width: w, height: h, tile, frames } }, inputs: [sceneId],
   replication: DEFAULT_REPLICATION,
   pricePerFuel: DEMO_PRICE_PER_FUEL, fuelCap: 2_000_000_000,
@@ -94,8 +96,8 @@ const perFrame = Math.ceil(w / tile) * Math.ceil(h / tile);
 const written = [];
 for (let f = 0; f < frames; f++) {
   const tiles = [];
-  for (const t of ts.slice(f * perFrame, (f + 1) * perFrame)) tiles.push(await getContent(api, t.result.unwrap()[0].toHex()));
-  if (tiles.some((t) => !t)) { console.error(`demo: some tile outputs of frame ${f} are not in the content store`); process.exit(1); }
+  // Each tile is fetched over the data plane from the providers that computed it.
+  for (const t of ts.slice(f * perFrame, (f + 1) * perFrame)) tiles.push(await taskOutput(api, t));
   const file = frames === 1 ? out : out.replace(/(\.png)?$/, `-${f}.png`);
   writeFileSync(file, png(w, h, assemble(w, h, tiles)));
   written.push(file);

@@ -1,7 +1,12 @@
-// Gravity client helpers on top of @polkadot/api: content upload, jobs, results, audit.
+// Gravity client helpers on top of @polkadot/api: programs on chain, job data over the data
+// plane (the node's `gravity_*` RPC), jobs, results, audit.
 import { ApiPromise, WsProvider } from '@polkadot/api';
-import { blake2AsHex } from '@polkadot/util-crypto';
+import { blake2AsHex, base58Decode, base58Encode } from '@polkadot/util-crypto';
 import { u8aToHex, u8aConcat, hexToU8a } from '@polkadot/util';
+import { blake3 } from '@noble/hashes/blake3';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import zlib from 'node:zlib';
 
 export async function connect(ws) {
@@ -28,31 +33,108 @@ export function send(api, tx, signer) {
   });
 }
 
-/** Content id of bytes (blake2-256), as the chain computes it. */
-export const contentId = (bytes) => blake2AsHex(bytes, 256);
+/**
+ * Content id of bytes: `{ root: blake3 (0x-hex), length }`, as the chain computes it for a blob
+ * and a node's content store for the same bytes off chain. (The chain's fields are `root` and
+ * `length`: a polkadot.js struct codec has `hash` and `size` properties of its own.)
+ */
+export const contentId = (bytes) => ({ root: u8aToHex(blake3(bytes)), length: bytes.length });
+
+/** A content id as the chain returns it (codec or plain object) → `{ root, length }`. */
+export const idOf = (id) => ({ root: id.root.toHex ? id.root.toHex() : id.root, length: Number(id.length.toString()) });
+
+/** The text form the data plane uses: `<64 hex>:<size>`. */
+export const idText = (id) => { const { root, length } = idOf(id); return `${root.replace(/^0x/, '')}:${length}`; };
+
+/** Parse `<64 hex>:<size>` → `{ root, length }`. */
+export function parseId(text) {
+  const m = /^([0-9a-f]{64}):(\d+)$/.exec(text);
+  if (!m) throw new Error(`'${text}' is not a content id (<64 hex>:<size>)`);
+  return { root: `0x${m[1]}`, length: Number(m[2]) };
+}
 
 const le = (n, bytes) => { const b = new Uint8Array(bytes); let v = BigInt(n); for (let i = 0; i < bytes; i++) { b[i] = Number(v & 0xffn); v >>= 8n; } return b; };
 
 /**
- * The digest a replica of `round` reveals for output `output` (hex content id) with `fuel`:
- * `blake2_256("gravity/result" ‖ output ‖ fuel u64 LE ‖ job u64 LE ‖ task u32 LE ‖ round u8)`
- * (`gravity_protocol::result::result_digest`). A verified task's `result` is `(output, fuel)`;
- * recompute each replica's digest with its own round to audit its reveal.
+ * The digest a replica of `round` reveals for output `output` (a content id) with `fuel`:
+ * `blake2_256("gravity/result" ‖ output root ‖ output length u64 LE ‖ fuel u64 LE ‖ job u64 LE ‖
+ * task u32 LE ‖ round u8)` (`gravity_protocol::result::result_digest`). A verified task's
+ * `result` is `(output, fuel)`; recompute each replica's digest with its own round to audit its
+ * reveal.
  */
 export function resultDigest(output, fuel, job, task, round) {
-  return blake2AsHex(u8aConcat(new TextEncoder().encode('gravity/result'), hexToU8a(output), le(fuel, 8), le(job, 8), le(task, 4), [round]), 256);
+  const { root, length } = idOf(output);
+  return blake2AsHex(u8aConcat(new TextEncoder().encode('gravity/result'), hexToU8a(root), le(length, 8), le(fuel, 8), le(job, 8), le(task, 4), [round]), 256);
 }
 
 /** Replication the clients use unless told otherwise: 2 replicas must agree; 2 more may run a
  * fresh round if they disagree (a later round is decided by fresh replicas alone). */
 export const DEFAULT_REPLICATION = { initial: 2, max: 4, quorum: 2, adaptive: false };
 
-/** Store bytes in the on-chain content store unless already there; returns the content id. */
+/** Store a program (or other small blob) on chain unless already there; returns its content id. */
 export async function putContent(api, signer, bytes) {
   const id = contentId(bytes);
   const have = await api.query.content.blobs(id);
   if (have.isNone) await send(api, api.tx.content.put(u8aToHex(bytes)), signer);
   return id;
+}
+
+/** Call one of the node's RPC methods by name (the data plane's `gravity_*` methods). */
+export async function rpcCall(api, method, params) {
+  return api._rpcCore.provider.send(method, params);
+}
+
+/**
+ * Put job data into the content store of the node `api` is connected to (`gravity_put`, an
+ * unsafe RPC method: use your own node): `{ path }` (a file on the node's machine) or bytes.
+ * Nothing goes on chain. Returns the content id.
+ */
+export async function putData(api, data) {
+  const text = data.path
+    ? await rpcCall(api, 'gravity_put', [data.path, null])
+    : await rpcCall(api, 'gravity_put', [null, u8aToHex(data)]);
+  return parseId(text);
+}
+
+/** The peer id of the node `api` is connected to, as bytes (a job's `source`). */
+export async function localPeerId(api) {
+  return u8aToHex(base58Decode((await api.rpc.system.localPeerId()).toString()));
+}
+
+/** The registered data endpoints (base58 peer ids) of `accounts`. */
+export async function endpoints(api, accounts) {
+  const out = [];
+  for (const a of accounts) {
+    const e = await api.query.providers.endpoints(a);
+    if (e.isSome) out.push(base58Encode(e.unwrap().toU8a(true)));
+  }
+  return out;
+}
+
+/**
+ * Fetch content into the node `api` is connected to and copy it to `file` on that node's
+ * machine (`gravity_get`, unsafe), asking `peers` (base58 peer ids) and the connected peers.
+ */
+export async function getData(api, id, file, peers = []) {
+  return rpcCall(api, 'gravity_get', [idText(id), file ?? null, peers]);
+}
+
+/**
+ * The verified output of a task as bytes, fetched over the data plane from the providers that
+ * agreed on it (their registered endpoints). The node `api` is connected to must run on this
+ * machine (the file is written there and read here).
+ */
+export async function taskOutput(api, task) {
+  const [out] = task.result.unwrap();
+  const agreed = task.replicas.filter((r) => r.outcome.isSome && r.outcome.unwrap().type === 'Agreed').map((r) => r.provider.toString());
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gravity-output-'));
+  try {
+    const file = path.join(dir, 'out');
+    await getData(api, out, file, await endpoints(api, agreed));
+    return readFileSync(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Bytes of a content id, or null. */
@@ -73,11 +155,15 @@ export async function getContentViaApi(api, id, at) {
   return v.isSome ? v.unwrap().bytes.toU8a(true) : null;
 }
 
-/** Submit a job; resolves with its id. */
+/**
+ * Submit a job; resolves with its id. `p.source` is the peer id (0x bytes) of a node holding the
+ * inputs: by default the node `api` is connected to (where `putData` put them).
+ */
 export async function submitJob(api, signer, p) {
   const header = await api.rpc.chain.getHeader();
+  const source = p.source === undefined ? await localPeerId(api) : p.source;
   const tx = api.tx.market.submitJob(
-    p.program, p.programSize, p.kind, p.inputs, p.requirements ?? { arch: 'Any', minMemoryMib: 0, gpu: false, minReputation: 0 },
+    p.program, source, p.kind, p.inputs, p.requirements ?? { arch: 'Any', minMemoryMib: 0, gpu: false, minReputation: 0 },
     p.replication ?? DEFAULT_REPLICATION, p.pricePerFuel, p.fuelCap,
     header.number.toNumber() + (p.deadlineBlocks ?? 400),
   );

@@ -296,6 +296,8 @@ pub fn new_full<
 			compile_worker: std::env::current_exe().ok().map(|exe| {
 				(exe, vec!["compile-worker".to_string()], gravity_executor::WorkerLimits::default())
 			}),
+			data: data_service.clone(),
+			peer_id: sc_network::service::traits::NetworkStateInfo::local_peer_id(&network).into(),
 		};
 		task_manager.spawn_handle().spawn("gravity-provider", Some("provider"), gravity_provider::run(params));
 	}

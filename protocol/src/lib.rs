@@ -9,6 +9,8 @@
 //! - [`input`]: the **task input framing** — how a provider node packs a task's parameter and
 //!   data into the input the sandbox hands to a task, and how a task (through
 //!   `gravity-task-sdk`) reads it back (no dependencies);
+//! - [`partition`]: the **partitioned map output** layout, so that a reducer fetches only its
+//!   partition of each map output (no dependencies);
 //! - [`result`] (feature `hashing`, on by default): the **task seed**, the **failure result**,
 //!   the round-bound **result digest** a provider reveals and the **commitment** it seals.
 //!
@@ -46,5 +48,6 @@ extern crate alloc;
 
 pub mod content;
 pub mod input;
+pub mod partition;
 #[cfg(feature = "hashing")]
 pub mod result;

@@ -1,5 +1,6 @@
 //! Seeds, results, digests and commitments: what the chain checks and every replica of a task
-//! computes alike. All hashes are BLAKE2b-256; integers are little-endian; `provider` is the
+//! computes alike. Content ids are BLAKE3 + size ([`crate::content`]); every other hash is
+//! BLAKE2b-256; integers are little-endian; `provider` is the
 //! SCALE encoding of the provider's account id (the 32 raw bytes of an `AccountId32`).
 //!
 //! ## Why a result is revealed as a round-bound digest
@@ -10,25 +11,29 @@
 //! did not compute the output cannot turn a round-1 digest into a round-2 digest (it would need
 //! the output hash, which only the owners of the output know). So a later round is decided by
 //! fresh sealed results that earlier reveals cannot leak into. Once a round agrees, one replica
-//! delivers the output (stores it, names its id); the chain recomputes every replica's digest
-//! for its own round from the delivered output and judges earlier rounds against it.
+//! delivers the output: it names its content id on chain, and keeps the bytes in its node's
+//! content store for the requester to fetch over the data plane. The chain recomputes every
+//! replica's digest for its own round from the named id and judges earlier rounds against it.
 //!
 //! ```
 //! use gravity_protocol::result::*;
 //! let out = content_id(b"42");
 //! let d1 = result_digest(&out, 7, 1, 0, 0);
 //! let d2 = result_digest(&out, 7, 1, 0, 1);
+//! assert_eq!(out.size, 2);
 //! assert_ne!(d1, d2); // knowing round 0's digest does not give round 1's
 //! let c = commitment(&d2, 7, &[1u8; 32], 1, 0, &[9u8; 32]);
 //! assert_ne!(c, commitment(&d2, 7, &[2u8; 32], 1, 0, &[9u8; 32])); // bound to the provider
 //! ```
 
+use crate::content::ContentId;
 use alloc::vec::Vec;
 use sp_crypto_hashing::blake2_256;
 
-/// Content id of a byte string (the id `content.put` gives it).
-pub fn content_id(bytes: &[u8]) -> [u8; 32] {
-	blake2_256(bytes)
+/// Content id of a byte string: BLAKE3 hash and size, what `content.put` gives an on-chain blob
+/// and what a node's content store gives the same bytes off chain.
+pub fn content_id(bytes: &[u8]) -> ContentId {
+	ContentId { hash: *blake3::hash(bytes).as_bytes(), size: bytes.len() as u64 }
 }
 
 /// The 32-byte seed a task reads through the sandbox's `seed` import:
@@ -43,8 +48,8 @@ pub fn task_seed(job: u64, task: u32) -> [u8; 32] {
 
 /// The bytes of a failure result: `"gravity-failure" ‖ reason`, with `reason` the executor's
 /// SCALE-encoded failure. A failure is a result like any other: its output id is
-/// `content_id(failure_bytes(reason))`, it is delivered by storing these bytes (so a requester
-/// can read why its task failed), and it is paid for the fuel it burnt.
+/// `content_id(failure_bytes(reason))`, it is delivered like an output (its bytes are kept for
+/// the requester, who can read why its task failed), and it is paid for the fuel it burnt.
 pub fn failure_bytes(encoded_reason: &[u8]) -> Vec<u8> {
 	let mut data = Vec::with_capacity(15 + encoded_reason.len());
 	data.extend_from_slice(b"gravity-failure");
@@ -52,12 +57,14 @@ pub fn failure_bytes(encoded_reason: &[u8]) -> Vec<u8> {
 	data
 }
 
-/// What a replica reveals for round `round` of a task: `H("gravity/result" ‖ output ‖ fuel ‖
-/// job ‖ task ‖ round)`, `output` being the content id of the output (or failure) bytes.
-pub fn result_digest(output: &[u8; 32], fuel_used: u64, job: u64, task: u32, round: u8) -> [u8; 32] {
-	let mut data = Vec::with_capacity(14 + 32 + 8 + 8 + 4 + 1);
+/// What a replica reveals for round `round` of a task: `H("gravity/result" ‖ output hash ‖
+/// output size ‖ fuel ‖ job ‖ task ‖ round)`, `output` being the content id of the output (or
+/// failure) bytes. The size is bound too, so the id named at delivery is exactly the one sealed.
+pub fn result_digest(output: &ContentId, fuel_used: u64, job: u64, task: u32, round: u8) -> [u8; 32] {
+	let mut data = Vec::with_capacity(14 + 32 + 8 + 8 + 8 + 4 + 1);
 	data.extend_from_slice(b"gravity/result");
-	data.extend_from_slice(output);
+	data.extend_from_slice(&output.hash);
+	data.extend_from_slice(&output.size.to_le_bytes());
 	data.extend_from_slice(&fuel_used.to_le_bytes());
 	data.extend_from_slice(&job.to_le_bytes());
 	data.extend_from_slice(&task.to_le_bytes());
@@ -107,6 +114,7 @@ mod tests {
 		let d = result_digest(&o, 1, 2, 3, 0);
 		for other in [
 			result_digest(&content_id(b"y"), 1, 2, 3, 0),
+			result_digest(&ContentId { size: 2, ..o }, 1, 2, 3, 0),
 			result_digest(&o, 9, 2, 3, 0),
 			result_digest(&o, 1, 9, 3, 0),
 			result_digest(&o, 1, 2, 9, 0),
@@ -131,6 +139,7 @@ mod tests {
 	fn failure_id_is_the_id_of_its_bytes() {
 		let b = failure_bytes(&[1, 2]);
 		assert_eq!(&b[..15], b"gravity-failure");
-		assert_eq!(content_id(&b), blake2_256(&b));
+		assert_eq!(content_id(&b).hash, *blake3::hash(&b).as_bytes());
+		assert_eq!(content_id(&b).size, 17);
 	}
 }

@@ -260,6 +260,9 @@ impl_runtime_apis! {
 		fn heartbeat_timeout() -> BlockNumber {
 			<<Runtime as pallet_gravity_providers::Config>::HeartbeatTimeout as frame_support::traits::Get<BlockNumber>>::get()
 		}
+		fn endpoint(who: AccountId) -> Option<Vec<u8>> {
+			pallet_gravity_providers::Endpoints::<Runtime>::get(&who).map(|p| p.into_inner())
+		}
 	}
 
 	impl pallet_gravity_content::runtime_api::ContentApi<Block> for Runtime {

@@ -10,7 +10,7 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { NODE_BIN } from './lib/node.js';
 import { startNetwork } from './lib/network.js';
-import { connect, putContent, submitJob, waitJob, tasks, getContent, getContentViaApi, contentId, assemble, eventsBetween, resultDigest } from '../../clients/js/gravity.mjs';
+import { connect, putContent, putData, submitJob, waitJob, tasks, taskOutput, getContentViaApi, contentId, assemble, eventsBetween, resultDigest } from '../../clients/js/gravity.mjs';
 import { compactToU8a, u8aConcat } from '@polkadot/util';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -87,13 +87,20 @@ async function checkSettlement(job, fromBlock, toHash, balancesBefore, ts) {
     for (const r of agreeing) {
       assert.ok(r.commitment.isSome && r.committedAt.isSome);
       const rv = r.reveal.unwrap();
-      assert.equal(rv.digest.toHex(), resultDigest(out.toHex(), fuel.toBigInt(), job, index, r.round.toNumber()));
+      assert.equal(rv.digest.toHex(), resultDigest(out, fuel.toBigInt(), job, index, r.round.toNumber()));
       const value = fuel.toBigInt() * PRICE;
       assert.equal(r.paid.toBigInt(), value - feeOf(value));
     }
   });
   assert.equal(of('TaskVerified').filter(({ event }) => event.data.job.toNumber() === job).length, ts.length);
   assert.ok(of('JobFinished').some(({ event }) => event.data.job.toNumber() === job));
+}
+
+/** Job data stayed off chain: no blob on chain has the hash of any of `ids` (inputs, outputs). */
+async function noJobDataOnChain(ids) {
+  const hex = (id) => (id.root.toHex ? id.root.toHex() : id.root);
+  const onChain = new Set((await api.query.content.blobs.keys()).map((k) => k.args[0].root.toHex()));
+  for (const id of ids) assert.ok(!onChain.has(hex(id)), `job data ${hex(id)} is not on chain`);
 }
 
 /** Balances at the best block, and the number of the first block after it. */
@@ -112,10 +119,12 @@ test('a 24-tile render job with 2 replicas completes and equals the native rende
   const scene = readFileSync(path.join(root, 'tasks/render/scenes/demo.scene'));
   const render = readFileSync(path.join(work, 'render.wasm'));
   const programId = await putContent(api, alice, render);
-  const sceneId = await putContent(api, alice, scene);
+  // The scene goes into Alice's node's content store, not on chain: providers fetch it from there.
+  const sceneId = await putData(api, scene);
+  assert.deepEqual(sceneId, contentId(scene), 'the data plane names bytes as the chain would');
   const { balances: before, from } = await snapshot();
   const { job } = await submitJob(api, alice, {
-    program: programId, programSize: render.length, kind: { Render: { width: 256, height: 192, tile: 48, frames: 1 } },
+    program: programId, kind: { Render: { width: 256, height: 192, tile: 48, frames: 1 } },
     inputs: [sceneId], replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
     pricePerFuel: PRICE, fuelCap: 2_000_000_000,
   });
@@ -123,14 +132,10 @@ test('a 24-tile render job with 2 replicas completes and equals the native rende
   assert.equal(done.status, 'Completed');
   assert.equal(done.tasks, 24);
   const ts = await tasks(api, job, 24);
-  // Let the last output uploads land.
-  let tiles = [];
-  for (let tries = 0; tries < 20; tries++) {
-    tiles = await Promise.all(ts.map((t) => getContent(api, t.result.unwrap()[0].toHex())));
-    if (tiles.every(Boolean)) break;
-    await new Promise((r) => setTimeout(r, 3000));
-  }
-  assert.ok(tiles.every(Boolean), 'every verified tile is in the content store');
+  // Every tile is fetched over the data plane from the providers that computed it.
+  const tiles = [];
+  for (const t of ts) tiles.push(await taskOutput(api, t));
+  await noJobDataOnChain([contentId(scene), ...ts.map((t) => t.result.unwrap()[0])]);
   const img = assemble(256, 192, tiles);
   execFileSync(TASKS_BIN, ['render', path.join(root, 'tasks/render/scenes/demo.scene'), path.join(work, 'native.rgb')]);
   assert.ok(img.equals(readFileSync(path.join(work, 'native.rgb'))), 'network render equals native render byte for byte');
@@ -146,22 +151,19 @@ test('a map-reduce word count over a public-domain book equals the native count'
   const mapId = await putContent(api, alice, mapWasm);
   const reduceId = await putContent(api, alice, readFileSync(path.join(work, 'wordcount_reduce.wasm')));
   const inputs = [];
-  for (const c of chunks) inputs.push(await putContent(api, alice, Buffer.from(c)));
+  for (const c of chunks) inputs.push(await putData(api, Buffer.from(c)));
   const { balances: before, from } = await snapshot();
   const { job } = await submitJob(api, alice, {
-    program: mapId, programSize: mapWasm.length, kind: { MapReduce: { reduceProgram: reduceId, reducers: 2 } }, inputs,
+    program: mapId, kind: { MapReduce: { reduceProgram: reduceId, reducers: 2 } }, inputs,
     replication: { initial: 2, max: 3, quorum: 2, adaptive: false }, pricePerFuel: PRICE, fuelCap: 2_000_000_000,
   });
   const done = await waitJob(api, job, (p) => console.log(`wordcount job ${job}: #${p.block} ${p.stage} ${p.verified}/${p.tasks}`));
   assert.equal(done.status, 'Completed');
   assert.equal(done.tasks, 6);
   const ts = await tasks(api, job, 6);
-  let outs = [];
-  for (let tries = 0; tries < 20; tries++) {
-    outs = await Promise.all(ts.slice(4).map((t) => getContent(api, t.result.unwrap()[0].toHex())));
-    if (outs.every(Boolean)) break;
-    await new Promise((r) => setTimeout(r, 3000));
-  }
+  const outs = [];
+  for (const t of ts.slice(4)) outs.push(await taskOutput(api, t));
+  await noJobDataOnChain([...inputs, ...ts.map((t) => t.result.unwrap()[0])]);
   const counts = new Map();
   for (const o of outs) for (const line of Buffer.from(o).toString().split('\n').filter(Boolean)) {
     const [w, c] = line.split('\t');
@@ -198,9 +200,9 @@ test('every runtime API read through api.call (MarketApi, ProvidersApi, ContentA
     .replace(/^size .*$/m, 'size 96 48').replace(/^tile .*$/m, 'tile 48');
   const render = readFileSync(path.join(work, 'render.wasm'));
   const programId = await putContent(api, alice, render);
-  const sceneId = await putContent(api, alice, Buffer.from(scene));
+  const sceneId = await putData(api, Buffer.from(scene));
   const { job } = await submitJob(api, alice, {
-    program: programId, programSize: render.length, kind: { Render: { width: 96, height: 48, tile: 48, frames: 1 } },
+    program: programId, kind: { Render: { width: 96, height: 48, tile: 48, frames: 1 } },
     inputs: [sceneId], replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
     pricePerFuel: PRICE, fuelCap: 2_000_000_000,
   });
@@ -275,10 +277,10 @@ test('a provider that crashes after committing resumes on restart: reveals what 
     .replace(/^size .*$/m, 'size 144 96').replace(/^tile .*$/m, 'tile 48');
   const render = readFileSync(path.join(work, 'render.wasm'));
   const programId = await putContent(api, alice, render);
-  const sceneId = await putContent(api, alice, Buffer.from(scene));
+  const sceneId = await putData(api, Buffer.from(scene));
   const from = (await api.rpc.chain.getHeader()).number.toNumber() + 1;
   const { job } = await submitJob(api, alice, {
-    program: programId, programSize: render.length, kind: { Render: { width: 144, height: 96, tile: 48, frames: 1 } },
+    program: programId, kind: { Render: { width: 144, height: 96, tile: 48, frames: 1 } },
     inputs: [sceneId], replication: { initial: 3, max: 3, quorum: 2, adaptive: false },
     pricePerFuel: PRICE, fuelCap: 2_000_000_000,
   });

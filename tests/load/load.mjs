@@ -4,13 +4,14 @@
 //
 // The node is a normal `gravity-node --dev` (started by `scripts/load-test.sh`). The script:
 //  1. funds and registers N provider accounts (no node each: the script signs for them), takes
-//     the genesis providers offline (they run no provider service here), and stores 1,024 small
-//     inputs and an identity program (the task's output is its input) in the content store;
+//     the genesis providers offline (they run no provider service here), and stores an identity
+//     program (the task's output is its input) on chain; the 1,024 small inputs stay off chain
+//     (the simulated providers hold them), as job data does;
 //  2. keeps the market fed with jobs of 1,024 tasks (adaptive replication: 2 replicas that must
 //     agree until a provider has earned trust, then one replica with 10 % spot checks);
 //  3. acts for every provider on what each block's events ask of it, one `market.batch` per
 //     provider per block: commit on `ReplicaAssigned`, reveal on `RevealPhaseStarted`, deliver
-//     on `TaskAgreed` (the output is the input blob, already stored, so nothing is uploaded);
+//     on `TaskAgreed` (naming the output's content id; outputs stay off chain);
 //  4. sends one balance transfer per block from a user account, to check that user
 //     transactions are still included;
 //  5. reports per block: verified tasks, extrinsics, block weight by class (the mandatory
@@ -22,6 +23,7 @@
 import { ApiPromise, WsProvider, Keyring } from '@polkadot/api';
 import { blake2AsU8a, cryptoWaitReady } from '@polkadot/util-crypto';
 import { u8aToHex, u8aConcat, hexToU8a } from '@polkadot/util';
+import { blake3 } from '@noble/hashes/blake3';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 
@@ -81,7 +83,9 @@ function runProgram(module, data) {
   return u8aConcat(...out);
 }
 
-const digestOf = (output, job, task, round) => blake2AsU8a(u8aConcat(enc('gravity/result'), hexToU8a(output), le(FUEL, 8), le(job, 8), le(task, 4), [round]), 256);
+/** Content id (BLAKE3 + size), as the chain and the data plane compute it. */
+const contentId = (bytes) => ({ root: u8aToHex(blake3(bytes)), length: bytes.length });
+const digestOf = (output, job, task, round) => blake2AsU8a(u8aConcat(enc('gravity/result'), hexToU8a(output.root), le(output.length, 8), le(FUEL, 8), le(job, 8), le(task, 4), [round]), 256);
 const commitmentOf = (digest, provider, job, task, salt) => blake2AsU8a(u8aConcat(digest, le(FUEL, 8), provider, le(job, 8), le(task, 4), salt), 256);
 
 async function main() {
@@ -108,9 +112,9 @@ async function main() {
   const program = identityProgram();
   const module = new WebAssembly.Module(program);
   const inputs = Array.from({ length: TASKS_PER_JOB }, (_, i) => enc(`gravity load-test input ${i} `.padEnd(64, '.')));
-  const inputIds = inputs.map((b) => u8aToHex(blake2AsU8a(b, 256)));
-  const outputIds = inputs.map((b) => u8aToHex(blake2AsU8a(runProgram(module, b), 256)));
-  if (outputIds.some((o, i) => o !== inputIds[i])) throw new Error('the identity program must return its input');
+  const inputIds = inputs.map(contentId);
+  const outputIds = inputs.map((b) => contentId(runProgram(module, b)));
+  if (outputIds.some((o, i) => o.root !== inputIds[i].root)) throw new Error('the identity program must return its input');
   log(`setup: ${PROVIDERS} providers, program ${program.length} bytes`);
   const transfers = providers.map((p) => api.tx.balances.transferKeepAlive(p.address, 1_000n * UNIT));
   for (const t of transfers) await submit(t, alice);
@@ -118,15 +122,12 @@ async function main() {
   await waitBlocks(2);
   const caps = { device: 'Server', arch: 'X86_64', cores: 16, memoryMib: 65536, gpuModel: '', gpuScore: 0, bandwidthMbps: 1000, region: 'LOAD', maxConcurrent: 64 };
   for (const p of providers) await submit(api.tx.providers.register(caps, 100n * UNIT), p);
-  const have = await api.query.content.blobs(u8aToHex(blake2AsU8a(program, 256)));
+  const programId = contentId(program);
+  const have = await api.query.content.blobs(programId);
   if (have.isNone) await submit(api.tx.content.put(u8aToHex(program)), alice);
-  for (let i = 0; i < inputs.length; i++) {
-    if ((await api.query.content.blobs(inputIds[i])).isNone) await submit(api.tx.content.put(u8aToHex(inputs[i])), providers[i % providers.length]);
-  }
   await waitBlocks(3);
   const registered = (await api.query.providers.providerCount()).toNumber();
   log(`providers registered: ${registered}`);
-  const programId = u8aToHex(blake2AsU8a(program, 256));
 
   // 2–4. The loop.
   const replicas = new Map(); // `${job}/${task}` -> [{ provider, round, salt, digest, revealed }]
@@ -215,7 +216,7 @@ async function main() {
     // Keep the market fed.
     if (queued < QUEUE_TARGET && jobs.size < 12) {
       const deadline = number + 300;
-      const tx = api.tx.market.submitJob(programId, program.length, 'Batch', inputIds, { arch: 'Any', minMemoryMib: 0, gpu: false, minReputation: 0 },
+      const tx = api.tx.market.submitJob(programId, null, 'Batch', inputIds, { arch: 'Any', minMemoryMib: 0, gpu: false, minReputation: 0 },
         { initial: 2, max: 2, quorum: 2, adaptive: true }, PRICE, FUEL_CAP, deadline);
       await submit(tx, alice);
       submittedJobs++;

@@ -109,6 +109,11 @@ pub(crate) fn hex(hash: &[u8; 32]) -> String {
 	hash.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// UNIX time in seconds (the unit of [`Store::keep_until`]).
+pub fn now_secs() -> u64 {
+	now()
+}
+
 pub(crate) fn now() -> u64 {
 	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
@@ -374,6 +379,39 @@ impl Store {
 		}
 		self.touch(id);
 		File::open(self.path("complete", &id.hash, "")).map_err(|e| StoreError::io(&self.dir, e))
+	}
+
+	/// The chunk groups that hold the bytes `range` of `id` (what to fetch to read them).
+	pub fn groups_of(id: &ContentId, range: std::ops::Range<u64>) -> std::ops::Range<u64> {
+		let end = range.end.min(id.size);
+		let start = range.start.min(end);
+		if start == end {
+			return 0..0
+		}
+		start / CHUNK_GROUP_BYTES..end.div_ceil(CHUNK_GROUP_BYTES)
+	}
+
+	/// The bytes `range` of `id`, from complete content or from the verified part of a
+	/// download; `Incomplete` when some of them are not here (verified) yet.
+	pub fn read_range(&self, id: &ContentId, range: std::ops::Range<u64>) -> Result<Vec<u8>, StoreError> {
+		use std::os::unix::fs::FileExt;
+		if range.start > range.end || range.end > id.size {
+			return Err(StoreError::Io {
+				path: self.dir.clone(),
+				error: io::Error::other(format!("bytes {}..{} are outside the {} bytes of {id}", range.start, range.end, id.size)),
+			})
+		}
+		if self.is_complete(id) {
+			let file = self.open_data(id)?;
+			let mut buf = vec![0u8; (range.end - range.start) as usize];
+			file.read_exact_at(&mut buf, range.start).map_err(|e| StoreError::io(&self.dir, e))?;
+			return Ok(buf)
+		}
+		let partial = self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.get(&id.hash).cloned();
+		match partial.filter(|p| p.id() == *id).and_then(|p| p.read_verified(range)) {
+			Some(read) => read.map_err(|e| StoreError::io(&self.dir, e)),
+			None => Err(StoreError::Incomplete { id: *id, verified: self.have(id).iter().map(|r| r.end - r.start).sum::<u64>() * CHUNK_GROUP_BYTES }),
+		}
 	}
 
 	/// Copy complete content to `dest` (written beside it under a temporary name and renamed,

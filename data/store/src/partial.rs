@@ -113,6 +113,23 @@ impl Partial {
 		Ok(bytes)
 	}
 
+	/// The bytes `range` of the content, if every chunk they touch is verified here.
+	pub fn read_verified(&self, range: std::ops::Range<u64>) -> Option<io::Result<Vec<u8>>> {
+		use std::os::unix::fs::FileExt;
+		if range.end > self.id.size || range.start > range.end {
+			return None
+		}
+		if range.is_empty() {
+			return Some(Ok(Vec::new()))
+		}
+		let chunks = ChunkRanges::from(ChunkNum(range.start / 1024)..ChunkNum(range.end.div_ceil(1024)));
+		if !self.has(&chunks) {
+			return None
+		}
+		let mut buf = vec![0u8; (range.end - range.start) as usize];
+		Some(self.data.read_exact_at(&mut buf, range.start).map(|()| buf))
+	}
+
 	/// Encode verified `ranges` for another peer (serving while downloading).
 	pub(crate) fn encode(&self, ranges: &ChunkRangesRef, out: &mut Vec<u8>) -> Result<(), bao_tree::io::EncodeError> {
 		let ob = PostOrderOutboard { root: self.id.hash.into(), tree: tree(self.id.size), data: At(&self.outboard) };

@@ -172,6 +172,23 @@ pub async fn fetch(
 	stats: Arc<Stats>,
 	cfg: FetchConfig,
 ) -> Result<(), FetchError> {
+	fetch_groups(store, net, id, None, hints, progress, stats, cfg).await
+}
+
+/// Download the chunk groups `want` of `id` (all of them for `None`) into `store`: a download
+/// of part of the content stays a partial download (its verified part can be read with
+/// `Store::read_range` and served to others); it becomes complete when every group is here.
+#[allow(clippy::too_many_arguments)]
+pub async fn fetch_groups(
+	store: Arc<Store>,
+	net: Arc<dyn Net>,
+	id: ContentId,
+	want: Option<Range<u64>>,
+	hints: Vec<PeerId>,
+	progress: Arc<Progress>,
+	stats: Arc<Stats>,
+	cfg: FetchConfig,
+) -> Result<(), FetchError> {
 	let begun = {
 		let store = store.clone();
 		tokio::task::spawn_blocking(move || store.begin(&id))
@@ -188,6 +205,14 @@ pub async fn fetch(
 	};
 	progress.verified.store(partial.verified_bytes(), Relaxed);
 	let mut needed = missing_pieces(id.groups(), &partial.verified_groups());
+	if let Some(want) = &want {
+		// Only the pieces (clipped) that overlap the groups asked for.
+		needed = needed
+			.into_iter()
+			.map(|(s, e)| (s.max(want.start), e.min(want.end)))
+			.filter(|(s, e)| s < e)
+			.collect();
+	}
 	let salt = mix(id.hash.iter().fold(0u64, |a, b| a.rotate_left(8) ^ *b as u64) ^
 		std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7) ^
 		mix(std::process::id() as u64));
@@ -423,6 +448,10 @@ pub async fn fetch(
 				}
 			},
 		}
+	}
+	if !partial.is_complete() {
+		// Part of the content was asked for, and it is here.
+		return Ok(())
 	}
 	let finished = {
 		let (store, partial) = (store.clone(), partial.clone());

@@ -183,6 +183,34 @@ impl DataService {
 		}
 	}
 
+	/// The bytes `range` of `id`: read here if they are (complete content, or the verified part
+	/// of a download), otherwise only the chunk groups that hold them are fetched from `peers`
+	/// and the connected peers, each slice verified against the id on arrival. This is how a
+	/// reducer reads its partition of a map output without fetching the rest.
+	pub async fn get_range(&self, id: ContentId, range: std::ops::Range<u64>, peers: Vec<PeerId>) -> Result<Vec<u8>, String> {
+		let read = |store: &Arc<Store>| store.read_range(&id, range.clone());
+		match read(&self.inner.store) {
+			Ok(bytes) => return Ok(bytes),
+			Err(StoreError::Incomplete { .. } | StoreError::Unknown { .. }) => {},
+			Err(e) => return Err(e.to_string()),
+		}
+		let i = &self.inner;
+		let groups = Store::groups_of(&id, range.clone());
+		fetch::fetch_groups(
+			i.store.clone(),
+			i.net.clone(),
+			id,
+			Some(groups),
+			peers,
+			Default::default(),
+			i.stats.clone(),
+			i.config.clone(),
+		)
+		.await
+		.map_err(|e| e.to_string())?;
+		read(&i.store).map_err(|e| e.to_string())
+	}
+
 	/// Where `id` stands on this node.
 	pub fn status(&self, id: &ContentId) -> ContentStatus {
 		let i = &self.inner;

@@ -66,8 +66,9 @@
 //! Every run ends in a [`TaskResult`]: `Ok` with the output bytes, or a deterministic
 //! [`Failure`] (invalid module, module over a structural limit, forbidden import, trap — a stack
 //! overflow included —, fuel exhausted, memory limit, output too large, task error), or
-//! [`Failure::Aborted`] when this machine could not run it at all (never committed). The result hash a provider commits to is [`TaskResult::output_hash`]:
-//! `blake2_256(output)` for success, `blake2_256(b"gravity-failure" ‖ SCALE(failure))` otherwise.
+//! [`Failure::Aborted`] when this machine could not run it at all (never committed). The result a provider commits to is named by
+//! [`TaskResult::output_id`], the content id (BLAKE3 + size) of the output for a success, of
+//! `b"gravity-failure" ‖ SCALE(failure)` otherwise.
 //! A failure is a result like any other: it is reported on chain, never a crash.
 
 pub mod compile;
@@ -161,7 +162,7 @@ pub struct TaskResult {
 impl TaskResult {
 	/// The content id of the result: of the output bytes, or of the failure bytes
 	/// (`gravity_protocol::result::failure_bytes`).
-	pub fn output_hash(&self) -> [u8; 32] {
+	pub fn output_id(&self) -> gravity_protocol::content::ContentId {
 		match &self.outcome {
 			Ok(out) => gravity_protocol::result::content_id(out),
 			Err(_) => gravity_protocol::result::content_id(&self.deliverable()),
@@ -170,7 +171,7 @@ impl TaskResult {
 
 	/// The bytes a provider stores to deliver this result: the output, or for a failure the
 	/// failure bytes (so that the requester can read why its task failed). Their content id
-	/// is `output_hash`.
+	/// is `output_id`.
 	pub fn deliverable(&self) -> Vec<u8> {
 		match &self.outcome {
 			Ok(out) => out.clone(),

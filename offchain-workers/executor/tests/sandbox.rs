@@ -29,7 +29,8 @@ fn echo_returns_input_and_reports_fuel() {
 	// Same program, same input: same fuel, same hash.
 	let r2 = run(ECHO, b"hello gravity", Limits::default());
 	assert_eq!(r, r2);
-	assert_eq!(r.output_hash(), sp_crypto_hashing::blake2_256(b"hello gravity"));
+	assert_eq!(r.output_id(), gravity_protocol::result::content_id(b"hello gravity"));
+	assert_eq!(r.output_id().hash, *blake3::hash(b"hello gravity").as_bytes());
 }
 
 #[test]
@@ -91,7 +92,7 @@ fn trap_and_task_error_are_failure_results() {
 	// Failure hashes differ by reason and never collide with a success hash.
 	let a = run(r#"(module (memory (export "memory") 1) (func (export "run") (result i32) (i32.const 3)))"#, b"", Limits::default());
 	let b = run(r#"(module (memory (export "memory") 1) (func (export "run") (result i32) (i32.const 4)))"#, b"", Limits::default());
-	assert_ne!(a.output_hash(), b.output_hash());
+	assert_ne!(a.output_id(), b.output_id());
 }
 
 #[test]

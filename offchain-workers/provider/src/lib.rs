@@ -6,21 +6,27 @@
 //! 1. follows new best blocks and reads, through the runtime API `MarketApi::assignments`, the
 //!    task replicas the chain assigned to the local provider key (key type `grav` in the node's
 //!    keystore);
-//! 2. fetches each task's program and input by content id (`ContentApi`; reduce tasks get the
-//!    verified map outputs), runs it in the deterministic sandbox (`gravity-executor`) on a
+//! 2. reads each task's program from the chain (`ContentApi`) and fetches its input over the
+//!    data plane (`gravity-data-swarm`) into the node's content store, by content id, from the
+//!    job's `source` node and the task's other providers (their endpoints are on chain:
+//!    `providers.set_endpoint`, which this service sends at start); a reducer fetches only its
+//!    partition of each map output (`gravity_protocol::partition`), as verified byte ranges,
+//!    from the providers that computed it. The task reads its input in place from the store
+//!    (`TaskInput::with_file`), in the deterministic sandbox (`gravity-executor`) on a
 //!    blocking thread, at most `max_concurrent` at once, so neither block import nor the
 //!    off-chain worker pool ever waits on a task;
-//! 3. seals the result: picks a random salt, **persists** `(output id, fuel, salt, output or
-//!    failure bytes)` in the node's persistent off-chain storage *before* anything is sent, then
-//!    submits `market.commit(commitment(digest, fuel, provider, job, task, salt))` with the
-//!    digest bound to its replica's round (`gravity-protocol`) as a signed transaction;
+//! 3. seals the result: puts the output (or failure) bytes into the content store, kept for the
+//!    job's retention, then picks a random salt, **persists** `(output id, fuel, salt)` in the
+//!    node's persistent off-chain storage *before* anything is sent, then submits
+//!    `market.commit(commitment(digest, fuel, provider, job, task, salt))` with the digest bound
+//!    to its replica's round (`gravity-protocol`) as a signed transaction;
 //! 4. when the reveal phase opens, reveals `(digest, fuel, salt)` from the persisted record —
 //!    only if the on-chain commitment is the hash of that record; outputs are not published;
 //! 5. when its round agreed with it (`Delivering`), delivers: in its slot (agreeing replicas two
-//!    blocks apart) it stores the output with `content.put` unless someone has, then calls
-//!    `market.deliver` (free) — and after the job's retention removes the outputs it stored, so
-//!    their deposits come back; the executor's output limit is the chain's blob limit, so every
-//!    output it accepts can be delivered;
+//!    blocks apart) it names the output's content id with `market.deliver` (free); the bytes stay
+//!    in its content store, served to the requester (and to reducers) until the job's retention
+//!    ends. Nothing of the output goes on chain, so every output the executor accepts (64 MiB)
+//!    can be delivered, and one copy moves per fetch;
 //! 6. declines (free) a replica whose data it cannot fetch by half its commit window;
 //! 7. sends heartbeats (free when due) so the chain keeps assigning work to it.
 //!

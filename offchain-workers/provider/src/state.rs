@@ -1,27 +1,24 @@
 //! What a provider persists per task, in the node's persistent off-chain storage.
 
 use codec::{Decode, Encode};
-use gravity_primitives::{JobId, TaskIndex};
-use sp_core::{offchain::OffchainStorage, H256};
+use gravity_primitives::{ContentId, JobId, TaskIndex};
+use sp_core::offchain::OffchainStorage;
 
-/// The sealed result of one task replica. Written once, before the commit is sent.
+/// The sealed result of one task replica. Written once, before the commit is sent, and only
+/// after the bytes it names (the output, or the failure bytes of a failure result) are complete
+/// in the node's content store, kept there for the job's retention: whatever is committed can
+/// be delivered.
 #[derive(Encode, Decode, Clone, Debug, PartialEq, Eq)]
 pub struct Record {
-	pub output_hash: H256,
+	/// Content id of the output (or failure) bytes.
+	pub output: ContentId,
 	pub fuel_used: u64,
 	pub salt: [u8; 32],
-	/// The bytes to deliver: the output, or the failure bytes of a failure result (their
-	/// content id is `output_hash`).
-	pub output: Option<Vec<u8>>,
 	/// The failure reason, for logs.
 	pub failure: Option<String>,
 }
 
 const PREFIX: &[u8] = sp_core::offchain::STORAGE_PREFIX;
-
-fn uploads_key(provider: &[u8; 32]) -> Vec<u8> {
-	(b"gravity-provider/uploads", provider).encode()
-}
 
 fn key(provider: &[u8; 32], job: JobId, task: TaskIndex) -> Vec<u8> {
 	(b"gravity-provider/record", provider, job, task).encode()
@@ -51,20 +48,6 @@ impl<S: OffchainStorage> Records<S> {
 			.and_then(|v| Record::decode(&mut &v[..]).ok())
 	}
 
-	/// Outputs this provider stored (its deposit held) and the block after which the chain
-	/// lets it remove them (the job's retention): `(content id, removable after)`.
-	pub fn uploads(&self) -> Vec<(H256, u32)> {
-		self.storage
-			.get(PREFIX, &uploads_key(&self.provider))
-			.and_then(|v| Vec::<(H256, u32)>::decode(&mut &v[..]).ok())
-			.unwrap_or_default()
-	}
-
-	/// Replace the list of outputs to remove later.
-	pub fn set_uploads(&mut self, uploads: &[(H256, u32)]) {
-		self.storage.set(PREFIX, &uploads_key(&self.provider), &uploads.encode());
-	}
-
 	/// Store `rec` unless a record exists already (then the existing one wins and is returned):
 	/// a task is never sealed twice with different results.
 	pub fn put_once(&mut self, job: JobId, task: TaskIndex, rec: &Record) -> Record {
@@ -83,7 +66,7 @@ mod tests {
 	use sp_core::offchain::storage::InMemOffchainStorage;
 
 	fn rec(b: u8) -> Record {
-		Record { output_hash: H256::repeat_byte(b), fuel_used: b as u64, salt: [b; 32], output: Some(vec![b]), failure: None }
+		Record { output: ContentId::of(&[b]), fuel_used: b as u64, salt: [b; 32], failure: None }
 	}
 
 	#[test]

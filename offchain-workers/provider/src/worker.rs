@@ -10,8 +10,10 @@ use crate::{
 	state::{Record, Records},
 };
 use futures::StreamExt;
-use gravity_executor::{Executor, Limits};
+use gravity_data_swarm::DataService;
+use gravity_executor::{input::TaskInput, Executor, Limits};
 use gravity_primitives::{ContentId, JobId, TaskIndex};
+use sc_network::PeerId;
 use gravity_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce, Runtime, RuntimeCall};
 use pallet_gravity_content::runtime_api::ContentApi;
 use pallet_gravity_market::{runtime_api::MarketApi, JobKind, Stage, TaskPhase};
@@ -20,7 +22,7 @@ use sc_client_api::BlockchainEvents;
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
-use sp_core::{offchain::OffchainStorage, H256};
+use sp_core::offchain::OffchainStorage;
 use sp_keystore::KeystorePtr;
 use sp_runtime::traits::{Block as BlockT, Header as HeaderT};
 use std::{
@@ -46,6 +48,12 @@ pub struct ProviderParams<C, P, S> {
 	/// Compile modules in this worker process (`program args…`) with these limits; `None`
 	/// compiles in the node's own process.
 	pub compile_worker: Option<(std::path::PathBuf, Vec<String>, gravity_executor::WorkerLimits)>,
+	/// The node's data plane: job inputs are fetched into its content store, outputs are kept
+	/// there and served to the requester.
+	pub data: DataService,
+	/// The node's network peer id, registered on chain (`providers.set_endpoint`) so that
+	/// requesters and other providers know where to fetch from.
+	pub peer_id: PeerId,
 }
 
 /// Kinds of submissions, to avoid resubmitting the same one every block.
@@ -56,6 +64,7 @@ enum Action {
 	Deliver,
 	Heartbeat,
 	Decline,
+	Endpoint,
 }
 
 /// The intervals the provider paces itself by, read from the chain at every block (so a runtime
@@ -139,10 +148,12 @@ where
 	let account = submitter.account.clone();
 	let records = Records::new(params.offchain_storage.clone(), public.0);
 	log::info!(target: LOG, "provider service started for {account} (max {} concurrent tasks)", params.max_concurrent);
-	// Every output the executor accepts must be deliverable on chain (one blob).
-	let max_blob = <<Runtime as pallet_gravity_content::Config>::MaxBlobSize as sp_core::Get<u32>>::get() as usize;
-	let limits = Limits { max_output_bytes: params.limits.max_output_bytes.min(max_blob), ..params.limits.clone() };
+	// Outputs stay off chain, in the node's content store: every output the executor accepts
+	// can be delivered.
+	let limits = params.limits.clone();
 	let event_loop = EventLoop {
+		data: params.data,
+		peer_id: params.peer_id,
 		client: params.client,
 		max_concurrent: params.max_concurrent,
 		submitter,
@@ -161,13 +172,15 @@ where
 /// The provider's state and its handlers.
 struct EventLoop<C, P, S> {
 	client: Arc<C>,
+	data: DataService,
+	peer_id: PeerId,
 	max_concurrent: usize,
 	submitter: Submitter<C, P>,
 	account: AccountId,
 	records: Records<S>,
 	executor: Executor,
 	limits: Limits,
-	/// Tasks running on blocking threads now.
+	/// Tasks fetching their data or running on blocking threads now.
 	running: Arc<Mutex<HashSet<(JobId, TaskIndex)>>>,
 	/// Tasks this machine could not run (`Failure::Aborted`: not a result): declined.
 	unable: Arc<Mutex<HashSet<(JobId, TaskIndex)>>>,
@@ -188,7 +201,10 @@ where
 	async fn run(mut self) {
 		let mut blocks = self.client.import_notification_stream();
 		while let Some(n) = blocks.next().await {
-			if n.is_new_best {
+			// Act on the chain's tip only: while a (re)started node catches up, every imported
+			// block is "new best" for a moment, and acting on those stale states would resend
+			// what later blocks already hold (a reveal that fails, and costs its fee).
+			if n.is_new_best && self.client.info().best_hash == n.hash {
 				self.on_best_block(*n.header.number(), n.hash).await;
 			}
 		}
@@ -219,7 +235,7 @@ where
 			heartbeat_timeout: api.heartbeat_timeout(at).unwrap_or(compiled.heartbeat_timeout),
 		};
 		self.heartbeat(number, at).await;
-		self.remove_expired_outputs(number, at).await;
+		self.announce_endpoint(number, at).await;
 		let assignments = match self.client.runtime_api().assignments(at, self.account.clone()) {
 			Ok(a) => a,
 			Err(e) => {
@@ -245,24 +261,29 @@ where
 		}
 	}
 
-	/// Outputs we stored whose retention is over: remove them, and the deposit comes back.
-	async fn remove_expired_outputs(&mut self, number: BlockNumber, at: Hash) {
-		let uploads = self.records.uploads();
-		let (expired, kept): (Vec<_>, Vec<_>) = uploads.iter().partition(|(_, after)| number > *after);
-		if expired.is_empty() {
+	/// Register this node's peer id on chain when the chain has another one (or none): the
+	/// chain is the data plane's tracker.
+	async fn announce_endpoint(&mut self, number: BlockNumber, at: Hash) {
+		let api = self.client.runtime_api();
+		if !matches!(api.provider(at, self.account.clone()), Ok(Some(_))) {
 			return
 		}
-		for (id, _) in &expired {
-			let owned = self.client.runtime_api().get(at, *id).ok().flatten().is_some();
-			if owned {
-				let call = RuntimeCall::Content(pallet_gravity_content::Call::remove { id: *id });
-				match self.submitter.submit(at, call).await {
-					Ok(()) => log::info!(target: LOG, "output {id:?}: retention over, removed (deposit returned)"),
-					Err(e) => log::warn!(target: LOG, "output {id:?}: removal not submitted: {e}"),
-				}
-			}
+		let mine = self.peer_id.to_bytes();
+		if api.endpoint(at, self.account.clone()).ok().flatten().as_deref() == Some(&mine[..]) ||
+			!self.due((0, 0, Action::Endpoint))
+		{
+			return
 		}
-		self.records.set_uploads(&kept);
+		let Ok(peer_id) = gravity_primitives::PeerIdBytes::try_from(mine) else {
+			log::error!(target: LOG, "peer id {} is longer than the chain records", self.peer_id);
+			return
+		};
+		let call = RuntimeCall::Providers(pallet_gravity_providers::Call::set_endpoint { peer_id });
+		match self.submitter.submit(at, call).await {
+			Ok(()) => log::info!(target: LOG, "data endpoint {} registered on chain", self.peer_id),
+			Err(e) => log::warn!(target: LOG, "data endpoint not submitted: {e}"),
+		}
+		self.sent.insert((0, 0, Action::Endpoint), number);
 	}
 
 	/// One replica of ours: gather its situation, decide, act.
@@ -279,7 +300,7 @@ where
 		let rec = self.records.get(job_id, task_idx);
 		// What this replica reveals: the result's digest for its own round.
 		let sealed_by = |rec: &Record| {
-			let digest = pallet_gravity_market::digest_of(&rec.output_hash, rec.fuel_used, job_id, task_idx, me.round);
+			let digest = pallet_gravity_market::digest_of(&rec.output, rec.fuel_used, job_id, task_idx, me.round);
 			let commitment =
 				pallet_gravity_market::commitment_of(&digest, rec.fuel_used, &account, job_id, task_idx, &rec.salt);
 			(digest, commitment)
@@ -338,11 +359,11 @@ where
 				let call = RuntimeCall::Market(pallet_gravity_market::Call::decline { job: job_id, task: task_idx });
 				self.send(at, number, (job_id, task_idx, Action::Decline), call, "could not run here; declined").await;
 			},
-			(Step::Run { decline_if_missing }, _) => match fetch(&*self.client, at, job_id, &task) {
-				Some((program, input, fuel_cap)) => self.spawn_run(job_id, task_idx, task.program.0, program, input, fuel_cap),
+			(Step::Run { decline_if_missing }, _) => match plan(&*self.client, at, job_id, &task, &self.account) {
+				Some(plan) => self.spawn_run(number, job_id, task_idx, plan, decline_if_missing),
 				None if decline_if_missing => {
 					let call = RuntimeCall::Market(pallet_gravity_market::Call::decline { job: job_id, task: task_idx });
-					self.send(at, number, (job_id, task_idx, Action::Decline), call, "data not available; declined").await;
+					self.send(at, number, (job_id, task_idx, Action::Decline), call, "program not available; declined").await;
 				},
 				None => {},
 			},
@@ -356,108 +377,262 @@ where
 		}
 	}
 
-	/// Our round agreed with us and our slot came: store the output unless it is stored, then
-	/// name it (same account, next nonce: lands right after the upload, in the same block).
+	/// Our round agreed with us and our slot came: name the output, which this node keeps in its
+	/// content store (put there before the commitment was sealed) and serves to the requester.
 	async fn deliver(&mut self, number: BlockNumber, at: Hash, job_id: JobId, task_idx: TaskIndex, rec: Record) {
 		if !self.due((job_id, task_idx, Action::Deliver)) {
 			return
 		}
-		let api = self.client.runtime_api();
-		let stored = api.get(at, rec.output_hash).ok().flatten().is_some();
-		if !stored {
-			if let Some(out) = rec.output.clone() {
-				let call = RuntimeCall::Content(pallet_gravity_content::Call::put { data: out });
-				match self.submitter.submit(at, call).await {
-					Ok(()) => {
-						let remove_after = api
-							.job(at, job_id)
-							.ok()
-							.flatten()
-							.map(|j| pallet_gravity_market::Pallet::<Runtime>::retention(j.deadline))
-							.unwrap_or(number);
-						let mut ups = self.records.uploads();
-						ups.push((rec.output_hash, remove_after));
-						self.records.set_uploads(&ups);
-					},
-					Err(e) => log::warn!(target: LOG, "job {job_id} task {task_idx}: output upload not submitted: {e}"),
-				}
-			}
+		let id = gravity_protocol::content::ContentId::from(rec.output);
+		if self.data.store().state(&id) != gravity_data_store::State::Complete {
+			// Only if someone deleted it behind the node's back: naming an output nobody can
+			// fetch would be paid for work the requester never gets.
+			log::error!(target: LOG, "job {job_id} task {task_idx}: output {id} is no longer in the content store; not delivering");
+			self.sent.insert((job_id, task_idx, Action::Deliver), number);
+			return
 		}
-		let call = RuntimeCall::Market(pallet_gravity_market::Call::deliver { job: job_id, task: task_idx, output: rec.output_hash });
-		let done = format!("delivered {:?}", rec.output_hash);
+		let call = RuntimeCall::Market(pallet_gravity_market::Call::deliver { job: job_id, task: task_idx, output: rec.output });
+		let done = format!("delivered {id}");
 		self.send(at, number, (job_id, task_idx, Action::Deliver), call, &done).await;
 	}
 
-	/// Run a task on a blocking thread; its record is written once, before anything is sent.
-	fn spawn_run(&mut self, job_id: JobId, task_idx: TaskIndex, program_hash: [u8; 32], program: Vec<u8>, input: Vec<u8>, fuel_cap: u64) {
+	/// Fetch a task's input (unless it is on chain or here already), then run it on a blocking
+	/// thread; the output goes into the content store and then the record is written, once,
+	/// before anything is sent. A fetch that fails before the decline point is tried again at
+	/// a later block; after it, the replica is declined (free).
+	fn spawn_run(&mut self, number: BlockNumber, job_id: JobId, task_idx: TaskIndex, plan: RunPlan, decline_if_failed: bool) {
 		// Only this loop inserts, so the capacity decided on still holds.
 		self.running.lock().expect("lock").insert((job_id, task_idx));
-		let (executor, running, unable, mut records) =
-			(self.executor.clone(), self.running.clone(), self.unable.clone(), self.records.clone());
-		let limits = Limits { fuel_cap, ..self.limits.clone() };
-		log::info!(target: LOG, "job {job_id} task {task_idx}: running ({} bytes in)", input.len());
-		tokio::task::spawn_blocking(move || {
-			let seed = gravity_protocol::result::task_seed(job_id, task_idx);
-			let (result, stats) = executor.run(program_hash, &program, Arc::new(input), seed, &limits);
+		let (executor, running, unable, mut records, data) =
+			(self.executor.clone(), self.running.clone(), self.unable.clone(), self.records.clone(), self.data.clone());
+		let limits = Limits { fuel_cap: plan.fuel_cap, ..self.limits.clone() };
+		// Keep job data (inputs fetched, outputs computed) for the job's retention, with an
+		// hour of margin: until then the requester and other providers may fetch it from here.
+		let keep_until = gravity_data_store::now_secs()
+			.saturating_add(u64::from(plan.retention.saturating_sub(number)) * gravity_runtime::MILLI_SECS_PER_BLOCK / 1000)
+			.saturating_add(3600);
+		tokio::spawn(async move {
+			let done = |running: &Arc<Mutex<HashSet<(JobId, TaskIndex)>>>| {
+				running.lock().expect("lock").remove(&(job_id, task_idx));
+			};
+			let input = match fetch_input(&data, &plan.input, keep_until).await {
+				Ok(input) => input,
+				Err(e) => {
+					if decline_if_failed {
+						log::warn!(target: LOG, "job {job_id} task {task_idx}: {e}; declining");
+						unable.lock().expect("lock").insert((job_id, task_idx));
+					} else {
+						log::info!(target: LOG, "job {job_id} task {task_idx}: {e}; trying again");
+					}
+					done(&running);
+					return
+				},
+			};
+			log::info!(target: LOG, "job {job_id} task {task_idx}: running ({} bytes in)", input.len());
+			let program_hash = plan.program_id.root.0;
+			let program = plan.program;
+			let ran = tokio::task::spawn_blocking(move || {
+				let seed = gravity_protocol::result::task_seed(job_id, task_idx);
+				executor.run(program_hash, &program, input, seed, &limits)
+			})
+			.await;
+			let Ok((result, stats)) = ran else {
+				done(&running);
+				return
+			};
 			if let Err(gravity_executor::Failure::Aborted(why)) = &result.outcome {
 				// Not a result: nothing is sealed; the replica is declined (free).
 				log::warn!(target: LOG, "job {job_id} task {task_idx}: not run here: {why}");
 				unable.lock().expect("lock").insert((job_id, task_idx));
-				running.lock().expect("lock").remove(&(job_id, task_idx));
+				done(&running);
 				return
+			}
+			// The output into the content store first: a sealed result is always deliverable.
+			let expected = result.output_id();
+			let stored = data.put_bytes(result.deliverable()).await;
+			let output = match stored {
+				Ok(id) if id == expected => id,
+				Ok(id) => {
+					log::error!(target: LOG, "job {job_id} task {task_idx}: stored output {id} is not the result {expected}; not sealing");
+					unable.lock().expect("lock").insert((job_id, task_idx));
+					done(&running);
+					return
+				},
+				Err(e) => {
+					log::warn!(target: LOG, "job {job_id} task {task_idx}: cannot keep the output ({e}); declining");
+					unable.lock().expect("lock").insert((job_id, task_idx));
+					done(&running);
+					return
+				},
+			};
+			if let Err(e) = data.store().keep_until(&output, keep_until) {
+				log::warn!(target: LOG, "job {job_id} task {task_idx}: output {output}: {e}");
 			}
 			let salt: [u8; 32] = rand::random();
 			let rec = Record {
-				output_hash: H256(result.output_hash()),
+				output: output.into(),
 				fuel_used: result.fuel_used,
 				salt,
 				failure: result.outcome.as_ref().err().map(|f| f.to_string()),
-				output: Some(result.deliverable()),
 			};
 			let rec = records.put_once(job_id, task_idx, &rec);
 			log::info!(
 				target: LOG,
-				"job {job_id} task {task_idx}: done in {} ms, fuel {}, {}",
+				"job {job_id} task {task_idx}: done in {} ms, fuel {}, output {output}, {}",
 				stats.total_ns / 1_000_000,
 				rec.fuel_used,
 				rec.failure.clone().unwrap_or_else(|| "ok".into())
 			);
-			running.lock().expect("lock").remove(&(job_id, task_idx));
+			done(&running);
 		});
 	}
 }
 
-/// Program bytes, input bytes and fuel cap of a task, if all its content is available.
-fn fetch<C>(
-	client: &C,
-	at: Hash,
-	job_id: JobId,
-	task: &pallet_gravity_market::TaskOf<Runtime>,
-) -> Option<(Vec<u8>, Vec<u8>, u64)>
+/// Where a task's input comes from.
+enum InputPlan {
+	/// On chain (a small input stored with `content.put`): framed with `param` in memory.
+	OnChain { param: u32, bytes: Vec<u8> },
+	/// Off chain: fetched into the content store from `peers` (and connected peers), then
+	/// read by the task in place, behind the 4-byte `param` header.
+	Fetch { param: u32, id: ContentId, peers: Vec<PeerId> },
+	/// A reduce task: partition `partition` of every map output (each fetched from the
+	/// providers that computed it, only the bytes of that partition: `gravity_protocol::partition`),
+	/// framed as `gravity_protocol::input::encode_reduce`.
+	Reduce { partition: u32, reducers: u32, maps: Vec<(ContentId, Vec<PeerId>)> },
+}
+
+/// Everything a run needs, read from the chain at one block.
+struct RunPlan {
+	program_id: ContentId,
+	program: Vec<u8>,
+	input: InputPlan,
+	fuel_cap: u64,
+	/// Last block the job may need its data (`Pallet::retention`).
+	retention: BlockNumber,
+}
+
+/// Fetch what `plan` needs into the content store and build the task's input.
+async fn fetch_input(data: &DataService, plan: &InputPlan, keep_until: u64) -> Result<TaskInput, String> {
+	let get = |id: ContentId, peers: Vec<PeerId>| {
+		let data = data.clone();
+		async move {
+			let cid = gravity_protocol::content::ContentId::from(id);
+			data.get(cid, peers).await.map_err(|e| format!("input {cid} not fetched: {e}"))?;
+			let _ = data.store().keep_until(&cid, keep_until);
+			data.store().open_data(&cid).map_err(|e| format!("input {cid}: {e}"))
+		}
+	};
+	match plan {
+		InputPlan::OnChain { param, bytes } =>
+			Ok(TaskInput::bytes(Arc::new(gravity_protocol::input::encode(*param, bytes)))),
+		InputPlan::Fetch { param, id, peers } => {
+			let file = get(*id, peers.clone()).await?;
+			TaskInput::with_file(param.to_le_bytes().to_vec(), Arc::new(file), id.length)
+		},
+		InputPlan::Reduce { partition, reducers, maps } => {
+			let mut outputs = Vec::with_capacity(maps.len());
+			for (id, peers) in maps {
+				outputs.push(map_partition(data, *id, *partition, *reducers, peers.clone(), keep_until).await?);
+			}
+			let input = gravity_protocol::input::encode_reduce(*partition, *reducers, outputs.iter().map(Vec::as_slice));
+			Ok(TaskInput::bytes(Arc::new(input)))
+		},
+	}
+}
+
+/// Partition `r` of `reducers` of the map output `id`: its header, then the byte range of the
+/// partition, each fetched (verified) from `peers` unless here already. An output that is not a
+/// partitioned layout for `reducers` (a failure result, a map task that ignores the layout) is
+/// fetched and handed over whole, as every honest node does.
+async fn map_partition(
+	data: &DataService,
+	id: ContentId,
+	r: u32,
+	reducers: u32,
+	peers: Vec<PeerId>,
+	keep_until: u64,
+) -> Result<Vec<u8>, String> {
+	use gravity_protocol::partition;
+	let cid = gravity_protocol::content::ContentId::from(id);
+	let head_len = partition::header_len(reducers);
+	if id.length >= head_len {
+		let head = data.get_range(cid, 0..head_len, peers.clone()).await.map_err(|e| format!("map output {cid}: {e}"))?;
+		if let Ok(ends) = partition::parse_header(&head, reducers, id.length) {
+			let range = partition::range(&ends, reducers, r).ok_or_else(|| format!("map output {cid} has no partition {r}"))?;
+			let bytes = data.get_range(cid, range, peers).await.map_err(|e| format!("map output {cid}: {e}"))?;
+			let _ = data.store().keep_until(&cid, keep_until);
+			return Ok(bytes)
+		}
+	}
+	data.get(cid, peers).await.map_err(|e| format!("map output {cid} not fetched: {e}"))?;
+	let _ = data.store().keep_until(&cid, keep_until);
+	data.store().read_range(&cid, 0..id.length).map_err(|e| format!("map output {cid}: {e}"))
+}
+
+/// The peer ids (registered endpoints) of `providers`, and `source` first when given.
+fn peers_of<'a, C>(client: &C, at: Hash, source: Option<&[u8]>, providers: impl Iterator<Item = &'a AccountId>) -> Vec<PeerId>
 where
 	C: ProvideRuntimeApi<Block>,
-	C::Api: MarketApi<Block, AccountId, Balance, BlockNumber, MaxReplicas> + ContentApi<Block>,
+	C::Api: ProviderRuntimeApi,
+{
+	let api = client.runtime_api();
+	let mut peers: Vec<PeerId> = source.and_then(|s| PeerId::from_bytes(s).ok()).into_iter().collect();
+	for p in providers {
+		if let Some(peer) = api.endpoint(at, p.clone()).ok().flatten().and_then(|b| PeerId::from_bytes(&b).ok()) {
+			if !peers.contains(&peer) {
+				peers.push(peer);
+			}
+		}
+	}
+	peers
+}
+
+/// What running a task needs, if its program is on chain: the program, where the input comes
+/// from (the job's source and the task's other providers for an input; the providers that
+/// computed each map output for a reducer) and the fuel cap.
+fn plan<C>(client: &C, at: Hash, job_id: JobId, task: &pallet_gravity_market::TaskOf<Runtime>, me: &AccountId) -> Option<RunPlan>
+where
+	C: ProvideRuntimeApi<Block>,
+	C::Api: ProviderRuntimeApi,
 {
 	let api = client.runtime_api();
 	let get = |id: ContentId| api.get(at, id).ok().flatten().map(|b| b.bytes);
 	let job = api.job(at, job_id).ok().flatten()?;
 	let program = get(task.program).or_else(|| {
-		log::debug!(target: LOG, "job {job_id}: program {:?} not available yet", task.program);
+		log::debug!(target: LOG, "job {job_id}: program {:?} not available", task.program);
 		None
 	})?;
-	// The framing is `gravity_protocol::input`, which tasks read through `gravity-task-sdk`.
+	let source = job.source.as_ref().map(|s| &s[..]);
 	let input = match task.stage {
-		Stage::Map => gravity_protocol::input::encode(task.param, &get(task.input)?),
+		Stage::Map => match get(task.input) {
+			Some(bytes) => InputPlan::OnChain { param: task.param, bytes },
+			None => {
+				let others = task.replicas.iter().map(|r| &r.provider).filter(|p| *p != me);
+				InputPlan::Fetch { param: task.param, id: task.input, peers: peers_of(client, at, source, others) }
+			},
+		},
 		Stage::Reduce => {
 			let JobKind::MapReduce { reducers, .. } = job.kind else { return None };
 			let outputs = api.outputs(at, job_id).ok()?;
 			let mut maps = Vec::with_capacity(job.map_tasks as usize);
-			for o in outputs.iter().take(job.map_tasks as usize) {
+			for (i, o) in outputs.iter().take(job.map_tasks as usize).enumerate() {
 				let (id, _) = (*o)?;
-				maps.push(get(id)?);
+				let map = api.task(at, job_id, i as TaskIndex).ok().flatten()?;
+				let agreed = map
+					.replicas
+					.iter()
+					.filter(|r| r.outcome == Some(pallet_gravity_market::ReplicaOutcome::Agreed))
+					.map(|r| &r.provider);
+				maps.push((id, peers_of(client, at, None, agreed)));
 			}
-			gravity_protocol::input::encode_reduce(task.param, reducers, maps.iter().map(Vec::as_slice))
+			InputPlan::Reduce { partition: task.param, reducers, maps }
 		},
 	};
-	Some((program, input, job.fuel_cap))
+	Some(RunPlan {
+		program_id: task.program,
+		program,
+		input,
+		fuel_cap: job.fuel_cap,
+		retention: pallet_gravity_market::Pallet::<Runtime>::retention(job.deadline),
+	})
 }

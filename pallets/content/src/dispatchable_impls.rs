@@ -19,7 +19,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(!data.is_empty(), Error::<T>::Empty);
 		let len = data.len() as u32;
 		let blob: BoundedVec<u8, T::MaxBlobSize> = data.try_into().map_err(|_| Error::<T>::TooLarge)?;
-		let id = ContentId::from(sp_io::hashing::blake2_256(&blob));
+		let id = ContentId::of(&blob);
 		ensure!(!Blobs::<T>::contains_key(id), Error::<T>::AlreadyStored);
 		let deposit = Self::deposit_for(len);
 		T::Currency::hold(&HoldReason::BlobDeposit.into(), &who, deposit)
@@ -60,8 +60,8 @@ impl<T: Config> Pallet<T> {
 }
 
 impl<T: Config> gravity_primitives::ContentStore<frame_system::pallet_prelude::BlockNumberFor<T>> for Pallet<T> {
-	fn size(id: &ContentId) -> Option<u64> {
-		Blobs::<T>::decode_len(id).map(|l| l as u64)
+	fn exists(id: &ContentId) -> bool {
+		Blobs::<T>::contains_key(id)
 	}
 
 	fn pin_until(id: &ContentId, until: frame_system::pallet_prelude::BlockNumberFor<T>) {

@@ -84,7 +84,8 @@ pub mod pallet {
 	pub enum Event<T: Config> {
 		/// A blob was stored.
 		Stored {
-			/// Its content id, blake2_256 of the bytes.
+			/// Its content id: BLAKE3 hash and size of the bytes (the id the same bytes have off
+			/// chain in a node's content store).
 			id: ContentId,
 			/// Its size in bytes.
 			size: u32,
@@ -104,7 +105,8 @@ pub mod pallet {
 
 	#[pallet::error]
 	pub enum Error<T> {
-		/// The blob is larger than `MaxBlobSize`: split it, or use the peer-to-peer store.
+		/// The blob is larger than `MaxBlobSize`: job data belongs in the off-chain data plane
+		/// (`gravity-node data put`, or the `gravity_put` RPC), only programs go on chain.
 		TooLarge,
 		/// A blob with this content id is already stored.
 		AlreadyStored,
@@ -123,7 +125,8 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Store `data` under `blake2_256(data)`, holding a deposit.
+		/// Store `data` under its content id (BLAKE3 hash and size), holding a deposit. For
+		/// programs: job data (inputs, scenes, outputs) travels off chain (`gravity_put`).
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::put(data.len() as u32))]
 		pub fn put(origin: OriginFor<T>, data: Vec<u8>) -> DispatchResult {

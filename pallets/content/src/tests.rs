@@ -5,7 +5,23 @@ use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
 use gravity_primitives::ContentId;
 
 fn id_of(b: &[u8]) -> ContentId {
-	ContentId::from(sp_io::hashing::blake2_256(b))
+	ContentId::of(b)
+}
+
+#[test]
+fn an_on_chain_blob_has_the_id_the_data_plane_gives_the_same_bytes() {
+	// BLAKE3 + size, computed in the runtime with pure-Rust BLAKE3: the id a node's content
+	// store gives these bytes off chain (`gravity_protocol::result::content_id`).
+	new_test_ext().execute_with(|| {
+		let bytes = vec![42u8; 100_000];
+		assert_ok!(Content::put(RuntimeOrigin::signed(1), bytes[..1000].to_vec()));
+		let id = id_of(&bytes[..1000]);
+		assert_eq!(id.root.0, *blake3::hash(&bytes[..1000]).as_bytes());
+		assert_eq!(id.length, 1000);
+		assert_eq!(Content::get(id), Some(bytes[..1000].to_vec()));
+		// Same hash, another size: another id, not stored.
+		assert_eq!(Content::get(ContentId { length: 999, ..id }), None);
+	});
 }
 
 #[test]

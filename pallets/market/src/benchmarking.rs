@@ -52,7 +52,7 @@ fn providers<T: Config>(n: u32) -> Vec<T::AccountId> {
 /// What a valid submission needs: the program, reduce program and `inputs` inputs stored, and
 /// one online provider that matches.
 fn market_ready<T: Config>(inputs: u32) {
-	for id in [ContentId::repeat_byte(1), ContentId::repeat_byte(2)] {
+	for id in [cid(1), cid(2)] {
 		T::Content::insert_for_benchmark(&id);
 	}
 	for i in 0..inputs {
@@ -78,11 +78,11 @@ fn submit<T: Config>(who: &T::AccountId, kind: JobKind, inputs: u32, replicas: u
 fn submit_with<T: Config>(who: &T::AccountId, kind: JobKind, inputs: u32, policy: ReplicationPolicy) -> JobId {
 	market_ready::<T>(inputs);
 	let deadline = frame_system::Pallet::<T>::block_number().saturating_add(1_000u32.into());
-	let program = ContentId::repeat_byte(1);
+	let program = cid(1);
 	Pallet::<T>::do_submit_job(
 		who.clone(),
 		program,
-		T::Content::size(&program).unwrap_or_default(),
+		Some(source()),
 		kind,
 		(0..inputs).map(content_id).collect(),
 		req(),
@@ -127,7 +127,18 @@ fn assign<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) {
 fn content_id(i: u32) -> ContentId {
 	let mut bytes = [0u8; 32];
 	bytes[28..].copy_from_slice(&i.to_be_bytes());
-	ContentId::from(bytes)
+	// Large enough for data locality (`LOCALITY_MIN_BYTES`): assignment tries the holders first.
+	ContentId { root: sp_core::H256(bytes), length: 1 << 30 }
+}
+
+/// The content id whose hash is `b` repeated.
+fn cid(b: u8) -> ContentId {
+	ContentId { root: sp_core::H256::repeat_byte(b), length: 64 }
+}
+
+/// A source peer id of the longest length recorded.
+fn source() -> gravity_primitives::PeerIdBytes {
+	frame_support::BoundedVec::truncate_from(alloc::vec![7u8; gravity_primitives::MAX_PEER_ID_BYTES as usize])
 }
 
 fn salt(i: usize) -> [u8; 32] {
@@ -135,7 +146,7 @@ fn salt(i: usize) -> [u8; 32] {
 }
 
 fn out() -> ContentId {
-	ContentId::repeat_byte(0x77)
+	cid(0x77)
 }
 
 fn digest(job: JobId, task: TaskIndex) -> sp_core::H256 {
@@ -182,7 +193,7 @@ fn agree<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) -> BlockNu
 /// replicas agreed on `out()`, which is stored: the next step is its delivery.
 fn agreed_map_job<T: Config>(who: &T::AccountId, r: u8) -> JobId {
 	let ps = providers::<T>(r as u32);
-	let kind = JobKind::MapReduce { reduce_program: ContentId::repeat_byte(2), reducers: T::MaxReducers::get() };
+	let kind = JobKind::MapReduce { reduce_program: cid(2), reducers: T::MaxReducers::get() };
 	let job = submit::<T>(who, kind, 1, r);
 	assign::<T>(job, 0, &ps);
 	agree::<T>(job, 0, &ps);
@@ -202,12 +213,11 @@ mod benchmarks {
 		market_ready::<T>(n);
 		let inputs: Vec<ContentId> = (0..n).map(content_id).collect();
 		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(1_000u32.into());
-		let size = T::Content::size(&ContentId::repeat_byte(1)).unwrap_or_default();
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(who),
-			ContentId::repeat_byte(1),
-			size,
+			cid(1),
+			Some(source()),
 			JobKind::Batch,
 			inputs,
 			req(),
@@ -235,7 +245,7 @@ mod benchmarks {
 		let ps = providers::<T>(r as u32);
 		let job = submit::<T>(&who, JobKind::Batch, 1, r);
 		assign::<T>(job, 0, &ps);
-		let c = commitment_of(&out(), 500, &ps[0], job, 0, &salt(0));
+		let c = commitment_of(&out().root, 500, &ps[0], job, 0, &salt(0));
 		#[extrinsic_call]
 		commit(RawOrigin::Signed(ps[0].clone()), job, 0, c);
 		assert!(Tasks::<T>::get(job, 0).unwrap().replicas[0].commitment.is_some());
@@ -250,7 +260,7 @@ mod benchmarks {
 		assign::<T>(job, 0, &ps);
 		let last = ps.len() - 1;
 		commit_all::<T>(job, 0, &ps[..last]);
-		let c = commitment_of(&out(), 500, &ps[last], job, 0, &salt(last));
+		let c = commitment_of(&out().root, 500, &ps[last], job, 0, &salt(last));
 		#[extrinsic_call]
 		commit(RawOrigin::Signed(ps[last].clone()), job, 0, c);
 		assert!(matches!(Tasks::<T>::get(job, 0).unwrap().phase, TaskPhase::Revealing { .. }));
@@ -439,10 +449,31 @@ mod benchmarks {
 		providers::<T>(p);
 		let job = submit::<T>(&who, JobKind::Batch, 1, 1);
 		let now = frame_system::Pallet::<T>::block_number();
+		let local;
 		#[block]
 		{
-			Pallet::<T>::place_replica(job, 0, now);
+			local = Pallet::<T>::place_replica(job, 0, now).1;
 		}
+		assert!(!local);
+		assert_eq!(Tasks::<T>::get(job, 0).unwrap().replicas.len(), 1);
+	}
+
+	/// Placing the first replica of a task with a large input (data locality): the job's 4
+	/// data holders are tried first and none can take it (the worst case), then the draw.
+	#[benchmark]
+	fn tick_assign_local(p: Linear<10, 10_000>) {
+		let who = requester::<T>();
+		providers::<T>(p);
+		let job = submit::<T>(&who, JobKind::Batch, 1, 2);
+		let holders: Vec<T::AccountId> = (0..crate::MAX_DATA_HOLDERS).map(|i| account("holder", i, 0)).collect();
+		DataHolders::<T>::insert(job, frame_support::BoundedVec::truncate_from(holders));
+		let now = frame_system::Pallet::<T>::block_number();
+		let local;
+		#[block]
+		{
+			local = Pallet::<T>::place_replica(job, 0, now).1;
+		}
+		assert!(local);
 		assert_eq!(Tasks::<T>::get(job, 0).unwrap().replicas.len(), 1);
 	}
 
@@ -459,7 +490,7 @@ mod benchmarks {
 		let placed;
 		#[block]
 		{
-			placed = Pallet::<T>::place_replica(job, 0, now);
+			placed = Pallet::<T>::place_replica(job, 0, now).0;
 		}
 		assert!(placed == crate::assign_impls::Placement::NotNeeded);
 		assert_eq!(Tasks::<T>::get(job, 0).unwrap().queued, 0);

@@ -7,7 +7,7 @@ use frame_support::{
 	traits::fungible::MutateHold,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{ContentId, ContentStore, JobId, ProviderRegistry, Requirements, TaskIndex};
+use gravity_primitives::{ContentId, ContentStore, JobId, PeerIdBytes, ProviderRegistry, Requirements, TaskIndex};
 use sp_runtime::traits::{CheckedMul, Saturating, Zero};
 
 /// The commitment a provider seals (`gravity_protocol::result::commitment`, with the provider's
@@ -32,7 +32,7 @@ pub fn commitment_of<AccountId: Encode>(
 
 /// The digest a replica of `round` reveals for `output` (`gravity_protocol::result::result_digest`).
 pub fn digest_of(output: &ContentId, fuel_used: u64, job: JobId, task: TaskIndex, round: u8) -> sp_core::H256 {
-	sp_core::H256(gravity_protocol::result::result_digest(&output.0, fuel_used, job, task, round))
+	sp_core::H256(gravity_protocol::result::result_digest(&(*output).into(), fuel_used, job, task, round))
 }
 
 impl<T: Config> Pallet<T> {
@@ -66,7 +66,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_submit_job(
 		who: T::AccountId,
 		program: ContentId,
-		program_size: u64,
+		source: Option<PeerIdBytes>,
 		kind: JobKind,
 		inputs: Vec<ContentId>,
 		requirements: Requirements,
@@ -138,9 +138,11 @@ impl<T: Config> Pallet<T> {
 			JobKind::MapReduce { reduce_program, .. } => Some(*reduce_program),
 			_ => None,
 		};
-		let content = || core::iter::once(&program).chain(reduce_program.as_ref()).chain(inputs.iter());
-		ensure!(content().all(|id| T::Content::exists(id)), Error::<T>::ContentMissing);
-		ensure!(T::Content::size(&program) == Some(program_size), Error::<T>::ProgramSizeMismatch);
+		// Programs must be on chain (providers read them from there). Inputs live off chain
+		// and are not checked: a provider that cannot fetch one declines its replica for free.
+		let programs = || core::iter::once(&program).chain(reduce_program.as_ref());
+		ensure!(programs().all(|id| T::Content::exists(id)), Error::<T>::ContentMissing);
+		ensure!(source.as_ref().is_none_or(|s| !s.is_empty()), Error::<T>::EmptySource);
 
 		let queue_len = QueueTail::<T>::get().saturating_sub(QueueHead::<T>::get());
 		let need = total as u64 * r.initial as u64;
@@ -159,8 +161,14 @@ impl<T: Config> Pallet<T> {
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		// Keep the data until the job's last possible settlement.
 		let pin = Self::retention(deadline);
-		for id in content() {
+		for id in programs() {
 			T::Content::pin_until(id, pin);
+		}
+		// An input that happens to be on chain is kept too.
+		for id in inputs.iter() {
+			if T::Content::exists(id) {
+				T::Content::pin_until(id, pin);
+			}
 		}
 
 		let id = NextJobId::<T>::get();
@@ -170,13 +178,16 @@ impl<T: Config> Pallet<T> {
 		for i in 0..first {
 			let (input, param) = match &kind {
 				JobKind::Render { .. } => (scene, i),
-				_ => (inputs[i as usize], 0),
+				// A map task learns how many partitions to write its output in
+				// (`gravity_protocol::partition`): reducer `r` fetches only partition `r`.
+				JobKind::MapReduce { reducers, .. } => (inputs[i as usize], *reducers),
+				JobKind::Batch => (inputs[i as usize], 0),
 			};
 			Self::create_task(id, i, Stage::Map, program, input, param, &r);
 		}
 		if let JobKind::MapReduce { .. } = kind {
 			let zeros: BoundedVec<ContentId, T::MaxTasksPerJob> =
-				BoundedVec::truncate_from(alloc::vec![ContentId::zero(); first as usize]);
+				BoundedVec::truncate_from(alloc::vec![ContentId::default(); first as usize]);
 			MapOutputs::<T>::insert(id, zeros);
 		}
 		JobDeadlines::<T>::mutate(deadline_slot, |v| {
@@ -188,7 +199,7 @@ impl<T: Config> Pallet<T> {
 				requester: who.clone(),
 				kind,
 				program,
-				program_size,
+				source,
 				requirements,
 				replication: r,
 				price_per_fuel,
@@ -366,8 +377,6 @@ impl<T: Config> Pallet<T> {
 			return Err(Error::<T>::NotDeliveryPhase.into())
 		};
 		ensure!(digest_of(&output, fuel, job_id, task_idx, task.round) == digest, Error::<T>::DeliveryMismatch);
-		ensure!(T::Content::exists(&output), Error::<T>::OutputNotStored);
-		T::Content::pin_until(&output, Self::retention(job.deadline));
 		let now = frame_system::Pallet::<T>::block_number();
 		let judged = task.replicas.iter().filter(|r| r.is_open()).count() as u32;
 		Self::judge(&mut job, job_id, task_idx, &mut task, output, fuel, now);

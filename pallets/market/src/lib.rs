@@ -25,6 +25,13 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
+/// Most providers recorded per job as holding its data ([`DataHolders`]).
+pub const MAX_DATA_HOLDERS: u32 = 4;
+/// Inputs from this size on make assignment prefer the providers that hold them (data
+/// locality, [`DataHolders`]): below it, spreading tasks wide (parallelism) is worth more than
+/// the bytes saved.
+pub const LOCALITY_MIN_BYTES: u64 = 16 << 20;
+
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
@@ -38,7 +45,8 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use gravity_primitives::{
-		ContentId, ContentStore, JobId, Outcome, ProviderRegistry, Requirements, TaskIndex,
+		ContentId, ContentStore, JobId, Outcome, PeerIdBytes, ProviderRegistry, Requirements,
+		TaskIndex,
 	};
 	use sp_runtime::Perbill;
 
@@ -176,6 +184,21 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type MapOutputs<T: Config> =
 		StorageMap<_, Twox64Concat, JobId, BoundedVec<ContentId, T::MaxTasksPerJob>>;
+
+	/// Providers given a replica of a job whose input is large (at least
+	/// [`LOCALITY_MIN_BYTES`]), most recent last, at most [`MAX_DATA_HOLDERS`]: they fetch (or
+	/// hold) its data: the render scene, the map outputs they computed. Data locality: the
+	/// first replica of such a job's task is offered to one of them before the random draw, so
+	/// the data moves to fewer nodes; later replicas are always drawn at random, so no result is
+	/// agreed by preferred providers alone. Removed when the job finishes.
+	#[pallet::storage]
+	pub type DataHolders<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		JobId,
+		BoundedVec<T::AccountId, ConstU32<MAX_DATA_HOLDERS>>,
+		ValueQuery,
+	>;
 
 	/// Tasks each provider currently holds.
 	#[pallet::storage]
@@ -335,14 +358,15 @@ pub mod pallet {
 			/// Last block at which `deliver` is accepted.
 			deliver_by: BlockNumberFor<T>,
 		},
-		/// The agreed output was delivered (stored and named): the task is verified and every
-		/// replica judged against it.
+		/// The agreed output was delivered (its content id named): the task is verified and every
+		/// replica judged against it. The bytes stay off chain, in the content stores of the
+		/// replicas that agreed, until the requester fetches them (or the retention ends).
 		TaskVerified {
 			/// The job.
 			job: JobId,
 			/// The task.
 			task: TaskIndex,
-			/// The verified output hash.
+			/// The verified output's content id (BLAKE3 hash and size).
 			output: ContentId,
 			/// The agreed fuel.
 			fuel_used: u64,
@@ -511,20 +535,18 @@ pub mod pallet {
 		/// No online provider matches the job's requirements (arch, memory, GPU): relax them or
 		/// wait for such providers to register.
 		NoEligibleProvider,
-		/// The program, the reduce program or an input is not in the content store: upload it
-		/// first (`content.put`).
+		/// The program or the reduce program is not stored on chain: upload it first
+		/// (`content.put`). (Inputs are not checked: they live off chain.)
 		ContentMissing,
 		/// The job is ending (cancelled or expired): only tasks that already hold a sealed result
 		/// take commitments.
 		JobEnding,
-		/// `program_size` is not the size of the stored program.
-		ProgramSizeMismatch,
+		/// `source` is empty: give the peer id bytes of a node holding the inputs, or `None`.
+		EmptySource,
 		/// The task is not waiting for its output to be delivered.
 		NotDeliveryPhase,
 		/// The output id, with the agreed fuel, does not hash to the agreed digest.
 		DeliveryMismatch,
-		/// The output is not in the content store: `content.put` it first, then `deliver`.
-		OutputNotStored,
 		/// A `batch` needs at least one action.
 		EmptyBatch,
 	}
@@ -547,16 +569,21 @@ pub mod pallet {
 		/// Submit a job. The whole budget (tasks × max replicas × fuel cap × price) is held in
 		/// escrow now, or the job is rejected.
 		///
-		/// - `program`, `program_size`: content id and byte size of the task program (Wasm).
+		/// - `program`: content id of the task program (Wasm), stored on chain (`content.put`).
+		/// - `source`: the network peer id (bytes) of a node that holds the inputs, usually the
+		///   requester's own node after `gravity_put`; providers fetch from it and from each
+		///   other. `None` when every input is on chain or already held by providers.
 		/// - `kind`: batch, map-reduce (one map task per input, then reducers) or render.
-		/// - `inputs`: one content id per task (batch, map); the scene (render).
+		/// - `inputs`: one content id per task (batch, map); the scene (render). Inputs live off
+		///   chain: the chain does not check that they exist. A provider that cannot fetch one
+		///   declines its replica at no cost, and the task is reassigned or refunded.
 		/// - `deadline`: block by which the job must be done; unfinished work is refunded.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::submit_job(Pallet::<T>::submit_weight_units(kind, inputs.len())))]
 		pub fn submit_job(
 			origin: OriginFor<T>,
 			program: ContentId,
-			program_size: u64,
+			source: Option<PeerIdBytes>,
 			kind: JobKind,
 			inputs: Vec<ContentId>,
 			requirements: Requirements,
@@ -569,7 +596,7 @@ pub mod pallet {
 			Self::do_submit_job(
 				who,
 				program,
-				program_size,
+				source,
 				kind,
 				inputs,
 				requirements,
@@ -642,11 +669,12 @@ pub mod pallet {
 			Ok(Pays::No.into())
 		}
 
-		/// Name the stored output of a task whose round agreed (`TaskAgreed`): `output` is the
-		/// content id of the output (or failure) bytes, already stored with `content.put`. The
-		/// chain checks it against the agreed digest, pins it for the job's life, judges every
-		/// replica of every round against it (pay or penalty) and verifies the task. Anyone may
-		/// deliver; free when valid (it succeeds once per task).
+		/// Name the output of a task whose round agreed (`TaskAgreed`): `output` is the content
+		/// id (BLAKE3 hash and size) of the output (or failure) bytes, which the agreeing
+		/// providers keep in their nodes' content stores and serve to the requester. The chain
+		/// checks it against the agreed digest (only a replica that computed the output knows an
+		/// id that matches), judges every replica of every round against it (pay or penalty) and
+		/// verifies the task. Free when valid (it succeeds once per task).
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::deliver(T::MaxReplicas::get()))]
 		pub fn deliver(

@@ -161,7 +161,8 @@ pub fn new_test_ext(providers: u64) -> sp_io::TestExternalities {
 		for b in 0..=255u8 {
 			if b != MISSING_BYTE {
 				let blob = frame_support::BoundedVec::truncate_from(vec![b; 4]);
-				pallet_gravity_content::Blobs::<Test>::insert(H256::repeat_byte(b), blob);
+				let id = gravity_primitives::ContentId { root: H256::repeat_byte(b), length: 4 };
+				pallet_gravity_content::Blobs::<Test>::insert(id, blob);
 			}
 		}
 		for p in 1..=providers {

@@ -300,7 +300,7 @@ impl<T: Config> Pallet<T> {
 			return
 		}
 		let outputs = MapOutputs::<T>::get(job_id).unwrap_or_default();
-		let manifest = ContentId::from(sp_io::hashing::blake2_256(&outputs.encode()));
+		let manifest = ContentId::of(&outputs.encode());
 		let r = job.replication;
 		for p in 0..reducers {
 			let idx = job.map_tasks.saturating_add(p);
@@ -336,6 +336,7 @@ impl<T: Config> Pallet<T> {
 			job.escrow.queue_deposit = deposit.saturating_sub(released);
 		}
 		job.status = status;
+		DataHolders::<T>::remove(job_id);
 		Self::deposit_event(Event::JobFinished {
 			job: job_id,
 			status,

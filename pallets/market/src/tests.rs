@@ -17,7 +17,7 @@ const CAP: u64 = 1_000;
 const PROGRAM_SIZE: u64 = 4;
 
 fn cid(n: u8) -> ContentId {
-	H256::repeat_byte(n)
+	ContentId { root: H256::repeat_byte(n), length: PROGRAM_SIZE }
 }
 
 fn policy(initial: u8, max: u8, quorum: u8) -> ReplicationPolicy {
@@ -33,7 +33,7 @@ fn submit_deadline(kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy, 
 	assert_ok!(Market::submit_job(
 		RuntimeOrigin::signed(REQUESTER),
 		cid(0xAA),
-		PROGRAM_SIZE,
+		None,
 		kind,
 		inputs,
 		any_req(),
@@ -357,7 +357,7 @@ fn attack_a_single_later_replica_cannot_side_with_a_liar() {
 }
 
 #[test]
-fn delivery_is_checked_against_the_agreed_digest_and_the_store() {
+fn delivery_is_checked_against_the_agreed_digest_and_size() {
 	new_test_ext(3).execute_with(|| {
 		let job = batch(1, policy(2, 3, 2));
 		run_to(2);
@@ -368,12 +368,9 @@ fn delivery_is_checked_against_the_agreed_digest_and_the_store() {
 		// Nothing is paid before the output is delivered.
 		assert!(Tasks::<Test>::get(job, 0).unwrap().replicas.iter().all(|r| r.is_open() && r.paid == 0));
 		assert_noop!(Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, cid(2)), Error::<Test>::DeliveryMismatch);
-		// The right id, but the bytes were never stored: `MISSING_BYTE` is not in the store.
-		let missing = cid(MISSING_BYTE);
-		let job2 = batch(1, policy(2, 3, 2));
-		run_to(4);
-		agree(job2, 0, missing, 100);
-		assert_noop!(Market::deliver(RuntimeOrigin::signed(OTHER), job2, 0, missing), Error::<Test>::OutputNotStored);
+		// The right hash with another size does not match either: the size is sealed too.
+		let resized = ContentId { length: 5, ..cid(1) };
+		assert_noop!(Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, resized), Error::<Test>::DeliveryMismatch);
 		// The right output, stored: verified and paid, and the call is free.
 		let info = Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, cid(1)).unwrap();
 		assert_eq!(info.pays_fee, frame_support::dispatch::Pays::No);
@@ -381,8 +378,24 @@ fn delivery_is_checked_against_the_agreed_digest_and_the_store() {
 		assert_eq!((t.phase, t.result), (TaskPhase::Verified, Some((cid(1), 100))));
 		assert!(t.replicas.iter().all(|r| r.paid == 100 * PRICE));
 		assert_noop!(Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, cid(1)), Error::<Test>::JobNotActive);
-		// The output is pinned with the job's data.
-		assert!(pallet_gravity_content::PinnedUntil::<Test>::get(cid(1)).is_some());
+		check_escrow();
+	});
+}
+
+#[test]
+fn an_output_is_delivered_by_naming_it_whatever_its_size_and_stays_off_chain() {
+	new_test_ext(3).execute_with(|| {
+		// 40 MiB of output: far over the on-chain blob limit, never stored on chain.
+		let out = ContentId { root: H256::repeat_byte(0x42), length: 40 << 20 };
+		let job = batch(1, policy(2, 3, 2));
+		run_to(2);
+		agree(job, 0, out, 100);
+		deliver(job, 0, out);
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!((t.phase, t.result), (TaskPhase::Verified, Some((out, 100))));
+		assert!(!pallet_gravity_content::Blobs::<Test>::contains_key(out));
+		assert!(pallet_gravity_content::PinnedUntil::<Test>::get(out).is_none());
+		assert!(events().iter().any(|e| matches!(e, Event::TaskVerified { output, .. } if *output == out)));
 		check_escrow();
 	});
 }
@@ -503,7 +516,7 @@ fn map_reduce_schedules_reduce_from_verified_map_outputs() {
 		assert_eq!(j.tasks, 5);
 		let outputs: BoundedVec<ContentId, ConstU32Max> =
 			BoundedVec::truncate_from(vec![cid(0x20), cid(0x21), cid(0x22)]);
-		let manifest = ContentId::from(sp_io::hashing::blake2_256(&codec::Encode::encode(&outputs)));
+		let manifest = ContentId::of(&codec::Encode::encode(&outputs));
 		assert_eq!(j.reduce_input, Some(manifest));
 		for r in 0..2u32 {
 			let t = Tasks::<Test>::get(job, 3 + r).unwrap();
@@ -609,7 +622,7 @@ fn requirements_filter_providers() {
 	new_test_ext(3).execute_with(|| {
 		let req = Requirements { gpu: true, ..any_req() };
 		let go = || {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), PROGRAM_SIZE, JobKind::Batch, vec![cid(2)], req.clone(), policy(1, 1, 1), 1, 1, 100)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, JobKind::Batch, vec![cid(2)], req.clone(), policy(1, 1, 1), 1, 1, 100)
 		};
 		// Nobody has a GPU yet: refused, not queued for good.
 		assert_noop!(go(), Error::<Test>::NoEligibleProvider);
@@ -633,7 +646,7 @@ fn build_trust(p: AccountId, n: u32) {
 fn cheap_adaptive_job() -> JobId {
 	let id = NextJobId::<Test>::get();
 	let r = ReplicationPolicy { initial: 2, max: 3, quorum: 2, adaptive: true };
-	assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), PROGRAM_SIZE, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200));
+	assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200));
 	id
 }
 
@@ -714,7 +727,7 @@ fn the_cheating_inequality_holds_at_every_price() {
 		for price in [1u64, 2, 5, 9, 10, 11, 50, 1_000, 1_000_000] {
 			let job = NextJobId::<Test>::get();
 			let r = ReplicationPolicy { initial: 2, max: 3, quorum: 2, adaptive: true };
-			assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), PROGRAM_SIZE, JobKind::Batch, vec![cid(1)], any_req(), r, price, 10, 500));
+			assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, price, 10, 500));
 			let value = price * 10;
 			let alone = Market::may_run_alone(&Jobs::<Test>::get(job).unwrap(), &1);
 			assert_eq!(alone, value <= p.mul_floor(stake), "price {price}");
@@ -739,7 +752,7 @@ fn attack_reputation_from_own_jobs_and_free_results_earns_no_trust() {
 		// Provider 1 submits jobs to itself: paid work, but paid by itself.
 		for _ in 0..3 {
 			let job = NextJobId::<Test>::get();
-			assert_ok!(Market::submit_job(RuntimeOrigin::signed(1), cid(0xAA), PROGRAM_SIZE, JobKind::Batch, vec![cid(1)], any_req(), policy(1, 1, 1), PRICE, CAP, 200));
+			assert_ok!(Market::submit_job(RuntimeOrigin::signed(1), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(1, 1, 1), PRICE, CAP, 200));
 			next_block();
 			honest_round(job, 0, cid(1), CAP);
 			assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
@@ -787,12 +800,29 @@ fn the_protocol_fee_goes_to_the_treasury_and_money_is_conserved() {
 }
 
 #[test]
-fn program_size_must_be_the_stored_size() {
+fn the_program_is_named_by_hash_and_size_and_the_source_is_recorded() {
 	new_test_ext(1).execute_with(|| {
-		assert_noop!(
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), PROGRAM_SIZE + 1, JobKind::Batch, vec![cid(1)], any_req(), policy(1, 1, 1), PRICE, CAP, 200),
-			Error::<Test>::ProgramSizeMismatch
-		);
+		let go = |program: ContentId, source: Option<Vec<u8>>| {
+			Market::submit_job(
+				RuntimeOrigin::signed(REQUESTER),
+				program,
+				source.map(BoundedVec::truncate_from),
+				JobKind::Batch,
+				vec![cid(1)],
+				any_req(),
+				policy(1, 1, 1),
+				PRICE,
+				CAP,
+				200,
+			)
+		};
+		// The stored program's hash with another size is another id: not on chain.
+		let wrong_size = ContentId { length: PROGRAM_SIZE + 1, ..cid(0xAA) };
+		assert_noop!(go(wrong_size, None), Error::<Test>::ContentMissing);
+		assert_noop!(go(cid(0xAA), Some(vec![])), Error::<Test>::EmptySource);
+		let job = NextJobId::<Test>::get();
+		assert_ok!(go(cid(0xAA), Some(b"peer".to_vec())));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().source.unwrap().into_inner(), b"peer".to_vec());
 	});
 }
 
@@ -937,7 +967,7 @@ fn a_unit_heavier_than_the_share_still_runs_one_per_block() {
 fn bad_submissions_are_named_errors_without_state_change() {
 	new_test_ext(1).execute_with(|| {
 		let go = |kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy, price: Balance, cap: u64, deadline: u64| {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), PROGRAM_SIZE, kind, inputs, any_req(), r, price, cap, deadline)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, kind, inputs, any_req(), r, price, cap, deadline)
 		};
 		let ok = policy(2, 3, 2);
 		assert_noop!(go(JobKind::Batch, vec![], ok, 1, 1, 100), Error::<Test>::NoTasks);
@@ -987,7 +1017,7 @@ fn bad_commits_and_reveals_are_named_errors_without_state_change() {
 			Error::<Test>::RevealMismatch
 		);
 		assert_noop!(
-			Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, cid(1), 5, [9; 32]),
+			Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, cid(1).root, 5, [9; 32]),
 			Error::<Test>::RevealMismatch
 		);
 		// Another provider's commitment cannot be reused.
@@ -1064,7 +1094,7 @@ fn spare_entries_of_solo_tasks_do_not_use_up_the_assignments_of_a_block() {
 		// a trusted provider and runs alone, so each task's second entry is spare.
 		let r = ReplicationPolicy { initial: 2, max: 3, quorum: 2, adaptive: true };
 		let job = NextJobId::<Test>::get();
-		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), PROGRAM_SIZE, JobKind::Batch, (0..40).map(cid).collect(), any_req(), r, 1, 10, 200));
+		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, (0..40).map(cid).collect(), any_req(), r, 1, 10, 200));
 		assert_eq!(QueueTail::<Test>::get() - QueueHead::<Test>::get(), 80);
 		run_to(2);
 		// All 40 placed in one block (the cap is 50 placements), the spares let go.
@@ -1114,18 +1144,21 @@ fn attack_bond_theft_no_show_slashes_go_to_the_treasury_never_the_requester() {
 }
 
 #[test]
-fn attack_bond_theft_missing_content_is_refused_at_submission() {
+fn attack_bond_theft_missing_program_is_refused_at_submission() {
 	new_test_ext(3).execute_with(|| {
 		let missing = cid(MISSING_BYTE);
 		let go = |program: ContentId, kind: JobKind, inputs: Vec<ContentId>| {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), program, 1, kind, inputs, any_req(), policy(2, 2, 2), PRICE, CAP, 100)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), program, None, kind, inputs, any_req(), policy(2, 2, 2), PRICE, CAP, 100)
 		};
+		// Programs are read from the chain by every provider: they must be there.
 		assert_noop!(go(missing, JobKind::Batch, vec![cid(1)]), Error::<Test>::ContentMissing);
-		assert_noop!(go(cid(1), JobKind::Batch, vec![cid(1), missing]), Error::<Test>::ContentMissing);
 		let mr = JobKind::MapReduce { reduce_program: missing, reducers: 1 };
 		assert_noop!(go(cid(1), mr, vec![cid(1)]), Error::<Test>::ContentMissing);
+		// Inputs live off chain: the chain cannot see them, so it does not refuse them. A
+		// provider that cannot fetch one declines for free (`decline` tests).
+		assert_ok!(go(cid(1), JobKind::Batch, vec![cid(1), missing]));
 		let render = JobKind::Render { width: 8, height: 8, tile: 4, frames: 1 };
-		assert_noop!(go(cid(1), render, vec![missing]), Error::<Test>::ContentMissing);
+		assert_ok!(go(cid(1), render, vec![missing]));
 	});
 }
 
@@ -1133,11 +1166,11 @@ fn attack_bond_theft_missing_content_is_refused_at_submission() {
 fn attack_bond_theft_content_cannot_be_deleted_while_the_job_needs_it() {
 	new_test_ext(3).execute_with(|| {
 		assert_ok!(Content::put(RuntimeOrigin::signed(REQUESTER), b"the program".to_vec()));
-		let program = H256(sp_io::hashing::blake2_256(b"the program"));
+		let program = ContentId::of(b"the program");
 		assert_ok!(Market::submit_job(
 			RuntimeOrigin::signed(REQUESTER),
 			program,
-			b"the program".len() as u64,
+			None,
 			JobKind::Batch,
 			vec![cid(1)],
 			any_req(),
@@ -1165,7 +1198,7 @@ fn attack_bond_theft_content_cannot_be_deleted_while_the_job_needs_it() {
 fn attack_bond_theft_unfinishable_fuel_cap_is_refused() {
 	new_test_ext(3).execute_with(|| {
 		let go = |cap: u64| {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), PROGRAM_SIZE, JobKind::Batch, vec![cid(1)], any_req(), policy(1, 1, 1), 1, cap, 100)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, JobKind::Batch, vec![cid(1)], any_req(), policy(1, 1, 1), 1, cap, 100)
 		};
 		assert_noop!(go(MAX_FUEL_CAP + 1), Error::<Test>::FuelCapTooHigh);
 		assert_ok!(go(MAX_FUEL_CAP));
@@ -1358,7 +1391,7 @@ fn a_failed_batch_action_is_undone_alone_named_and_the_batch_pays() {
 fn attack_queue_blocking_jobs_nobody_can_serve_are_refused() {
 	new_test_ext(3).execute_with(|| {
 		let go = |req: Requirements| {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), PROGRAM_SIZE, JobKind::Batch, vec![cid(1)], req, policy(1, 1, 1), 1, 1, 100)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, JobKind::Batch, vec![cid(1)], req, policy(1, 1, 1), 1, 1, 100)
 		};
 		assert_noop!(go(Requirements { min_reputation: Perbill::one(), ..any_req() }), Error::<Test>::RequiredReputationTooHigh);
 		assert_noop!(go(Requirements { arch: gravity_primitives::Arch::Aarch64, ..any_req() }), Error::<Test>::NoEligibleProvider);
@@ -1382,12 +1415,12 @@ fn attack_queue_blocking_unplaceable_replicas_fail_refund_and_free_the_queue() {
 		let mut jobs = vec![];
 		for _ in 0..3 {
 			jobs.push(NextJobId::<Test>::get());
-			assert_ok!(Market::submit_job(RuntimeOrigin::signed(OTHER), cid(1), PROGRAM_SIZE, JobKind::Batch, inputs.clone(), req.clone(), policy(5, 5, 5), 1, 1, 1_000));
+			assert_ok!(Market::submit_job(RuntimeOrigin::signed(OTHER), cid(1), None, JobKind::Batch, inputs.clone(), req.clone(), policy(5, 5, 5), 1, 1, 1_000));
 		}
 		// 960 of the 1,000 queue places, paid for with a deposit per queued replica.
 		assert_eq!(deposit_held(OTHER), 960 * QUEUE_DEPOSIT);
 		assert_ok!(pallet_gravity_providers::Pallet::<Test>::go_offline(RuntimeOrigin::signed(SHILL)));
-		let honest = || Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), PROGRAM_SIZE, JobKind::Batch, inputs.clone(), any_req(), policy(1, 1, 1), 1, 1, 1_000);
+		let honest = || Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, JobKind::Batch, inputs.clone(), any_req(), policy(1, 1, 1), 1, 1, 1_000);
 		assert_noop!(honest(), Error::<Test>::QueueFull);
 		// Each task fails after `MaxDeferrals` (3) fruitless tries of its entries: the first pass
 		// over the queue fails every task (2 of its 5 entries are re-queued), the second drops
@@ -1580,7 +1613,7 @@ mod prop {
 					Op::Submit { tasks, initial, extra, price, reduce } => {
 						let kind = if reduce { JobKind::MapReduce { reduce_program: cid(9), reducers: 1 } } else { JobKind::Batch };
 						let r = ReplicationPolicy { initial, max: initial + extra, quorum: initial.div_ceil(2).max(1), adaptive: false };
-						let _ = Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), PROGRAM_SIZE, kind, (0..tasks).map(cid).collect(), any_req(), r, price as u64, 100, System::block_number() + 40);
+						let _ = Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, kind, (0..tasks).map(cid).collect(), any_req(), r, price as u64, 100, System::block_number() + 40);
 					},
 					Op::Cancel(j) => {
 						let _ = Market::cancel_job(RuntimeOrigin::signed(REQUESTER), j as u64);
@@ -1697,4 +1730,44 @@ mod prop {
 		}
 		assert!(finished_jobs > cases as usize, "the generator must submit jobs");
 	}
+}
+
+/// Providers given a replica, summed over `jobs` jobs of 10 tasks that all read `input` (a
+/// render scene), 2 replicas each, on 20 providers: how many nodes must fetch the input.
+fn fetchers(input: ContentId, jobs: u32) -> (usize, Vec<(AccountId, AccountId)>) {
+	new_test_ext(20).execute_with(|| {
+		let mut fetchers = 0;
+		let mut pairs = vec![];
+		for j in 0..jobs {
+			let job = submit(JobKind::Batch, vec![input; 10], policy(2, 2, 2));
+			run_to(System::block_number() + 1);
+			let mut who = std::collections::BTreeSet::new();
+			for (_, t) in Tasks::<Test>::iter_prefix(job) {
+				assert_eq!(t.replicas.len(), 2, "job {j}: every replica placed");
+				pairs.push((t.replicas[0].provider, t.replicas[1].provider));
+				who.extend(t.replicas.iter().map(|r| r.provider));
+			}
+			fetchers += who.len();
+			assert_ok!(Market::cancel_job(RuntimeOrigin::signed(REQUESTER), job));
+			check_escrow();
+		}
+		(fetchers, pairs)
+	})
+}
+
+#[test]
+fn data_locality_sends_a_large_input_to_fewer_providers() {
+	let big = ContentId { root: H256::repeat_byte(7), length: 256 << 20 };
+	let small = ContentId { root: H256::repeat_byte(7), length: 1 << 20 };
+	let (near, pairs) = fetchers(big, 16);
+	let (spread, _) = fetchers(small, 16);
+	println!("providers fetching the input, 16 jobs × 10 tasks × 2 replicas on 20 providers: {near} with locality, {spread} without ({:.0} % fewer)", 100.0 * (spread - near) as f64 / spread as f64);
+	// Without locality ≈ 16 × 20 × (1 − (19/20)^20) ≈ 205; with it, first replicas go to the
+	// last 4 holders and only second replicas spread: ≈ 16 × 10.
+	assert!(near * 10 <= spread * 8, "locality saves at least 20 %: {near} vs {spread}");
+	// The second replica of every task is still drawn at random: many distinct providers, never
+	// the first replica's.
+	assert!(pairs.iter().all(|(a, b)| a != b));
+	let seconds: std::collections::BTreeSet<_> = pairs.iter().map(|p| p.1).collect();
+	assert!(seconds.len() >= 15, "second replicas spread over {} providers", seconds.len());
 }

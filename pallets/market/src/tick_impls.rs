@@ -124,13 +124,15 @@ impl<T: Config> Pallet<T> {
 		// Each entry is also taken from the queue (a read and a write).
 		let take = T::DbWeight::get().reads_writes(1, 1);
 		let assign = T::WeightInfo::tick_assign(providers).saturating_add(take);
+		// A first replica of a task with a large input tries the job's data holders first.
+		let assign_local = T::WeightInfo::tick_assign_local(providers).saturating_add(take);
 		let not_needed = T::WeightInfo::tick_assign_not_needed().saturating_add(take);
 		// At most `MaxAssignmentsPerBlock` placements, and as many spare entries (replicas an
 		// adaptive task turned out not to need, charged as the read they are).
 		let cap = T::MaxAssignmentsPerBlock::get() as u64;
 		let (mut placed, mut spare) = (0u64, 0u64);
 		let mut pos = head;
-		while pos < tail && placed < cap && spare < cap && meter.admit(assign) {
+		while pos < tail && placed < cap && spare < cap && meter.admit(assign.max(assign_local)) {
 			let entry = Queue::<T>::take(pos);
 			pos = pos.saturating_add(1);
 			let Some((job_id, task_idx)) = entry else {
@@ -138,7 +140,9 @@ impl<T: Config> Pallet<T> {
 				meter.charge(not_needed);
 				continue
 			};
-			match Self::place_replica(job_id, task_idx, now) {
+			let (placement, holders_tried) = Self::place_replica(job_id, task_idx, now);
+			let charge = if holders_tried { assign_local } else { assign };
+			match placement {
 				Placement::NotNeeded => {
 					spare += 1;
 					meter.charge(not_needed);
@@ -146,11 +150,11 @@ impl<T: Config> Pallet<T> {
 				Placement::Deferred => {
 					Self::enqueue(job_id, task_idx);
 					placed += 1;
-					meter.charge(assign);
+					meter.charge(charge);
 				},
 				Placement::Assigned | Placement::Dropped => {
 					placed += 1;
-					meter.charge(assign);
+					meter.charge(charge);
 				},
 			}
 		}

@@ -2,7 +2,7 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{pallet_prelude::*, BoundedVec};
-use gravity_primitives::{ContentId, JobId, Outcome, Requirements, TaskIndex};
+use gravity_primitives::{ContentId, JobId, Outcome, PeerIdBytes, Requirements, TaskIndex};
 use scale_info::TypeInfo;
 use sp_runtime::traits::Saturating;
 
@@ -14,9 +14,11 @@ use sp_runtime::traits::Saturating;
 pub enum JobKind {
 	/// Independent tasks: one task per input.
 	Batch,
-	/// A map stage (one task per input), then `reducers` reduce tasks running
-	/// `reduce_program`, scheduled automatically once every map output is verified. Reduce task
-	/// `r` reads the manifest of all map outputs and handles partition `r`.
+	/// A map stage (one task per input, parameter `reducers`: it writes its output in
+	/// `reducers` partitions, `gravity_protocol::partition`), then `reducers` reduce tasks
+	/// running `reduce_program`, scheduled automatically once every map output is verified.
+	/// Reduce task `r` gets partition `r` of every map output, fetched by its provider from the
+	/// providers that computed them.
 	MapReduce { reduce_program: ContentId, reducers: u32 },
 	/// Render an image (or `frames` frames) of `width × height` pixels split into square tiles of
 	/// `tile` pixels; the single input is the scene. Task `i` renders tile `i % tiles` of frame
@@ -87,9 +89,10 @@ impl<Balance: Saturating + Copy> Escrow<Balance> {
 pub struct Job<AccountId, Balance, BlockNumber> {
 	pub requester: AccountId,
 	pub kind: JobKind,
-	/// Content id of the (map / batch / render) program.
+	/// Content id of the (map / batch / render) program (on chain; its size is in the id).
 	pub program: ContentId,
-	pub program_size: u64,
+	/// Peer id of a node the inputs can be fetched from (`submit_job`'s `source`).
+	pub source: Option<PeerIdBytes>,
 	pub requirements: Requirements,
 	pub replication: ReplicationPolicy,
 	pub price_per_fuel: Balance,
@@ -105,7 +108,8 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub verified: u32,
 	pub failed: u32,
 	pub escrow: Escrow<Balance>,
-	/// For map-reduce: the manifest id of the verified map outputs (input of every reducer).
+	/// For map-reduce: the content id of the manifest of the verified map outputs (the SCALE
+	/// encoding of their ids in task order), the input every reducer is given.
 	pub reduce_input: Option<ContentId>,
 	/// Set when the job was cancelled or expired while replicas had sealed results: the status
 	/// it ends with once those are settled. Meanwhile only tasks holding a sealed result go on.
@@ -218,7 +222,8 @@ pub struct Task<AccountId, Balance, BlockNumber, MaxReplicas: Get<u32>> {
 	pub stage: Stage,
 	pub program: ContentId,
 	pub input: ContentId,
-	/// Tile index (render), partition (reduce), 0 otherwise.
+	/// Tile index (render), partition (reduce), number of reducers (map task of a map-reduce
+	/// job), 0 otherwise.
 	pub param: u32,
 	pub phase: TaskPhase<BlockNumber>,
 	/// Replicas this task wants right now.

@@ -7,7 +7,8 @@
 //!   outcomes and slash bonds (with [`Eligibility`]: eligible, busy, or not);
 //! - the [`ProviderLoad`] trait the registry calls to learn how many replicas a provider holds
 //!   (kept once, by the market);
-//! - the [`ContentStore`] trait the market calls to check that a job's data exists and to pin it.
+//! - content ids ([`ContentId`], BLAKE3 + size) and the [`ContentStore`] trait the market calls
+//!   to check that a job's programs are on chain and to pin them.
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -18,8 +19,47 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_runtime::Perbill;
 
-/// A content id: the BLAKE2-256 root hash of a file in the content store.
-pub type ContentId = sp_core::H256;
+/// A content id: the BLAKE3 hash of some bytes and their size. One scheme names on-chain blobs
+/// (programs) and off-chain data (inputs, scenes, outputs) alike: the same bytes have the same id
+/// wherever they are. The node's data plane and its `gravity-node data` commands write it as
+/// `<64 hex>:<size>` (`gravity_protocol::content::ContentId`, which converts to and from this).
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Debug, Default, PartialOrd, Ord, Hash,
+)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct ContentId {
+	/// `blake3(bytes)`: the root of the BLAKE3 tree every slice is verified against.
+	pub root: sp_core::H256,
+	/// Length of the bytes. (Not `hash` and `size`: polkadot.js codecs have properties of those
+	/// names, which would hide the fields.)
+	pub length: u64,
+}
+
+impl ContentId {
+	/// The id of `bytes`.
+	pub fn of(bytes: &[u8]) -> Self {
+		gravity_protocol::result::content_id(bytes).into()
+	}
+}
+
+impl From<gravity_protocol::content::ContentId> for ContentId {
+	fn from(id: gravity_protocol::content::ContentId) -> Self {
+		ContentId { root: sp_core::H256(id.hash), length: id.size }
+	}
+}
+
+impl From<ContentId> for gravity_protocol::content::ContentId {
+	fn from(id: ContentId) -> Self {
+		gravity_protocol::content::ContentId { hash: id.root.0, size: id.length }
+	}
+}
+/// Longest network peer id the chain records, in bytes (a libp2p peer id is a multihash: 38
+/// bytes for an Ed25519 key, as Substrate nodes have).
+pub const MAX_PEER_ID_BYTES: u32 = 64;
+/// A node's network peer id as bytes (`PeerId::to_bytes`): where data can be fetched from.
+pub type PeerIdBytes = frame_support::BoundedVec<u8, frame_support::traits::ConstU32<MAX_PEER_ID_BYTES>>;
+
 /// A job id.
 pub type JobId = u64;
 /// Index of a task within its job.
@@ -250,15 +290,12 @@ impl<AccountId> ProviderLoad<AccountId> for () {
 	}
 }
 
-/// The content store as the market sees it: does a blob exist, and keep it from being removed
-/// while a job needs it.
+/// The on-chain content store as the market sees it: does a blob exist, and keep it from being
+/// removed while a job needs it. (Job inputs and outputs live off chain, in the nodes' content
+/// stores; only programs must be on chain.)
 pub trait ContentStore<BlockNumber> {
-	/// Is a blob with this id stored? Cost: one read.
-	fn exists(id: &ContentId) -> bool {
-		Self::size(id).is_some()
-	}
-	/// The size in bytes of the blob with this id, if stored. Cost: one read.
-	fn size(id: &ContentId) -> Option<u64>;
+	/// Is a blob with this id stored on chain? Cost: one read.
+	fn exists(id: &ContentId) -> bool;
 	/// Refuse removal of `id` until block `until` has passed (keeps a later pin if there is one).
 	/// Cost: one read and one write; a pin needs no release (it lapses by itself).
 	fn pin_until(id: &ContentId, until: BlockNumber);

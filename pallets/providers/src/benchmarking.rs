@@ -96,6 +96,17 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn set_endpoint() {
+		let caller = funded::<T>("caller", 0);
+		Pallet::<T>::do_register(caller.clone(), bench_caps(1024), T::MinBond::get()).unwrap();
+		let peer_id: gravity_primitives::PeerIdBytes =
+			frame_support::BoundedVec::truncate_from(alloc::vec![7u8; gravity_primitives::MAX_PEER_ID_BYTES as usize]);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller.clone()), peer_id.clone());
+		assert_eq!(Endpoints::<T>::get(&caller), Some(peer_id));
+	}
+
+	#[benchmark]
 	fn withdraw_bond() {
 		let caller = funded::<T>("caller", 0);
 		Pallet::<T>::do_register(caller.clone(), bench_caps(1024), T::MinBond::get()).unwrap();

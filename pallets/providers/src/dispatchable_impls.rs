@@ -9,7 +9,7 @@ use frame_support::{
 	},
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{Arch, Capabilities, ClassKey, CLASS_COUNT};
+use gravity_primitives::{Arch, Capabilities, ClassKey, PeerIdBytes, CLASS_COUNT};
 use sp_runtime::traits::Saturating;
 
 impl<T: Config> Pallet<T> {
@@ -143,6 +143,14 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	pub(crate) fn do_set_endpoint(who: T::AccountId, peer_id: PeerIdBytes) -> DispatchResult {
+		ensure!(Providers::<T>::contains_key(&who), Error::<T>::NotProvider);
+		ensure!(!peer_id.is_empty(), Error::<T>::EmptyEndpoint);
+		Endpoints::<T>::insert(&who, peer_id.clone());
+		Self::deposit_event(Event::EndpointSet { provider: who, peer_id });
+		Ok(())
+	}
+
 	pub(crate) fn do_withdraw_bond(who: T::AccountId) -> DispatchResult {
 		let info = Providers::<T>::get(&who).ok_or(Error::<T>::NotProvider)?;
 		let ProviderStatus::Unbonding { until } = info.status else {
@@ -155,6 +163,7 @@ impl<T: Config> Pallet<T> {
 		let amount = info.bond.min(held);
 		T::Currency::release(&HoldReason::ProviderBond.into(), &who, amount, Precision::BestEffort)?;
 		Providers::<T>::remove(&who);
+		Endpoints::<T>::remove(&who);
 		ProviderCount::<T>::mutate(|c| *c = c.saturating_sub(1));
 		Self::deposit_event(Event::BondWithdrawn { provider: who, amount });
 		Ok(())

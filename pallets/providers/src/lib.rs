@@ -28,7 +28,7 @@ pub mod pallet {
 		traits::fungible::{Inspect, Mutate, MutateHold},
 	};
 	use frame_system::pallet_prelude::*;
-	use gravity_primitives::{Capabilities, ClassKey, CLASS_COUNT};
+	use gravity_primitives::{Capabilities, ClassKey, PeerIdBytes, CLASS_COUNT};
 	use sp_runtime::Perbill;
 
 	pub type BalanceOf<T> =
@@ -105,6 +105,14 @@ pub mod pallet {
 	pub type Reputations<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, Reputation<BlockNumberFor<T>>, ValueQuery>;
 
+	/// Each provider's network peer id (`PeerId::to_bytes`): where its node serves data (job
+	/// inputs it fetched, outputs it computed). The chain is the data plane's tracker: a
+	/// provider fetches a job's inputs from the job's `source` and from the other providers of
+	/// the job, and a requester fetches outputs from the providers that computed them. Set by
+	/// the provider's node at start (`set_endpoint`), removed with the registration.
+	#[pallet::storage]
+	pub type Endpoints<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, PeerIdBytes>;
+
 	/// Providers registered at genesis (dev and test networks).
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
@@ -166,6 +174,13 @@ pub mod pallet {
 			/// The amount released.
 			amount: BalanceOf<T>,
 		},
+		/// A provider named the network peer id its node serves data from.
+		EndpointSet {
+			/// The provider account.
+			provider: T::AccountId,
+			/// Its node's peer id (`PeerId::to_bytes`).
+			peer_id: PeerIdBytes,
+		},
 		/// Part of a bond was slashed and paid to `beneficiary`.
 		Slashed {
 			/// The provider account.
@@ -207,6 +222,9 @@ pub mod pallet {
 		NotUnbonding,
 		/// The unbonding period has not ended yet.
 		StillUnbonding,
+		/// An empty peer id: pass the bytes of the node's peer id (`system_localPeerId`,
+		/// base58-decoded).
+		EmptyEndpoint,
 	}
 
 	#[pallet::call]
@@ -264,6 +282,15 @@ pub mod pallet {
 		pub fn withdraw_bond(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_withdraw_bond(who)
+		}
+
+		/// Name the network peer id the caller's node serves data from (provider nodes do this
+		/// themselves at start when it changed). Replaces the previous one.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::set_endpoint())]
+		pub fn set_endpoint(origin: OriginFor<T>, peer_id: PeerIdBytes) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_endpoint(who, peer_id)
 		}
 	}
 }

@@ -19,5 +19,7 @@ sp_api::decl_runtime_apis! {
 		/// Blocks without a heartbeat after which a provider gets no new work
 		/// (`HeartbeatTimeout`); provider nodes send one at half of it.
 		fn heartbeat_timeout() -> BlockNumber;
+		/// The network peer id (`PeerId::to_bytes`) a provider's node serves data from.
+		fn endpoint(who: AccountId) -> Option<alloc::vec::Vec<u8>>;
 	}
 }

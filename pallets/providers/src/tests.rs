@@ -272,3 +272,25 @@ fn mem_tiers_and_candidate_classes() {
 	let req = Requirements { arch: Arch::X86_64, min_memory_mib: 16 * 1024, gpu: true, min_reputation: Perbill::zero() };
 	assert_eq!(req.candidate_classes().len(), (MEM_TIERS - 4) as usize);
 }
+
+#[test]
+fn a_provider_names_its_data_endpoint_and_it_leaves_with_the_registration() {
+	new_test_ext().execute_with(|| {
+		let peer = |b: &[u8]| gravity_primitives::PeerIdBytes::truncate_from(b.to_vec());
+		// Only providers, and not an empty id.
+		assert_noop!(Registry::set_endpoint(RuntimeOrigin::signed(1), peer(b"node-1")), Error::<Test>::NotProvider);
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
+		assert_noop!(Registry::set_endpoint(RuntimeOrigin::signed(1), peer(b"")), Error::<Test>::EmptyEndpoint);
+		assert_ok!(Registry::set_endpoint(RuntimeOrigin::signed(1), peer(b"node-1")));
+		System::assert_last_event(Event::EndpointSet { provider: 1, peer_id: peer(b"node-1") }.into());
+		// A new one replaces the old (a node that got a new key).
+		assert_ok!(Registry::set_endpoint(RuntimeOrigin::signed(1), peer(b"node-1b")));
+		assert_eq!(Endpoints::<Test>::get(1), Some(peer(b"node-1b")));
+		// Kept while unbonding (its node may still serve outputs), gone with the registration.
+		assert_ok!(Registry::deregister(RuntimeOrigin::signed(1)));
+		assert!(Endpoints::<Test>::get(1).is_some());
+		System::set_block_number(11);
+		assert_ok!(Registry::withdraw_bond(RuntimeOrigin::signed(1)));
+		assert_eq!(Endpoints::<Test>::get(1), None);
+	});
+}

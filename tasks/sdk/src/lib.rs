@@ -63,6 +63,23 @@
 //! returns [`BAD_FRAMING`]. `Err(code)` from the function is a task-reported failure with that
 //! code (0 is reported as 1).
 //!
+//! A task whose input may be larger than it wants to hold (a render scene of hundreds of MiB)
+//! reads it in pieces through [`Stream`] and [`task_stream!`]: the node copies each piece from
+//! its content store straight into the task's memory, so neither holds the whole input.
+//!
+//! ```
+//! use gravity_task_sdk::{Stream, Source};
+//! /// Count the lines that are not comments, reading 64 KiB at a time.
+//! pub fn lines(input: Stream<impl Source>) -> Result<alloc::vec::Vec<u8>, i32> {
+//!     let mut n = 0u32;
+//!     input.for_each_line(|line| if !line.starts_with(b"#") { n += 1 });
+//!     Ok(n.to_le_bytes().to_vec())
+//! }
+//! # extern crate alloc;
+//! let raw = gravity_task_sdk::encode(0, b"a\n# b\nc");
+//! assert_eq!(lines(Stream::new(&raw[..]).unwrap()).unwrap(), 2u32.to_le_bytes());
+//! ```
+//!
 //! Tasks must be deterministic: no clock, no randomness except [`seed`], no host access.
 #![no_std]
 
@@ -70,9 +87,138 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
+/// The partitioned map output layout: a map task of a map-reduce job gets the number of reducers
+/// as its parameter and writes `partition::encode(&parts)`, so that each reducer fetches only its
+/// partition over the network.
+pub use gravity_protocol::partition;
 pub use gravity_protocol::input::{
 	encode, encode_reduce, FramingError, MapOutputs, ReduceInput, TaskInput as Input,
 };
+
+/// Where a [`Stream`] reads the framed input from: the task ABI in Wasm ([`Abi`]), a byte
+/// slice natively (tests, and native runs compared with Wasm ones).
+pub trait Source {
+	/// Length of the framed input in bytes.
+	fn len(&self) -> u64;
+	/// Copy framed input bytes from `offset` into `buf`; returns how many (0 at the end).
+	fn read(&self, offset: u64, buf: &mut [u8]) -> usize;
+}
+
+impl Source for &[u8] {
+	fn len(&self) -> u64 {
+		<[u8]>::len(self) as u64
+	}
+	fn read(&self, offset: u64, buf: &mut [u8]) -> usize {
+		let start = (offset as usize).min(<[u8]>::len(self));
+		let n = buf.len().min(<[u8]>::len(self) - start);
+		buf[..n].copy_from_slice(&self[start..start + n]);
+		n
+	}
+}
+
+/// The input through the task ABI (`input_len`, `input_read`), read in pieces.
+#[cfg(target_arch = "wasm32")]
+pub struct Abi;
+
+#[cfg(target_arch = "wasm32")]
+impl Source for Abi {
+	fn len(&self) -> u64 {
+		unsafe { wasm::input_len() as u64 }
+	}
+	fn read(&self, offset: u64, buf: &mut [u8]) -> usize {
+		let n = unsafe { wasm::input_read(buf.as_mut_ptr(), offset as i32, buf.len() as i32) };
+		n.max(0) as usize
+	}
+}
+
+/// A task's input read in pieces: its parameter, and its data through [`Stream::read`] or
+/// [`Stream::for_each_line`], never all in memory at once.
+pub struct Stream<S: Source> {
+	source: S,
+	param: u32,
+}
+
+/// Bytes [`Stream::for_each_line`] reads at a time.
+pub const STREAM_CHUNK: usize = 64 * 1024;
+
+impl<S: Source> Stream<S> {
+	/// The input behind `source`; `None` when it is shorter than the 4-byte parameter.
+	pub fn new(source: S) -> Option<Self> {
+		let mut head = [0u8; 4];
+		if source.len() < 4 || source.read(0, &mut head) != 4 {
+			return None
+		}
+		Some(Stream { source, param: u32::from_le_bytes(head) })
+	}
+
+	/// The parameter (see [`Input::param`]).
+	pub fn param(&self) -> u32 {
+		self.param
+	}
+
+	/// Length of the data in bytes.
+	pub fn len(&self) -> u64 {
+		self.source.len() - 4
+	}
+
+	/// Whether the data is empty.
+	pub fn is_empty(&self) -> bool {
+		self.len() == 0
+	}
+
+	/// Copy data bytes from `offset` into `buf`; returns how many (0 at the end).
+	pub fn read(&self, offset: u64, buf: &mut [u8]) -> usize {
+		self.source.read(offset.saturating_add(4), buf)
+	}
+
+	/// Call `f` with every line of the data (without its `\n`), reading [`STREAM_CHUNK`] bytes
+	/// at a time. A line longer than a chunk is handed over in chunk-sized pieces.
+	pub fn for_each_line(&self, mut f: impl FnMut(&[u8])) {
+		let mut buf = alloc::vec![0u8; STREAM_CHUNK];
+		let mut carry: Vec<u8> = Vec::new();
+		let mut offset = 0u64;
+		loop {
+			let n = self.read(offset, &mut buf);
+			if n == 0 {
+				break
+			}
+			offset += n as u64;
+			let mut rest = &buf[..n];
+			while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+				if carry.is_empty() {
+					f(&rest[..i]);
+				} else {
+					carry.extend_from_slice(&rest[..i]);
+					f(&carry);
+					carry.clear();
+				}
+				rest = &rest[i + 1..];
+			}
+			if carry.len() + rest.len() > STREAM_CHUNK {
+				f(&carry);
+				carry.clear();
+			}
+			carry.extend_from_slice(rest);
+		}
+		if !carry.is_empty() {
+			f(&carry);
+		}
+	}
+}
+
+/// Run `f` on the input read in pieces and write its output: what the exported `run` of a
+/// [`task_stream!`] task does.
+#[cfg(target_arch = "wasm32")]
+pub fn run_stream_task(f: fn(Stream<Abi>) -> Result<Vec<u8>, i32>) -> i32 {
+	let Some(input) = Stream::new(Abi) else { return BAD_FRAMING };
+	match f(input) {
+		Ok(out) => {
+			output(&out);
+			0
+		},
+		Err(code) => if code == 0 { 1 } else { code },
+	}
+}
 
 /// What `run` returns when the input's framing is broken (never the case for inputs a provider
 /// node builds): the task function is not called.
@@ -249,6 +395,19 @@ macro_rules! task {
 		#[no_mangle]
 		pub extern "C" fn run() -> i32 {
 			$crate::run_task($f)
+		}
+	};
+}
+
+/// Export `run` for a task that reads its input in pieces (`fn(Stream<Abi>) -> Result<Vec<u8>,
+/// i32>`; write the function generic over [`Source`] to test it natively on a byte slice).
+#[macro_export]
+macro_rules! task_stream {
+	($f:path) => {
+		#[cfg(target_arch = "wasm32")]
+		#[no_mangle]
+		pub extern "C" fn run() -> i32 {
+			$crate::run_stream_task($f)
 		}
 	};
 }

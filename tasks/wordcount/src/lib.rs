@@ -1,7 +1,10 @@
 //! # Word count: map and reduce
 //!
 //! **Map** data: UTF-8 text. Output: `word\tcount\n` lines sorted by word, words being maximal
-//! runs of alphanumeric characters, lower-cased (ASCII only).
+//! runs of alphanumeric characters, lower-cased (ASCII only). In a map-reduce job the parameter
+//! is the number of reducers `R > 0`, and the lines are split into `R` partitions (word `w` in
+//! partition `fnv1a(w) % R`) in the layout of `gravity_task_sdk::partition`, so that reducer `r`
+//! fetches only partition `r`; with parameter 0 the output is the lines alone.
 //!
 //! **Reduce** (reducer `r` of `R`, read with `gravity_task_sdk::Input::reduce`): the outputs of
 //! every map task. Output: the summed counts of the words with `fnv1a(word) % R == r`, same line
@@ -64,7 +67,21 @@ pub fn parse(bytes: &[u8]) -> Option<BTreeMap<String, u64>> {
 /// The map task.
 pub fn map_task(input: Input<'_>) -> Result<Vec<u8>, i32> {
 	let text = core::str::from_utf8(input.data()).map_err(|_| 3)?;
-	Ok(format(&count(text)))
+	let counts = count(text);
+	let reducers = input.param();
+	if reducers == 0 {
+		return Ok(format(&counts))
+	}
+	if reducers > gravity_task_sdk::partition::MAX_PARTS {
+		return Err(4)
+	}
+	let mut parts: Vec<BTreeMap<String, u64>> = (0..reducers).map(|_| BTreeMap::new()).collect();
+	for (w, c) in counts {
+		let r = partition(&w, reducers) as usize;
+		parts[r].insert(w, c);
+	}
+	let parts: Vec<Vec<u8>> = parts.iter().map(format).collect();
+	Ok(gravity_task_sdk::partition::encode(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>()))
 }
 
 /// The reduce task.
@@ -101,11 +118,16 @@ mod tests {
 		let halves = [&text[..12], &text[12..]];
 		let maps: Vec<Vec<u8>> = halves
 			.iter()
-			.map(|h| map_task(Input::new(0, h.as_bytes())).unwrap())
+			.map(|h| map_task(Input::new(3, h.as_bytes())).unwrap())
 			.collect();
 		let mut merged = BTreeMap::new();
 		for r in 0..3 {
-			let raw = gravity_task_sdk::encode_reduce(r, 3, maps.iter().map(Vec::as_slice));
+			// Reducer r gets partition r of every map output, as its node fetches it.
+			let parts: Vec<&[u8]> = maps.iter().map(|m| gravity_task_sdk::partition::part(m, 3, r).unwrap()).collect();
+			for p in &parts {
+				assert!(parse(p).unwrap().keys().all(|w| partition(w, 3) == r), "only words of partition {r}");
+			}
+			let raw = gravity_task_sdk::encode_reduce(r, 3, parts);
 			let out = reduce_task(Input::parse(&raw).unwrap()).unwrap();
 			for (w, c) in parse(&out).unwrap() {
 				assert!(merged.insert(w, c).is_none(), "a word in two partitions");

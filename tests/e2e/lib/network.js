@@ -28,7 +28,9 @@ export async function startNetwork(providers = ['//Charlie', '//Dave', '//Eve'])
   for (const suri of providers) {
     const name = suri.replace('//', '').toLowerCase();
     nodes.push(start(name, ['--chain', 'dev', '--base-path', path.join(dir, name), '--provider-dev-key', suri,
-      '--bootnodes', `/ip4/127.0.0.1/tcp/${p2p}/p2p/${ALICE_PEER}`, '--port', String(await freePort()),
+      // Plain TCP, as validators listen (a non-validator listens on WebSocket by default): provider
+      // nodes serve job data to each other and to the requester's node.
+      '--bootnodes', `/ip4/127.0.0.1/tcp/${p2p}/p2p/${ALICE_PEER}`, '--listen-addr', `/ip4/127.0.0.1/tcp/${await freePort()}`,
       '--rpc-port', String(await freePort()), '--no-prometheus', '--no-telemetry', '--no-mdns'], dir));
   }
   return {
