@@ -360,7 +360,10 @@ where
 				self.send(at, number, (job_id, task_idx, Action::Decline), call, "could not run here; declined").await;
 			},
 			(Step::Run { decline_if_missing }, _) => match plan(&*self.client, at, job_id, &task, &self.account) {
-				Some(plan) => self.spawn_run(number, job_id, task_idx, plan, decline_if_missing),
+				Some(plan) => {
+					let decline_at = me.assigned_at.saturating_add(self.intervals.decline_after());
+					self.spawn_run(number, job_id, task_idx, plan, decline_at)
+				},
 				None if decline_if_missing => {
 					let call = RuntimeCall::Market(pallet_gravity_market::Call::decline { job: job_id, task: task_idx });
 					self.send(at, number, (job_id, task_idx, Action::Decline), call, "program not available; declined").await;
@@ -398,9 +401,11 @@ where
 
 	/// Fetch a task's input (unless it is on chain or here already), then run it on a blocking
 	/// thread; the output goes into the content store and then the record is written, once,
-	/// before anything is sent. A fetch that fails before the decline point is tried again at
-	/// a later block; after it, the replica is declined (free).
-	fn spawn_run(&mut self, number: BlockNumber, job_id: JobId, task_idx: TaskIndex, plan: RunPlan, decline_if_failed: bool) {
+	/// before anything is sent. The fetch has until the decline point (block `decline_at`, half
+	/// the commit window): a fetch that fails earlier is tried again at a later block, one that
+	/// has not succeeded by then is given up and the replica declined (free), so an unreachable
+	/// source never turns an honest provider into a slashed no-show.
+	fn spawn_run(&mut self, number: BlockNumber, job_id: JobId, task_idx: TaskIndex, plan: RunPlan, decline_at: BlockNumber) {
 		// Only this loop inserts, so the capacity decided on still holds.
 		self.running.lock().expect("lock").insert((job_id, task_idx));
 		let (executor, running, unable, mut records, data) =
@@ -411,14 +416,23 @@ where
 		let keep_until = gravity_data_store::now_secs()
 			.saturating_add(u64::from(plan.retention.saturating_sub(number)) * gravity_runtime::MILLI_SECS_PER_BLOCK / 1000)
 			.saturating_add(3600);
+		// Time left until the decline point (at least a few seconds, for a fetch that is only a
+		// read of the store).
+		let fetch_budget = std::time::Duration::from_millis(
+			u64::from(decline_at.saturating_sub(number)).saturating_mul(gravity_runtime::MILLI_SECS_PER_BLOCK).max(3_000),
+		);
+		let give_up_at = std::time::Instant::now() + fetch_budget.saturating_sub(std::time::Duration::from_millis(500));
 		tokio::spawn(async move {
 			let done = |running: &Arc<Mutex<HashSet<(JobId, TaskIndex)>>>| {
 				running.lock().expect("lock").remove(&(job_id, task_idx));
 			};
-			let input = match fetch_input(&data, &plan.input, keep_until).await {
+			let fetched = tokio::time::timeout(fetch_budget, fetch_input(&data, &plan.input, keep_until))
+				.await
+				.unwrap_or_else(|_| Err("input not fetched by the decline point".into()));
+			let input = match fetched {
 				Ok(input) => input,
 				Err(e) => {
-					if decline_if_failed {
+					if std::time::Instant::now() >= give_up_at {
 						log::warn!(target: LOG, "job {job_id} task {task_idx}: {e}; declining");
 						unable.lock().expect("lock").insert((job_id, task_idx));
 					} else {
