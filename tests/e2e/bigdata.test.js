@@ -5,20 +5,15 @@
 // other, reducers fetch only their partition of each map output, and the requester fetches the
 // outputs from the providers. Results are compared with native runs; the chain's state stays
 // small (its total size is measured before and after).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, openSync, writeSync, closeSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync, openSync, writeSync, closeSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { NODE_BIN } from './lib/node.js';
-import { startNetwork } from './lib/network.js';
-import { connect, putContent, putData, submitJob, waitJob, tasks, taskOutput, assemble, idText } from '../../clients/js/gravity.mjs';
+import { useNetwork, TASKS_BIN } from './lib/network.js';
+import { putContent, putData, submitJob, waitJob, tasks, taskOutput, assemble, idText } from '../../clients/js/gravity.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
-const TASKS_BIN = path.join(path.dirname(NODE_BIN), 'gravity-tasks');
 const MiB = 1 << 20;
 const SCENE_BYTES = 256 * MiB;
 const SPLITS = 64;
@@ -26,21 +21,7 @@ const TEXT_BYTES = 1024 * MiB;
 let net;
 let api;
 let alice;
-const work = mkdtempSync(path.join(os.tmpdir(), 'gravity-bigdata-'));
-
-before(async () => {
-  await cryptoWaitReady();
-  execFileSync(TASKS_BIN, ['export-programs', work]);
-  net = await startNetwork();
-  api = await connect(net.ws);
-  alice = new Keyring({ type: 'sr25519', ss58Format: 7007 }).addFromUri('//Alice');
-});
-
-after(async () => {
-  await api?.disconnect();
-  await net?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+const work = useNetwork('gravity-bigdata-', (started) => ({ net, api, alice } = started));
 
 /** Total size in bytes of the chain's state at the best block: every key and its value. */
 async function stateSize() {

@@ -52,6 +52,21 @@ pub enum Step {
 	CannotReveal,
 }
 
+/// Blocks between the declines of replicas of one task that must give up at the same time.
+pub const DECLINE_SPACING: u32 = 2;
+
+/// The block from which a replica that has had to decline since block `since` sends its
+/// `market.decline`: the replicas of a task that give up together (e.g. none could fetch the
+/// same input by the decline point) decline one after another, in the order of the task's open
+/// uncommitted replicas (`position`), [`DECLINE_SPACING`] blocks apart. The chain may fail the
+/// task on the first decline and release the others; a later one then sees its replica gone
+/// and sends nothing, instead of a decline that fails and costs its sender a fee. Never later
+/// than two blocks before the replica's commit deadline (a replica still open then is a
+/// no-show, which is slashed).
+pub fn decline_from(since: u32, position: u32, commit_deadline: u32) -> u32 {
+	since.saturating_add(position.saturating_mul(DECLINE_SPACING)).min(commit_deadline.saturating_sub(2)).max(since)
+}
+
 /// The next step for one replica.
 pub fn decide(s: &Situation) -> Step {
 	match (&s.phase, s.committed, s.local) {
@@ -88,6 +103,19 @@ mod tests {
 			unable: false,
 			past_decline_point: false,
 		}
+	}
+
+	#[test]
+	fn replicas_that_give_up_together_decline_one_after_another_before_the_deadline() {
+		// Unable since block 105, commit deadline 110.
+		assert_eq!(decline_from(105, 0, 110), 105, "the first declines at once");
+		assert_eq!(decline_from(105, 1, 110), 107, "the second waits to see the first");
+		assert_eq!(decline_from(105, 2, 110), 108, "never later than two blocks before the deadline");
+		assert_eq!(decline_from(105, 7, 110), 108);
+		// Already past that point: at once (a late decline beats a no-show).
+		assert_eq!(decline_from(109, 3, 110), 109);
+		// Spread over a long window.
+		assert_eq!(decline_from(50, 3, 200), 56);
 	}
 
 	const A: H256 = H256::repeat_byte(0xa);

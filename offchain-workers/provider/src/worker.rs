@@ -6,7 +6,7 @@
 
 use crate::{
 	chain::{Submitter, KEY_TYPE},
-	decide::{decide, Situation, Step},
+	decide::{decide, decline_from, Situation, Step},
 	state::{Record, Records},
 };
 use futures::StreamExt;
@@ -163,6 +163,7 @@ where
 		limits,
 		running: Default::default(),
 		unable: Default::default(),
+		decline_since: HashMap::new(),
 		sent: HashMap::new(),
 		intervals: Intervals::compiled(),
 	};
@@ -184,6 +185,9 @@ struct EventLoop<C, P, S> {
 	running: Arc<Mutex<HashSet<(JobId, TaskIndex)>>>,
 	/// Tasks this machine could not run (`Failure::Aborted`: not a result): declined.
 	unable: Arc<Mutex<HashSet<(JobId, TaskIndex)>>>,
+	/// Since which block each replica that must be declined has had to be (see
+	/// [`decline_from`]).
+	decline_since: HashMap<(JobId, TaskIndex), BlockNumber>,
 	/// What was submitted at which block, not to resubmit it before `RESUBMIT_AFTER`.
 	sent: HashMap<(JobId, TaskIndex, Action), BlockNumber>,
 	/// The chain's windows and heartbeat timeout, as of the last block.
@@ -228,6 +232,9 @@ where
 
 	async fn on_best_block(&mut self, number: BlockNumber, at: Hash) {
 		self.sent.retain(|_, b| number.saturating_sub(*b) < RESUBMIT_AFTER);
+		// A replica decides to decline at most a commit window after its assignment.
+		let keep = self.intervals.windows.commit.saturating_mul(2);
+		self.decline_since.retain(|_, b| number.saturating_sub(*b) < keep);
 		let api = self.client.runtime_api();
 		let compiled = Intervals::compiled();
 		self.intervals = Intervals {
@@ -355,19 +362,14 @@ where
 				self.send(at, number, (job_id, task_idx, Action::Reveal), call, &format!("revealed (round {})", me.round)).await;
 			},
 			(Step::Deliver, Some(rec)) => self.deliver(number, at, job_id, task_idx, rec).await,
-			(Step::Decline, _) => {
-				let call = RuntimeCall::Market(pallet_gravity_market::Call::decline { job: job_id, task: task_idx });
-				self.send(at, number, (job_id, task_idx, Action::Decline), call, "could not run here; declined").await;
-			},
+			(Step::Decline, _) => self.decline(number, at, job_id, task_idx, &task, "could not run here; declined").await,
 			(Step::Run { decline_if_missing }, _) => match plan(&*self.client, at, job_id, &task, &self.account) {
 				Some(plan) => {
 					let decline_at = me.assigned_at.saturating_add(self.intervals.decline_after());
 					self.spawn_run(number, job_id, task_idx, plan, decline_at)
 				},
-				None if decline_if_missing => {
-					let call = RuntimeCall::Market(pallet_gravity_market::Call::decline { job: job_id, task: task_idx });
-					self.send(at, number, (job_id, task_idx, Action::Decline), call, "program not available; declined").await;
-				},
+				None if decline_if_missing =>
+					self.decline(number, at, job_id, task_idx, &task, "program not available; declined").await,
 				None => {},
 			},
 			(Step::CannotReveal, rec) => log::error!(
@@ -378,6 +380,35 @@ where
 			// A step that needs the record was decided with one: cannot happen.
 			(Step::Commit | Step::Reveal | Step::Deliver, None) => {},
 		}
+	}
+
+	/// Give our replica back, in its turn among the task's replicas that give up together
+	/// ([`decline_from`]).
+	async fn decline(
+		&mut self,
+		number: BlockNumber,
+		at: Hash,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		task: &pallet_gravity_market::TaskOf<Runtime>,
+		done: &str,
+	) {
+		let account = self.account.clone();
+		let Some(me) = task.replicas.iter().find(|r| r.provider == account && r.is_open()) else { return };
+		let since = *self.decline_since.entry((job_id, task_idx)).or_insert(number);
+		let position = task
+			.replicas
+			.iter()
+			.filter(|r| r.is_open() && r.commitment.is_none())
+			.position(|r| r.provider == account)
+			.unwrap_or(0) as BlockNumber;
+		let from = decline_from(since, position, me.commit_deadline);
+		if number < from {
+			log::debug!(target: LOG, "job {job_id} task {task_idx}: declining at block {from} (replica {position} giving up)");
+			return
+		}
+		let call = RuntimeCall::Market(pallet_gravity_market::Call::decline { job: job_id, task: task_idx });
+		self.send(at, number, (job_id, task_idx, Action::Decline), call, done).await;
 	}
 
 	/// Our round agreed with us and our slot came: name the output, which this node keeps in its

@@ -1,10 +1,17 @@
 // A local Gravity network for tests: one validator (Alice) and provider nodes, all separate
 // gravity-node processes on loopback.
-import { spawn } from 'node:child_process';
+import { before, after } from 'node:test';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, createWriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { NODE_BIN, freePort } from './node.js';
+import { connect } from '../../../clients/js/gravity.mjs';
+
+/** The native tools binary built beside the node (programs, native runs). */
+export const TASKS_BIN = path.join(path.dirname(NODE_BIN), 'gravity-tasks');
 
 const ALICE_KEY = '0000000000000000000000000000000000000000000000000000000000000001';
 const ALICE_PEER = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
@@ -53,4 +60,29 @@ export async function startNetwork(providers = ['//Charlie', '//Dave', '//Eve'])
       if (!process.env.KEEP_LOGS) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The network a test file runs on: before its tests, starts `startNetwork()`, exports the task
+ * programs into a fresh work folder and connects to Alice's node; after them, disconnects,
+ * stops the nodes and removes the folder. `ready({ net, api, alice })` receives what was
+ * started. Returns the work folder (the programs are in it as `<name>.wasm`).
+ */
+export function useNetwork(prefix, ready) {
+  const work = mkdtempSync(path.join(os.tmpdir(), prefix));
+  let net;
+  let api;
+  before(async () => {
+    await cryptoWaitReady();
+    execFileSync(TASKS_BIN, ['export-programs', work]);
+    net = await startNetwork();
+    api = await connect(net.ws);
+    await ready({ net, api, alice: new Keyring({ type: 'sr25519', ss58Format: 7007 }).addFromUri('//Alice') });
+  });
+  after(async () => {
+    await api?.disconnect();
+    await net?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+  return work;
 }
