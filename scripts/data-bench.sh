@@ -33,6 +33,10 @@ rpc() { # rpc PORT METHOD PARAMS-JSON -> result JSON
 }
 now() { date +%s.%N; }
 rate() { python3 -c "print(f'{$1/($3-$2)/1e6:.0f}')"; } # bytes t0 t1 -> MB/s
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; } # PID -> CPU seconds so far
+# with_cpu VAR cmd…: run cmd, put the CPU seconds it (and its children) used in VAR.
+with_cpu() { local var="$1"; shift; local used; used="$(python3 -c 'import resource,subprocess,sys; r=subprocess.run(sys.argv[1:]).returncode; u=resource.getrusage(resource.RUSAGE_CHILDREN); print(u.ru_utime+u.ru_stime); sys.exit(r)' "$@")"; printf -v "$var" '%s' "$used"; }
+per_gib() { python3 -c "print(f'{($1)*(1<<30)/$2:.2f}')"; } # CPU seconds, bytes -> CPU seconds per GiB
 
 # start NAME [args…]: a node on free ports; sets RPC_<NAME> and ADDR_<NAME>
 start() {
@@ -65,24 +69,35 @@ HTTP_PORT="$(port)"
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 HTTPS_PORT="$(port)"
 (cd "$WORK" && exec openssl s_server -quiet -WWW -accept "$HTTPS_PORT" -cert cert.pem -key key.pem >/dev/null 2>&1) & PIDS+=($!)
+HTTPS_PID=$!
 settle() { sync; sleep 2; } # start each transfer with no dirty pages being written back
 settle
 t0=$(now); curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/data.bin"; t1=$(now); HTTP_MBS=$(rate $BYTES $t0 $t1)
 settle
 t0=$(now); curl -sk -o /dev/null "https://127.0.0.1:$HTTPS_PORT/data.bin"; t1=$(now); HTTPS_MBS=$(rate $BYTES $t0 $t1)
 settle
-t0=$(now); curl -sk -o "$WORK/https.bin" "https://127.0.0.1:$HTTPS_PORT/data.bin"; t1=$(now); HTTPS_FILE_MBS=$(rate $BYTES $t0 $t1)
+# To a file and synced, as gravity stores what it fetches (and syncs it before calling it complete).
+t0=$(now); curl -sk -o "$WORK/https.bin" "https://127.0.0.1:$HTTPS_PORT/data.bin"; sync "$WORK/https.bin"; t1=$(now); HTTPS_FILE_MBS=$(rate $BYTES $t0 $t1)
 rm -f "$WORK/https.bin"
 # The same HTTPS download with the cipher the nodes' transport uses (Noise's ChaCha20-Poly1305):
 # how much of the gap to HTTPS is the cipher (AES-GCM with AES-NI by default) and not the rest.
 settle
-t0=$(now); curl -sk --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256 -o /dev/null "https://127.0.0.1:$HTTPS_PORT/data.bin"; t1=$(now); HTTPS_CHACHA_MBS=$(rate $BYTES $t0 $t1)
+# Its CPU time (curl and s_server) is measured too: on a machine with few cores the CPU a
+# transfer costs per byte bounds its rate.
+s0=$(cpu "$HTTPS_PID")
+t0=$(now); with_cpu CURL_CPU curl -sk --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256 -o /dev/null "https://127.0.0.1:$HTTPS_PORT/data.bin"; t1=$(now); HTTPS_CHACHA_MBS=$(rate $BYTES $t0 $t1)
+HTTPS_CPU=$(per_gib "$CURL_CPU + $(cpu "$HTTPS_PID") - $s0" $BYTES)
 start seed
+SEED_PID=${PIDS[-1]}
 start down --bootnodes "$ADDR_seed"
+DOWN_PID=${PIDS[-1]}
 t0=$(now); ID="$(rpc "$RPC_seed" gravity_put "[\"$FILE\", null]" | tr -d '"')"; t1=$(now); PUT_MBS=$(rate $BYTES $t0 $t1)
 wait_peers "$RPC_down" 1
 settle
+s0=$(cpu "$SEED_PID"); d0=$(cpu "$DOWN_PID")
 t0=$(now); rpc "$RPC_down" gravity_get "[\"$ID\", null, null]" >/dev/null; t1=$(now); GRAVITY_MBS=$(rate $BYTES $t0 $t1)
+SEED_CPU=$(per_gib "$(cpu "$SEED_PID") - $s0" $BYTES); DOWN_CPU=$(per_gib "$(cpu "$DOWN_PID") - $d0" $BYTES)
+GRAVITY_CPU=$(python3 -c "print(f'{$SEED_CPU+$DOWN_CPU:.2f}')")
 stop_all
 
 # 3. Four limited seeders vs one.
@@ -140,9 +155,10 @@ Data plane on loopback ($(date -u +%F)), ${SIZE_MIB} MiB file unless noted
   hashing on put (data hash, one core)        ${HASH_MBS} MB/s
   put through RPC (hash + copy + fsync)       ${PUT_MBS} MB/s
   plain HTTP (python http.server + curl)      ${HTTP_MBS} MB/s
-  HTTPS (openssl s_server -WWW + curl)        ${HTTPS_MBS} MB/s   (${HTTPS_FILE_MBS} MB/s written to a file)
-  HTTPS with ChaCha20-Poly1305 (Noise's)      ${HTTPS_CHACHA_MBS} MB/s
+  HTTPS (openssl s_server -WWW + curl)        ${HTTPS_MBS} MB/s   (${HTTPS_FILE_MBS} MB/s written to a file and synced)
+  HTTPS with ChaCha20-Poly1305 (Noise's)      ${HTTPS_CHACHA_MBS} MB/s   (${HTTPS_CPU} CPU s per GiB, curl + s_server)
   gravity 1 seeder -> 1 downloader, verified  ${GRAVITY_MBS} MB/s   (${RATIO}x HTTPS, ${RATIO_FILE}x HTTPS to a file, ${RATIO_CHACHA}x ChaCha HTTPS; into the store, synced)
+                                              ${GRAVITY_CPU} CPU s per GiB (seeder ${SEED_CPU}, downloader ${DOWN_CPU})
   ${SWARM_MIB} MiB, 1 seeder at ${RATE} MiB/s                ${ONE_MBS} MB/s
   ${SWARM_MIB} MiB, 4 seeders at ${RATE} MiB/s each          ${FOUR_MBS} MB/s   (${SPEEDUP}x)
   ${SWARM_MIB} MiB to 8 downloaders from 1 origin     ${OK}/8 correct in ${SWARM_S} s, origin sent ${COPIES} copies
@@ -151,6 +167,7 @@ if [ -n "${OUT:-}" ]; then
 	cat > "$OUT" <<EOF
 {"date":"$(date -u +%FT%TZ)","cpu":"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)","sizeMiB":$SIZE_MIB,
  "hashMBs":$HASH_MBS,"putMBs":$PUT_MBS,"httpMBs":$HTTP_MBS,"httpsMBs":$HTTPS_MBS,"httpsToFileMBs":$HTTPS_FILE_MBS,"httpsChachaMBs":$HTTPS_CHACHA_MBS,"gravityMBs":$GRAVITY_MBS,"gravityOverHttps":$RATIO,"gravityOverChachaHttps":$RATIO_CHACHA,
+ "httpsChachaCpuSecondsPerGiB":$HTTPS_CPU,"gravityCpuSecondsPerGiB":$GRAVITY_CPU,"seederCpuSecondsPerGiB":$SEED_CPU,"downloaderCpuSecondsPerGiB":$DOWN_CPU,
  "swarmMiB":$SWARM_MIB,"seederRateMiBs":$RATE,"oneSeederMBs":$ONE_MBS,"fourSeedersMBs":$FOUR_MBS,"fourSeedersSpeedup":$SPEEDUP,
  "eightDownloadersCorrect":$OK,"eightDownloadersSeconds":$SWARM_S,"originCopies":$COPIES}
 EOF
