@@ -12,11 +12,28 @@ fn data(len: usize, seed: u64) -> Vec<u8> {
 		.collect()
 }
 
-fn tmpdir(name: &str) -> PathBuf {
+/// A test's folder under the system's temp dir, removed when the test ends (passing or not):
+/// the transfers write hundreds of MB each run.
+struct TestDir(PathBuf);
+
+impl std::ops::Deref for TestDir {
+	type Target = std::path::Path;
+	fn deref(&self) -> &std::path::Path {
+		&self.0
+	}
+}
+
+impl Drop for TestDir {
+	fn drop(&mut self) {
+		let _ = std::fs::remove_dir_all(&self.0);
+	}
+}
+
+fn tmpdir(name: &str) -> TestDir {
 	let d = std::env::temp_dir().join(format!("gravity-store-test-{name}-{}", std::process::id()));
 	let _ = std::fs::remove_dir_all(&d);
 	std::fs::create_dir_all(&d).unwrap();
-	d
+	TestDir(d)
 }
 
 /// Copy `id` from `from` to `to` slice by slice, in the order `order` of 64-group pieces.

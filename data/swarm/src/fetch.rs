@@ -8,7 +8,9 @@
 //! given the **rarest** piece it holds (fewest holders among the known peers; ties broken by a
 //! per-download random order, so downloaders of the same content spread out); a peer with a
 //! complete copy is not asked for pieces another downloader already holds, so an origin spends
-//! its upload on what nobody else has yet. When no piece is
+//! its upload on what nobody else has yet. Each round weighs at most [`WINDOW`] pieces (all of them for content
+//! up to 1 GiB), from a per-download starting point on, so the bookkeeping per request does not
+//! grow with the size of the content. When no piece is
 //! left unasked, idle peers duplicate pieces still in flight (end game), so one slow peer does
 //! not hold up the end.
 //!
@@ -98,7 +100,8 @@ impl std::fmt::Display for FetchError {
 	}
 }
 
-type Piece = (u64, u64);
+/// A piece: chunk groups `start..end`.
+pub type Piece = (u64, u64);
 
 /// The pieces still missing: the complement of `have` in `0..groups`, cut at 1 MiB boundaries.
 pub fn missing_pieces(groups: u64, have: &[Range<u64>]) -> BTreeSet<Piece> {
@@ -125,6 +128,34 @@ pub fn missing_pieces(groups: u64, have: &[Range<u64>]) -> BTreeSet<Piece> {
 	out
 }
 
+/// Ranges sorted by start with overlapping and touching ones merged (a peer's HAVE answer may
+/// come in any order).
+pub fn merged(mut ranges: Vec<Range<u64>>) -> Vec<Range<u64>> {
+	ranges.sort_by_key(|r| r.start);
+	let mut out: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
+	for r in ranges {
+		match out.last_mut() {
+			Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+			_ => out.push(r),
+		}
+	}
+	out
+}
+
+/// Most pieces weighed for rarest-first in one round of a download. Content up to 1 GiB fits
+/// whole (every needed piece is weighed, as the swarm tests and benchmarks measure); beyond it a
+/// round weighs this many pieces from the download's own starting point on, so a round costs
+/// the same for a 100 GB scene as for a 1 GB one instead of growing with the pieces left (which
+/// made the bookkeeping, not the network, the limit of large downloads).
+pub const WINDOW: usize = 1024;
+
+/// Up to `max` pieces of `needed` that pass `wanted`, in order from `pivot` on, wrapping
+/// around to the start. Stops at `max`: a round's cost does not grow with `needed`, except
+/// when few needed pieces pass (e.g. no peer has said what it holds yet).
+pub fn candidates(needed: &BTreeSet<Piece>, pivot: Piece, max: usize, wanted: impl Fn(&Piece) -> bool) -> Vec<Piece> {
+	needed.range(pivot..).chain(needed.range(..pivot)).filter(|p| wanted(p)).take(max).copied().collect()
+}
+
 #[derive(Default)]
 struct PeerState {
 	/// Groups it holds, once it answered a HAVE.
@@ -140,11 +171,18 @@ struct PeerState {
 	retry_at: Option<Instant>,
 	/// Pieces it answered `Busy` for, and when: not asked of it again for a while.
 	refused: HashMap<Piece, Instant>,
+	/// Pieces it is sending now: never asked of it twice at once (an end-game duplicate from
+	/// the peer already sending the piece only costs that peer's upload).
+	sending: BTreeSet<Piece>,
 }
 
 impl PeerState {
+	/// Whether it holds all of piece `p` (`have` is sorted and merged: a binary search).
 	fn holds(&self, p: &Piece) -> bool {
-		self.have.as_ref().is_some_and(|h| h.iter().any(|r| r.start <= p.0 && p.1 <= r.end))
+		self.have.as_ref().is_some_and(|h| {
+			let i = h.partition_point(|r| r.end <= p.0);
+			h.get(i).is_some_and(|r| r.start <= p.0 && p.1 <= r.end)
+		})
 	}
 }
 
@@ -216,6 +254,9 @@ pub async fn fetch_groups(
 	let salt = mix(id.hash.iter().fold(0u64, |a, b| a.rotate_left(8) ^ *b as u64) ^
 		std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7) ^
 		mix(std::process::id() as u64));
+	// Where this download starts looking for pieces (downloaders of the same content start at
+	// different points, so their windows differ).
+	let pivot: Piece = (mix(salt) % id.groups().max(1) / MAX_GROUPS_PER_GET * MAX_GROUPS_PER_GET, 0);
 	let me = net.local_peer();
 	let mut peers: HashMap<PeerId, PeerState> = HashMap::new();
 	let mut asked: HashMap<Piece, usize> = HashMap::new();
@@ -260,10 +301,21 @@ pub async fn fetch_groups(
 		};
 		let mut order: Vec<PeerId> = peers.keys().copied().collect();
 		order.sort_by_key(|p| mix(salt ^ p.to_bytes().iter().fold(0u64, |a, b| a.rotate_left(5) ^ *b as u64)));
-		let availability: HashMap<Piece, usize> = needed.iter().map(|p| (*p, holders(p, &peers))).collect();
+		// The pieces weighed this round: at most `WINDOW` of those not in flight that some peer
+		// holds, from this download's own starting point on; once every piece is in flight, the
+		// few still needed (end game).
+		let end_game = needed.len() <= asked.len() && needed.iter().all(|p| asked.contains_key(p));
+		let window: Vec<Piece> = if end_game {
+			needed.iter().copied().collect()
+		} else {
+			candidates(&needed, pivot, WINDOW, |p| {
+				!asked.contains_key(p) && peers.values().any(|s| !s.dropped && s.holds(p))
+			})
+		};
+		let availability: HashMap<Piece, usize> = window.iter().map(|p| (*p, holders(p, &peers))).collect();
 		// Pieces some other downloader holds: those are not asked of complete copies (seeds),
 		// which then spend their upload on what nobody else has yet.
-		let at_downloaders: BTreeSet<Piece> = needed
+		let at_downloaders: BTreeSet<Piece> = window
 			.iter()
 			.filter(|p| peers.values().any(|s| !s.dropped && !s.complete && s.holds(p)))
 			.copied()
@@ -280,19 +332,21 @@ pub async fn fetch_groups(
 					break
 				}
 				let pick = |max_asked: usize| {
-					needed
+					window
 						.iter()
 						.filter(|p| asked.get(*p).copied().unwrap_or(0) <= max_asked && ps.holds(p))
 						.filter(|p| !(ps.complete && at_downloaders.contains(*p)))
+						.filter(|p| !ps.sending.contains(*p))
 						.filter(|p| ps.refused.get(*p).is_none_or(|t| now.duration_since(*t) > Duration::from_millis(500)))
 						.min_by_key(|p| (availability[*p], asked.get(*p).copied().unwrap_or(0), mix(salt ^ p.0)))
 						.copied()
 				};
 				// End game: duplicate a piece in flight once nothing is left unasked.
-				let Some(piece) = pick(0).or_else(|| if needed.iter().all(|p| asked.contains_key(p)) { pick(1) } else { None }) else { break };
+				let Some(piece) = pick(0).or_else(|| if end_game { pick(1) } else { None }) else { break };
 				*asked.entry(piece).or_default() += 1;
 				let ps = peers.get_mut(&pid).expect("listed");
 				ps.gets += 1;
+				ps.sending.insert(piece);
 				let (net, timeout) = (net.clone(), cfg.request_timeout);
 				let req = Request::Get(id, piece.0..piece.1).encode();
 				events.push(
@@ -331,6 +385,7 @@ pub async fn fetch_groups(
 				match result.as_deref().map(|b| (b.first().copied().and_then(Status::from_byte), b.get(1..).unwrap_or(&[]))) {
 					Ok((Some(Status::Ok), body)) => match decode_have(body, id.groups()) {
 						Some(have) => {
+							let have = merged(have);
 							ps.complete = have.len() == 1 && have[0] == (0..id.groups());
 							ps.have = Some(have);
 							if needed.iter().any(|p| ps.holds(p)) {
@@ -359,6 +414,7 @@ pub async fn fetch_groups(
 			Event::Got(pid, piece, result) => {
 				let ps = peers.get_mut(&pid).expect("asked");
 				ps.gets -= 1;
+				ps.sending.remove(&piece);
 				let release = |asked: &mut HashMap<Piece, usize>| {
 					if let Some(n) = asked.get_mut(&piece) {
 						*n -= 1;
@@ -465,6 +521,60 @@ pub async fn fetch_groups(
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn a_round_weighs_a_bounded_window_from_the_download_s_own_starting_point() {
+		// 100,000 pieces (a 100 GB scene): a round takes WINDOW of them, not all.
+		let needed = missing_pieces(100_000 * 64, &[]);
+		let in_flight: BTreeSet<Piece> = [(64 * 500, 64 * 501), (64 * 503, 64 * 504)].into();
+		let pivot = (64 * 500, 0);
+		let w = candidates(&needed, pivot, WINDOW, |p| !in_flight.contains(p));
+		assert_eq!(w.len(), WINDOW);
+		assert_eq!(w[0], (64 * 501, 64 * 502), "starts at the pivot, skipping pieces in flight");
+		assert_eq!(w[2], (64 * 504, 64 * 505));
+		assert!(w.iter().all(|p| !in_flight.contains(p)));
+		// It wraps around to the start, and takes only what passes.
+		let w = candidates(&needed, (64 * 99_999, 0), 3, |_| true);
+		assert_eq!(w, vec![(64 * 99_999, 64 * 100_000), (0, 64), (64, 128)]);
+		let odd = candidates(&needed, (0, 0), 4, |p| (p.0 / 64) % 2 == 1);
+		assert_eq!(odd, vec![(64, 128), (192, 256), (320, 384), (448, 512)]);
+		// Content of 1 GiB or less is weighed whole.
+		let small = missing_pieces(1024 * 64, &[]);
+		assert_eq!(candidates(&small, (64 * 700, 0), WINDOW, |_| true).len(), small.len());
+		// What a round costs with 5 seeds: weighing the window against weighing every piece (as
+		// every round did before), printed for `docs/benchmarks.md`.
+		let seed = PeerState { have: Some(vec![0..100_000 * 64]), complete: true, ..Default::default() };
+		let peers: Vec<PeerState> = (0..5).map(|_| PeerState { have: seed.have.clone(), ..Default::default() }).collect();
+		let weigh = |pieces: &[Piece]| -> usize {
+			pieces.iter().map(|p| peers.iter().filter(|s| s.holds(p)).count()).sum()
+		};
+		let t = std::time::Instant::now();
+		for _ in 0..20 {
+			let w = candidates(&needed, pivot, WINDOW, |p| !in_flight.contains(p) && peers.iter().any(|s| s.holds(p)));
+			std::hint::black_box(weigh(&w));
+		}
+		let windowed = t.elapsed() / 20;
+		let all: Vec<Piece> = needed.iter().copied().collect();
+		let t = std::time::Instant::now();
+		for _ in 0..20 {
+			std::hint::black_box(weigh(&all));
+		}
+		let whole = t.elapsed() / 20;
+		println!("a round over 100,000 pieces and 5 peers: {windowed:?} with the window, {whole:?} weighing all");
+	}
+
+	#[test]
+	fn a_have_answer_in_any_order_is_merged_and_searched() {
+		assert_eq!(merged(vec![70..80, 0..10, 5..20, 20..30, 90..95]), vec![0..30, 70..80, 90..95]);
+		let ps = PeerState { have: Some(merged(vec![128..256, 0..64, 512..640])), ..Default::default() };
+		assert!(ps.holds(&(0, 64)));
+		assert!(ps.holds(&(128, 192)) && ps.holds(&(192, 256)));
+		assert!(!ps.holds(&(64, 128)), "a gap");
+		assert!(!ps.holds(&(250, 260)), "runs past a range's end");
+		assert!(ps.holds(&(576, 640)));
+		assert!(!ps.holds(&(640, 704)));
+		assert!(!PeerState::default().holds(&(0, 64)), "no answer yet");
+	}
 
 	#[test]
 	fn missing_pieces_are_the_gaps_cut_at_one_mebibyte() {
