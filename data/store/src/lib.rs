@@ -4,6 +4,8 @@ mod error;
 mod files;
 mod meta;
 mod partial;
+#[doc(hidden)]
+pub mod testing;
 
 pub use error::{StoreError, WriteError};
 pub use gravity_protocol::content::{ContentId, ParseIdError, CHUNK_GROUP_BYTES, CHUNK_GROUP_LOG};

@@ -1,4 +1,5 @@
 use super::*;
+use crate::testing::TestDir;
 
 fn data(len: usize, seed: u64) -> Vec<u8> {
 	let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -12,28 +13,8 @@ fn data(len: usize, seed: u64) -> Vec<u8> {
 		.collect()
 }
 
-/// A test's folder under the system's temp dir, removed when the test ends (passing or not):
-/// the transfers write hundreds of MB each run.
-struct TestDir(PathBuf);
-
-impl std::ops::Deref for TestDir {
-	type Target = std::path::Path;
-	fn deref(&self) -> &std::path::Path {
-		&self.0
-	}
-}
-
-impl Drop for TestDir {
-	fn drop(&mut self) {
-		let _ = std::fs::remove_dir_all(&self.0);
-	}
-}
-
 fn tmpdir(name: &str) -> TestDir {
-	let d = std::env::temp_dir().join(format!("gravity-store-test-{name}-{}", std::process::id()));
-	let _ = std::fs::remove_dir_all(&d);
-	std::fs::create_dir_all(&d).unwrap();
-	TestDir(d)
+	TestDir::new(&format!("store-test-{name}"))
 }
 
 /// Copy `id` from `from` to `to` slice by slice, in the order `order` of 64-group pieces.

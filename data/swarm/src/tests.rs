@@ -9,12 +9,11 @@ use crate::{
 	wire::Request,
 };
 use futures::{future::BoxFuture, FutureExt};
-use gravity_data_store::{ContentId, State, Store};
+use gravity_data_store::{testing::TestDir, ContentId, State, Store};
 use sc_network::PeerId;
 use std::{
 	collections::HashMap,
 	io::Read,
-	path::PathBuf,
 	sync::{Arc, Mutex},
 	time::Duration,
 };
@@ -100,27 +99,8 @@ fn data(len: usize, seed: u64) -> Vec<u8> {
 		.collect()
 }
 
-/// A test's folder under the system's temp dir, removed when the test ends (passing or not):
-/// the transfers write hundreds of MB each run.
-struct TestDir(PathBuf);
-
-impl std::ops::Deref for TestDir {
-	type Target = std::path::Path;
-	fn deref(&self) -> &std::path::Path {
-		&self.0
-	}
-}
-
-impl Drop for TestDir {
-	fn drop(&mut self) {
-		let _ = std::fs::remove_dir_all(&self.0);
-	}
-}
-
 fn dir(name: &str) -> TestDir {
-	let d = std::env::temp_dir().join(format!("gravity-swarm-test-{name}-{}", std::process::id()));
-	let _ = std::fs::remove_dir_all(&d);
-	TestDir(d)
+	TestDir::new(&format!("swarm-test-{name}"))
 }
 
 fn add(net: &Arc<MemNet>, store: Arc<Store>, fault: Fault, rate: Option<u64>) -> (PeerId, Arc<Stats>) {
