@@ -37,6 +37,64 @@ impl Size for At<'_> {
 	}
 }
 
+/// Starts the kernel writing a file's dirty pages to disk every [`Writeback::EVERY`] bytes
+/// written, without waiting for it (`sync_file_range(SYNC_FILE_RANGE_WRITE)` on Linux, nothing
+/// elsewhere). Every put and every download ends with an `fsync` before the store calls the
+/// content complete; without this the kernel starts writing only at its dirty threshold (10 % of
+/// memory, GiBs), and that final `fsync` then waits for the whole file. Measured on a 2-thread VM
+/// (1 GiB, one seeder, one downloader): the final `fsync` took 0.52 s of a 2.3 s download before
+/// and 5 ms after; 464–471 MB/s became 529–555 MB/s.
+#[derive(Default)]
+pub(crate) struct Writeback {
+	written: AtomicU64,
+}
+
+impl Writeback {
+	pub const EVERY: u64 = 16 << 20;
+
+	/// `bytes` more were written to `file`. Returns whether this started writeback.
+	pub fn wrote(&self, file: &File, bytes: u64) -> bool {
+		let before = self.written.fetch_add(bytes, Ordering::Relaxed);
+		let start = (before + bytes) / Self::EVERY != before / Self::EVERY;
+		if start {
+			start_writeback(file);
+		}
+		start
+	}
+}
+
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File) {
+	use std::os::fd::AsRawFd;
+	// SAFETY: the descriptor is open for as long as `file` is borrowed; offset 0 and length 0
+	// name the whole file; the call only starts I/O and its result is a hint we may ignore (a
+	// failure here shows up in the `fsync` that follows).
+	unsafe {
+		libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+	}
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &File) {}
+
+/// A `&File` written in order, with [`Writeback`] started as it grows (a put's copy).
+pub(crate) struct Sequential<'a> {
+	pub file: &'a File,
+	pub writeback: Writeback,
+}
+
+impl io::Write for Sequential<'_> {
+	fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+		let n = io::Write::write(&mut self.file, buf)?;
+		self.writeback.wrote(self.file, n as u64);
+		Ok(n)
+	}
+
+	fn flush(&mut self) -> io::Result<()> {
+		Ok(())
+	}
+}
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A file in a temporary directory, removed unless it is renamed into place.

@@ -15,7 +15,7 @@ use bao_tree::{
 	io::{outboard::PostOrderOutboard, sync::encode_ranges_validated},
 	BaoTree, BlockSize, ChunkNum, ChunkRanges,
 };
-use files::{At, TmpFile};
+use files::{At, Sequential, TmpFile};
 use meta::{Meta, MetaFile};
 use std::{
 	collections::{BTreeMap, HashMap},
@@ -210,7 +210,8 @@ impl Store {
 		let tmp_data = TmpFile::create(&self.dir.join("tmp"))?;
 		let tmp_ob = TmpFile::create(&self.dir.join("tmp"))?;
 		let hash = {
-			let mut data_out = BufWriter::with_capacity(1 << 20, tmp_data.file());
+			let mut data_out =
+				BufWriter::with_capacity(1 << 20, Sequential { file: tmp_data.file(), writeback: Default::default() });
 			let mut ob_out = BufWriter::with_capacity(1 << 16, tmp_ob.file());
 			let tee = Tee { src, copy: &mut data_out, err: None };
 			let mut tee = tee;

@@ -261,3 +261,43 @@ fn a_full_disk_is_reported_and_nothing_half_written_is_kept() {
 	assert!(store.finish(&p).is_err());
 	assert_ne!(store.state(&big), State::Complete);
 }
+
+#[test]
+fn slices_written_from_many_threads_at_once_rebuild_the_content() {
+	// The downloader writes each response from its own blocking thread; `Partial::write` takes
+	// them one at a time (see its doc): nothing may be lost, doubled or deadlocked.
+	let dir = tmpdir("threads");
+	let a = Store::open(dir.join("a"), u64::MAX).unwrap();
+	let b = Store::open(dir.join("b"), u64::MAX).unwrap();
+	let bytes = data(40 << 20, 7);
+	let id = a.put_bytes(&bytes).unwrap();
+	let pieces = id.groups().div_ceil(64);
+	let Begin::Partial(p) = b.begin(&id).unwrap() else { panic!("new download") };
+	let threads = 8;
+	std::thread::scope(|s| {
+		for t in 0..threads {
+			let (a, p) = (&a, &p);
+			s.spawn(move || transfer(a, p, (t..pieces).step_by(threads as usize)));
+		}
+	});
+	assert!(p.is_complete());
+	b.finish(&p).unwrap();
+	let out = dir.join("out");
+	b.export(&id, &out).unwrap();
+	assert!(std::fs::read(&out).unwrap() == bytes);
+}
+
+#[test]
+fn writeback_starts_every_16_mib_written() {
+	let dir = tmpdir("writeback");
+	std::fs::create_dir_all(dir.join("x")).unwrap();
+	let file = File::create(dir.join("x/f")).unwrap();
+	let w = files::Writeback::default();
+	let started: Vec<u64> = (1..=40u64).filter(|_| w.wrote(&file, 1 << 20)).collect();
+	assert_eq!(started, vec![16, 32], "after the 16th and the 32nd MiB, not before, not twice");
+	// A single write crossing two marks starts it once.
+	let w = files::Writeback::default();
+	assert!(!w.wrote(&file, (16 << 20) - 1));
+	assert!(w.wrote(&file, 40 << 20));
+	assert!(!w.wrote(&file, 1));
+}
