@@ -63,6 +63,12 @@ pub const DECLINE_SPACING: u32 = 2;
 /// and sends nothing, instead of a decline that fails and costs its sender a fee. Never later
 /// than two blocks before the replica's commit deadline (a replica still open then is a
 /// no-show, which is slashed).
+///
+/// Checked against the protocol, not only here: with every replica declining in the block it
+/// gave up (the rule before this one), the e2e test "an input nobody holds"
+/// (`tests/e2e/compute.test.js`), which allows no failed call, fails with
+/// `market.decline failed` (`JobNotActive`: the first decline failed the task and the job);
+/// with this rule it passes (both runs on 2026-11-29).
 pub fn decline_from(since: u32, position: u32, commit_deadline: u32) -> u32 {
 	since.saturating_add(position.saturating_mul(DECLINE_SPACING)).min(commit_deadline.saturating_sub(2)).max(since)
 }
