@@ -3,15 +3,17 @@
 #   1. hashing on put (BLAKE3 + outboard, one core): `gravity-node data hash`;
 #   2. 1 GiB, one seeder -> one downloader over /gravity/blobs/1 (verified), beside plain HTTP
 #      (python3 -m http.server + curl) and HTTPS (openssl s_server -WWW + curl) of the same file;
+#      REPEAT rounds of HTTPS-to-a-synced-file and gravity, alternating (medians reported);
 #   3. 4 seeders each limited to RATE MiB/s vs 1 such seeder (SWARM_MIB file);
 #   4. 8 downloaders of a SWARM_MIB file that only one origin holds: bytes right, origin upload.
-# Usage: scripts/data-bench.sh            (SIZE_MIB=1024 RATE=40 SWARM_MIB=256 OUT=file.json)
+# Usage: scripts/data-bench.sh            (SIZE_MIB=1024 RATE=40 SWARM_MIB=256 REPEAT=3 OUT=file.json)
 # Needs a built node (scripts/build.sh). Prints a table; writes JSON to $OUT if given.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 SIZE_MIB="${SIZE_MIB:-1024}"
 RATE="${RATE:-40}"
 SWARM_MIB="${SWARM_MIB:-256}"
+REPEAT="${REPEAT:-3}"
 [ -x "$GRAVITY_NODE" ] || { echo "no node at $GRAVITY_NODE: run scripts/build.sh first" >&2; exit 1; }
 for tool in curl openssl python3; do
 	command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install $tool)" >&2; exit 1; }
@@ -75,10 +77,6 @@ settle
 t0=$(now); curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/data.bin"; t1=$(now); HTTP_MBS=$(rate $BYTES $t0 $t1)
 settle
 t0=$(now); curl -sk -o /dev/null "https://127.0.0.1:$HTTPS_PORT/data.bin"; t1=$(now); HTTPS_MBS=$(rate $BYTES $t0 $t1)
-settle
-# To a file and synced, as gravity stores what it fetches (and syncs it before calling it complete).
-t0=$(now); curl -sk -o "$WORK/https.bin" "https://127.0.0.1:$HTTPS_PORT/data.bin"; sync "$WORK/https.bin"; t1=$(now); HTTPS_FILE_MBS=$(rate $BYTES $t0 $t1)
-rm -f "$WORK/https.bin"
 # The same HTTPS download with the cipher the nodes' transport uses (Noise's ChaCha20-Poly1305):
 # how much of the gap to HTTPS is the cipher (AES-GCM with AES-NI by default) and not the rest.
 settle
@@ -91,12 +89,33 @@ start seed
 SEED_PID=${PIDS[-1]}
 start down --bootnodes "$ADDR_seed"
 DOWN_PID=${PIDS[-1]}
-t0=$(now); ID="$(rpc "$RPC_seed" gravity_put "[\"$FILE\", null]" | tr -d '"')"; t1=$(now); PUT_MBS=$(rate $BYTES $t0 $t1)
 wait_peers "$RPC_down" 1
-settle
-s0=$(cpu "$SEED_PID"); d0=$(cpu "$DOWN_PID")
-t0=$(now); rpc "$RPC_down" gravity_get "[\"$ID\", null, null]" >/dev/null; t1=$(now); GRAVITY_MBS=$(rate $BYTES $t0 $t1)
-SEED_CPU=$(per_gib "$(cpu "$SEED_PID") - $s0" $BYTES); DOWN_CPU=$(per_gib "$(cpu "$DOWN_PID") - $d0" $BYTES)
+# REPEAT rounds, alternating: HTTPS to a file and synced (as gravity stores what it fetches and
+# syncs it before calling it complete), then gravity, each time new content (the file
+# with its first bytes changed). This VM's disk and page cache move single figures by ±30 %;
+# the medians are reported, every round is printed.
+median() { python3 -c 'import statistics,sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.0f}")' "$@"; }
+HTTPS_FILE_RUNS=(); GRAVITY_RUNS=(); PUT_RUNS=(); SEED_T=0; DOWN_T=0
+for r in $(seq 1 "$REPEAT"); do
+	settle
+	t0=$(now); curl -sk -o "$WORK/https.bin" "https://127.0.0.1:$HTTPS_PORT/data.bin"; sync "$WORK/https.bin"; t1=$(now)
+	HTTPS_FILE_RUNS+=("$(rate $BYTES $t0 $t1)")
+	rm -f "$WORK/https.bin"
+	SRC="$FILE"
+	if [ "$r" -gt 1 ]; then
+		SRC="$WORK/data-$r.bin"; cp "$FILE" "$SRC"; printf 'round %08d' "$r" | dd of="$SRC" conv=notrunc status=none
+	fi
+	t0=$(now); ID="$(rpc "$RPC_seed" gravity_put "[\"$SRC\", null]" | tr -d '"')"; t1=$(now); PUT_RUNS+=("$(rate $BYTES $t0 $t1)")
+	[ "$SRC" = "$FILE" ] || rm -f "$SRC"
+	settle
+	s0=$(cpu "$SEED_PID"); d0=$(cpu "$DOWN_PID")
+	t0=$(now); rpc "$RPC_down" gravity_get "[\"$ID\", null, null]" >/dev/null; t1=$(now); GRAVITY_RUNS+=("$(rate $BYTES $t0 $t1)")
+	SEED_T=$(python3 -c "print($SEED_T + $(cpu "$SEED_PID") - $s0)"); DOWN_T=$(python3 -c "print($DOWN_T + $(cpu "$DOWN_PID") - $d0)")
+	echo "round $r: HTTPS to a synced file ${HTTPS_FILE_RUNS[-1]} MB/s, gravity ${GRAVITY_RUNS[-1]} MB/s (put ${PUT_RUNS[-1]} MB/s)"
+done
+HTTPS_FILE_MBS="$(median "${HTTPS_FILE_RUNS[@]}")"; GRAVITY_MBS="$(median "${GRAVITY_RUNS[@]}")"; PUT_MBS="$(median "${PUT_RUNS[@]}")"
+SEED_CPU=$(per_gib "$SEED_T" $((BYTES * REPEAT))); DOWN_CPU=$(per_gib "$DOWN_T" $((BYTES * REPEAT)))
+json_list() { local IFS=,; echo "[$*]"; }
 GRAVITY_CPU=$(python3 -c "print(f'{$SEED_CPU+$DOWN_CPU:.2f}')")
 stop_all
 
@@ -153,11 +172,11 @@ cat <<EOF
 
 Data plane on loopback ($(date -u +%F)), ${SIZE_MIB} MiB file unless noted
   hashing on put (data hash, one core)        ${HASH_MBS} MB/s
-  put through RPC (hash + copy + fsync)       ${PUT_MBS} MB/s
+  put through RPC (hash + copy + fsync)       ${PUT_MBS} MB/s   (median of ${REPEAT})
   plain HTTP (python http.server + curl)      ${HTTP_MBS} MB/s
-  HTTPS (openssl s_server -WWW + curl)        ${HTTPS_MBS} MB/s   (${HTTPS_FILE_MBS} MB/s written to a file and synced)
+  HTTPS (openssl s_server -WWW + curl)        ${HTTPS_MBS} MB/s   (${HTTPS_FILE_MBS} MB/s written to a file and synced, median of ${REPEAT})
   HTTPS with ChaCha20-Poly1305 (Noise's)      ${HTTPS_CHACHA_MBS} MB/s   (${HTTPS_CPU} CPU s per GiB, curl + s_server)
-  gravity 1 seeder -> 1 downloader, verified  ${GRAVITY_MBS} MB/s   (${RATIO}x HTTPS, ${RATIO_FILE}x HTTPS to a file, ${RATIO_CHACHA}x ChaCha HTTPS; into the store, synced)
+  gravity 1 seeder -> 1 downloader, verified  ${GRAVITY_MBS} MB/s   (median of ${REPEAT}; ${RATIO}x HTTPS, ${RATIO_FILE}x HTTPS to a file, ${RATIO_CHACHA}x ChaCha HTTPS; into the store, synced)
                                               ${GRAVITY_CPU} CPU s per GiB (seeder ${SEED_CPU}, downloader ${DOWN_CPU})
   ${SWARM_MIB} MiB, 1 seeder at ${RATE} MiB/s                ${ONE_MBS} MB/s
   ${SWARM_MIB} MiB, 4 seeders at ${RATE} MiB/s each          ${FOUR_MBS} MB/s   (${SPEEDUP}x)
@@ -169,6 +188,7 @@ if [ -n "${OUT:-}" ]; then
  "hashMBs":$HASH_MBS,"putMBs":$PUT_MBS,"httpMBs":$HTTP_MBS,"httpsMBs":$HTTPS_MBS,"httpsToFileMBs":$HTTPS_FILE_MBS,"httpsChachaMBs":$HTTPS_CHACHA_MBS,"gravityMBs":$GRAVITY_MBS,"gravityOverHttps":$RATIO,"gravityOverChachaHttps":$RATIO_CHACHA,
  "httpsChachaCpuSecondsPerGiB":$HTTPS_CPU,"gravityCpuSecondsPerGiB":$GRAVITY_CPU,"seederCpuSecondsPerGiB":$SEED_CPU,"downloaderCpuSecondsPerGiB":$DOWN_CPU,
  "swarmMiB":$SWARM_MIB,"seederRateMiBs":$RATE,"oneSeederMBs":$ONE_MBS,"fourSeedersMBs":$FOUR_MBS,"fourSeedersSpeedup":$SPEEDUP,
- "eightDownloadersCorrect":$OK,"eightDownloadersSeconds":$SWARM_S,"originCopies":$COPIES}
+ "eightDownloadersCorrect":$OK,"eightDownloadersSeconds":$SWARM_S,"originCopies":$COPIES,
+ "rounds":$REPEAT,"httpsToFileRunsMBs":$(json_list "${HTTPS_FILE_RUNS[@]}"),"gravityRunsMBs":$(json_list "${GRAVITY_RUNS[@]}"),"putRunsMBs":$(json_list "${PUT_RUNS[@]}"),"gravityOverHttpsToFile":$RATIO_FILE}
 EOF
 fi
