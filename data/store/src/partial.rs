@@ -109,7 +109,7 @@ impl Partial {
 	/// Callers may call this from several threads at once (one per response in flight); the
 	/// slices are still verified and written one at a time. Concurrent `pwrite`s into one file
 	/// contend for its inode lock, and the kernel's waiters spin on it while its holder copies:
-	/// measured with `perf` in the data bench on 2 threads, 17–27 % of the downloader's CPU went
+	/// measured with `perf` in the data bench on 2 threads, 12–21 % of the downloader's CPU went
 	/// to `rwsem_spin_on_owner`/`rwsem_down_write_slowpath`, and serializing here took the
 	/// downloader from 4.1–4.3 to 2.9–3.3 CPU s per GiB (307–313 → 353–385 MB/s in that bench).
 	pub fn write(&self, groups: std::ops::Range<u64>, encoded: &[u8]) -> Result<u64, WriteError> {
