@@ -39,6 +39,8 @@ cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
 # with_cpu VAR cmd…: run cmd, put the CPU seconds it (and its children) used in VAR.
 with_cpu() { local var="$1"; shift; local used; used="$(python3 -c 'import resource,subprocess,sys; r=subprocess.run(sys.argv[1:]).returncode; u=resource.getrusage(resource.RUSAGE_CHILDREN); print(u.ru_utime+u.ru_stime); sys.exit(r)' "$@")"; printf -v "$var" '%s' "$used"; }
 per_gib() { python3 -c "print(f'{($1)*(1<<30)/$2:.2f}')"; } # CPU seconds, bytes -> CPU seconds per GiB
+median() { python3 -c 'import statistics,sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.0f}")' "$@"; } # values -> median
+json_list() { local IFS=,; echo "[$*]"; } # values -> JSON array
 
 # start NAME [args…]: a node on free ports; sets RPC_<NAME> and ADDR_<NAME>
 start() {
@@ -94,7 +96,6 @@ wait_peers "$RPC_down" 1
 # syncs it before calling it complete), then gravity, each time new content (the file
 # with its first bytes changed). This VM's disk and page cache move single figures by ±30 %;
 # the medians are reported, every round is printed.
-median() { python3 -c 'import statistics,sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.0f}")' "$@"; }
 HTTPS_FILE_RUNS=(); GRAVITY_RUNS=(); PUT_RUNS=(); SEED_T=0; DOWN_T=0
 for r in $(seq 1 "$REPEAT"); do
 	settle
@@ -115,7 +116,6 @@ for r in $(seq 1 "$REPEAT"); do
 done
 HTTPS_FILE_MBS="$(median "${HTTPS_FILE_RUNS[@]}")"; GRAVITY_MBS="$(median "${GRAVITY_RUNS[@]}")"; PUT_MBS="$(median "${PUT_RUNS[@]}")"
 SEED_CPU=$(per_gib "$SEED_T" $((BYTES * REPEAT))); DOWN_CPU=$(per_gib "$DOWN_T" $((BYTES * REPEAT)))
-json_list() { local IFS=,; echo "[$*]"; }
 GRAVITY_CPU=$(python3 -c "print(f'{$SEED_CPU+$DOWN_CPU:.2f}')")
 stop_all
 

@@ -290,8 +290,7 @@ fn slices_written_from_many_threads_at_once_rebuild_the_content() {
 #[test]
 fn writeback_starts_every_16_mib_written() {
 	let dir = tmpdir("writeback");
-	std::fs::create_dir_all(dir.join("x")).unwrap();
-	let file = File::create(dir.join("x/f")).unwrap();
+	let file = File::create(dir.join("f")).unwrap();
 	let w = files::Writeback::default();
 	let started: Vec<u64> = (1..=40u64).filter(|_| w.wrote(&file, 1 << 20)).collect();
 	assert_eq!(started, vec![16, 32], "after the 16th and the 32nd MiB, not before, not twice");

@@ -8,11 +8,10 @@
 //! given the **rarest** piece it holds (fewest holders among the known peers; ties broken by a
 //! per-download random order, so downloaders of the same content spread out); a peer with a
 //! complete copy is not asked for pieces another downloader already holds, so an origin spends
-//! its upload on what nobody else has yet. Each round weighs at most [`WINDOW`] pieces (all of them for content
-//! up to 1 GiB), from a per-download starting point on, so the bookkeeping per request does not
-//! grow with the size of the content. When no piece is
-//! left unasked, idle peers duplicate pieces still in flight (end game), so one slow peer does
-//! not hold up the end.
+//! its upload on what nobody else has yet. Each round weighs at most [`WINDOW`] pieces (all of
+//! them for content up to 1 GiB), from a per-download starting point on, so the bookkeeping per
+//! request does not grow with the size of the content. When no piece is left unasked, idle
+//! peers duplicate pieces still in flight (end game), so one slow peer does not hold up the end.
 //!
 //! Every slice is verified against the content id before it is written. A peer whose slice
 //! does not verify (corrupt, cut short, padded) is dropped from the download and reported to
