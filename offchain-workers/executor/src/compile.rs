@@ -85,13 +85,19 @@ pub(crate) fn compile_here(
 	let options = prepare::Options {
 		nans: settings.nans == 0,
 		stack_limit: settings.stack_limit.then_some(prepare::STACK_LIMIT),
+		meter_bulk: settings.metered,
 		limits: prepare::ModuleLimits::TASK,
 	};
 	let prepared = prepare::prepare(wasm, &options).map_err(|r| match r {
 		prepare::Rejection::Invalid(_) => Failure::InvalidModule,
 		prepare::Rejection::OverLimit(what) => Failure::ModuleTooComplex(what),
 	})?;
-	let module = wasmtime::Module::new(engine, &prepared.wasm).map_err(|_| Failure::InvalidModule)?;
+	// Validation is deterministic (every machine agrees: `InvalidModule`, a result); a module
+	// that validates but that this machine fails to compile (code generation out of memory or
+	// over an implementation limit of this host) is `Aborted`: declined, never committed.
+	wasmtime::Module::validate(engine, &prepared.wasm).map_err(|_| Failure::InvalidModule)?;
+	let module = wasmtime::Module::new(engine, &prepared.wasm)
+		.map_err(|e| Failure::Aborted(format!("this machine could not compile the module: {e}")))?;
 	crate::check_imports(&module)?;
 	Ok(Compiled { module, functions: prepared.functions, code_bytes: prepared.code_bytes, complexity: prepared.complexity })
 }

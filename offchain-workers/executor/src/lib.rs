@@ -20,6 +20,27 @@
 //!   gets [`NATIVE_STACK_BYTES`] on a thread of its own) could overflow; so a stack overflow is
 //!   the same failure at the same fuel on every machine ([`prepare`]).
 //!
+//! ## Fuel is time (metering version 2)
+//! A unit of fuel must stand for a bounded amount of work, or a cheap job can hold a provider
+//! for hours. wasmtime charges one unit per operator; the operators and host calls whose work
+//! grows with a length are charged by bytes on top:
+//! - `memory.fill|copy|init`, `table.fill|copy|init|grow`: [`BYTES_PER_FUEL`] bytes (or table
+//!   elements) a unit, charged through the meter the module rewrite inserts before each one
+//!   ([`prepare`], "Bulk operations charged by bytes");
+//! - `input_read` and `output_write`: [`HOST_CALL_FUEL`] a call plus [`BYTES_PER_FUEL`] bytes a
+//!   unit of what they copy; `seed` and `input_len`: [`HOST_CALL_FUEL`].
+//!
+//! The charge is taken before the work; a run that cannot pay ends [`Failure::OutOfFuel`], the
+//! same on every machine. Measured ratios of time to fuel for each operator class are in
+//! `docs/benchmarks.md` ("Fuel and time").
+//!
+//! A run also has a **time limit**, which is not part of the result: CPU time
+//! ([`Limits::cpu_time`], by default [`Limits::cpu_time_for`] its fuel cap at
+//! [`MIN_FUEL_PER_SECOND`]) and a wall-clock deadline ([`Limits::deadline`]: a provider passes
+//! the last moment its commitment can still reach the chain). Both are checked every
+//! [`TICK`] through wasmtime's epoch interruption; an overrun is [`Failure::Aborted`], so the
+//! provider declines the replica (free) instead of running into its commit deadline.
+//!
 //! ## Hostile modules
 //! Compilation is work nobody meters with fuel, so it is bounded three ways:
 //! - **structural limits** ([`prepare::ModuleLimits::TASK`]: functions, locals per function,
@@ -83,9 +104,14 @@ use compile::EngineSettings;
 
 use codec::{Decode, Encode};
 use parking_lot::Mutex;
-use std::{collections::HashMap, sync::Arc, time::Instant};
+use std::{
+	collections::HashMap,
+	sync::Arc,
+	time::{Duration, Instant},
+};
 use wasmtime::{
-	Caller, Config, Engine, Extern, Linker, Memory, Module, OptLevel, ResourceLimiter, Store, Trap,
+	Caller, Config, Engine, Extern, Func, Linker, Memory, Module, OptLevel, Ref, ResourceLimiter, Store, Trap,
+	UpdateDeadline,
 };
 
 /// Limits of one run.
@@ -97,13 +123,51 @@ pub struct Limits {
 	pub max_memory_bytes: usize,
 	/// Largest output, in bytes.
 	pub max_output_bytes: usize,
+	/// CPU time the run's thread may use; `None`: [`Limits::cpu_time_for`] the fuel cap.
+	/// Overrun: [`Failure::Aborted`] (not a result).
+	pub cpu_time: Option<Duration>,
+	/// The moment by which the run must have ended whatever the machine is doing (a provider:
+	/// the last moment its commitment can reach the chain). Overrun: [`Failure::Aborted`].
+	pub deadline: Option<Instant>,
 }
 
 impl Default for Limits {
 	fn default() -> Self {
-		Self { fuel_cap: 10_000_000_000, max_memory_bytes: 256 << 20, max_output_bytes: 64 << 20 }
+		Self {
+			fuel_cap: 10_000_000_000,
+			max_memory_bytes: 256 << 20,
+			max_output_bytes: 64 << 20,
+			cpu_time: None,
+			deadline: None,
+		}
 	}
 }
+
+impl Limits {
+	/// The CPU time a run with `fuel_cap` may use by default: one second plus the cap at
+	/// [`MIN_FUEL_PER_SECOND`] (half the rate the chain's prices and `MaxFuelCap` assume, so an
+	/// honest run on a slow machine is not cut short).
+	pub fn cpu_time_for(fuel_cap: u64) -> Duration {
+		Duration::from_secs(1) + Duration::from_nanos(fuel_cap.saturating_mul(1_000_000_000 / MIN_FUEL_PER_SECOND))
+	}
+}
+
+/// Bytes a bulk operation or a host copy moves per unit of fuel. Set from the measured copy and
+/// fill rates against the rate of ordinary operators (`docs/benchmarks.md`, "Fuel and time").
+pub const BYTES_PER_FUEL: u64 = 4;
+
+/// Fuel every call of a task ABI function costs, on top of the bytes it copies.
+pub const HOST_CALL_FUEL: u64 = 50;
+
+/// The slowest fuel rate the executor's default time limit allows for (units a second).
+pub const MIN_FUEL_PER_SECOND: u64 = 250_000_000;
+
+/// The metering version: 2 since bulk operations and host copies are charged by bytes. A change
+/// of any fuel rule changes the fuel replicas report, so it is a new version.
+pub const METERING_VERSION: u32 = 2;
+
+/// How often a run's time limits are checked (one epoch tick).
+pub const TICK: Duration = Duration::from_millis(10);
 
 /// Why a run produced no output. Deterministic: the same module and input give the same failure
 /// on every machine.
@@ -201,6 +265,10 @@ struct HostState {
 	max_memory: usize,
 	memory_denied: bool,
 	output_overflow: bool,
+	/// A charge by bytes could not be paid.
+	out_of_fuel: bool,
+	/// The run passed its CPU time or its deadline: why.
+	overran: Option<String>,
 }
 
 impl ResourceLimiter for HostState {
@@ -248,6 +316,8 @@ pub(crate) fn engine(settings: &EngineSettings) -> Result<Engine, String> {
 		.wasm_memory64(false)
 		.wasm_simd(true)
 		.wasm_bulk_memory(true)
+		// Time limits (see "Fuel is time"): checked at loop heads and function entries.
+		.epoch_interruption(true)
 		// Far more than `STACK_LIMIT` logical units can use: the instrumented limit always
 		// trips first (see `prepare`). Runs get a thread with this much stack.
 		.max_wasm_stack(settings.native_stack as usize);
@@ -299,6 +369,45 @@ pub const NATIVE_STACK_BYTES: usize = 2048 * prepare::STACK_LIMIT as usize;
 /// Stack above `max_wasm_stack` for the host side of a run (the ABI functions, wasmtime's
 /// trampolines, the trap handler).
 const HOST_STACK_BYTES: usize = 4 << 20;
+
+/// Take `units` of fuel out of the run, before the work they pay for. A run that cannot pay
+/// ends out of fuel (with nothing left). Without metering, free.
+fn charge(c: &mut Caller<'_, HostState>, units: u64) -> wasmtime::Result<()> {
+	let Ok(left) = c.get_fuel() else { return Ok(()) };
+	if units > left {
+		c.set_fuel(0)?;
+		c.data_mut().out_of_fuel = true;
+		return Err(Trap::OutOfFuel.into())
+	}
+	c.set_fuel(left - units)
+}
+
+/// The fuel of a host call that copies `bytes`.
+fn copy_fuel(bytes: u64) -> u64 {
+	HOST_CALL_FUEL.saturating_add(bytes / BYTES_PER_FUEL)
+}
+
+/// CPU time used by the calling thread.
+fn thread_cpu_time() -> Duration {
+	let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+	// SAFETY: `ts` is a valid timespec to write; the clock id is a constant Linux knows.
+	if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+		return Duration::ZERO
+	}
+	Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Advance `engine`'s epoch every [`TICK`] for as long as the engine exists.
+fn start_ticker(engine: &Engine) {
+	let weak = engine.weak();
+	let _ = std::thread::Builder::new().name("gravity-epoch".into()).spawn(move || loop {
+		std::thread::sleep(TICK);
+		match weak.upgrade() {
+			Some(engine) => engine.increment_epoch(),
+			None => return,
+		}
+	});
+}
 
 fn memory_of(caller: &mut Caller<'_, HostState>) -> Option<Memory> {
 	match caller.get_export("memory") {
@@ -365,8 +474,9 @@ impl Executor {
 		let engine = engine(&settings)?;
 		let mut linker = Linker::<HostState>::new(&engine);
 		linker
-			.func_wrap("gravity", "input_len", |c: Caller<'_, HostState>| -> i32 {
-				c.data().input.len() as i32
+			.func_wrap("gravity", "input_len", |mut c: Caller<'_, HostState>| -> wasmtime::Result<i32> {
+				charge(&mut c, HOST_CALL_FUEL)?;
+				Ok(c.data().input.len() as i32)
 			})
 			.and_then(|l| {
 				l.func_wrap(
@@ -377,6 +487,7 @@ impl Executor {
 						let input = c.data().input.clone();
 						let start = (offset as u32 as u64).min(input.len());
 						let n = (len as u32 as u64).min(input.len() - start) as usize;
+						charge(&mut c, copy_fuel(n as u64))?;
 						let ptr = ptr as u32 as usize;
 						// Straight from the input (memory or file) into the task's memory.
 						let dest = mem
@@ -401,6 +512,7 @@ impl Executor {
 					|mut c: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
 						let mem = memory_of(&mut c).ok_or_else(|| wasmtime::Error::msg("no memory"))?;
 						let len = len as u32 as usize;
+						charge(&mut c, copy_fuel(len as u64))?;
 						if c.data().output.len().saturating_add(len) > c.data().max_output {
 							c.data_mut().output_overflow = true;
 							return Err(wasmtime::Error::msg("output too large"))
@@ -414,6 +526,7 @@ impl Executor {
 			})
 			.and_then(|l| {
 				l.func_wrap("gravity", "seed", |mut c: Caller<'_, HostState>, ptr: i32| -> wasmtime::Result<()> {
+					charge(&mut c, HOST_CALL_FUEL)?;
 					let mem = memory_of(&mut c).ok_or_else(|| wasmtime::Error::msg("no memory"))?;
 					let seed = c.data().seed;
 					mem.write(&mut c, ptr as u32 as usize, &seed).map_err(|_| Trap::MemoryOutOfBounds)?;
@@ -421,6 +534,7 @@ impl Executor {
 				})
 			})
 			.map_err(|e| format!("linker: {e}"))?;
+		start_ticker(&engine);
 		Ok(Self {
 			engine,
 			linker: Arc::new(linker),
@@ -525,9 +639,33 @@ impl Executor {
 			max_memory: limits.max_memory_bytes,
 			memory_denied: false,
 			output_overflow: false,
+			out_of_fuel: false,
+			overran: None,
 		};
 		let mut store = Store::new(&self.engine, state);
 		store.limiter(|s| s as &mut dyn ResourceLimiter);
+		// Time limits, checked every tick on this (the run's) thread.
+		let cpu_limit = limits.cpu_time.unwrap_or_else(|| Limits::cpu_time_for(limits.fuel_cap));
+		let deadline = limits.deadline;
+		let cpu_at_start = thread_cpu_time();
+		store.set_epoch_deadline(1);
+		store.epoch_deadline_callback(move |mut ctx| {
+			let cpu = thread_cpu_time().saturating_sub(cpu_at_start);
+			let why = if cpu > cpu_limit {
+				Some(format!("ran past its CPU time limit of {} ms", cpu_limit.as_millis()))
+			} else if deadline.is_some_and(|d| Instant::now() >= d) {
+				Some("still running when its result was due".to_string())
+			} else {
+				None
+			};
+			match why {
+				Some(why) => {
+					ctx.data_mut().overran = Some(why);
+					Err(Trap::Interrupt.into())
+				},
+				None => Ok(UpdateDeadline::Continue(1)),
+			}
+		});
 		if self.metered && store.set_fuel(limits.fuel_cap).is_err() {
 			return (TaskResult { outcome: Err(Failure::OutOfFuel), fuel_used: 0 }, stats)
 		}
@@ -550,6 +688,18 @@ impl Executor {
 			(Some(_), Ok(run)) => run,
 			_ => return (TaskResult { outcome: Err(Failure::BadExports), fuel_used: fuel_used(&store) }, stats),
 		};
+		// The bulk meter (see `prepare`): bulk operations pay for their length through it.
+		if let Some(table) = instance.get_table(&mut store, prepare::METER_EXPORT) {
+			let meter = Func::wrap(&mut store, |mut c: Caller<'_, HostState>, len: i32| -> wasmtime::Result<()> {
+				charge(&mut c, len as u32 as u64 / BYTES_PER_FUEL)
+			});
+			if table.set(&mut store, 0, Ref::Func(Some(meter))).is_err() {
+				return (
+					TaskResult { outcome: Err(Failure::Aborted("the bulk meter could not be installed".into())), fuel_used: 0 },
+					stats,
+				)
+			}
+		}
 		let setup_ns = t1.elapsed().as_nanos();
 		let ret = run.call(&mut store, ());
 		let t3 = Instant::now();
@@ -579,6 +729,12 @@ impl Executor {
 fn classify(e: &wasmtime::Error, state: &HostState) -> Failure {
 	if let Some(why) = &state.input_error {
 		return Failure::Aborted(why.clone())
+	}
+	if let Some(why) = &state.overran {
+		return Failure::Aborted(why.clone())
+	}
+	if state.out_of_fuel {
+		return Failure::OutOfFuel
 	}
 	if state.output_overflow {
 		return Failure::OutputTooLarge

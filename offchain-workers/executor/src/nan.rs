@@ -134,6 +134,6 @@ pub(crate) fn features() -> WasmFeatures {
 /// (see the module docs), nothing else. `Err` with the reason if the module is invalid. The
 /// executor's own preparation ([`crate::prepare`]) applies this and the stack limit together.
 pub fn canonicalize_observable_nans(wasm: &[u8]) -> Result<Vec<u8>, String> {
-	let options = crate::prepare::Options { nans: true, stack_limit: None, limits: crate::prepare::ModuleLimits::unlimited() };
+	let options = crate::prepare::Options { nans: true, stack_limit: None, meter_bulk: false, limits: crate::prepare::ModuleLimits::unlimited() };
 	crate::prepare::prepare(wasm, &options).map(|p| p.wasm).map_err(|r| r.to_string())
 }

@@ -25,6 +25,22 @@
 //! at which it happens are then the same on every machine (tested under different native stack
 //! sizes in `tests/sandbox.rs`).
 //!
+//! ## Bulk operations charged by bytes
+//! wasmtime's fuel charges one unit per operator, so `memory.fill`, `memory.copy` and
+//! `memory.init` (and the table operations) cost one unit whatever their length: a loop of
+//! 256 MiB fills spends about 12 fuel and 50 ms an iteration, a million times slower per unit
+//! than the rate prices assume. With [`Options::meter_bulk`] (on whenever fuel is metered) the
+//! rewrite appends a one-entry funcref table, exported as [`METER_EXPORT`], and a type
+//! `(i32) -> ()`; before every bulk operation it copies the length (the operand on top of the
+//! stack) through a scratch local into a `call_indirect` of that table's entry 0, leaving the
+//! operands as they were. The executor puts its meter there, a host function that takes
+//! `length / BYTES_PER_FUEL` units (crate root) out of the run's fuel, or ends the run out of
+//! fuel, before the operation does any work. Nothing the module has moves: the type and the
+//! table are appended, so no index changes. A bulk operation in a start function runs before
+//! the executor can fill the table and traps (`indirect call to null`), the same on every
+//! machine; `memory.grow` is not charged (its pages are bounded by the memory cap and paid for
+//! by the operations that touch them).
+//!
 //! ## Structural limits
 //! Compilation time and memory grow with a module's structure, not with the fuel it burns: a
 //! valid module of a few hundred kilobytes with one huge function of tens of thousands of
@@ -46,6 +62,10 @@ pub const STACK_LIMIT: u32 = 65_536;
 /// Name of the exported stack counter. A module that exports this name itself is invalid.
 pub const DEPTH_EXPORT: &str = "__gravity_stack_depth";
 
+/// Name of the exported one-entry table through which bulk operations are charged (see "Bulk
+/// operations charged by bytes"). A module that exports this name itself is invalid.
+pub const METER_EXPORT: &str = "__gravity_meter";
+
 /// Structural limits of a task module, checked before compilation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModuleLimits {
@@ -59,7 +79,8 @@ pub struct ModuleLimits {
 	pub max_code_bytes: u32,
 	/// Largest operand-stack height in one function.
 	pub max_operand_stack: u32,
-	/// Control structures (`block`, `loop`, `if`) plus `br_table` targets in one function.
+	/// Control structures (`block`, `loop`, `if`), conditional branches (`br_if`) and `br_table`
+	/// targets in one function.
 	pub max_branches: u32,
 }
 
@@ -96,6 +117,9 @@ pub struct Options {
 	pub nans: bool,
 	/// Instrument the deterministic stack limit with this many units.
 	pub stack_limit: Option<u32>,
+	/// Charge bulk operations by their length: a call through the [`METER_EXPORT`] table
+	/// before every `memory.fill|copy|init` and `table.fill|copy|init|grow`.
+	pub meter_bulk: bool,
 	/// Structural limits.
 	pub limits: ModuleLimits,
 }
@@ -148,6 +172,8 @@ struct Measured {
 	imported_funcs: usize,
 	imported_globals: u32,
 	defined_globals: u32,
+	imported_tables: u32,
+	defined_tables: u32,
 	funcs: Vec<FuncInfo>,
 	code_bytes: u32,
 	complexity: u64,
@@ -195,6 +221,7 @@ fn measure(wasm: &[u8], limits: &ModuleLimits) -> Result<Measured, Rejection> {
 					match import.map_err(invalid)?.ty {
 						TypeRef::Func(t) => m.func_types.push(t),
 						TypeRef::Global(_) => m.imported_globals += 1,
+						TypeRef::Table(_) => m.imported_tables += 1,
 						_ => {},
 					}
 				}
@@ -207,10 +234,12 @@ fn measure(wasm: &[u8], limits: &ModuleLimits) -> Result<Measured, Rejection> {
 				}
 			},
 			Payload::GlobalSection(reader) => m.defined_globals = reader.count(),
+			Payload::TableSection(reader) => m.defined_tables = reader.count(),
 			Payload::ExportSection(reader) =>
 				for export in reader.clone() {
-					if export.map_err(invalid)?.name == DEPTH_EXPORT {
-						return Err(Rejection::Invalid(format!("the export name {DEPTH_EXPORT} is reserved")))
+					let name = export.map_err(invalid)?.name;
+					if name == DEPTH_EXPORT || name == METER_EXPORT {
+						return Err(Rejection::Invalid(format!("the export name {name} is reserved")))
 					}
 				},
 			Payload::CodeSectionStart { size, .. } => {
@@ -237,7 +266,10 @@ fn measure(wasm: &[u8], limits: &ModuleLimits) -> Result<Measured, Rejection> {
 				let pos = ops.original_position();
 				let op = ops.read().map_err(invalid)?;
 				match &op {
-					Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => branches += 1,
+					Operator::Block { .. } |
+					Operator::Loop { .. } |
+					Operator::If { .. } |
+					Operator::BrIf { .. } => branches += 1,
 					Operator::BrTable { targets } => branches += targets.len() as u64 + 1,
 					_ => {},
 				}
@@ -246,16 +278,20 @@ fn measure(wasm: &[u8], limits: &ModuleLimits) -> Result<Measured, Rejection> {
 			}
 			ops.finish().map_err(invalid)?;
 			over("operand stack height of one function", height as u64, limits.max_operand_stack)?;
-			over("blocks, loops, ifs and br_table targets of one function", branches, limits.max_branches)?;
+			over("blocks, loops, ifs, br_ifs and br_table targets of one function", branches, limits.max_branches)?;
 			allocs = v.into_allocations();
 			m.complexity = m.complexity.saturating_add(locals.saturating_mul(branches));
-			// Scratch locals of the NaN rewrite (3) count too: they are part of the frame.
-			let cost = 1u64 + locals + 3 + height as u64;
+			// Scratch locals of the rewrite (3 for NaNs, 1 for the bulk meter) count too: they are
+			// part of the frame.
+			let cost = 1u64 + locals + SCRATCH_LOCALS as u64 + height as u64;
 			m.funcs.push(FuncInfo { cost: cost.min(u32::MAX as u64) as u32, params, ty });
 		}
 	}
 	Ok(m)
 }
+
+/// Scratch locals appended to every function: f32, f64, v128 (NaN fixes), i32 (bulk meter).
+const SCRATCH_LOCALS: u32 = 4;
 
 /// A section's content after its leading count, and the count.
 fn counted(wasm: &[u8], range: &Range<usize>) -> Result<(u32, Range<usize>), Rejection> {
@@ -314,6 +350,14 @@ fn write(wasm: &[u8], m: &Measured, options: &Options) -> Result<Vec<u8>, Reject
 	// Block types for multi-value functions: a new type `() -> results` each, appended.
 	let mut block_types: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
 	let mut new_types: Vec<Vec<u8>> = Vec::new();
+	// The bulk meter: a type `(i32) -> ()` and a one-entry funcref table, both appended (no
+	// existing index moves), the table exported for the executor to fill.
+	let meter = options.meter_bulk.then(|| {
+		let ty = m.types.len() as u32;
+		new_types.push(vec![0x60, 1, 0x7f, 0]);
+		(ty, m.imported_tables + m.defined_tables)
+	});
+	let table_entry = vec![0x70, 0x01, 0x01, 0x01]; // funcref, min 1, max 1
 	if stack.is_some() {
 		for f in &m.funcs {
 			let results = &m.types.get(f.ty as usize).map(|t| &t.1).ok_or_else(|| Rejection::Invalid("unknown type".into()))?;
@@ -331,17 +375,26 @@ fn write(wasm: &[u8], m: &Measured, options: &Options) -> Result<Vec<u8>, Reject
 		}
 	}
 	let global_entry = vec![0x7f, 0x01, 0x41, 0x00, 0x0b]; // mut i32 = 0
-	let export_entry = {
+	let export = |name: &str, kind: u8, index: u32| {
 		let mut e = Vec::new();
-		leb_u32(&mut e, DEPTH_EXPORT.len() as u32);
-		e.extend_from_slice(DEPTH_EXPORT.as_bytes());
-		e.push(0x03);
-		leb_u32(&mut e, depth_global);
+		leb_u32(&mut e, name.len() as u32);
+		e.extend_from_slice(name.as_bytes());
+		e.push(kind);
+		leb_u32(&mut e, index);
 		e
 	};
+	let mut export_entries = Vec::new();
+	if stack.is_some() {
+		export_entries.push(export(DEPTH_EXPORT, 0x03, depth_global));
+	}
+	if let Some((_, table)) = meter {
+		export_entries.push(export(METER_EXPORT, 0x01, table));
+	}
+	let rewriting = stack.is_some() || meter.is_some();
 
 	let mut out = wasm[..8].to_vec();
-	let (mut wrote_types, mut wrote_global, mut wrote_export) = (false, false, false);
+	let (mut wrote_types, mut wrote_global, mut wrote_export) = (false, stack.is_none(), export_entries.is_empty());
+	let mut wrote_table = meter.is_none();
 	let mut code = Vec::new();
 	let mut bodies = 0u32;
 	let mut code_at: Option<usize> = None;
@@ -360,24 +413,18 @@ fn write(wasm: &[u8], m: &Measured, options: &Options) -> Result<Vec<u8>, Reject
 					bt
 				},
 			};
-			let rewritten = rewrite_body(wasm, body, f, options.nans, stack.map(|limit| (limit, depth_global, block_type)))
-				.map_err(invalid)?;
+			let rewritten =
+				rewrite_body(wasm, body, f, options.nans, stack.map(|limit| (limit, depth_global, block_type)), meter)
+					.map_err(invalid)?;
 			leb_u32(&mut code, rewritten.len() as u32);
 			code.extend_from_slice(&rewritten);
 			bodies += 1;
 			continue
 		}
 		let Some((id, range)) = payload.as_section() else { continue };
-		if stack.is_some() && id != 0 {
-			// Sections that must come after the global (export) section: write ours first.
-			if !wrote_global && order(id) > order(6) {
-				section(&mut out, 6, &[&[1u8][..], &global_entry].concat());
-				wrote_global = true;
-			}
-			if !wrote_export && order(id) > order(7) {
-				section(&mut out, 7, &[&[1u8][..], &export_entry].concat());
-				wrote_export = true;
-			}
+		if rewriting && id != 0 {
+			// Sections we add to that the module does not have: written in their place, before
+			// the first section that must come after them.
 			if !wrote_types && order(id) > order(1) && !new_types.is_empty() {
 				let mut content = Vec::new();
 				leb_u32(&mut content, new_types.len() as u32);
@@ -385,18 +432,37 @@ fn write(wasm: &[u8], m: &Measured, options: &Options) -> Result<Vec<u8>, Reject
 				section(&mut out, 1, &content);
 				wrote_types = true;
 			}
+			if !wrote_table && order(id) > order(4) {
+				section(&mut out, 4, &[&[1u8][..], &table_entry].concat());
+				wrote_table = true;
+			}
+			if !wrote_global && order(id) > order(6) {
+				section(&mut out, 6, &[&[1u8][..], &global_entry].concat());
+				wrote_global = true;
+			}
+			if !wrote_export && order(id) > order(7) {
+				let mut content = Vec::new();
+				leb_u32(&mut content, export_entries.len() as u32);
+				export_entries.iter().for_each(|e| content.extend_from_slice(e));
+				section(&mut out, 7, &content);
+				wrote_export = true;
+			}
 		}
 		match id {
-			1 if stack.is_some() => {
+			1 if rewriting => {
 				extend_section(&mut out, wasm, 1, &range, &new_types)?;
 				wrote_types = true;
+			},
+			4 if meter.is_some() => {
+				extend_section(&mut out, wasm, 4, &range, &[table_entry.clone()])?;
+				wrote_table = true;
 			},
 			6 if stack.is_some() => {
 				extend_section(&mut out, wasm, 6, &range, &[global_entry.clone()])?;
 				wrote_global = true;
 			},
-			7 if stack.is_some() => {
-				extend_section(&mut out, wasm, 7, &range, &[export_entry.clone()])?;
+			7 if !export_entries.is_empty() => {
+				extend_section(&mut out, wasm, 7, &range, &export_entries)?;
 				wrote_export = true;
 			},
 			10 => code_at = Some(out.len()),
@@ -457,6 +523,7 @@ fn rewrite_body(
 	f: &FuncInfo,
 	nans: bool,
 	stack: Option<(u32, u32, Vec<u8>)>,
+	meter: Option<(u32, u32)>,
 ) -> Result<Vec<u8>, BinaryReaderError> {
 	let mut reader: BinaryReader<'_> = body.get_binary_reader();
 	let declarations = reader.read_var_u32()?;
@@ -467,13 +534,13 @@ fn rewrite_body(
 	}
 	let mut ops = body.get_operators_reader()?;
 	let ops_start = ops.original_position();
-	let (tmp_f32, tmp_f64, tmp_v128) = (locals, locals + 1, locals + 2);
+	let (tmp_f32, tmp_f64, tmp_v128, tmp_i32) = (locals, locals + 1, locals + 2, locals + 3);
 
 	let mut out = Vec::with_capacity(body.range().len() + 96);
-	leb_u32(&mut out, declarations + 3);
+	leb_u32(&mut out, declarations + SCRATCH_LOCALS);
 	out.extend_from_slice(&wasm[entries_start..ops_start]);
-	for ty in [0x7d, 0x7c, 0x7b] {
-		// one f32, one f64, one v128
+	for ty in [0x7d, 0x7c, 0x7b, 0x7f] {
+		// one f32, one f64, one v128, one i32
 		out.push(1);
 		out.push(ty);
 	}
@@ -510,6 +577,11 @@ fn rewrite_body(
 				leave(&mut out, *global, f.cost);
 			}
 		}
+		if let Some((ty, table)) = meter {
+			if is_bulk(&op) {
+				charge_length(&mut out, tmp_i32, ty, table);
+			}
+		}
 		let fix = if nans { fix_for(&op) } else { Fix::None };
 		match fix {
 			Fix::BeforeF32 => canon_scalar(&mut out, tmp_f32, false),
@@ -524,4 +596,34 @@ fn rewrite_body(
 		}
 	}
 	Ok(out)
+}
+
+/// The operations whose work grows with an operand (the last one: a length in bytes or table
+/// elements), which wasmtime's fuel charges as one unit whatever the length.
+fn is_bulk(op: &Operator<'_>) -> bool {
+	matches!(
+		op,
+		Operator::MemoryFill { .. } |
+			Operator::MemoryCopy { .. } |
+			Operator::MemoryInit { .. } |
+			Operator::TableFill { .. } |
+			Operator::TableCopy { .. } |
+			Operator::TableInit { .. } |
+			Operator::TableGrow { .. }
+	)
+}
+
+/// Before a bulk operation, whose length is on top of the operand stack:
+/// `local.tee $n; local.get $n; i32.const 0; call_indirect (type (i32) -> ()) $meter`: the
+/// meter (a host function the executor puts in the table) is charged the length; the operands
+/// stay as they were.
+fn charge_length(out: &mut Vec<u8>, scratch: u32, ty: u32, table: u32) {
+	out.push(0x22); // local.tee
+	leb_u32(out, scratch);
+	out.push(0x20); // local.get
+	leb_u32(out, scratch);
+	i32_const(out, 0);
+	out.push(0x11); // call_indirect
+	leb_u32(out, ty);
+	leb_u32(out, table);
 }

@@ -297,6 +297,13 @@ fn compile_once(wasm: &[u8]) -> (gravity_executor::TaskResult, gravity_executor:
 	ex.run(program_hash(wasm), wasm, Arc::new(vec![]), [0; 32], &Limits::default())
 }
 
+/// One function of `n` conditional branches (`br_if`) and no other control structure but one
+/// block.
+fn br_ifs(n: usize) -> Vec<u8> {
+	let body = "(br_if 0 (i32.const 0))".repeat(n);
+	wat::parse_str(format!(r#"(module (memory (export "memory") 1) (func (export "run") (result i32) (block {body}) (i32.const 0)))"#)).unwrap()
+}
+
 #[test]
 fn hostile_modules_are_rejected_before_compilation() {
 	use gravity_executor::hostile::dense_module;
@@ -306,7 +313,9 @@ fn hostile_modules_are_rejected_before_compilation() {
 	let cases = [
 		("50,000 locals", dense_module(1, 50_000, 5_000), "locals of one function"),
 		("100,000 functions", dense_module(100_000, 1, 0), "functions"),
-		("12,000 branches", dense_module(1, 64, 12_000), "blocks, loops, ifs and br_table targets"),
+		("12,000 branches", dense_module(1, 64, 12_000), "blocks, loops, ifs, br_ifs and br_table targets"),
+		// `br_if` is a branch too (issue 21, 5b: it was not counted).
+		("12,000 br_ifs", br_ifs(12_000), "blocks, loops, ifs, br_ifs and br_table targets"),
 	];
 	for (name, wasm, limit) in cases {
 		let t = Instant::now();
@@ -344,7 +353,7 @@ fn the_worst_modules_within_the_limits_compile_in_bounded_time_and_pay_for_it() 
 		assert_eq!(r.outcome, Ok(vec![]), "{name}");
 		assert!(stats.compiled);
 		// The compile price is charged to the run, the same whoever runs it.
-		let options = prepare::Options { nans: true, stack_limit: None, limits: prepare::ModuleLimits::TASK };
+		let options = prepare::Options { nans: true, stack_limit: None, meter_bulk: true, limits: prepare::ModuleLimits::TASK };
 		let p = prepare::prepare(&wasm, &options).unwrap();
 		let price = compile_fuel(p.functions, p.code_bytes, p.complexity);
 		assert!(r.fuel_used >= price && r.fuel_used < price + 100, "{name}: {} fuel", r.fuel_used);
