@@ -298,6 +298,13 @@ pub fn new_full<
 			}),
 			data: data_service.clone(),
 			peer_id: sc_network::service::traits::NetworkStateInfo::local_peer_id(&network).into(),
+			sign_with_network_key: {
+				let network = network.clone();
+				std::sync::Arc::new(move |message: Vec<u8>| {
+					let signature = sc_network::service::traits::NetworkSigner::sign_with_local_identity(&*network, message).ok()?;
+					signature.bytes.try_into().ok()
+				})
+			},
 		};
 		task_manager.spawn_handle().spawn("gravity-provider", Some("provider"), gravity_provider::run(params));
 	}

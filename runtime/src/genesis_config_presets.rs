@@ -15,7 +15,7 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 pub const ENDOWMENT: u128 = 1_000_000 * UNIT;
 
 /// The machine a dev provider declares.
-fn dev_capabilities() -> Capabilities {
+pub fn dev_capabilities() -> Capabilities {
 	Capabilities {
 		device: DeviceClass::Pc,
 		arch: Arch::X86_64,

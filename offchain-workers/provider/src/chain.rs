@@ -17,8 +17,36 @@ use std::sync::Arc;
 pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"grav");
 
 /// Blocks the chain's nonce may stand still while transactions of ours are pending before we
-/// assume one was dropped from the pool (a *nonce gap*) and fill it.
-pub const RESYNC_AFTER: u32 = 10;
+/// assume one was dropped from the pool (a *nonce gap*) and fill it. Two: a duty is operational
+/// and ordered first, so a pending one of ours that has not landed in two blocks was dropped;
+/// waiting longer (it was 10, the whole commit window) made every later duty miss its deadline.
+pub const RESYNC_AFTER: u32 = 2;
+
+/// What a refusal from the transaction pool means for our nonce count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+	/// The pool already holds this very transaction (same nonce, same call): it was submitted;
+	/// count on from it. Treating it as a refusal reset the count and made the next
+	/// transactions collide with ones in the pool (an honest provider lost a bond that way).
+	AlreadyInPool,
+	/// The nonce is behind the chain (`Stale`) or the pool refused for good: start again from
+	/// the chain's nonce.
+	Resync,
+	/// Refused for now: the pool is full (the nonce was not used; it is tried again), or a
+	/// pending transaction of ours holds the nonce with an equal or higher priority (so it was
+	/// not dropped after all; the count stands).
+	Retry,
+}
+
+/// How to treat a pool error.
+pub fn classify_refusal(e: &sc_transaction_pool_api::error::Error) -> Refusal {
+	use sc_transaction_pool_api::error::Error as E;
+	match e {
+		E::AlreadyImported(_) => Refusal::AlreadyInPool,
+		E::TooLowPriority { .. } | E::ImmediatelyDropped | E::TemporarilyBanned => Refusal::Retry,
+		_ => Refusal::Resync,
+	}
+}
 
 /// The nonce of the next transaction. Submissions run ahead of the chain (several per block);
 /// if one of them is dropped from the pool, every later one waits in the pool's future queue
@@ -61,9 +89,15 @@ impl NonceTracker {
 		self.next = self.next.max(nonce.saturating_add(1));
 	}
 
-	/// The pool refused a transaction: start again from the chain's nonce.
-	pub fn refused(&mut self, chain_nonce: Nonce) {
-		self.next = chain_nonce;
+	/// The pool refused a transaction signed with `nonce` (see [`Refusal`]).
+	pub fn refused(&mut self, how: Refusal, nonce: Nonce, chain_nonce: Nonce) {
+		match how {
+			Refusal::AlreadyInPool => self.submitted(nonce),
+			Refusal::Resync => self.next = chain_nonce,
+			// The nonce was not used (or is held by a pending transaction of ours): the count
+			// stands.
+			Refusal::Retry => self.next = self.next.max(chain_nonce),
+		}
 	}
 }
 
@@ -129,9 +163,17 @@ where
 				Ok(())
 			},
 			Err(e) => {
-				// Resynchronise with the chain on the next submission.
-				self.nonces.refused(chain_nonce);
-				Err(format!("{e:?}"))
+				use sc_transaction_pool_api::error::IntoPoolError;
+				let text = format!("{e:?}");
+				let how = match e.into_pool_error() {
+					Ok(pool_error) => classify_refusal(&pool_error),
+					Err(_) => Refusal::Resync,
+				};
+				self.nonces.refused(how, nonce, chain_nonce);
+				if how == Refusal::AlreadyInPool {
+					return Ok(())
+				}
+				Err(text)
 			},
 		}
 	}
@@ -172,6 +214,42 @@ mod tests {
 		t.submitted(9);
 		// The gap filled, everything lands: the chain moves on and so do we.
 		assert_eq!(t.nonce_for(10, 100 + RESYNC_AFTER + 1), 10);
+	}
+
+	#[test]
+	fn a_transaction_already_in_the_pool_is_not_a_refusal() {
+		use sc_transaction_pool_api::error::Error as E;
+		let mut t = NonceTracker::default();
+		for n in 0..3 {
+			let next = t.nonce_for(0, 1).max(n);
+			t.submitted(next);
+		}
+		assert_eq!(t.nonce_for(0, 1), 3);
+		// The pool says nonce 3 is already there (a resubmission of the same transaction): the
+		// count goes on from 4, it does not restart at the chain's 0 (which collided with 1, 2).
+		let how = classify_refusal(&E::AlreadyImported(Box::new(())));
+		assert_eq!(how, Refusal::AlreadyInPool);
+		t.refused(how, 3, 0);
+		assert_eq!(t.nonce_for(0, 1), 4);
+		// A stale nonce resyncs with the chain; a full pool retries the same nonce.
+		t.refused(classify_refusal(&E::InvalidTransaction(sp_runtime::transaction_validity::InvalidTransaction::Stale)), 4, 2);
+		assert_eq!(t.nonce_for(2, 2), 2);
+		t.submitted(2);
+		t.submitted(3);
+		t.refused(classify_refusal(&E::ImmediatelyDropped), 4, 2);
+		assert_eq!(t.nonce_for(2, 2), 4);
+	}
+
+	#[test]
+	fn a_gap_is_filled_within_two_blocks() {
+		let mut t = NonceTracker::default();
+		for n in 0..4 {
+			t.submitted(n);
+		}
+		// Nonce 0 dropped: the chain stays at 0.
+		assert_eq!(t.nonce_for(0, 10), 4, "the block it was due in");
+		assert_eq!(t.nonce_for(0, 11), 4);
+		assert_eq!(t.nonce_for(0, 12), 0, "filled two blocks later, well inside a commit window");
 	}
 
 	#[test]

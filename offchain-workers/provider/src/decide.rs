@@ -29,7 +29,21 @@ pub struct Situation {
 	pub unable: bool,
 	/// Long enough since assignment that missing data means declining rather than waiting.
 	pub past_decline_point: bool,
+	/// So close to the commit deadline ([`GIVE_UP_BEFORE`] blocks) that a replica without a
+	/// result must be declined whatever the node is doing (running it, fetching, compiling,
+	/// or busy with others): a no-show is slashed, a decline is free.
+	pub out_of_time: bool,
 }
+
+/// Blocks before a replica's commit deadline from which a replica without a result is declined
+/// whatever the node is doing. A run's own deadline is [`RUN_ENDS_BEFORE`] blocks before the
+/// commit deadline, so a run that overruns is aborted before this point; this is the backstop
+/// for everything else (a fetch, a compile worker, a full node).
+pub const GIVE_UP_BEFORE: u32 = 3;
+
+/// Blocks before a replica's commit deadline by which its run must have ended (the executor's
+/// `Limits::deadline`): one block to see it and decline before [`GIVE_UP_BEFORE`].
+pub const RUN_ENDS_BEFORE: u32 = 4;
 
 /// The action for a replica.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,7 +91,9 @@ pub fn decline_from(since: u32, position: u32, commit_deadline: u32) -> u32 {
 pub fn decide(s: &Situation) -> Step {
 	match (&s.phase, s.committed, s.local) {
 		(TaskPhase::Committing, None, Some(_)) => Step::Commit,
-		(TaskPhase::Committing, None, None) if s.unable => Step::Decline,
+		(TaskPhase::Committing, None, None) if s.unable || s.out_of_time => Step::Decline,
+		// Busy with others at the decline point: it cannot start in time; give it back.
+		(TaskPhase::Committing, None, None) if s.at_capacity && !s.running && s.past_decline_point => Step::Decline,
 		(TaskPhase::Committing, None, None) if s.running || s.at_capacity => Step::Wait,
 		(TaskPhase::Committing, None, None) => Step::Run { decline_if_missing: s.past_decline_point },
 		(TaskPhase::Revealing { .. }, Some(sealed), Some(ours)) if !s.revealed =>
@@ -108,7 +124,24 @@ mod tests {
 			at_capacity: false,
 			unable: false,
 			past_decline_point: false,
+			out_of_time: false,
 		}
+	}
+
+	#[test]
+	fn a_replica_without_a_result_is_declined_in_time_whatever_the_node_is_doing() {
+		let s = at(TaskPhase::Committing);
+		// Running (a long task, a slow fetch or compile): wait, until it is out of time.
+		assert_eq!(decide(&Situation { running: true, past_decline_point: true, ..s.clone() }), Step::Wait);
+		assert_eq!(decide(&Situation { running: true, out_of_time: true, ..s.clone() }), Step::Decline);
+		// Full with other tasks: wait until the decline point, then give it back.
+		assert_eq!(decide(&Situation { at_capacity: true, ..s.clone() }), Step::Wait);
+		assert_eq!(decide(&Situation { at_capacity: true, past_decline_point: true, ..s.clone() }), Step::Decline);
+		assert_eq!(decide(&Situation { at_capacity: true, out_of_time: true, ..s.clone() }), Step::Decline);
+		// A result in time is committed, even late.
+		assert_eq!(decide(&Situation { local: Some(A), out_of_time: true, ..s.clone() }), Step::Commit);
+		// Once committed, nothing to decline.
+		assert_eq!(decide(&Situation { committed: Some(A), local: Some(A), out_of_time: true, ..s }), Step::Wait);
 	}
 
 	#[test]

@@ -27,7 +27,13 @@
 //!    in its content store, served to the requester (and to reducers) until the job's retention
 //!    ends. Nothing of the output goes on chain, so every output the executor accepts (64 MiB)
 //!    can be delivered, and one copy moves per fetch;
-//! 6. declines (free) a replica whose data it cannot fetch by half its commit window;
+//! 6. declines (free) a replica whose data it cannot fetch by half its commit window, one it
+//!    cannot start by then because it runs as many tasks as it may, one whose run is aborted
+//!    (past its CPU time, which its fuel cap sets, or still running `decide::RUN_ENDS_BEFORE`
+//!    blocks before its commit deadline: the executor's `Limits::deadline`), and, whatever the
+//!    node is doing (a fetch, a compile worker, a run), any replica without a result
+//!    `decide::GIVE_UP_BEFORE` blocks before its commit deadline: a decline is free, a no-show
+//!    is slashed;
 //! 7. sends heartbeats (free when due) so the chain keeps assigning work to it.
 //!
 //! The service is an event loop (`worker::EventLoop`, the shape of rust-libp2p's
@@ -36,8 +42,10 @@
 //! on its own (including after a restart, when only the record on disk is left).
 //!
 //! Its nonces run ahead of the chain; if a transaction is dropped from the pool the chain's
-//! nonce stands still and every later transaction waits: after 10 blocks of that the next
-//! transaction takes the missing nonce (`chain::NonceTracker`).
+//! nonce stands still and every later transaction waits: after 2 blocks of that the next
+//! transaction takes the missing nonce (`chain::NonceTracker`). A pool answer of "already
+//! imported" means the transaction is there, not a refusal: the count goes on
+//! (`chain::classify_refusal`).
 //!
 //! **Why a node service and not host functions called from an off-chain worker**: the work is
 //! long-running and must not occupy the small off-chain worker thread pool or be tied to one

@@ -6,7 +6,7 @@
 
 use crate::{
 	chain::{Submitter, KEY_TYPE},
-	decide::{decide, decline_from, Situation, Step},
+	decide::{decide, decline_from, Situation, Step, GIVE_UP_BEFORE, RUN_ENDS_BEFORE},
 	state::{Record, Records},
 };
 use futures::StreamExt;
@@ -54,7 +54,13 @@ pub struct ProviderParams<C, P, S> {
 	/// The node's network peer id, registered on chain (`providers.set_endpoint`) so that
 	/// requesters and other providers know where to fetch from.
 	pub peer_id: PeerId,
+	/// Signs with the node's network key (the key `peer_id` names): the proof that this node
+	/// agrees to be the provider's endpoint (`gravity_primitives::endpoint_proof_message`).
+	pub sign_with_network_key: NetworkSigner,
 }
+
+/// See [`ProviderParams::sign_with_network_key`]: `None` when the key cannot sign.
+pub type NetworkSigner = Arc<dyn Fn(Vec<u8>) -> Option<gravity_primitives::EndpointProof> + Send + Sync>;
 
 /// Kinds of submissions, to avoid resubmitting the same one every block.
 #[derive(Hash, PartialEq, Eq, Clone, Copy, Debug)]
@@ -65,6 +71,8 @@ enum Action {
 	Heartbeat,
 	Decline,
 	Endpoint,
+	/// Lowering the declared `max_concurrent` to what the node runs.
+	Capacity,
 }
 
 /// The intervals the provider paces itself by, read from the chain at every block (so a runtime
@@ -154,6 +162,7 @@ where
 	let event_loop = EventLoop {
 		data: params.data,
 		peer_id: params.peer_id,
+		sign_with_network_key: params.sign_with_network_key,
 		client: params.client,
 		max_concurrent: params.max_concurrent,
 		submitter,
@@ -175,6 +184,7 @@ struct EventLoop<C, P, S> {
 	client: Arc<C>,
 	data: DataService,
 	peer_id: PeerId,
+	sign_with_network_key: NetworkSigner,
 	max_concurrent: usize,
 	submitter: Submitter<C, P>,
 	account: AccountId,
@@ -258,6 +268,24 @@ where
 	/// A heartbeat at half the chain's timeout (it takes one for free from a quarter on).
 	async fn heartbeat(&mut self, number: BlockNumber, at: Hash) {
 		let Ok(Some(info)) = self.client.runtime_api().provider(at, self.account.clone()) else { return };
+		// The chain assigns up to the declared number of tasks at once; this node runs
+		// `max_concurrent`. A declaration above what the node runs would have replicas wait
+		// for a slot and be declined at their decline point, so the node lowers it to match
+		// (one `updateCapabilities`, everything else as declared).
+		let declared = usize::from(info.capabilities.max_concurrent);
+		if declared > self.max_concurrent && self.due((0, 0, Action::Capacity)) {
+			let runs = u16::try_from(self.max_concurrent).unwrap_or(u16::MAX).max(1);
+			log::info!(
+				target: LOG,
+				"this provider declares {declared} concurrent tasks on chain but the node runs {runs} (--provider-max-tasks): declaring {runs}"
+			);
+			let capabilities = gravity_primitives::Capabilities { max_concurrent: runs, ..info.capabilities.clone() };
+			let call = RuntimeCall::Providers(pallet_gravity_providers::Call::update_capabilities { capabilities });
+			if let Err(e) = self.submitter.submit(at, call).await {
+				log::warn!(target: LOG, "capacity not declared: {e}");
+			}
+			self.sent.insert((0, 0, Action::Capacity), number);
+		}
 		let every = self.intervals.heartbeat_every();
 		if number.saturating_sub(info.last_heartbeat) >= every && self.due((0, 0, Action::Heartbeat)) {
 			let call = RuntimeCall::Providers(pallet_gravity_providers::Call::heartbeat {});
@@ -285,7 +313,12 @@ where
 			log::error!(target: LOG, "peer id {} is longer than the chain records", self.peer_id);
 			return
 		};
-		let call = RuntimeCall::Providers(pallet_gravity_providers::Call::set_endpoint { peer_id });
+		let Some(proof) = (self.sign_with_network_key)(gravity_primitives::endpoint_proof_message(&self.account)) else {
+			log::error!(target: LOG, "the network key of {} cannot sign the endpoint proof (not Ed25519?)", self.peer_id);
+			self.sent.insert((0, 0, Action::Endpoint), number);
+			return
+		};
+		let call = RuntimeCall::Providers(pallet_gravity_providers::Call::set_endpoint { peer_id, proof });
 		match self.submitter.submit(at, call).await {
 			Ok(()) => log::info!(target: LOG, "data endpoint {} registered on chain", self.peer_id),
 			Err(e) => log::warn!(target: LOG, "data endpoint not submitted: {e}"),
@@ -342,6 +375,7 @@ where
 			at_capacity,
 			unable: self.unable.lock().expect("lock").contains(&key),
 			past_decline_point: number.saturating_sub(me.assigned_at) >= self.intervals.decline_after(),
+			out_of_time: number.saturating_add(GIVE_UP_BEFORE) >= me.commit_deadline,
 		};
 		match (decide(&situation), rec) {
 			(Step::Wait, _) => {},
@@ -366,7 +400,7 @@ where
 			(Step::Run { decline_if_missing }, _) => match plan(&*self.client, at, job_id, &task, &self.account) {
 				Some(plan) => {
 					let decline_at = me.assigned_at.saturating_add(self.intervals.decline_after());
-					self.spawn_run(number, job_id, task_idx, plan, decline_at)
+					self.spawn_run(number, job_id, task_idx, plan, decline_at, me.commit_deadline)
 				},
 				None if decline_if_missing =>
 					self.decline(number, at, job_id, task_idx, &task, "program not available; declined").await,
@@ -436,12 +470,31 @@ where
 	/// the commit window): a fetch that fails earlier is tried again at a later block, one that
 	/// has not succeeded by then is given up and the replica declined (free), so an unreachable
 	/// source never turns an honest provider into a slashed no-show.
-	fn spawn_run(&mut self, number: BlockNumber, job_id: JobId, task_idx: TaskIndex, plan: RunPlan, decline_at: BlockNumber) {
+	///
+	/// The run itself must end [`RUN_ENDS_BEFORE`] blocks before the commit deadline (its CPU
+	/// time is also limited by its fuel cap): one that does not is aborted and declined.
+	fn spawn_run(
+		&mut self,
+		number: BlockNumber,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		plan: RunPlan,
+		decline_at: BlockNumber,
+		commit_deadline: BlockNumber,
+	) {
 		// Only this loop inserts, so the capacity decided on still holds.
 		self.running.lock().expect("lock").insert((job_id, task_idx));
 		let (executor, running, unable, mut records, data) =
 			(self.executor.clone(), self.running.clone(), self.unable.clone(), self.records.clone(), self.data.clone());
-		let limits = Limits { fuel_cap: plan.fuel_cap, ..self.limits.clone() };
+		let run_ends_in = std::time::Duration::from_millis(
+			u64::from(commit_deadline.saturating_sub(RUN_ENDS_BEFORE).saturating_sub(number))
+				.saturating_mul(gravity_runtime::MILLI_SECS_PER_BLOCK),
+		);
+		let limits = Limits {
+			fuel_cap: plan.fuel_cap,
+			deadline: Some(std::time::Instant::now() + run_ends_in),
+			..self.limits.clone()
+		};
 		// Keep job data (inputs fetched, outputs computed) for the job's retention, with an
 		// hour of margin: until then the requester and other providers may fetch it from here.
 		let keep_until = gravity_data_store::now_secs()

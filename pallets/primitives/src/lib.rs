@@ -60,6 +60,26 @@ pub const MAX_PEER_ID_BYTES: u32 = 64;
 /// A node's network peer id as bytes (`PeerId::to_bytes`): where data can be fetched from.
 pub type PeerIdBytes = frame_support::BoundedVec<u8, frame_support::traits::ConstU32<MAX_PEER_ID_BYTES>>;
 
+/// A signature by a node's network key (Ed25519) proving that the node agrees to be a
+/// provider's data endpoint (`providers.set_endpoint`).
+pub type EndpointProof = [u8; 64];
+
+/// What a provider's node signs with its network key ([`EndpointProof`]) to be named the data
+/// endpoint of `provider`: the SCALE encoding of a fixed context and the provider's account, so
+/// that nobody can name another node's peer id (whose key it does not hold) as its own.
+pub fn endpoint_proof_message<A: Encode>(provider: &A) -> Vec<u8> {
+	(b"gravity/endpoint/v1", provider).encode()
+}
+
+/// The Ed25519 public key a peer id names, when it names one inline (an identity multihash of
+/// the protobuf-encoded key, as Substrate and libp2p nodes with Ed25519 keys have): `0x00 0x24`
+/// (identity, 36 bytes), `0x08 0x01` (key type Ed25519), `0x12 0x20` (32 bytes of key), the key.
+pub fn peer_id_ed25519_key(peer_id: &[u8]) -> Option<[u8; 32]> {
+	const PREFIX: [u8; 6] = [0x00, 0x24, 0x08, 0x01, 0x12, 0x20];
+	let key = peer_id.strip_prefix(&PREFIX[..])?;
+	key.try_into().ok()
+}
+
 /// A job id.
 pub type JobId = u64;
 /// Index of a task within its job.

@@ -99,10 +99,16 @@ mod benchmarks {
 	fn set_endpoint() {
 		let caller = funded::<T>("caller", 0);
 		Pallet::<T>::do_register(caller.clone(), bench_caps(1024), T::MinBond::get()).unwrap();
-		let peer_id: gravity_primitives::PeerIdBytes =
-			frame_support::BoundedVec::truncate_from(alloc::vec![7u8; gravity_primitives::MAX_PEER_ID_BYTES as usize]);
+		// A node key from the host's keystore, its peer id, and its signature naming the caller.
+		let key = sp_io::crypto::ed25519_generate(sp_core::crypto::KeyTypeId(*b"gvep"), None);
+		let mut bytes = alloc::vec![0x00, 0x24, 0x08, 0x01, 0x12, 0x20];
+		bytes.extend_from_slice(key.as_ref());
+		let peer_id: gravity_primitives::PeerIdBytes = frame_support::BoundedVec::truncate_from(bytes);
+		let message = gravity_primitives::endpoint_proof_message(&caller);
+		let proof = sp_io::crypto::ed25519_sign(sp_core::crypto::KeyTypeId(*b"gvep"), &key, &message)
+			.expect("the key was just generated in the keystore");
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller.clone()), peer_id.clone());
+		_(RawOrigin::Signed(caller.clone()), peer_id.clone(), proof.0);
 		assert_eq!(Endpoints::<T>::get(&caller), Some(peer_id));
 	}
 

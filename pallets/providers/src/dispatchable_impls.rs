@@ -9,7 +9,7 @@ use frame_support::{
 	},
 };
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{Arch, Capabilities, ClassKey, PeerIdBytes, CLASS_COUNT};
+use gravity_primitives::{Arch, Capabilities, ClassKey, EndpointProof, PeerIdBytes, CLASS_COUNT};
 use sp_runtime::traits::Saturating;
 
 impl<T: Config> Pallet<T> {
@@ -143,9 +143,17 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	pub(crate) fn do_set_endpoint(who: T::AccountId, peer_id: PeerIdBytes) -> DispatchResult {
+	pub(crate) fn do_set_endpoint(who: T::AccountId, peer_id: PeerIdBytes, proof: EndpointProof) -> DispatchResult {
 		ensure!(Providers::<T>::contains_key(&who), Error::<T>::NotProvider);
 		ensure!(!peer_id.is_empty(), Error::<T>::EmptyEndpoint);
+		let key = gravity_primitives::peer_id_ed25519_key(&peer_id).ok_or(Error::<T>::EndpointNotEd25519)?;
+		let message = gravity_primitives::endpoint_proof_message(&who);
+		let proven = sp_runtime::traits::Verify::verify(
+			&sp_core::ed25519::Signature::from_raw(proof),
+			&message[..],
+			&sp_core::ed25519::Public::from_raw(key),
+		);
+		ensure!(proven, Error::<T>::EndpointNotProven);
 		Endpoints::<T>::insert(&who, peer_id.clone());
 		Self::deposit_event(Event::EndpointSet { provider: who, peer_id });
 		Ok(())

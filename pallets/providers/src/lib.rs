@@ -28,7 +28,7 @@ pub mod pallet {
 		traits::fungible::{Inspect, Mutate, MutateHold},
 	};
 	use frame_system::pallet_prelude::*;
-	use gravity_primitives::{Capabilities, ClassKey, PeerIdBytes, CLASS_COUNT};
+	use gravity_primitives::{Capabilities, ClassKey, EndpointProof, PeerIdBytes, CLASS_COUNT};
 	use sp_runtime::Perbill;
 
 	pub type BalanceOf<T> =
@@ -225,6 +225,13 @@ pub mod pallet {
 		/// An empty peer id: pass the bytes of the node's peer id (`system_localPeerId`,
 		/// base58-decoded).
 		EmptyEndpoint,
+		/// The peer id does not name an Ed25519 key inline (as every Substrate node's does):
+		/// pass the bytes of the node's own peer id.
+		EndpointNotEd25519,
+		/// The proof is not a signature of `endpoint_proof_message(provider)` by the peer id's
+		/// key: only the node that holds the key can be named (provider nodes sign it
+		/// themselves at start).
+		EndpointNotProven,
 	}
 
 	#[pallet::call]
@@ -253,7 +260,7 @@ pub mod pallet {
 		/// quarter of `HeartbeatTimeout` after the previous one: at most 4 free ones per timeout,
 		/// per bonded provider), paid when earlier.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::heartbeat())]
+		#[pallet::weight((T::WeightInfo::heartbeat(), DispatchClass::Operational))]
 		pub fn heartbeat(origin: OriginFor<T>) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let due = Self::do_heartbeat(who)?;
@@ -285,12 +292,15 @@ pub mod pallet {
 		}
 
 		/// Name the network peer id the caller's node serves data from (provider nodes do this
-		/// themselves at start when it changed). Replaces the previous one.
+		/// themselves at start when it changed). Replaces the previous one. `proof` is the
+		/// node's signature, with the key the peer id names, of
+		/// `gravity_primitives::endpoint_proof_message(caller)`: nobody can name a node it does
+		/// not run.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::set_endpoint())]
-		pub fn set_endpoint(origin: OriginFor<T>, peer_id: PeerIdBytes) -> DispatchResult {
+		pub fn set_endpoint(origin: OriginFor<T>, peer_id: PeerIdBytes, proof: EndpointProof) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::do_set_endpoint(who, peer_id)
+			Self::do_set_endpoint(who, peer_id, proof)
 		}
 	}
 }

@@ -72,6 +72,8 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	.assimilate_storage(&mut t)
 	.unwrap();
 	let mut ext = sp_io::TestExternalities::new(t);
+	// A keystore, as the benchmarking CLI has: the `set_endpoint` benchmark signs with a node key.
+	ext.register_extension(sp_keystore::KeystoreExt::new(sp_keystore::testing::MemoryKeystore::new()));
 	ext.execute_with(|| System::set_block_number(1));
 	ext
 }

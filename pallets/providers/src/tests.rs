@@ -273,24 +273,66 @@ fn mem_tiers_and_candidate_classes() {
 	assert_eq!(req.candidate_classes().len(), (MEM_TIERS - 4) as usize);
 }
 
+/// A node key, its peer id's bytes, and its proof naming `who`.
+fn node(seed: u8) -> (sp_core::ed25519::Pair, gravity_primitives::PeerIdBytes) {
+	use sp_core::Pair;
+	let pair = sp_core::ed25519::Pair::from_seed(&[seed; 32]);
+	let mut bytes = vec![0x00, 0x24, 0x08, 0x01, 0x12, 0x20];
+	bytes.extend_from_slice(pair.public().as_ref());
+	(pair, gravity_primitives::PeerIdBytes::truncate_from(bytes))
+}
+fn prove(pair: &sp_core::ed25519::Pair, who: u64) -> [u8; 64] {
+	use sp_core::Pair;
+	pair.sign(&gravity_primitives::endpoint_proof_message(&who)).0
+}
+
 #[test]
 fn a_provider_names_its_data_endpoint_and_it_leaves_with_the_registration() {
 	new_test_ext().execute_with(|| {
-		let peer = |b: &[u8]| gravity_primitives::PeerIdBytes::truncate_from(b.to_vec());
+		let (key_a, node_a) = node(1);
+		let (key_b, node_b) = node(2);
 		// Only providers, and not an empty id.
-		assert_noop!(Registry::set_endpoint(RuntimeOrigin::signed(1), peer(b"node-1")), Error::<Test>::NotProvider);
+		assert_noop!(Registry::set_endpoint(RuntimeOrigin::signed(1), node_a.clone(), prove(&key_a, 1)), Error::<Test>::NotProvider);
 		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
-		assert_noop!(Registry::set_endpoint(RuntimeOrigin::signed(1), peer(b"")), Error::<Test>::EmptyEndpoint);
-		assert_ok!(Registry::set_endpoint(RuntimeOrigin::signed(1), peer(b"node-1")));
-		System::assert_last_event(Event::EndpointSet { provider: 1, peer_id: peer(b"node-1") }.into());
+		let empty = gravity_primitives::PeerIdBytes::default();
+		assert_noop!(Registry::set_endpoint(RuntimeOrigin::signed(1), empty, [0; 64]), Error::<Test>::EmptyEndpoint);
+		assert_ok!(Registry::set_endpoint(RuntimeOrigin::signed(1), node_a.clone(), prove(&key_a, 1)));
+		System::assert_last_event(Event::EndpointSet { provider: 1, peer_id: node_a.clone() }.into());
 		// A new one replaces the old (a node that got a new key).
-		assert_ok!(Registry::set_endpoint(RuntimeOrigin::signed(1), peer(b"node-1b")));
-		assert_eq!(Endpoints::<Test>::get(1), Some(peer(b"node-1b")));
+		assert_ok!(Registry::set_endpoint(RuntimeOrigin::signed(1), node_b.clone(), prove(&key_b, 1)));
+		assert_eq!(Endpoints::<Test>::get(1), Some(node_b.clone()));
 		// Kept while unbonding (its node may still serve outputs), gone with the registration.
 		assert_ok!(Registry::deregister(RuntimeOrigin::signed(1)));
 		assert!(Endpoints::<Test>::get(1).is_some());
 		System::set_block_number(11);
 		assert_ok!(Registry::withdraw_bond(RuntimeOrigin::signed(1)));
 		assert_eq!(Endpoints::<Test>::get(1), None);
+	});
+}
+
+#[test]
+fn attack_a_provider_cannot_name_another_providers_node_as_its_endpoint() {
+	new_test_ext().execute_with(|| {
+		let (key_a, node_a) = node(1);
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
+		assert_ok!(Registry::register(RuntimeOrigin::signed(2), caps(Arch::X86_64, 1024, false), 100));
+		assert_ok!(Registry::set_endpoint(RuntimeOrigin::signed(1), node_a.clone(), prove(&key_a, 1)));
+		// Provider 2 copies provider 1's peer id (public on chain) and its proof (public in the
+		// block): the proof names provider 1, not 2.
+		assert_noop!(
+			Registry::set_endpoint(RuntimeOrigin::signed(2), node_a.clone(), prove(&key_a, 1)),
+			Error::<Test>::EndpointNotProven
+		);
+		// Its own key cannot sign for a peer id that names another key.
+		let (key_m, _) = node(9);
+		assert_noop!(
+			Registry::set_endpoint(RuntimeOrigin::signed(2), node_a.clone(), prove(&key_m, 2)),
+			Error::<Test>::EndpointNotProven
+		);
+		// A peer id that names no key inline (a hash of a larger key, or junk) cannot be proven.
+		let junk = gravity_primitives::PeerIdBytes::truncate_from(b"node-1".to_vec());
+		assert_noop!(Registry::set_endpoint(RuntimeOrigin::signed(2), junk, [7; 64]), Error::<Test>::EndpointNotEd25519);
+		assert_eq!(Endpoints::<Test>::get(2), None);
+		assert_eq!(Endpoints::<Test>::get(1), Some(node_a));
 	});
 }
