@@ -10,9 +10,9 @@ use frame_support::{
 	},
 };
 use frame_system::limits::{BlockLength, BlockWeights};
-use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
+use pallet_transaction_payment::FungibleAdapter;
 use sp_runtime::{
-	traits::{AccountIdConversion, One},
+	traits::AccountIdConversion,
 	Perbill,
 };
 
@@ -120,17 +120,15 @@ impl pallet_balances::Config for Runtime {
 	type DoneSlashHandler = ();
 }
 
-parameter_types! {
-	pub FeeMultiplier: Multiplier = Multiplier::one();
-}
-
 impl pallet_transaction_payment::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type OnChargeTransaction = FungibleAdapter<Balances, ()>;
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightToFee = IdentityFee<Balance>;
-	type LengthToFee = IdentityFee<Balance>;
-	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+	/// 1 µGRAV a byte, times the congestion multiplier (`crate::fees`).
+	type LengthToFee = crate::fees::LengthFee;
+	/// Rises with the fullness of the `Normal` share, by weight or by length (`crate::fees`).
+	type FeeMultiplierUpdate = crate::fees::CongestionFeeUpdate;
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 
@@ -214,6 +212,9 @@ impl pallet_gravity_market::Config for Runtime {
 	type MaxBatchActions = ConstU32<256>;
 	type MaxQueueLen = ConstU32<65_536>;
 	type MaxFuelCap = ConstU64<MAX_FUEL_CAP>;
+	/// 64 GiB: far above the 1 GiB the data plane is measured with, far below what a downloader
+	/// cannot track (65,536 pieces of 1 MiB).
+	type MaxContentLength = ConstU64<{ 64 << 30 }>;
 	type MaxRequiredReputation = MarketMaxRequiredReputation;
 	/// A task fails after 4 fruitless placement tries (≤ one pass over the queue for a task
 	/// with 4 or more replicas queued).

@@ -25,6 +25,7 @@ mod benchmarks;
 
 pub mod apis;
 pub mod configs;
+pub mod fees;
 pub mod genesis_config_presets;
 #[cfg(test)]
 mod tests;
@@ -75,7 +76,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("gravity"),
 	impl_name: alloc::borrow::Cow::Borrowed("gravity"),
 	authoring_version: 1,
-	spec_version: 103,
+	spec_version: 104,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,

@@ -135,3 +135,57 @@ fn the_weights_allow_500_verified_tasks_a_block_with_room_for_users() {
 	let room = normal.min(w(block.max_block) - tick);
 	assert!(txs <= room, "500 tasks need {txs} ps of transactions, {room} are left");
 }
+
+/// Issue 20.1: fees rise with congestion, by weight or by length, and fall back to the base.
+#[test]
+fn fees_rise_with_full_blocks_by_weight_or_by_length_and_fall_back_to_the_base() {
+	use crate::fees::{next_multiplier, normal_fullness, CongestionFeeUpdate, LengthFee, TRANSACTION_BYTE_FEE};
+	use frame_support::weights::WeightToFee;
+	use pallet_transaction_payment::Multiplier;
+	use sp_runtime::{traits::Convert, FixedPointNumber, Perquintill};
+	let one = Multiplier::saturating_from_integer(1);
+	// Empty blocks: the base, never below.
+	assert_eq!(next_multiplier(one, Perquintill::zero()), one);
+	// A block full to its Normal share: +7.8 % (1 + 0.1 · 0.75 + 0.01 · 0.5625 / 2).
+	let full = next_multiplier(one, Perquintill::one());
+	assert_eq!(full, Multiplier::saturating_from_rational(10_778_125u64, 10_000_000u64));
+	// A commit window (10 blocks) of full blocks: more than twice the price.
+	let mut m = one;
+	for _ in 0..10 {
+		m = next_multiplier(m, Perquintill::one());
+	}
+	assert!(m > Multiplier::saturating_from_integer(2), "{m:?}");
+	// Then it falls back, to the base and not below.
+	for _ in 0..200 {
+		m = next_multiplier(m, Perquintill::zero());
+	}
+	assert_eq!(m, one);
+
+	sp_io::TestExternalities::default().execute_with(|| {
+		// Fullness by length alone (a large, light transaction) counts.
+		let normal_len = *crate::configs::RuntimeBlockLength::get().max.get(DispatchClass::Normal);
+		frame_system::BlockSize::<Runtime>::put(normal_len);
+		assert_eq!(normal_fullness(), Perquintill::one());
+		assert_eq!(CongestionFeeUpdate::convert(one), full);
+		frame_system::BlockSize::<Runtime>::kill();
+		assert_eq!(normal_fullness(), Perquintill::zero());
+		// By weight.
+		let normal = RuntimeBlockWeights::get().get(DispatchClass::Normal).max_total.unwrap();
+		frame_system::Pallet::<Runtime>::register_extra_weight_unchecked(normal, DispatchClass::Normal);
+		assert_eq!(normal_fullness(), Perquintill::one());
+		// The length fee is multiplied too.
+		assert_eq!(LengthFee::weight_to_fee(&Weight::from_parts(1_000, 0)), 1_000 * TRANSACTION_BYTE_FEE);
+		pallet_transaction_payment::NextFeeMultiplier::<Runtime>::put(Multiplier::saturating_from_integer(3));
+		assert_eq!(LengthFee::weight_to_fee(&Weight::from_parts(1_000, 0)), 3_000 * TRANSACTION_BYTE_FEE);
+	});
+}
+
+/// Filling the Normal share of a block by length costs GRAV, not micro-GRAV, at the base price.
+#[test]
+fn filling_a_block_by_length_costs_whole_grav() {
+	use crate::fees::TRANSACTION_BYTE_FEE;
+	let normal_len = *crate::configs::RuntimeBlockLength::get().max.get(DispatchClass::Normal) as u128;
+	let cost = normal_len * TRANSACTION_BYTE_FEE;
+	println!("filling one block's Normal length: {} mGRAV", cost / crate::MILLI_UNIT);
+	assert!(cost >= 3 * crate::UNIT);
+}

@@ -20,7 +20,6 @@ pub use weights::WeightInfo;
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use alloc::vec::Vec;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::fungible::{Inspect, Mutate, MutateHold},
@@ -127,11 +126,13 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Store `data` under its content id (BLAKE3 hash and size), holding a deposit. For
 		/// programs: job data (inputs, scenes, outputs) travels off chain (`gravity_put`).
+		/// `data` is bounded by its type (`MaxBlobSize`): a larger one does not decode, so the
+		/// transaction pool refuses it before inclusion and no block space is spent on it.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::put(data.len() as u32))]
-		pub fn put(origin: OriginFor<T>, data: Vec<u8>) -> DispatchResult {
+		pub fn put(origin: OriginFor<T>, data: BoundedVec<u8, T::MaxBlobSize>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::do_put(who, data).map(|_| ())
+			Self::do_put(who, data.into_inner()).map(|_| ())
 		}
 
 		/// Remove a blob you stored; its deposit is released.

@@ -14,7 +14,7 @@ fn an_on_chain_blob_has_the_id_the_data_plane_gives_the_same_bytes() {
 	// store gives these bytes off chain (`gravity_protocol::result::content_id`).
 	new_test_ext().execute_with(|| {
 		let bytes = vec![42u8; 100_000];
-		assert_ok!(Content::put(RuntimeOrigin::signed(1), bytes[..1000].to_vec()));
+		assert_ok!(Content::put(RuntimeOrigin::signed(1), bv(&bytes[..1000])));
 		let id = id_of(&bytes[..1000]);
 		assert_eq!(id.root.0, *blake3::hash(&bytes[..1000]).as_bytes());
 		assert_eq!(id.length, 1000);
@@ -27,7 +27,7 @@ fn an_on_chain_blob_has_the_id_the_data_plane_gives_the_same_bytes() {
 #[test]
 fn put_get_remove_with_deposit() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Content::put(RuntimeOrigin::signed(1), b"scene".to_vec()));
+		assert_ok!(Content::put(RuntimeOrigin::signed(1), bv(b"scene")));
 		let id = id_of(b"scene");
 		assert_eq!(Content::get(id), Some(b"scene".to_vec()));
 		assert_eq!(Balances::balance_on_hold(&RuntimeHoldReason::Content(HoldReason::BlobDeposit), &1), 15);
@@ -42,11 +42,16 @@ fn put_get_remove_with_deposit() {
 #[test]
 fn bad_puts_are_named_errors_without_state_change() {
 	new_test_ext().execute_with(|| {
-		assert_noop!(Content::put(RuntimeOrigin::signed(1), vec![]), Error::<Test>::Empty);
-		assert_noop!(Content::put(RuntimeOrigin::signed(1), vec![0; 1025]), Error::<Test>::TooLarge);
-		assert_noop!(Content::put(RuntimeOrigin::signed(3), vec![1; 100]), Error::<Test>::InsufficientBalance);
-		assert_ok!(Content::put(RuntimeOrigin::signed(1), vec![7; 10]));
-		assert_noop!(Content::put(RuntimeOrigin::signed(2), vec![7; 10]), Error::<Test>::AlreadyStored);
+		assert_noop!(Content::put(RuntimeOrigin::signed(1), bv(&[])), Error::<Test>::Empty);
+		// Over MaxBlobSize (1024): not even a call (the pool refuses it before inclusion).
+		use codec::{Decode, Encode};
+		let oversize = (0u8, vec![0u8; 1025]).encode();
+		assert!(Call::<Test>::decode(&mut &oversize[..]).is_err());
+		let fits = (0u8, vec![0u8; 1024]).encode();
+		assert!(Call::<Test>::decode(&mut &fits[..]).is_ok());
+		assert_noop!(Content::put(RuntimeOrigin::signed(3), bv(&[1; 100])), Error::<Test>::InsufficientBalance);
+		assert_ok!(Content::put(RuntimeOrigin::signed(1), bv(&[7; 10])));
+		assert_noop!(Content::put(RuntimeOrigin::signed(2), bv(&[7; 10])), Error::<Test>::AlreadyStored);
 		assert_noop!(Content::remove(RuntimeOrigin::signed(1), id_of(b"nope")), Error::<Test>::UnknownContent);
 	});
 }
@@ -55,7 +60,7 @@ fn bad_puts_are_named_errors_without_state_change() {
 fn a_pinned_blob_cannot_be_removed_until_its_pin_lapses() {
 	use gravity_primitives::ContentStore;
 	new_test_ext().execute_with(|| {
-		assert_ok!(Content::put(RuntimeOrigin::signed(1), b"input".to_vec()));
+		assert_ok!(Content::put(RuntimeOrigin::signed(1), bv(b"input")));
 		let id = id_of(b"input");
 		assert!(<Content as ContentStore<u64>>::exists(&id));
 		assert!(!<Content as ContentStore<u64>>::exists(&id_of(b"nope")));
@@ -70,4 +75,8 @@ fn a_pinned_blob_cannot_be_removed_until_its_pin_lapses() {
 		assert_eq!(PinnedUntil::<Test>::get(id), None);
 		assert_eq!(Balances::free_balance(1), 10_000);
 	});
+}
+
+fn bv(data: &[u8]) -> frame_support::BoundedVec<u8, <Test as crate::Config>::MaxBlobSize> {
+	frame_support::BoundedVec::truncate_from(data.to_vec())
 }

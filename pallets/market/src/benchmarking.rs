@@ -410,13 +410,13 @@ mod benchmarks {
 
 	/// Drawing solo or spot check for a task whose only replica (on a trusted provider)
 	/// committed: `s = 0` it runs alone (the reveals open), `s = 1` a spot check queueing
-	/// `MaxReplicas - 1` more replicas.
+	/// `quorum = MaxReplicas - 1` checkers (the most an accepted policy can ask).
 	#[benchmark]
 	fn tick_decide(s: Linear<0, 1>) {
 		let who = requester::<T>();
 		let r = max_replicas::<T>();
 		let ps = providers::<T>(1);
-		let policy = ReplicationPolicy { initial: r, max: r, quorum: r.div_ceil(2), adaptive: true };
+		let policy = ReplicationPolicy { initial: r, max: r, quorum: r - 1, adaptive: true };
 		let job = submit_with::<T>(&who, JobKind::Batch, 1, policy);
 		assign::<T>(job, 0, &ps);
 		Tasks::<T>::mutate(job, 0, |t| {
@@ -436,7 +436,7 @@ mod benchmarks {
 		assert_eq!(work, crate::tick_impls::DeadlineWork::Decided { spot_check: s == 1 });
 		let t = Tasks::<T>::get(job, 0).unwrap();
 		if s == 1 {
-			assert_eq!((t.wanted, t.queued), (r, r - 1));
+			assert_eq!((t.wanted, t.queued, t.round), (r, r - 1, 1));
 		} else {
 			assert!(t.trusted && matches!(t.phase, TaskPhase::Revealing { .. }));
 		}

@@ -77,6 +77,7 @@ impl<T: Config> Pallet<T> {
 	) -> Result<JobId, DispatchError> {
 		let max_tasks = T::MaxTasksPerJob::get();
 		ensure!(inputs.len() as u64 <= max_tasks as u64, Error::<T>::TooManyInputs);
+		ensure!(inputs.iter().all(|i| i.length <= T::MaxContentLength::get()), Error::<T>::InputTooLarge);
 		// Tasks of the first stage and tasks in all.
 		let (first, total) = match &kind {
 			JobKind::Batch => (inputs.len() as u32, inputs.len() as u32),
@@ -106,6 +107,11 @@ impl<T: Config> Pallet<T> {
 			r.initial <= r.max && (r.max as u32) <= T::MaxReplicas::get(),
 			Error::<T>::InvalidReplication
 		);
+		// Adaptive replication lowers `initial` to one trusted replica, spot-checked at times by
+		// `quorum` checkers added to it (`decide_replication`): it needs more than one replica
+		// to lower, and room for the checkers.
+		ensure!(!r.adaptive || r.initial >= 2, Error::<T>::AdaptiveWithOneReplica);
+		ensure!(!r.adaptive || r.max > r.quorum, Error::<T>::NoRoomForSpotCheck);
 		ensure!(!price_per_fuel.is_zero() && fuel_cap > 0, Error::<T>::ZeroPrice);
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(

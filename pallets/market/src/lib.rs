@@ -7,6 +7,8 @@ mod assign_impls;
 pub mod policy;
 mod dispatchable_impls;
 pub use dispatchable_impls::{commitment_of, digest_of};
+mod room_impls;
+pub use room_impls::ROOM_HISTORY;
 mod settle_impls;
 mod tick_impls;
 mod utility_impls;
@@ -48,7 +50,7 @@ pub mod pallet {
 		ContentId, ContentStore, JobId, Outcome, PeerIdBytes, ProviderRegistry, Requirements,
 		TaskIndex,
 	};
-	use sp_runtime::Perbill;
+	use sp_runtime::{traits::SaturatedConversion, Perbill};
 
 	pub type BalanceOf<T> =
 		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
@@ -103,6 +105,11 @@ pub mod pallet {
 		/// assignments); work beyond it waits for the next block.
 		#[pallet::constant]
 		type TickShare: Get<Perbill>;
+		/// Largest length of a job's input content (bytes). A provider fetches and keeps what a
+		/// job names: an unbounded length let one job make a downloader allocate for 2⁶⁰
+		/// bytes. A hard bound, not a tunable.
+		#[pallet::constant]
+		type MaxContentLength: Get<u64>;
 		/// Replicas assigned per block at most (bounded work in `on_initialize`).
 		#[pallet::constant]
 		type MaxAssignmentsPerBlock: Get<u32>;
@@ -253,6 +260,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type IncompleteSince<T: Config> = StorageValue<_, BlockNumberFor<T>>;
 
+	/// Which of the last [`ROOM_HISTORY`] blocks left no room for a provider duty (bit 0: the
+	/// latest finished block, bit k: the block k before it), written in `on_finalize`. A commit
+	/// window whose blocks had no room does not make a no-show (`room_impls`).
+	#[pallet::storage]
+	pub type CrowdedBlocks<T> = StorageValue<_, u64, ValueQuery>;
+
 	/// Map-reduce jobs whose reduce stage starts in a block (their last map output was
 	/// delivered in the block before).
 	#[pallet::storage]
@@ -290,6 +303,30 @@ pub mod pallet {
 			commit_deadline: BlockNumberFor<T>,
 			/// The task's round this replica decides.
 			round: u8,
+		},
+		/// A replica's commit window had blocks without room for its commitment (blocks filled
+		/// by others): its deadline moved instead of a no-show penalty.
+		CommitDeadlineExtended {
+			/// The job.
+			job: JobId,
+			/// The task index within the job.
+			task: TaskIndex,
+			/// The replica's provider.
+			provider: T::AccountId,
+			/// The new last block at which its commitment is accepted.
+			commit_deadline: BlockNumberFor<T>,
+			/// Blocks of its window so far that had no room.
+			crowded_blocks: u32,
+		},
+		/// A replica's commit window and its longest extension still had fewer blocks with room
+		/// than the window's length: it was released without penalty and replaced.
+		ReplicaReleasedNoRoom {
+			/// The job.
+			job: JobId,
+			/// The task index within the job.
+			task: TaskIndex,
+			/// The replica's provider.
+			provider: T::AccountId,
 		},
 		/// Adaptive replication chose, in the block after the only replica committed, whether
 		/// it runs alone or is spot-checked by `initial - 1` more replicas.
@@ -549,6 +586,15 @@ pub mod pallet {
 		DeliveryMismatch,
 		/// A `batch` needs at least one action.
 		EmptyBatch,
+		/// An input is longer than `MaxContentLength`: split it into several inputs (one task
+		/// each) or use a map-reduce job.
+		InputTooLarge,
+		/// An adaptive policy needs room for a spot check: `max` must exceed `quorum` (the
+		/// checked replica plus `quorum` checkers).
+		NoRoomForSpotCheck,
+		/// An adaptive policy with one initial replica has nothing to adapt (it runs alone
+		/// anyway, unchecked): ask for `initial ≥ 2`, or submit it with `adaptive: false`.
+		AdaptiveWithOneReplica,
 	}
 
 	#[pallet::hooks]
@@ -558,9 +604,18 @@ pub mod pallet {
 			Self::do_tick(now)
 		}
 
+		/// Note whether this block left room for provider duties (its weight, a read and a
+		/// write, is charged in `on_initialize`).
+		fn on_finalize(_now: BlockNumberFor<T>) {
+			Self::note_block_room();
+		}
+
 		fn integrity_test() {
 			assert!(T::MaxReplicas::get() >= 1 && T::MaxReplicas::get() <= u8::MAX as u32);
 			assert!(T::MaxReducers::get() <= T::MaxTasksPerJob::get());
+			// The no-room rule looks back over a commit window and its extension.
+			let window: u64 = T::CommitWindow::get().saturated_into();
+			assert!(window.saturating_mul(2) <= ROOM_HISTORY as u64, "CommitWindow × 2 must fit in ROOM_HISTORY");
 		}
 	}
 
@@ -624,7 +679,7 @@ pub mod pallet {
 		/// provider, job, task, salt)` with `digest = result_digest(output, fuel_used, job, task,
 		/// round)` for the replica's round (see the crate docs of `gravity-protocol`).
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::commit().max(T::WeightInfo::commit_last()))]
+		#[pallet::weight((T::WeightInfo::commit().max(T::WeightInfo::commit_last()), DispatchClass::Operational))]
 		pub fn commit(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -642,7 +697,7 @@ pub mod pallet {
 		/// replica of the round has revealed, the round is tallied at the start of the next
 		/// block, in `on_initialize`.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::reveal())]
+		#[pallet::weight((T::WeightInfo::reveal(), DispatchClass::Operational))]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -662,7 +717,7 @@ pub mod pallet {
 		/// another provider, or fails and is refunded when it has no replicas left. Free when
 		/// valid (at most once per assigned replica).
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::decline())]
+		#[pallet::weight((T::WeightInfo::decline(), DispatchClass::Operational))]
 		pub fn decline(origin: OriginFor<T>, job: JobId, task: TaskIndex) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			Self::do_decline(who, job, task)?;
@@ -676,7 +731,7 @@ pub mod pallet {
 		/// id that matches), judges every replica of every round against it (pay or penalty) and
 		/// verifies the task. Free when valid (it succeeds once per task).
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::deliver(T::MaxReplicas::get()))]
+		#[pallet::weight((T::WeightInfo::deliver(T::MaxReplicas::get()), DispatchClass::Operational))]
 		pub fn deliver(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -695,7 +750,7 @@ pub mod pallet {
 		/// Free when every action succeeds; otherwise the fee of the whole batch is paid, as a
 		/// failed single call would pay its own.
 		#[pallet::call_index(6)]
-		#[pallet::weight(Pallet::<T>::batch_weight(actions))]
+		#[pallet::weight((Pallet::<T>::batch_weight(actions), DispatchClass::Operational))]
 		pub fn batch(
 			origin: OriginFor<T>,
 			actions: BoundedVec<ProviderAction, T::MaxBatchActions>,

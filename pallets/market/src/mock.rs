@@ -3,7 +3,7 @@
 use crate as pallet_gravity_market;
 use frame_support::{
 	derive_impl, parameter_types,
-	traits::{ConstU16, ConstU32, ConstU64, Randomness},
+	traits::{ConstU16, ConstU32, ConstU64, Get, Randomness},
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use gravity_primitives::{Arch, Capabilities, DeviceClass, Requirements};
@@ -99,6 +99,7 @@ impl pallet_gravity_market::Config for Test {
 	type CommitWindow = ConstU64<5>;
 	type RevealWindow = ConstU64<3>;
 	type TickShare = TickShare;
+	type MaxContentLength = ConstU64<MAX_CONTENT_LENGTH>;
 	type MaxAssignmentsPerBlock = ConstU32<50>;
 	type AssignmentTries = ConstU32<8>;
 	type MaxDeadlinesPerBlock = ConstU32<64>;
@@ -120,6 +121,7 @@ pub const REQUESTER: AccountId = 100;
 /// Receives slashed bonds.
 pub const TREASURY: AccountId = 999;
 pub const MAX_FUEL_CAP: u64 = 1_000_000;
+pub const MAX_CONTENT_LENGTH: u64 = 1 << 36;
 pub const QUEUE_DEPOSIT: Balance = 7;
 /// The one `H256::repeat_byte` content id the mock's content store does not hold.
 pub const MISSING_BYTE: u8 = 0xCC;
@@ -177,12 +179,22 @@ pub fn new_test_ext(providers: u64) -> sp_io::TestExternalities {
 	ext
 }
 
-/// Advance to block `n`, running the market's `on_initialize` at each block.
+/// Advance to block `n`, running the market's `on_finalize` for the block that ends and its
+/// `on_initialize` at each new block (the block's weight record starts empty, as in a real block).
 pub fn run_to(n: u64) {
 	use frame_support::traits::Hooks;
 	while System::block_number() < n {
+		Market::on_finalize(System::block_number());
+		frame_system::BlockWeight::<Test>::kill();
 		let b = System::block_number() + 1;
 		System::set_block_number(b);
 		Market::on_initialize(b);
 	}
+}
+
+/// Fill the current block's weight as a block filler would (its `on_finalize` records it as
+/// crowded).
+pub fn fill_block() {
+	let max = <<Test as frame_system::Config>::BlockWeights as frame_support::traits::Get<frame_system::limits::BlockWeights>>::get().max_block;
+	System::register_extra_weight_unchecked(max, frame_support::dispatch::DispatchClass::Normal);
 }

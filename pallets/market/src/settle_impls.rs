@@ -52,7 +52,10 @@ impl<T: Config> Pallet<T> {
 			amount,
 			Precision::BestEffort,
 			Restriction::Free,
-			Fortitude::Polite,
+			// The escrow is the provider's, not the requester's to keep: a lock or freeze on the
+			// requester's account (which `Polite` would honour out of held funds) must not
+			// withhold a payment.
+			Fortitude::Force,
 		)
 		.unwrap_or_else(|e| {
 			log::error!(target: "gravity-market", "escrow payment failed: {e:?}");
@@ -104,15 +107,19 @@ impl<T: Config> Pallet<T> {
 			Jobs::<T>::insert(job_id, job);
 			return
 		}
-		// Committed but did not reveal in time.
+		// Committed but did not reveal in time. A replica of an earlier round still without a
+		// reveal is one that was spot-checked (every other earlier replica revealed, or was
+		// closed, when its round settled): withholding the reveal of a checked result is
+		// treated as the dissent it hides, trust wiped, not as a no-show.
+		let round = task.round;
 		for rep in task.replicas.iter_mut() {
 			if rep.is_open() && rep.reveal.is_none() {
-				Self::penalize(&mut job, job_id, task_idx, rep, Outcome::NoShow);
+				let outcome = if rep.round < round { Outcome::Dissented } else { Outcome::NoShow };
+				Self::penalize(&mut job, job_id, task_idx, rep, outcome);
 			}
 		}
 		// Only this round's sealed results decide it: earlier digests are bound to their own
 		// rounds and are judged at delivery against the output this round agrees on.
-		let round = task.round;
 		let mut groups: Vec<((sp_core::H256, u64), u8)> = Vec::new();
 		for rep in task.replicas.iter().filter(|r| r.is_open() && r.round == round) {
 			if let Some(rv) = rep.reveal {

@@ -225,6 +225,30 @@ fn batch_job_lifecycle_pays_and_refunds_exactly() {
 }
 
 #[test]
+fn attack_a_requester_whose_funds_are_locked_cannot_withhold_payment() {
+	use frame_support::traits::{LockableCurrency, WithdrawReasons};
+	new_test_ext(3).execute_with(|| {
+		let issuance = Balances::total_issuance();
+		let job = batch(1, policy(2, 3, 2));
+		// The requester locks its whole balance (a vote or stake lock would do the same): with
+		// `Fortitude::Polite` the frozen amount above its free balance would be taken out of
+		// the escrow on hold, and every payment would move nothing.
+		<Balances as LockableCurrency<AccountId>>::set_lock(*b"lockedup", &REQUESTER, INITIAL, WithdrawReasons::all());
+		run_to(2);
+		let before: Vec<Balance> = (1..=3).map(Balances::free_balance).collect();
+		honest_round(job, 0, cid(0x10), 400);
+		let j = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(j.status, JobStatus::Completed);
+		assert_eq!(j.escrow.paid, 2 * 400 * PRICE);
+		let gained: Balance = (1..=3).map(|p| Balances::free_balance(p) - before[(p - 1) as usize]).sum();
+		assert_eq!(gained, 2 * 400 * PRICE, "both providers were paid in full");
+		assert_eq!(escrow_held(REQUESTER), 0);
+		assert_eq!(Balances::total_issuance(), issuance);
+		check_escrow();
+	});
+}
+
+#[test]
 fn dissent_starts_a_fresh_round_and_slashes_the_dissenter() {
 	new_test_ext(4).execute_with(|| {
 		let job = batch(1, policy(2, 4, 2));
@@ -652,12 +676,13 @@ fn cheap_adaptive_job() -> JobId {
 
 #[test]
 fn adaptive_replication_trusts_reputed_providers_with_spot_checks() {
-	new_test_ext(2).execute_with(|| {
+	new_test_ext(3).execute_with(|| {
 		SpotCheckRate::set(Perbill::from_percent(10));
 		build_trust(1, 30);
 		let job = cheap_adaptive_job();
 		run_to(2);
-		// Provider 2 has no record: whichever is drawn first, provider 1 alone may run it solo.
+		// Providers 2 and 3 have no record: whichever is drawn first, provider 1 alone may run
+		// it solo.
 		let t = Tasks::<Test>::get(job, 0).unwrap();
 		if open_providers(job, 0) == vec![1] {
 			assert!(t.check_pending && !t.trusted);
@@ -681,10 +706,11 @@ fn adaptive_replication_trusts_reputed_providers_with_spot_checks() {
 #[test]
 fn attack_a_provider_cannot_tell_solo_from_spot_check_before_it_commits() {
 	for (rate, solo) in [(Perbill::zero(), true), (Perbill::one(), false)] {
-		new_test_ext(2).execute_with(|| {
+		new_test_ext(3).execute_with(|| {
 			SpotCheckRate::set(rate);
-			build_trust(1, 30);
-			build_trust(2, 30);
+			for p in 1..=3 {
+				build_trust(p, 30);
+			}
 			// With p = 0 the inequality allows no solo run at all; compare the two worlds with a
 			// provider whose stake covers the task either way.
 			SpotCheckRate::set(Perbill::from_percent(10));
@@ -707,9 +733,9 @@ fn attack_a_provider_cannot_tell_solo_from_spot_check_before_it_commits() {
 				assert!(t.trusted);
 				assert!(matches!(t.phase, TaskPhase::Revealing { .. }));
 			} else {
-				// The spot check: a second replica that must agree.
-				assert_eq!((t.wanted, t.quorum, t.trusted), (2, 2, false));
-				assert_eq!(open_providers(job, 0).len(), 2);
+				// The spot check: a round of `quorum` (2) checkers that must agree without it.
+				assert_eq!((t.wanted, t.quorum, t.trusted, t.round), (3, 2, false, 1));
+				assert_eq!(open_providers(job, 0).len(), 3);
 			}
 		});
 	}
@@ -1165,7 +1191,7 @@ fn attack_bond_theft_missing_program_is_refused_at_submission() {
 #[test]
 fn attack_bond_theft_content_cannot_be_deleted_while_the_job_needs_it() {
 	new_test_ext(3).execute_with(|| {
-		assert_ok!(Content::put(RuntimeOrigin::signed(REQUESTER), b"the program".to_vec()));
+		assert_ok!(Content::put(RuntimeOrigin::signed(REQUESTER), BoundedVec::truncate_from(b"the program".to_vec())));
 		let program = ContentId::of(b"the program");
 		assert_ok!(Market::submit_job(
 			RuntimeOrigin::signed(REQUESTER),
@@ -1770,4 +1796,294 @@ fn data_locality_sends_a_large_input_to_fewer_providers() {
 	assert!(pairs.iter().all(|(a, b)| a != b));
 	let seconds: std::collections::BTreeSet<_> = pairs.iter().map(|p| p.1).collect();
 	assert!(seconds.len() >= 15, "second replicas spread over {} providers", seconds.len());
+}
+
+/// Issue 20.1: a filler keeps blocks full through a commit window. The blocks without room do
+/// not count: the deadline moves, nobody is slashed, and the provider commits afterwards.
+#[test]
+fn attack_filling_a_commit_window_does_not_make_a_no_show() {
+	new_test_ext(4).execute_with(|| {
+		let job = batch(1, policy(2, 3, 2));
+		run_to(2);
+		let ps = open_providers(job, 0);
+		let bonds: Vec<_> = ps.iter().map(|p| <Providers as ProviderRegistry<_, _>>::bond(p)).collect();
+		// Assigned at 2, deadline 7 (window 5). Blocks 2..=6 are all full.
+		for _ in 2..7 {
+			fill_block();
+			next_block();
+		}
+		assert_eq!(System::block_number(), 7);
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		for r in t.replicas.iter() {
+			assert!(r.is_open(), "a replica of a window without room was closed: {:?}", r.outcome);
+			assert_eq!(r.slashed, 0);
+			// 5 blocks without room: moved to 2 + 2 × 5 = 12 (the longest extension).
+			assert_eq!(r.commit_deadline, 12);
+		}
+		assert!(events().iter().any(|e| matches!(e, Event::CommitDeadlineExtended { crowded_blocks: 5, commit_deadline: 12, .. })));
+		assert!(!events().iter().any(|e| matches!(e, Event::ProviderPenalized { .. })));
+		// The filler stops; the providers commit in the extension and the job completes.
+		run_to(9);
+		honest_round(job, 0, cid(1), 10);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
+		for (p, bond) in ps.iter().zip(bonds) {
+			assert_eq!(<Providers as ProviderRegistry<_, _>>::bond(p), bond);
+		}
+		check_escrow();
+	});
+}
+
+/// A lazy provider gains nothing from a few full blocks: it gets as many more blocks as it
+/// lost, then it is a no-show like any other.
+#[test]
+fn a_lazy_provider_in_a_window_with_some_full_blocks_is_still_a_no_show() {
+	new_test_ext(4).execute_with(|| {
+		let job = batch(1, policy(2, 3, 2));
+		run_to(2);
+		let ps = open_providers(job, 0);
+		commit(ps[0], job, 0, cid(1), 10);
+		// Two of the five blocks full.
+		fill_block();
+		next_block();
+		fill_block();
+		next_block();
+		run_to(7);
+		let lazy = |t: &TaskOf<Test>| t.replicas.iter().find(|r| r.provider == ps[1]).unwrap().clone();
+		let r = lazy(&Tasks::<Test>::get(job, 0).unwrap());
+		assert!(r.is_open());
+		assert_eq!(r.commit_deadline, 9, "two blocks without room: two more blocks");
+		run_to(9);
+		let r = lazy(&Tasks::<Test>::get(job, 0).unwrap());
+		assert_eq!(r.outcome, Some(ReplicaOutcome::NoShow));
+		assert!(r.slashed > 0);
+		check_escrow();
+	});
+}
+
+/// A window that never has room, even with the longest extension: the replica is released
+/// without penalty and replaced.
+#[test]
+fn a_window_that_never_had_room_releases_the_replica_without_penalty() {
+	new_test_ext(4).execute_with(|| {
+		let job = batch(1, policy(2, 3, 2));
+		run_to(2);
+		let ps = open_providers(job, 0);
+		commit(ps[0], job, 0, cid(1), 10);
+		while System::block_number() < 12 {
+			fill_block();
+			next_block();
+		}
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		let r = t.replicas.iter().find(|r| r.provider == ps[1]).unwrap();
+		assert_eq!(r.outcome, Some(ReplicaOutcome::Released));
+		assert_eq!(r.slashed, 0);
+		assert!(events().iter().any(|e| matches!(e, Event::ReplicaReleasedNoRoom { provider, .. } if *provider == ps[1])));
+		// Replaced: the task goes on with a new replica and completes.
+		run_to(13);
+		let now = open_providers(job, 0);
+		assert_eq!(now.len(), 2);
+		honest_round(job, 0, cid(1), 10);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
+		check_escrow();
+	});
+}
+
+#[test]
+fn the_no_room_rule_counts_only_the_window_and_is_bounded() {
+	use crate::room_impls::Room;
+	new_test_ext(0).execute_with(|| {
+		// Window 5, assigned at 10.
+		CrowdedBlocks::<Test>::put(0);
+		assert_eq!(Market::room_for_commit(10, 15), Room::Had);
+		// The last two blocks (13, 14) crowded.
+		CrowdedBlocks::<Test>::put(0b11);
+		assert_eq!(Market::room_for_commit(10, 15), Room::Extend { to: 17, crowded: 2 });
+		// Crowded blocks before the assignment do not count.
+		CrowdedBlocks::<Test>::put(0b11 << 5);
+		assert_eq!(Market::room_for_commit(10, 15), Room::Had);
+		// Everything crowded: extended up to 2 × window after the assignment, then released.
+		CrowdedBlocks::<Test>::put(u64::MAX);
+		assert_eq!(Market::room_for_commit(10, 15), Room::Extend { to: 20, crowded: 5 });
+		assert_eq!(Market::room_for_commit(10, 20), Room::Never);
+		// A block is crowded at 90 % of its weight, not below.
+		let max = <<Test as frame_system::Config>::BlockWeights as frame_support::traits::Get<frame_system::limits::BlockWeights>>::get().max_block;
+		System::register_extra_weight_unchecked(max / 10 * 8, frame_support::dispatch::DispatchClass::Normal);
+		assert!(!Market::block_is_crowded());
+		System::register_extra_weight_unchecked(max / 10 * 2, frame_support::dispatch::DispatchClass::Normal);
+		assert!(Market::block_is_crowded());
+	});
+}
+
+/// Provider duties are operational: a block filled with ordinary transactions has room for them.
+#[test]
+fn provider_duties_are_operational_transactions() {
+	use frame_support::dispatch::{DispatchClass, GetDispatchInfo};
+	let calls = [
+		Call::<Test>::commit { job: 0, task: 0, commitment: H256::zero() },
+		Call::<Test>::reveal { job: 0, task: 0, digest: H256::zero(), fuel_used: 0, salt: [0; 32] },
+		Call::<Test>::decline { job: 0, task: 0 },
+		Call::<Test>::deliver { job: 0, task: 0, output: cid(1) },
+		Call::<Test>::batch { actions: BoundedVec::truncate_from(vec![ProviderAction::Decline { job: 0, task: 0 }]) },
+	];
+	for call in calls {
+		assert_eq!(call.get_dispatch_info().class, DispatchClass::Operational, "{call:?}");
+	}
+	let submit = Call::<Test>::cancel_job { job: 0 };
+	assert_eq!(submit.get_dispatch_info().class, DispatchClass::Normal);
+}
+
+/// Issue 21.3: an input id of length 2⁶⁰ made a provider's downloader allocate for it; the
+/// chain now refuses lengths over `MaxContentLength`.
+#[test]
+fn attack_an_input_of_absurd_length_is_refused_at_submission() {
+	new_test_ext(3).execute_with(|| {
+		let huge = ContentId { root: H256::repeat_byte(1), length: 1 << 60 };
+		assert_noop!(
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![huge], any_req(), policy(2, 2, 2), PRICE, CAP, 200),
+			Error::<Test>::InputTooLarge
+		);
+		let at_bound = ContentId { root: H256::repeat_byte(1), length: MAX_CONTENT_LENGTH + 1 };
+		assert_noop!(
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![at_bound], any_req(), policy(2, 2, 2), PRICE, CAP, 200),
+			Error::<Test>::InputTooLarge
+		);
+	});
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// The cheating inequality holds (issue 20.2): a caught solo cheat always loses.
+// ---------------------------------------------------------------------------------------------
+
+/// A trusted provider 1 runs the only replica of a one-task adaptive job under `r` and commits
+/// a junk result; the draw is a spot check; `quorum` fresh providers check it honestly. With
+/// `withhold` the checked provider does not reveal. Returns the job.
+fn caught_solo_cheat(r: ReplicationPolicy, withhold: bool) -> JobId {
+	SpotCheckRate::set(Perbill::from_percent(10));
+	build_trust(1, 30);
+	let job = NextJobId::<Test>::get();
+	assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200));
+	run_to(2);
+	assert_eq!(open_providers(job, 0), vec![1]);
+	assert!(Tasks::<Test>::get(job, 0).unwrap().check_pending, "{r:?}");
+	// The checkers join the network only now: the spot check has to find them.
+	for p in 2..=(1 + r.quorum as u64) {
+		assert_ok!(pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(p), caps(), 10_000));
+	}
+	commit(1, job, 0, cid(0xEE), 10);
+	SpotCheckRate::set(Perbill::one());
+	next_block();
+	// The checkers are drawn at random, a few tries a block: all are placed within a few blocks.
+	for _ in 0..4 {
+		if open_providers(job, 0).len() as u8 == 1 + r.quorum {
+			break
+		}
+		next_block();
+	}
+	let t = Tasks::<Test>::get(job, 0).unwrap();
+	assert_eq!((t.round, t.quorum, open_providers(job, 0).len() as u8), (1, r.quorum, 1 + r.quorum), "{r:?}");
+	for p in 2..=(1 + r.quorum as u64) {
+		commit(p, job, 0, cid(1), 10);
+	}
+	assert!(matches!(Tasks::<Test>::get(job, 0).unwrap().phase, TaskPhase::Revealing { .. }), "{r:?}");
+	if !withhold {
+		reveal(1, job, 0, cid(0xEE), 10);
+	}
+	for p in 2..=(1 + r.quorum as u64) {
+		reveal(p, job, 0, cid(1), 10);
+	}
+	for _ in 0..20 {
+		if !matches!(Tasks::<Test>::get(job, 0).unwrap().phase, TaskPhase::Revealing { .. }) {
+			break
+		}
+		next_block();
+	}
+	assert!(matches!(Tasks::<Test>::get(job, 0).unwrap().phase, TaskPhase::Delivering { .. }), "{r:?}");
+	deliver(job, 0, cid(1));
+	job
+}
+
+#[test]
+fn attack_a_caught_solo_cheat_is_penalized_and_loses_its_trust_at_every_adaptive_policy() {
+	let most = <<Test as Config>::MaxReplicas as frame_support::traits::Get<u32>>::get() as u8;
+	let mut accepted = 0;
+	for quorum in 1..=most {
+		for initial in quorum..=most {
+			for max in initial..=most {
+				let r = ReplicationPolicy { initial, max, quorum, adaptive: true };
+				// One replica: nothing to adapt. No room for a checked replica plus `quorum`
+				// checkers: no spot check possible. Both refused.
+				let refused = if initial < 2 {
+					Some(Error::<Test>::AdaptiveWithOneReplica)
+				} else if max <= quorum {
+					Some(Error::<Test>::NoRoomForSpotCheck)
+				} else {
+					None
+				};
+				if let Some(error) = refused {
+					new_test_ext(1).execute_with(|| {
+						assert_noop!(
+							Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200),
+							error
+						);
+					});
+					continue
+				}
+				accepted += 1;
+				for withhold in [false, true] {
+					new_test_ext(1).execute_with(|| {
+						let bond_before = bond(1);
+						let job = caught_solo_cheat(r, withhold);
+						let penalized: Vec<_> = events()
+							.into_iter()
+							.filter_map(|e| match e {
+								Event::ProviderPenalized { provider, outcome, .. } => Some((provider, outcome)),
+								_ => None,
+							})
+							.collect();
+						// Withheld or junk, the checked result is a dissent: slashed, trust gone.
+						assert_eq!(penalized, vec![(1, gravity_primitives::Outcome::Dissented)], "{r:?} withhold {withhold}");
+						assert_eq!(bond(1), bond_before - SlashFraction::get().mul_floor(bond_before), "{r:?}");
+						assert!(!Market::may_run_alone(&Jobs::<Test>::get(job).unwrap(), &1), "{r:?}");
+						// The checkers are paid, the job completes, the escrow balances.
+						let paid = events().iter().filter(|e| matches!(e, Event::ProviderPaid { .. })).count();
+						assert_eq!(paid, r.quorum as usize, "{r:?}");
+						assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
+						check_escrow();
+					});
+				}
+			}
+		}
+	}
+	// Of the 35 policies with 1 ≤ quorum ≤ initial ≤ max ≤ MaxReplicas (5), all but the five with
+	// initial = 1 and the four others with max = quorum are accepted, and each was attacked twice.
+	assert_eq!(accepted, 26);
+}
+
+#[test]
+fn an_honest_solo_replica_that_is_spot_checked_is_paid_with_its_checkers() {
+	new_test_ext(1).execute_with(|| {
+		SpotCheckRate::set(Perbill::from_percent(10));
+		build_trust(1, 30);
+		let r = ReplicationPolicy { initial: 2, max: 3, quorum: 2, adaptive: true };
+		let job = NextJobId::<Test>::get();
+		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200));
+		run_to(2);
+		for p in 2..=3 {
+			assert_ok!(pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(p), caps(), 10_000));
+		}
+		commit(1, job, 0, cid(1), 10);
+		SpotCheckRate::set(Perbill::one());
+		next_block();
+		honest_round(job, 0, cid(1), 10);
+		assert!(!events().iter().any(|e| matches!(e, Event::ProviderPenalized { .. })));
+		let mut paid: Vec<_> = events()
+			.into_iter()
+			.filter_map(|e| match e { Event::ProviderPaid { provider, .. } => Some(provider), _ => None })
+			.collect();
+		paid.sort();
+		assert_eq!(paid, vec![1, 2, 3]);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
+		check_escrow();
+	});
 }

@@ -103,6 +103,9 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_tick(now: BlockNumberFor<T>) -> Weight {
 		let mut meter = TickMeter::new(Self::tick_limit());
 		meter.force(T::WeightInfo::tick_base());
+		// `on_finalize`'s record of the block's room (a read and a write), and its reads at
+		// commit deadlines (one storage value, read from the overlay after the first).
+		meter.force(T::DbWeight::get().reads_writes(2, 1));
 		let mut b = IncompleteSince::<T>::take().map_or(now, |since| since.min(now));
 		while b <= now {
 			if !Self::tick_block(b, now, &mut meter) {
@@ -213,8 +216,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Adaptive replication, drawn in a block after the only replica (on a trusted provider)
-	/// committed: with the `Trust` policy's spot-check rate the task gets its policy's replicas and
-	/// quorum (a spot check), otherwise it runs alone. The draw uses this block's randomness,
+	/// committed: with the `Trust` policy's spot-check rate it is spot-checked (a new round of
+	/// `quorum` checkers whose agreement judges it), otherwise it runs alone. The draw uses this block's randomness,
 	/// which did not exist when the provider sealed its result, so it could not know which
 	/// case it was in (and cannot withdraw a sealed result). Returns whether it runs alone.
 	pub(crate) fn decide_replication(
@@ -230,19 +233,25 @@ impl<T: Config> Pallet<T> {
 		let roll = crate::assign_impls::roll_at(&sp_io::hashing::blake2_256(&seed.encode()), 0);
 		task.check_pending = false;
 		let solo = forced.unwrap_or(roll >= T::Trust::spot_check_rate());
+		Self::deposit_event(Event::ReplicationDecided { job: job_id, task: task_idx, solo });
 		if solo {
 			task.trusted = true;
 		} else {
+			// The checkers form a round of their own and must reach the job's quorum without
+			// the checked replica, which is judged against what they agree on at delivery:
+			// a junk result is a dissent (slashed, trust wiped) whatever the quorum, never a
+			// tie. `submit_job` makes sure an adaptive policy has the room for them.
 			let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;
-			task.wanted = job.replication.initial;
-			task.quorum = job.replication.quorum;
-			let add = task.wanted.saturating_sub(open);
-			task.queued = task.queued.saturating_add(add);
-			for _ in 0..add {
+			let k = job.replication.quorum;
+			task.round = task.round.saturating_add(1);
+			task.wanted = open.saturating_add(k);
+			task.quorum = k;
+			task.queued = task.queued.saturating_add(k);
+			for _ in 0..k {
 				Self::enqueue(job_id, task_idx);
 			}
+			Self::deposit_event(Event::ReplicasAdded { job: job_id, task: task_idx, count: k, round: task.round });
 		}
-		Self::deposit_event(Event::ReplicationDecided { job: job_id, task: task_idx, solo });
 		Self::maybe_open_reveals(job_id, task_idx, task, now);
 		solo
 	}
@@ -293,11 +302,19 @@ impl<T: Config> Pallet<T> {
 					DeadlineWork::Heavy
 				} else {
 					// Replicas that let their commit deadline pass: no-shows, to be replaced.
-					let mut missed = 0u8;
+					// A window without room (blocks filled by others) moves the deadline or
+					// releases the replica instead (`room_impls`).
+					let (mut missed, mut moved) = (0u8, false);
 					for rep in task.replicas.iter_mut() {
 						if rep.is_open() && rep.commitment.is_none() && rep.commit_deadline <= now {
-							Self::penalize(&mut job, job_id, task_idx, rep, Outcome::NoShow);
-							missed = missed.saturating_add(1);
+							match Self::missed_commit(&mut job, job_id, task_idx, rep, now) {
+								crate::room_impls::Missed::NoShow => {
+									Self::penalize(&mut job, job_id, task_idx, rep, Outcome::NoShow);
+									missed = missed.saturating_add(1);
+								},
+								crate::room_impls::Missed::Released => missed = missed.saturating_add(1),
+								crate::room_impls::Missed::Moved => moved = true,
+							}
 						}
 					}
 					if missed > 0 {
@@ -312,7 +329,7 @@ impl<T: Config> Pallet<T> {
 					if decide {
 						spot_check = !Self::decide_replication(job_id, task_idx, &mut task, &job, now, forced);
 					}
-					match (missed > 0, decide) {
+					match (missed > 0 || moved, decide) {
 						(false, false) => return DeadlineWork::Idle,
 						(false, true) => DeadlineWork::Decided { spot_check },
 						(true, _) => DeadlineWork::Heavy,
