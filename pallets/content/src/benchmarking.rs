@@ -21,7 +21,7 @@ mod benchmarks {
 	#[benchmark]
 	fn put(n: Linear<1, { T::MaxBlobSize::get() }>) {
 		let who = funded::<T>();
-		let data = vec![7u8; n as usize];
+		let data: frame_support::BoundedVec<u8, T::MaxBlobSize> = frame_support::BoundedVec::truncate_from(vec![7u8; n as usize]);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), data);
 		assert_eq!(Blobs::<T>::iter().count(), 1);

@@ -152,7 +152,12 @@ impl<T: Config> Pallet<T> {
 			},
 			_ => {
 				let room = job.replication.max.saturating_sub(task.replicas.len() as u8);
-				// A fresh round must reach the quorum on its own sealed results.
+				// A fresh round must reach the quorum on its own sealed results. A task that ran
+				// alone on trust (quorum 1) and got no result from it goes back to its policy's
+				// quorum: an untrusted replacement never decides alone (issue 20.5).
+				if task.quorum < job.replication.quorum {
+					task.quorum = job.replication.quorum;
+				}
 				let k = task.quorum;
 				if room >= k && round < u8::MAX {
 					let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;

@@ -675,6 +675,55 @@ fn cheap_adaptive_job() -> JobId {
 }
 
 #[test]
+fn attack_after_a_solo_replica_withholds_its_reveal_no_untrusted_replica_decides_alone() {
+	new_test_ext(1).execute_with(|| {
+		SpotCheckRate::set(Perbill::from_percent(10));
+		build_trust(1, 30);
+		let job = cheap_adaptive_job();
+		run_to(2);
+		assert_eq!(open_providers(job, 0), vec![1]);
+		for p in 2..=4 {
+			assert_ok!(pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(p), caps(), 10_000));
+		}
+		commit(1, job, 0, cid(1), 10);
+		// Drawn solo.
+		SpotCheckRate::set(Perbill::zero());
+		next_block();
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!((t.round, t.quorum, t.check_pending), (0, 1, false));
+		// The solo replica never reveals: a no-show, and a fresh round at the policy's quorum
+		// (2), not one untrusted replica deciding alone.
+		for _ in 0..20 {
+			if Tasks::<Test>::get(job, 0).unwrap().round == 1 {
+				break
+			}
+			next_block();
+		}
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!((t.round, t.quorum), (1, 2));
+		for _ in 0..4 {
+			if open_providers(job, 0).len() == 2 {
+				break
+			}
+			next_block();
+		}
+		let checkers = open_providers(job, 0);
+		assert_eq!(checkers.len(), 2);
+		assert!(!checkers.contains(&1));
+		// One of them alone cannot verify it.
+		commit(checkers[0], job, 0, cid(9), 10);
+		commit(checkers[1], job, 0, cid(1), 10);
+		reveal(checkers[0], job, 0, cid(9), 10);
+		reveal(checkers[1], job, 0, cid(1), 10);
+		for _ in 0..10 {
+			next_block();
+		}
+		assert!(!matches!(Tasks::<Test>::get(job, 0).unwrap().phase, TaskPhase::Delivering { .. } | TaskPhase::Verified));
+		assert!(!events().iter().any(|e| matches!(e, Event::TaskAgreed { .. })));
+	});
+}
+
+#[test]
 fn adaptive_replication_trusts_reputed_providers_with_spot_checks() {
 	new_test_ext(3).execute_with(|| {
 		SpotCheckRate::set(Perbill::from_percent(10));
