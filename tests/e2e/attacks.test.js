@@ -94,7 +94,7 @@ test('each provider node declares on chain the number of tasks it runs (genesis 
   assert.deepEqual(now, [2, 2, 2], 'every provider lowered its declared max_concurrent to --provider-max-tasks');
 });
 
-test('a job of spinning tasks at MaxFuelCap: every replica is aborted by its time limit and declined, nobody is slashed, and the providers go on serving an honest job', { timeout: 600_000 }, async () => {
+test('a job of spinning tasks at MaxFuelCap: every replica is aborted by its time limit and declined or released, nobody is slashed, and the providers go on serving an honest job', { timeout: 600_000 }, async () => {
   const maxFuel = api.consts.market.maxFuelCap.toBigInt();
   const programId = await putContent(api, alice, SPIN);
   const from = (await api.rpc.chain.getHeader()).number.toNumber() + 1;
@@ -113,9 +113,19 @@ test('a job of spinning tasks at MaxFuelCap: every replica is aborted by its tim
   assert.equal(named(events, 'providers', 'Slashed').length, 0, 'no provider was slashed');
   assert.equal(mine(named(events, 'market', 'ProviderPenalized')).length, 0, 'no replica was penalized');
   const declined = mine(named(events, 'market', 'ReplicaDeclined'));
-  assert.equal(declined.length, 6, 'every replica was declined (aborted by its time limit, never a result)');
+  assert.ok(declined.length >= 1, 'replicas were declined (aborted by their time limit, never a result)');
   assert.equal(mine(named(events, 'market', 'Committed')).length, 0, 'nothing was committed');
   assert.equal(done.status, 'Failed');
+  // A one-replica task fails at its first decline and the job with it; replicas still running
+  // then are released. Every replica ended declined or released: none paid, none penalized.
+  const at = await api.at(done.blockHash);
+  const outcomes = [];
+  for (let t = 0; t < 6; t++) {
+    const task = (await at.query.market.tasks(job, t)).unwrap();
+    for (const r of task.replicas) outcomes.push(r.outcome.isSome ? r.outcome.unwrap().type : 'Open');
+  }
+  console.log(`spin job replicas: ${outcomes.join(', ')} (${declined.length} declined)`);
+  assert.ok(outcomes.length >= 6 && outcomes.every((o) => o === 'Declined' || o === 'Released'), `replica outcomes: ${outcomes}`);
   // The same providers then serve an honest job.
   const honest = await finished(await submitRender(), 'after the spin job');
   assert.equal(honest.status, 'Completed');

@@ -3,7 +3,7 @@
 use crate as pallet_gravity_market;
 use frame_support::{
 	derive_impl, parameter_types,
-	traits::{ConstU16, ConstU32, ConstU64, Get, Randomness},
+	traits::{ConstU16, ConstU32, ConstU64, Randomness},
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use gravity_primitives::{Arch, Capabilities, DeviceClass, Requirements};
