@@ -42,17 +42,26 @@ per_gib() { python3 -c "print(f'{($1)*(1<<30)/$2:.2f}')"; } # CPU seconds, bytes
 median() { python3 -c 'import statistics,sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.0f}")' "$@"; } # values -> median
 json_list() { local IFS=,; echo "[$*]"; } # values -> JSON array
 
-# start NAME [args…]: a node on free ports; sets RPC_<NAME> and ADDR_<NAME>
+# start NAME [args…]: a node on free ports; sets RPC_<NAME> (its data RPC), CHAIN_<NAME> (its
+# chain RPC) and ADDR_<NAME>; its data exchange directory is $WORK/NAME/data-io
 start() {
 	local name="$1"; shift
-	local p2p rpcp; p2p="$(port)"; rpcp="$(port)"
+	local p2p rpcp datap; p2p="$(port)"; rpcp="$(port)"; datap="$(port)"
 	"$GRAVITY_NODE" --chain dev --base-path "$WORK/$name" --listen-addr "/ip4/127.0.0.1/tcp/$p2p" --rpc-port "$rpcp" \
-		--no-prometheus --no-telemetry --no-mdns --rpc-methods unsafe "$@" >"$WORK/$name.log" 2>&1 &
+		--data-rpc-port "$datap" --no-prometheus --no-telemetry --no-mdns "$@" >"$WORK/$name.log" 2>&1 &
 	PIDS+=($!)
 	for _ in $(seq 1 300); do rpc "$rpcp" system_health '[]' >/dev/null 2>&1 && break; sleep 0.2; done
 	local peer; peer="$(rpc "$rpcp" system_localPeerId '[]' | tr -d '"')"
-	printf -v "RPC_$name" '%s' "$rpcp"
+	printf -v "RPC_$name" '%s' "$datap"
+	printf -v "CHAIN_$name" '%s' "$rpcp"
 	printf -v "ADDR_$name" '%s' "/ip4/127.0.0.1/tcp/$p2p/p2p/$peer"
+}
+# put NAME FILE -> content id: FILE linked into NAME's data exchange directory and imported
+put() {
+	local dir="$WORK/$1/data-io" n="bench-$RANDOM-$RANDOM"
+	ln "$2" "$dir/$n" 2>/dev/null || cp "$2" "$dir/$n"
+	rpc "$(eval echo "\$RPC_$1")" gravity_import "[\"$n\"]" | tr -d '"'
+	rm -f "$dir/$n"
 }
 peers() { rpc "$1" system_health '[]' | python3 -c 'import json,sys; print(json.load(sys.stdin)["peers"])'; }
 wait_peers() { for _ in $(seq 1 300); do [ "$(peers "$1")" -ge "$2" ] && return; sleep 0.2; done; echo "node on $1 has < $2 peers" >&2; exit 1; }
@@ -91,7 +100,7 @@ start seed
 SEED_PID=${PIDS[-1]}
 start down --bootnodes "$ADDR_seed"
 DOWN_PID=${PIDS[-1]}
-wait_peers "$RPC_down" 1
+wait_peers "$CHAIN_down" 1
 # REPEAT rounds, alternating: HTTPS to a file and synced (as gravity stores what it fetches and
 # syncs it before calling it complete), then gravity, each time new content (the file
 # with its first bytes changed). This VM's disk and page cache move single figures by ±30 %;
@@ -106,11 +115,11 @@ for r in $(seq 1 "$REPEAT"); do
 	if [ "$r" -gt 1 ]; then
 		SRC="$WORK/data-$r.bin"; cp "$FILE" "$SRC"; printf 'round %08d' "$r" | dd of="$SRC" conv=notrunc status=none
 	fi
-	t0=$(now); ID="$(rpc "$RPC_seed" gravity_put "[\"$SRC\", null]" | tr -d '"')"; t1=$(now); PUT_RUNS+=("$(rate $BYTES $t0 $t1)")
+	t0=$(now); ID="$(put seed "$SRC")"; t1=$(now); PUT_RUNS+=("$(rate $BYTES $t0 $t1)")
 	[ "$SRC" = "$FILE" ] || rm -f "$SRC"
 	settle
 	s0=$(cpu "$SEED_PID"); d0=$(cpu "$DOWN_PID")
-	t0=$(now); rpc "$RPC_down" gravity_get "[\"$ID\", null, null]" >/dev/null; t1=$(now); GRAVITY_RUNS+=("$(rate $BYTES $t0 $t1)")
+	t0=$(now); rpc "$RPC_down" gravity_get "[\"$ID\", null]" >/dev/null; t1=$(now); GRAVITY_RUNS+=("$(rate $BYTES $t0 $t1)")
 	SEED_T=$(python3 -c "print($SEED_T + $(cpu "$SEED_PID") - $s0)"); DOWN_T=$(python3 -c "print($DOWN_T + $(cpu "$DOWN_PID") - $d0)")
 	echo "round $r: HTTPS to a synced file ${HTTPS_FILE_RUNS[-1]} MB/s, gravity ${GRAVITY_RUNS[-1]} MB/s (put ${PUT_RUNS[-1]} MB/s)"
 done
@@ -128,12 +137,12 @@ limited_download() { # N seeders -> seconds
 	for i in $(seq 1 "$n"); do
 		if [ -z "$boot" ]; then start "lim$i" --data-serve-rate "$RATE"; boot="$(eval echo "\$ADDR_lim$i")"
 		else start "lim$i" --data-serve-rate "$RATE" --bootnodes "$boot"; fi
-		rpc "$(eval echo "\$RPC_lim$i")" gravity_put "[\"$SWARM_FILE\", null]" >/dev/null
+		put "lim$i" "$SWARM_FILE" >/dev/null
 	done
 	start limd --bootnodes "$boot"
-	wait_peers "$RPC_limd" "$n"
-	local id; id="$(rpc "$RPC_lim1" gravity_put "[\"$SWARM_FILE\", null]" | tr -d '"')"
-	local a b; a=$(now); rpc "$RPC_limd" gravity_get "[\"$id\", null, null]" >/dev/null; b=$(now)
+	wait_peers "$CHAIN_limd" "$n"
+	local id; id="$(put lim1 "$SWARM_FILE")"
+	local a b; a=$(now); rpc "$RPC_limd" gravity_get "[\"$id\", null]" >/dev/null; b=$(now)
 	stop_all
 	rm -rf "$WORK"/lim*
 	python3 -c "print($b-$a)"
@@ -146,18 +155,19 @@ SPEEDUP="$(python3 -c "print(f'{$ONE_S/$FOUR_S:.2f}')")"
 
 # 4. Eight downloaders, one origin.
 start origin
-SWARM_ID="$(rpc "$RPC_origin" gravity_put "[\"$SWARM_FILE\", null]" | tr -d '"')"
+SWARM_ID="$(put origin "$SWARM_FILE")"
 for i in $(seq 1 8); do start "d$i" --bootnodes "$ADDR_origin"; done
-for i in $(seq 1 8); do wait_peers "$(eval echo "\$RPC_d$i")" 8; done
+for i in $(seq 1 8); do wait_peers "$(eval echo "\$CHAIN_d$i")" 8; done
 t0=$(now)
 GETS=()
 for i in $(seq 1 8); do
-	rpc "$(eval echo "\$RPC_d$i")" gravity_get "[\"$SWARM_ID\", \"$WORK/out$i.bin\", null]" >"$WORK/get$i.json" 2>&1 & GETS+=($!)
+	rpc "$(eval echo "\$RPC_d$i")" gravity_get "[\"$SWARM_ID\", null]" >"$WORK/get$i.json" 2>&1 & GETS+=($!)
 done
 OK=0
 for i in $(seq 1 8); do
-	if wait "${GETS[$((i - 1))]}" && cmp -s "$WORK/out$i.bin" "$SWARM_FILE"; then OK=$((OK + 1)); fi
-	rm -f "$WORK/out$i.bin"
+	if wait "${GETS[$((i - 1))]}" && rpc "$(eval echo "\$RPC_d$i")" gravity_export "[\"$SWARM_ID\", \"out.bin\"]" >/dev/null &&
+		cmp -s "$WORK/d$i/data-io/out.bin" "$SWARM_FILE"; then OK=$((OK + 1)); fi
+	rm -f "$WORK/d$i/data-io/out.bin"
 done
 t1=$(now)
 ORIGIN_UP="$(rpc "$RPC_origin" gravity_dataStats '[]' | python3 -c 'import json,sys; print(json.load(sys.stdin)["uploadedBytes"])')"

@@ -4,8 +4,10 @@
 #   scripts/local-network.sh            start, run the demo render job, keep running until Ctrl-C
 #   scripts/local-network.sh --no-demo  start and keep running until Ctrl-C
 #   scripts/local-network.sh --check    exit 0 once GRANDPA finalizes on all five nodes
-# Ports: p2p 30333-30337, RPC 9944-9948, Prometheus 9615-9619 (bases: GRAVITY_P2P_BASE,
-# GRAVITY_RPC_BASE, GRAVITY_PROM_BASE). Logs and databases: $GRAVITY_NET_DIR (default
+# Ports: p2p 30333-30337, RPC 9944-9948, data RPC 9955-9959, Prometheus 9615-9619 (bases:
+# GRAVITY_P2P_BASE, GRAVITY_RPC_BASE, GRAVITY_DATA_RPC_BASE, GRAVITY_PROM_BASE). The chain RPC
+# answers browsers (polkadot.js apps) with safe methods only; the data RPC is loopback-only and
+# refuses web pages. Logs and databases: $GRAVITY_NET_DIR (default
 # /tmp/gravity-local), wiped at start. Ctrl-C stops every node it started.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -22,6 +24,7 @@ NET_DIR="${GRAVITY_NET_DIR:-/tmp/gravity-local}"
 P2P=${GRAVITY_P2P_BASE:-30333}
 RPC=${GRAVITY_RPC_BASE:-9944}
 PROM=${GRAVITY_PROM_BASE:-9615}
+DATA=${GRAVITY_DATA_RPC_BASE:-9955}
 TIMEOUT=${GRAVITY_NET_TIMEOUT:-120}
 # Fixed node key for Alice so the others can find her.
 ALICE_KEY=0000000000000000000000000000000000000000000000000000000000000001
@@ -33,8 +36,8 @@ command -v curl >/dev/null || die "curl missing: run scripts/setup.sh first"
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && { exec 3>&- 3<&-; return 0; }; return 1; }
 for i in 0 1 2 3 4; do
-	for p in $((P2P+i)) $((RPC+i)) $((PROM+i)); do
-		port_busy "$p" && die "port $p is already in use (another gravity-node running?): stop it, or set GRAVITY_P2P_BASE / GRAVITY_RPC_BASE / GRAVITY_PROM_BASE"
+	for p in $((P2P+i)) $((RPC+i)) $((PROM+i)) $((DATA+i)); do
+		port_busy "$p" && die "port $p is already in use (another gravity-node running?): stop it, or set GRAVITY_P2P_BASE / GRAVITY_RPC_BASE / GRAVITY_PROM_BASE / GRAVITY_DATA_RPC_BASE"
 	done
 done
 
@@ -56,8 +59,8 @@ trap 'exit 130' INT TERM
 start_node() { # name index extra-args...
 	local name=$1 i=$2; shift 2
 	"$GRAVITY_NODE" --chain local --base-path "$NET_DIR/$name" --name "$name" \
-		--rpc-port $((RPC+i)) --prometheus-port $((PROM+i)) \
-		--rpc-cors all --no-mdns --no-telemetry "$@" >"$NET_DIR/$name.log" 2>&1 &
+		--rpc-port $((RPC+i)) --prometheus-port $((PROM+i)) --data-rpc-port $((DATA+i)) \
+		--rpc-cors all --rpc-methods safe --no-mdns --no-telemetry "$@" >"$NET_DIR/$name.log" 2>&1 &
 	PIDS+=($!)
 }
 BOOT="/ip4/127.0.0.1/tcp/$P2P/p2p/$ALICE_PEER"
@@ -98,11 +101,11 @@ while :; do
 done
 echo "local-network: finalized:$status — GRANDPA works and the full nodes follow"
 for i in 0 1 2 3 4; do
-	echo "  ${NAMES[$i]}: ws://127.0.0.1:$((RPC+i))  https://polkadot.js.org/apps/?rpc=ws://127.0.0.1:$((RPC+i))#/explorer  metrics http://127.0.0.1:$((PROM+i))/metrics"
+	echo "  ${NAMES[$i]}: ws://127.0.0.1:$((RPC+i))  https://polkadot.js.org/apps/?rpc=ws://127.0.0.1:$((RPC+i))#/explorer  metrics http://127.0.0.1:$((PROM+i))/metrics  data RPC ws://127.0.0.1:$((DATA+i))"
 done
 [ "$MODE" = check ] && exit 0
 if [ "$MODE" = run ]; then
-	node "$GRAVITY_ROOT/clients/js/demo-render.mjs" --rpc "ws://127.0.0.1:$RPC" --out "${GRAVITY_DEMO_OUT:-$GRAVITY_ROOT/gravity-render.png}" \
+	node "$GRAVITY_ROOT/clients/js/demo-render.mjs" --rpc "ws://127.0.0.1:$RPC" --data-rpc "ws://127.0.0.1:$DATA" --out "${GRAVITY_DEMO_OUT:-$GRAVITY_ROOT/gravity-render.png}" \
 		|| echo "local-network: the demo job failed (logs in $NET_DIR); the network keeps running"
 fi
 echo "local-network: running; Ctrl-C stops all nodes"

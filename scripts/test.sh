@@ -26,7 +26,7 @@ step "end-to-end: @polkadot/api against gravity-node --dev"
 node --test --test-concurrency=1 tests/e2e/
 
 step "local network: 2 validators + 3 provider full nodes, GRANDPA finality"
-GRAVITY_NET_DIR="$(mktemp -d)/net" GRAVITY_P2P_BASE=31333 GRAVITY_RPC_BASE=19944 GRAVITY_PROM_BASE=19615 \
+GRAVITY_NET_DIR="$(mktemp -d)/net" GRAVITY_P2P_BASE=31333 GRAVITY_RPC_BASE=19944 GRAVITY_PROM_BASE=19615 GRAVITY_DATA_RPC_BASE=19955 \
 	bash scripts/local-network.sh --check
 
 step "all tests passed"

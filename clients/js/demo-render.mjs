@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { connect, putContent, putData, submitJob, waitJob, tasks, taskOutput, idText, assemble, png, DEFAULT_REPLICATION } from './gravity.mjs';
+import { connect, connectData, DEFAULT_DATA_RPC, putContent, putData, submitJob, waitJob, tasks, taskOutput, idText, assemble, png, DEFAULT_REPLICATION } from './gravity.mjs';
 
 /** The demo's price: 1,000 plancks (10⁻⁹ GRAV) per fuel unit. At this price an honest provider
  * earns more than its transaction fees (offchain-workers/provider/tests/honest_profit.rs). */
@@ -25,6 +25,8 @@ progress block by block, and write the assembled image as a PNG. Signs as //Alic
 
 options:
   --rpc <ws-url>     node to connect to                 (default ws://127.0.0.1:9944)
+  --data-rpc <ws-url> that node's data RPC, on this machine (default ws://127.0.0.1:9955;
+                     the node runs it when started with --data-rpc-port)
   --out <file.png>   where to write the image           (default gravity-render.png)
   --scene <file>     scene text (format: tasks/render)  (default tasks/render/scenes/demo.scene)
   --frames <n>       render an animation of n frames (the camera orbits by the scene's
@@ -37,6 +39,7 @@ try {
   opts = parseArgs({
     options: {
       rpc: { type: 'string', default: 'ws://127.0.0.1:9944' },
+      'data-rpc': { type: 'string', default: DEFAULT_DATA_RPC },
       out: { type: 'string', default: 'gravity-render.png' },
       scene: { type: 'string', default: path.join(root, 'tasks/render/scenes/demo.scene') },
       frames: { type: 'string', default: '1' },
@@ -77,10 +80,17 @@ const [, w, h] = scene.toString().match(/^size\s+(\d+)\s+(\d+)/m).map(Number);
 const [, tile] = scene.toString().match(/^tile\s+(\d+)/m).map(Number);
 
 const api = await connect(rpc);
+let data;
+try {
+  data = await connectData(opts['data-rpc']);
+} catch (e) {
+  console.error(`demo: cannot reach the node's data RPC at ${opts['data-rpc']}: start the node with --data-rpc-port (scripts/local-network.sh does) or give --data-rpc`);
+  process.exit(1);
+}
 const alice = new Keyring({ type: 'sr25519', ss58Format: 7007 }).addFromUri('//Alice');
 console.log(`demo: uploading the render program (${program.length} bytes) to the chain`);
 const programId = await putContent(api, alice, program);
-const sceneId = await putData(api, scene);
+const sceneId = await putData(data, scene);
 console.log(`demo: scene (${scene.length} bytes) in the node's content store as ${idText(sceneId)}; providers fetch it from there`);
 const { job } = await submitJob(api, alice, {
   program: programId,
@@ -97,7 +107,7 @@ const written = [];
 for (let f = 0; f < frames; f++) {
   const tiles = [];
   // Each tile is fetched over the data plane from the providers that computed it.
-  for (const t of ts.slice(f * perFrame, (f + 1) * perFrame)) tiles.push(await taskOutput(api, t));
+  for (const t of ts.slice(f * perFrame, (f + 1) * perFrame)) tiles.push(await taskOutput(api, data, t));
   const file = frames === 1 ? out : out.replace(/(\.png)?$/, `-${f}.png`);
   writeFileSync(file, png(w, h, assemble(w, h, tiles)));
   written.push(file);
@@ -105,3 +115,4 @@ for (let f = 0; f < frames; f++) {
 const e = done.job.escrow;
 console.log(`demo: done: paid ${e.paid.toString()} plancks to providers, refunded ${e.refunded.toString()}; image${frames > 1 ? 's' : ''} written to ${written.join(', ')}`);
 await api.disconnect();
+await data.disconnect();

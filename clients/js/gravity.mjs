@@ -1,11 +1,11 @@
 // Gravity client helpers on top of @polkadot/api: programs on chain, job data over the data
-// plane (the node's `gravity_*` RPC), jobs, results, audit.
+// plane (the node's data RPC, `gravity_*`: a server of its own that a node runs when started
+// with `--data-rpc-port`, loopback only), jobs, results, audit.
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { blake2AsHex, base58Decode, base58Encode } from '@polkadot/util-crypto';
 import { u8aToHex, u8aConcat, hexToU8a } from '@polkadot/util';
 import { blake3 } from '@noble/hashes/blake3';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { statSync, linkSync, copyFileSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
@@ -79,21 +79,43 @@ export async function putContent(api, signer, bytes) {
   return id;
 }
 
-/** Call one of the node's RPC methods by name (the data plane's `gravity_*` methods). */
-export async function rpcCall(api, method, params) {
-  return api._rpcCore.provider.send(method, params);
+/** The data RPC a local network's node 0 runs (`gravity-node --data-rpc-port 9955`). */
+export const DEFAULT_DATA_RPC = 'ws://127.0.0.1:9955';
+
+/**
+ * Connect to a node's data RPC (`ws://127.0.0.1:<--data-rpc-port>`). The node refuses it to web
+ * pages and takes no paths: files move through its data exchange directory (`info.ioDir`).
+ * Returns `{ call(method, params), info, disconnect() }`.
+ */
+export async function connectData(url = DEFAULT_DATA_RPC) {
+  const provider = new WsProvider(url, 1000);
+  await provider.isReady;
+  const call = (method, params = []) => provider.send(method, params);
+  const info = await call('gravity_dataInfo');
+  return { url, call, info, disconnect: () => provider.disconnect() };
 }
 
 /**
- * Put job data into the content store of the node `api` is connected to (`gravity_put`, an
- * unsafe RPC method: use your own node): `{ path }` (a file on the node's machine) or bytes.
- * Nothing goes on chain. Returns the content id.
+ * Put job data into the content store of the node whose data RPC `data` is connected to
+ * (`connectData`): bytes, or `{ path }` of a file on this machine (linked or copied into the
+ * node's data exchange directory, imported, then removed there: the node must run on this
+ * machine). Nothing goes on chain. Returns the content id.
  */
-export async function putData(api, data) {
-  const text = data.path
-    ? await rpcCall(api, 'gravity_put', [data.path, null])
-    : await rpcCall(api, 'gravity_put', [null, u8aToHex(data)]);
-  return parseId(text);
+export async function putData(data, what) {
+  const size = what.path ? statSync(what.path).size : what.length;
+  if (!what.path && size <= data.info.maxCallBytes) return parseId(await data.call('gravity_put', [u8aToHex(what)]));
+  const name = `put-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const staged = path.join(data.info.ioDir, name);
+  if (what.path) {
+    try { linkSync(what.path, staged); } catch { copyFileSync(what.path, staged); }
+  } else {
+    writeFileSync(staged, what);
+  }
+  try {
+    return parseId(await data.call('gravity_import', [name]));
+  } finally {
+    rmSync(staged, { force: true });
+  }
 }
 
 /** The peer id of the node `api` is connected to, as bytes (a job's `source`). */
@@ -112,29 +134,37 @@ export async function endpoints(api, accounts) {
 }
 
 /**
- * Fetch content into the node `api` is connected to and copy it to `file` on that node's
- * machine (`gravity_get`, unsafe), asking `peers` (base58 peer ids) and the connected peers.
+ * Fetch content into the store of the node whose data RPC `data` is connected to
+ * (`gravity_get`), asking `peers` (base58 peer ids) and the connected peers; resolves with its
+ * status once complete.
  */
-export async function getData(api, id, file, peers = []) {
-  return rpcCall(api, 'gravity_get', [idText(id), file ?? null, peers]);
+export async function getData(data, id, peers = []) {
+  return data.call('gravity_get', [idText(id), peers]);
+}
+
+/** The bytes of content complete on the node of `data`, read in parts (`gravity_read`). */
+export async function readData(data, id) {
+  const { length } = idOf(id);
+  const parts = [];
+  const step = Math.min(data.info.maxCallBytes, 4 << 20);
+  for (let at = 0; at < length;) {
+    const part = hexToU8a(await data.call('gravity_read', [idText(id), at, Math.min(step, length - at)]));
+    if (part.length === 0) throw new Error(`the node returned nothing for ${idText(id)} at byte ${at}`);
+    parts.push(part);
+    at += part.length;
+  }
+  return Buffer.concat(parts);
 }
 
 /**
- * The verified output of a task as bytes, fetched over the data plane from the providers that
- * agreed on it (their registered endpoints). The node `api` is connected to must run on this
- * machine (the file is written there and read here).
+ * The verified output of a task as bytes, fetched over the data plane into the node of `data`
+ * from the providers that agreed on it (their registered endpoints), then read from it.
  */
-export async function taskOutput(api, task) {
+export async function taskOutput(api, data, task) {
   const [out] = task.result.unwrap();
   const agreed = task.replicas.filter((r) => r.outcome.isSome && r.outcome.unwrap().type === 'Agreed').map((r) => r.provider.toString());
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'gravity-output-'));
-  try {
-    const file = path.join(dir, 'out');
-    await getData(api, out, file, await endpoints(api, agreed));
-    return readFileSync(file);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await getData(data, out, await endpoints(api, agreed));
+  return readData(data, out);
 }
 
 /** Bytes of a content id, or null. */

@@ -23,10 +23,18 @@ pub struct Cli {
 /// The node's content store and data transfer.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DataArgs {
-	/// Size of the content store (GiB): beyond it, content that is neither pinned nor kept for
-	/// a job is evicted, least recently used first.
+	/// Size of the content store (GiB): everything counts against it (complete content, and
+	/// downloads at their full size). Content that is neither pinned nor kept for a job is
+	/// evicted, least recently used first, to make room; what still does not fit is refused
+	/// before anything is written.
 	#[arg(long, default_value_t = 64.0, value_name = "GIB")]
 	pub data_budget_gib: f64,
+
+	/// Disk space (GiB) the content store always leaves free on its file system, so that the
+	/// chain database never runs out: content that would leave less is refused (a provider
+	/// then declines the task at no cost).
+	#[arg(long, default_value_t = 2.0, value_name = "GIB")]
+	pub data_disk_reserve_gib: f64,
 
 	/// Most bytes per second (MiB/s) this node sends to peers in all; unlimited if not given.
 	#[arg(long, value_name = "MIB_PER_S")]
@@ -40,6 +48,18 @@ pub struct DataArgs {
 	/// it verified is kept; asking again resumes).
 	#[arg(long, default_value_t = 60, value_name = "SECONDS")]
 	pub data_give_up_after: u64,
+
+	/// Turn on the data RPC (`gravity_put`, `gravity_import`, `gravity_get`, `gravity_read`,
+	/// `gravity_export`, `gravity_status`, …; what `gravity-node data` uses) on this port of the
+	/// loopback interface. Off unless given. It refuses requests from web pages and takes no
+	/// paths: files move through the data exchange directory (`--data-io-dir`).
+	#[arg(long, value_name = "PORT")]
+	pub data_rpc_port: Option<u16>,
+
+	/// The data exchange directory: `gravity_import` adds files from it, `gravity_export`
+	/// writes files to it. Default: `<base-path>/data-io`.
+	#[arg(long, value_name = "DIR")]
+	pub data_io_dir: Option<std::path::PathBuf>,
 
 	/// Testing only: serve content wrongly (`corrupt`, `stall`, `truncate`) to test downloaders.
 	#[arg(long, hide = true, default_value = "none")]

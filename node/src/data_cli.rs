@@ -1,6 +1,8 @@
 //! `gravity-node data …`: the node's content store from the command line. Every command but
-//! `hash` talks to a running node over its RPC (`--rpc-url`, the node's own machine: the data
-//! methods are unsafe and refused on a public endpoint).
+//! `hash` talks to a running node over its data RPC (`--data-rpc`, default
+//! `http://127.0.0.1:9955`): a server of its own that the node runs only when started with
+//! `--data-rpc-port`, on the loopback interface. The RPC takes no paths: this command reads and
+//! writes your files, and moves large ones through the node's data exchange directory.
 
 use serde_json::{json, Value};
 use std::{
@@ -66,21 +68,27 @@ pub enum DataCmd {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Rpc {
-	/// The node's HTTP RPC endpoint.
-	#[arg(long, default_value = "http://127.0.0.1:9944")]
+	/// The node's data RPC (the node runs it when started with `--data-rpc-port`).
+	#[arg(long = "data-rpc", alias = "rpc-url", default_value = "http://127.0.0.1:9955")]
 	pub rpc_url: String,
 }
+
 
 /// One JSON-RPC call over HTTP/1.1 (no client library: the node's RPC server speaks plain
 /// HTTP on its RPC port).
 pub fn call(url: &str, method: &str, params: Value) -> Result<Value, String> {
 	let rest = url
 		.strip_prefix("http://")
-		.ok_or_else(|| format!("--rpc-url {url}: give an http:// address of the node's RPC port, e.g. http://127.0.0.1:9944"))?;
+		.ok_or_else(|| format!("--data-rpc {url}: give an http:// address of the node's data RPC, e.g. http://127.0.0.1:9955"))?;
 	let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
 	let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
 	let mut stream = TcpStream::connect(host)
-		.map_err(|e| format!("cannot reach the node's RPC at {url} ({e}): is gravity-node running, and is --rpc-url its RPC port?"))?;
+		.map_err(|e| {
+			format!(
+				"cannot reach the node's data RPC at {url} ({e}): is gravity-node running with \
+				 --data-rpc-port, and is --data-rpc that port?"
+			)
+		})?;
 	write!(
 		stream,
 		"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -92,14 +100,14 @@ pub fn call(url: &str, method: &str, params: Value) -> Result<Value, String> {
 	let text = String::from_utf8_lossy(&raw);
 	let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| format!("RPC {url}: not an HTTP answer"))?;
 	let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
-	let v: Value = serde_json::from_str(&body).map_err(|_| format!("RPC {url} answered: {}", head.lines().next().unwrap_or("")))?;
+	let v: Value = serde_json::from_str(&body)
+		.map_err(|_| format!("RPC {url} answered: {} {}", head.lines().next().unwrap_or(""), body.trim()))?;
 	if let Some(e) = v.get("error") {
 		let msg = e.get("message").and_then(|m| m.as_str()).unwrap_or("error");
-		if msg.to_lowercase().contains("unsafe") {
+		if msg.contains("Method not found") {
 			return Err(format!(
-				"{msg}: the data methods read and write the node's files, so a node refuses them on \
-				 a public RPC endpoint; run this on the node's machine against its local RPC port \
-				 (or start the node with --rpc-methods unsafe on a private interface)"
+				"{url} has no {method}: it is not a node's data RPC (the chain RPC has no data methods). \
+				 Start the node with --data-rpc-port <port> and give that port with --data-rpc"
 			))
 		}
 		return Err(msg.to_string())
@@ -121,13 +129,77 @@ fn dechunk(body: &str) -> String {
 	out
 }
 
-fn absolute(p: &Path) -> Result<String, String> {
-	let abs = if p.is_absolute() {
-		p.to_path_buf()
-	} else {
-		std::env::current_dir().map_err(|e| e.to_string())?.join(p)
-	};
-	Ok(abs.to_string_lossy().into_owned())
+/// Add the file `path` to the node's store: as bytes when small, else through the node's data
+/// exchange directory (linked there, or copied when on another file system, then removed).
+fn put(url: &str, path: &Path) -> Result<String, String> {
+	let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+	if !meta.is_file() {
+		return Err(format!("{}: not a regular file", path.display()))
+	}
+	let info = call(url, "gravity_dataInfo", json!([]))?;
+	let max = info.get("maxCallBytes").and_then(|v| v.as_u64()).unwrap_or(0);
+	if meta.len() <= max {
+		let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+		return str_of(call(url, "gravity_put", json!([hex(&bytes)]))?)
+	}
+	let dir = PathBuf::from(info.get("ioDir").and_then(|v| v.as_str()).unwrap_or_default());
+	let name = format!("put-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+	let staged = dir.join(&name);
+	if std::fs::hard_link(path, &staged).is_err() {
+		eprintln!("copying {} into the node's data exchange directory {}", path.display(), dir.display());
+		std::fs::copy(path, &staged).map_err(|e| {
+			format!(
+				"cannot put {} into the node's data exchange directory {} ({e}): run this on the \
+				 node's machine as a user that may write there",
+				path.display(),
+				dir.display()
+			)
+		})?;
+	}
+	let result = call(url, "gravity_import", json!([name]));
+	let _ = std::fs::remove_file(&staged);
+	str_of(result?)
+}
+
+/// Read complete content `id` (`size` bytes) from the node into `out`, in parts (written beside
+/// it and renamed, so `out` never holds a partial copy).
+fn read_to(url: &str, id: &str, size: u64, out: &Path) -> Result<(), String> {
+	let tmp = out.with_extension(format!("part-{}", std::process::id()));
+	let mut f = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+	let step = 4u64 << 20;
+	let mut at = 0;
+	while at < size {
+		let hexed = str_of(call(url, "gravity_read", json!([id, at, step.min(size - at)]))?)?;
+		let bytes = unhex(&hexed)?;
+		if bytes.is_empty() {
+			let _ = std::fs::remove_file(&tmp);
+			return Err(format!("the node returned nothing for {id} at byte {at}"))
+		}
+		f.write_all(&bytes).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+		at += bytes.len() as u64;
+	}
+	f.sync_all().map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+	std::fs::rename(&tmp, out).map_err(|e| format!("cannot write {}: {e}", out.display()))
+}
+
+fn str_of(v: Value) -> Result<String, String> {
+	v.as_str().map(str::to_string).ok_or_else(|| format!("unexpected answer from the node: {v}"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+	let mut s = String::with_capacity(2 + 2 * bytes.len());
+	s.push_str("0x");
+	for b in bytes {
+		s.push_str(&format!("{b:02x}"));
+	}
+	s
+}
+
+fn unhex(s: &str) -> Result<Vec<u8>, String> {
+	let s = s.strip_prefix("0x").unwrap_or(s);
+	(0..s.len() / 2)
+		.map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| "the node answered bad hex".to_string()))
+		.collect()
 }
 
 fn mib(bytes: u64) -> String {
@@ -161,16 +233,9 @@ fn show(status: &Value) -> String {
 impl DataCmd {
 	pub fn run(&self) -> Result<(), String> {
 		match self {
-			DataCmd::Put { path, rpc } => {
-				if !path.is_file() {
-					return Err(format!("{}: no such file", path.display()))
-				}
-				let id = call(&rpc.rpc_url, "gravity_put", json!([absolute(path)?, null]))?;
-				println!("{}", id.as_str().unwrap_or_default());
-			},
+			DataCmd::Put { path, rpc } => println!("{}", put(&rpc.rpc_url, path)?),
 			DataCmd::Get { id, out, peers, rpc } => {
 				id.parse::<gravity_protocol::content::ContentId>().map_err(|e| format!("'{id}': {e}"))?;
-				let out = out.as_deref().map(absolute).transpose()?;
 				let (url, id2) = (rpc.rpc_url.clone(), id.clone());
 				let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
 				let done2 = done.clone();
@@ -185,12 +250,20 @@ impl DataCmd {
 						}
 					}
 				});
-				let result = call(&rpc.rpc_url, "gravity_get", json!([id, out, peers]));
+				let result = call(&rpc.rpc_url, "gravity_get", json!([id, peers]));
 				done.store(true, std::sync::atomic::Ordering::Relaxed);
 				let _ = progress.join();
 				let status = result?;
 				println!("{}", show(&status));
-				eprintln!("done in {:.1} s{}", started.elapsed().as_secs_f64(), out.map(|o| format!("; written to {o}")).unwrap_or_default());
+				if let Some(out) = out {
+					let size = status.get("size").and_then(|v| v.as_u64()).unwrap_or(0);
+					read_to(&rpc.rpc_url, id, size, out)?;
+				}
+				eprintln!(
+					"done in {:.1} s{}",
+					started.elapsed().as_secs_f64(),
+					out.as_ref().map(|o| format!("; written to {}", o.display())).unwrap_or_default()
+				);
 			},
 			DataCmd::Status { id, rpc } => println!("{}", show(&call(&rpc.rpc_url, "gravity_status", json!([id]))?)),
 			DataCmd::Ls { rpc } => {

@@ -1,8 +1,8 @@
 //! The node's custom RPC methods, on top of the standard ones (system, chain, state, author)
 //! that `sc_service::spawn_tasks` installs: `system_accountNextIndex` (nonce) and
-//! `payment_queryInfo` / `payment_queryFeeDetails`, and the data plane's `gravity_put`,
-//! `gravity_get`, `gravity_status`, `gravity_ls`, `gravity_pin`, `gravity_unpin`,
-//! `gravity_dataStats` (unsafe methods: refused on a public endpoint).
+//! `payment_queryInfo` / `payment_queryFeeDetails`. The data plane's `gravity_*` methods are
+//! not here: they have a server of their own, off by default (`--data-rpc-port`, see
+//! `gravity_data_swarm::rpc`).
 
 use std::sync::Arc;
 
@@ -19,8 +19,6 @@ pub struct FullDeps<C, P> {
 	pub client: Arc<C>,
 	/// Transaction pool instance.
 	pub pool: Arc<P>,
-	/// The node's data plane (`gravity_put`, `gravity_get`, … : unsafe methods).
-	pub data: gravity_data_swarm::DataService,
 }
 
 /// Instantiate all full RPC extensions.
@@ -40,11 +38,10 @@ where
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool, data } = deps;
+	let FullDeps { client, pool } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client).into_rpc())?;
-	module.merge(gravity_data_swarm::rpc::DataApiServer::into_rpc(data))?;
 
 	Ok(module)
 }

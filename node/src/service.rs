@@ -217,10 +217,10 @@ pub fn new_full<
 	let data_service = {
 		let dir = config.data_path.join("content");
 		let budget = (data.data_budget_gib * (1u64 << 30) as f64) as u64;
-		let store = Arc::new(
-			gravity_data_store::Store::open(&dir, budget)
-				.map_err(|e| ServiceError::Other(format!("content store {}: {e}", dir.display())))?,
-		);
+		let mut store = gravity_data_store::Store::open(&dir, budget)
+			.map_err(|e| ServiceError::Other(format!("content store {}: {e}", dir.display())))?;
+		store.set_disk_reserve((data.data_disk_reserve_gib * (1u64 << 30) as f64) as u64);
+		let store = Arc::new(store);
 		let stats = Arc::new(gravity_data_swarm::Stats::default());
 		let limits = gravity_data_swarm::ServeLimits {
 			rate: data.data_serve_rate.map(|mib| (mib * (1u64 << 20) as f64) as u64),
@@ -251,6 +251,16 @@ pub fn new_full<
 		};
 		gravity_data_swarm::DataService::new(store, Arc::new(net), stats, fetch)
 	};
+
+	if let Some(port) = data.data_rpc_port {
+		// The data RPC: loopback only, refuses web pages, takes no paths (gravity_data_swarm::rpc).
+		let io_dir = data.data_io_dir.clone().unwrap_or_else(|| config.base_path.path().join("data-io"));
+		let rpc = gravity_data_swarm::rpc::DataRpc::new(data_service.clone(), io_dir.clone());
+		let (addr, handle) = gravity_data_swarm::rpc::start(rpc, port)
+			.map_err(ServiceError::Other)?;
+		log::info!(target: "gravity-data", "data RPC on http://{addr} (loopback only; files through {})", io_dir.display());
+		task_manager.spawn_handle().spawn("gravity-data-rpc", Some("data"), async move { handle.stopped().await });
+	}
 
 	if config.offchain_worker.enabled {
 		let offchain_workers =
@@ -325,10 +335,9 @@ pub fn new_full<
 	let rpc_extensions_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
-		let data = data_service.clone();
 
 		Box::new(move |_| {
-			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone(), data: data.clone() };
+			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
 	};

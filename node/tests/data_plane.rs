@@ -1,5 +1,6 @@
 //! The data plane between real `gravity-node` processes on loopback: `/gravity/blobs/1` on the
-//! nodes' own network (litep2p), driven through the nodes' RPC and the `gravity-node data` CLI.
+//! nodes' own network (litep2p), driven through the nodes' data RPC (`--data-rpc-port`) and the
+//! `gravity-node data` CLI.
 //! Several seeders, a seeder killed mid-transfer, seeders that corrupt, cut or never answer, a
 //! downloader killed half way and restarted, and bad input.
 
@@ -39,12 +40,15 @@ struct Node {
 	args: Vec<String>,
 	child: Option<Child>,
 	rpc: u16,
+	/// The data RPC's port.
+	data: u16,
 	dir: PathBuf,
 }
 
 impl Node {
 	fn start(dir: &Path, name: &str, bootnode: Option<&str>, extra: &[&str]) -> Node {
 		let rpc = free_port();
+		let data = free_port();
 		let mut args: Vec<String> = [
 			"--chain", "dev", "--no-prometheus", "--no-telemetry", "--no-mdns",
 		]
@@ -55,11 +59,12 @@ impl Node {
 		// Plain TCP (a node that is not a validator listens on WebSocket only by default).
 		let p2p = free_port();
 		args.extend(["--listen-addr".into(), format!("/ip4/127.0.0.1/tcp/{p2p}"), "--rpc-port".into(), rpc.to_string()]);
+		args.extend(["--data-rpc-port".into(), data.to_string()]);
 		if let Some(b) = bootnode {
 			args.extend(["--bootnodes".into(), b.to_string()]);
 		}
 		args.extend(extra.iter().map(|s| s.to_string()));
-		let mut node = Node { name: name.into(), args, child: None, rpc, dir: dir.to_path_buf() };
+		let mut node = Node { name: name.into(), args, child: None, rpc, data, dir: dir.to_path_buf() };
 		node.spawn();
 		node
 	}
@@ -104,16 +109,25 @@ impl Node {
 		}
 	}
 
+	/// Put a file through the node's data exchange directory (linked in, imported, removed).
 	fn put(&self, path: &Path) -> String {
-		rpc(self.rpc, "gravity_put", json!([path.display().to_string(), null])).unwrap().as_str().unwrap().to_string()
+		let staged = self.dir.join(&self.name).join("data-io").join("staged.bin");
+		std::fs::hard_link(path, &staged).unwrap();
+		let id = rpc(self.data, "gravity_import", json!(["staged.bin"])).unwrap().as_str().unwrap().to_string();
+		std::fs::remove_file(&staged).unwrap();
+		id
+	}
+
+	fn data_url(&self) -> String {
+		format!("http://127.0.0.1:{}", self.data)
 	}
 
 	fn status(&self, id: &str) -> Value {
-		rpc(self.rpc, "gravity_status", json!([id])).unwrap()
+		rpc(self.data, "gravity_status", json!([id])).unwrap()
 	}
 
 	fn stats(&self) -> Value {
-		rpc(self.rpc, "gravity_dataStats", json!([])).unwrap()
+		rpc(self.data, "gravity_dataStats", json!([])).unwrap()
 	}
 }
 
@@ -151,7 +165,7 @@ fn make_file(path: &Path, mib: usize, seed: u64) -> Vec<u8> {
 
 fn get_in_background(node: &Node, id: &str, out: &Path, extra: &[&str]) -> std::thread::JoinHandle<std::process::Output> {
 	let mut cmd = Command::new(NODE);
-	cmd.args(["data", "get", id, "--out"]).arg(out).args(["--rpc-url", &format!("http://127.0.0.1:{}", node.rpc)]);
+	cmd.args(["data", "get", id, "--out"]).arg(out).args(["--data-rpc", &node.data_url()]);
 	cmd.args(extra);
 	std::thread::spawn(move || cmd.output().unwrap())
 }
@@ -173,7 +187,7 @@ fn content_moves_from_several_seeders_and_a_seeder_killed_mid_transfer_is_routed
 	let out = Command::new(NODE)
 		.args(["data", "put"])
 		.arg(&src)
-		.args(["--rpc-url", &format!("http://127.0.0.1:{}", a.rpc)])
+		.args(["--data-rpc", &a.data_url()])
 		.output()
 		.unwrap();
 	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -281,23 +295,37 @@ fn bad_input_gets_clear_errors() {
 	let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
 	let dir = workdir("bad");
 	let a = Node::start(&dir, "a", None, &["--data-give-up-after", "3"]);
-	let safe = Node::start(&dir, "public", None, &["--rpc-methods", "safe"]);
-	let e = rpc(a.rpc, "gravity_status", json!(["abc"])).unwrap_err();
+	let e = rpc(a.data, "gravity_status", json!(["abc"])).unwrap_err();
 	assert!(e.contains("is not a content id"), "{e}");
-	let e = rpc(a.rpc, "gravity_put", json!([dir.join("missing.bin").display().to_string(), null])).unwrap_err();
+	let e = rpc(a.data, "gravity_import", json!(["missing.bin"])).unwrap_err();
 	assert!(e.contains("missing.bin") && e.contains("No such file"), "{e}");
-	let e = rpc(a.rpc, "gravity_put", json!([null, null])).unwrap_err();
-	assert!(e.contains("give either `path`"), "{e}");
+	let e = rpc(a.data, "gravity_import", json!([dir.join("input.bin").display().to_string()])).unwrap_err();
+	assert!(e.contains("not a plain file name"), "{e}");
 	// Nobody has it: a clear failure, reported by status too.
 	let unknown = format!("{}:1000000", "ab".repeat(32));
-	let e = rpc(a.rpc, "gravity_get", json!([unknown, null, null])).unwrap_err();
+	let e = rpc(a.data, "gravity_get", json!([unknown, null])).unwrap_err();
 	assert!(e.contains("no peer had the missing"), "{e}");
 	assert_eq!(a.status(&unknown)["state"], "failed");
-	// A public endpoint refuses every data method.
-	let e = rpc(safe.rpc, "gravity_ls", json!([])).unwrap_err();
-	assert!(e.to_lowercase().contains("unsafe"), "{e}");
-	let out = Command::new(NODE).args(["data", "ls", "--rpc-url", &format!("http://127.0.0.1:{}", safe.rpc)]).output().unwrap();
+	// An id longer than the chain accepts is refused at once.
+	let e = rpc(a.data, "gravity_get", json!([format!("{}:{}", "ab".repeat(32), 1u64 << 60), null])).unwrap_err();
+	assert!(e.contains("longer than any content the chain accepts"), "{e}");
+	// The chain RPC has no data methods, and the CLI says what to do when pointed at it.
+	let e = rpc(a.rpc, "gravity_ls", json!([])).unwrap_err();
+	assert!(e.contains("Method not found"), "{e}");
+	let out = Command::new(NODE).args(["data", "ls", "--data-rpc", &format!("http://127.0.0.1:{}", a.rpc)]).output().unwrap();
 	assert!(!out.status.success());
-	assert!(String::from_utf8_lossy(&out.stderr).contains("public RPC endpoint"), "{}", String::from_utf8_lossy(&out.stderr));
+	assert!(String::from_utf8_lossy(&out.stderr).contains("--data-rpc-port"), "{}", String::from_utf8_lossy(&out.stderr));
+	// `data put` of a file larger than one call goes through the exchange directory and leaves
+	// nothing there; `data get --out` reads it back in parts.
+	let src = dir.join("big.bin");
+	let bytes = make_file(&src, 9, 7);
+	let out = Command::new(NODE).args(["data", "put"]).arg(&src).args(["--data-rpc", &a.data_url()]).output().unwrap();
+	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+	let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+	assert_eq!(std::fs::read_dir(dir.join("a/data-io")).unwrap().count(), 0);
+	let dest = dir.join("back.bin");
+	let out = get_in_background(&a, &id, &dest, &[]).join().unwrap();
+	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+	assert_eq!(std::fs::read(&dest).unwrap(), bytes);
 	let _ = std::fs::remove_dir_all(&dir);
 }

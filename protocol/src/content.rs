@@ -23,6 +23,11 @@ pub const CHUNK_GROUP_LOG: u8 = 4;
 /// Bytes in a chunk group (16 KiB): the unit of a verified slice.
 pub const CHUNK_GROUP_BYTES: u64 = 1024 << CHUNK_GROUP_LOG;
 
+/// The longest content the chain accepts as a job input (64 GiB: the runtime's
+/// `MaxContentLength`) and the longest a node's content store takes or downloads. Larger data is
+/// split into several inputs.
+pub const MAX_CONTENT_LENGTH: u64 = 64 << 30;
+
 /// The id of a piece of content: BLAKE3 hash and size.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct ContentId {

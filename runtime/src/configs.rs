@@ -200,6 +200,8 @@ impl pallet_gravity_market::Config for Runtime {
 	type CommitWindow = ConstU32<{ 1 * MINUTES }>;
 	/// Half a minute to reveal.
 	type RevealWindow = ConstU32<5>;
+	/// 7 days of 6-second blocks: the longest a job (and the retention of its data) may run.
+	type MaxJobDuration = ConstU32<{ 7 * 24 * 600 }>;
 	/// 40 % of the block for `on_initialize`; the rest stays for transactions.
 	type TickShare = MarketTickShare;
 	/// As many as fit in the tick share (≈ 0.65 ms each with database weights at 10,000

@@ -15,8 +15,9 @@ import { putContent, putData, submitJob, waitJob, eventsBetween } from '../../cl
 const root = path.resolve(import.meta.dirname, '..', '..');
 let net;
 let api;
+let data;
 let alice;
-const work = useNetwork('gravity-attacks-', (started) => ({ net, api, alice } = started));
+const work = useNetwork('gravity-attacks-', (started) => ({ net, api, data, alice } = started));
 const keyring = () => new Keyring({ type: 'sr25519', ss58Format: 7007 });
 
 /**
@@ -48,7 +49,7 @@ async function submitRender() {
   const scene = readFileSync(path.join(root, 'tasks/render/scenes/demo.scene'), 'utf8')
     .replace(/^size .*$/m, 'size 144 96').replace(/^tile .*$/m, 'tile 48');
   const program = await putContent(api, alice, readFileSync(path.join(work, 'render.wasm')));
-  const sceneId = await putData(api, Buffer.from(scene));
+  const sceneId = await putData(data, Buffer.from(scene));
   const { job } = await submitJob(api, alice, {
     program, kind: { Render: { width: 144, height: 96, tile: 48, frames: 1 } },
     inputs: [sceneId], replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
@@ -101,7 +102,7 @@ test('a job of spinning tasks at MaxFuelCap: every replica is aborted by its tim
   // 6 tasks of one replica each: two per provider node (each runs 2 at a time), as in the
   // attack that slashed all six honest replicas.
   const inputs = [];
-  for (let i = 0; i < 6; i++) inputs.push(await putData(api, Buffer.from(`spin ${i} ${Date.now()}`)));
+  for (let i = 0; i < 6; i++) inputs.push(await putData(data, Buffer.from(`spin ${i} ${Date.now()}`)));
   const { job } = await submitJob(api, alice, {
     program: programId, kind: 'Batch', inputs,
     replication: { initial: 1, max: 1, quorum: 1, adaptive: false }, pricePerFuel: 1n, fuelCap: maxFuel,

@@ -20,8 +20,9 @@ const SPLITS = 32;
 const TEXT_BYTES = 1024 * MiB;
 let net;
 let api;
+let data;
 let alice;
-const work = useNetwork('gravity-bigdata-', (started) => ({ net, api, alice } = started));
+const work = useNetwork('gravity-bigdata-', (started) => ({ net, api, data, alice } = started));
 
 /** Total size in bytes of the chain's state at the best block: every key and its value. */
 async function stateSize() {
@@ -73,7 +74,7 @@ test('a render job whose scene is 256 MiB travels off chain and equals the nativ
   const render = readFileSync(path.join(work, 'render.wasm'));
   const programId = await putContent(api, alice, render);
   const t0 = Date.now();
-  const sceneId = await putData(api, { path: scene });
+  const sceneId = await putData(data, { path: scene });
   console.log(`scene ${idText(sceneId)} put in ${Date.now() - t0} ms`);
   assert.ok(sceneId.length >= SCENE_BYTES);
   const { job } = await submitJob(api, alice, {
@@ -86,7 +87,7 @@ test('a render job whose scene is 256 MiB travels off chain and equals the nativ
   assert.equal(done.status, 'Completed');
   const ts = await tasks(api, job, 1);
   const tiles = [];
-  for (const t of ts) tiles.push(await taskOutput(api, t));
+  for (const t of ts) tiles.push(await taskOutput(api, data, t));
   assert.ok(tiles[0].length > api.consts.content.maxBlobSize.toNumber(), `a ${tiles[0].length}-byte output, over the on-chain blob limit, was delivered`);
   execFileSync(TASKS_BIN, ['render', small, path.join(work, 'native.rgb')]);
   assert.ok(assemble(1024, 704, tiles).equals(readFileSync(path.join(work, 'native.rgb'))), 'equals the native render byte for byte');
@@ -117,7 +118,7 @@ test('a map-reduce word count over 1 GiB of text travels off chain and equals th
     const file = path.join(work, `split-${i}.txt`);
     const head = Buffer.from(`split ${i} of ${SPLITS}\n`);
     writeFileSync(file, Buffer.concat([head, unit]));
-    inputs.push(await putData(api, { path: file }));
+    inputs.push(await putData(data, { path: file }));
     total += head.length + unit.length;
     rmSync(file);
   }
@@ -136,7 +137,7 @@ test('a map-reduce word count over 1 GiB of text travels off chain and equals th
   const ts = await tasks(api, job, SPLITS + reducers);
   const counts = new Map();
   for (const t of ts.slice(SPLITS)) {
-    for (const line of (await taskOutput(api, t)).toString().split('\n').filter(Boolean)) {
+    for (const line of (await taskOutput(api, data, t)).toString().split('\n').filter(Boolean)) {
       const [w, c] = line.split('\t');
       assert.ok(!counts.has(w), `word ${w} in two partitions`);
       counts.set(w, Number(c));

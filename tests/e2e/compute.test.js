@@ -16,8 +16,9 @@ const PRICE = 1n;
 const feeOf = (value) => (value * 5n) / 100n;
 let net;
 let api;
+let data;
 let alice;
-const work = useNetwork('gravity-compute-', (started) => ({ net, api, alice } = started));
+const work = useNetwork('gravity-compute-', (started) => ({ net, api, data, alice } = started));
 
 /** Free + held balance of `who` at block `hash`. */
 const total = async (who, hash) => { const a = await api.query.system.account.at(hash, who); return a.data.free.toBigInt() + a.data.reserved.toBigInt(); };
@@ -103,7 +104,7 @@ test('a 24-tile render job with 2 replicas completes and equals the native rende
   const render = readFileSync(path.join(work, 'render.wasm'));
   const programId = await putContent(api, alice, render);
   // The scene goes into Alice's node's content store, not on chain: providers fetch it from there.
-  const sceneId = await putData(api, scene);
+  const sceneId = await putData(data, scene);
   assert.deepEqual(sceneId, contentId(scene), 'the data plane names bytes as the chain would');
   const { balances: before, from } = await snapshot();
   const { job } = await submitJob(api, alice, {
@@ -117,7 +118,7 @@ test('a 24-tile render job with 2 replicas completes and equals the native rende
   const ts = await tasks(api, job, 24);
   // Every tile is fetched over the data plane from the providers that computed it.
   const tiles = [];
-  for (const t of ts) tiles.push(await taskOutput(api, t));
+  for (const t of ts) tiles.push(await taskOutput(api, data, t));
   await noJobDataOnChain([contentId(scene), ...ts.map((t) => t.result.unwrap()[0])]);
   const img = assemble(256, 192, tiles);
   execFileSync(TASKS_BIN, ['render', path.join(root, 'tasks/render/scenes/demo.scene'), path.join(work, 'native.rgb')]);
@@ -134,7 +135,7 @@ test('a map-reduce word count over a public-domain book equals the native count'
   const mapId = await putContent(api, alice, mapWasm);
   const reduceId = await putContent(api, alice, readFileSync(path.join(work, 'wordcount_reduce.wasm')));
   const inputs = [];
-  for (const c of chunks) inputs.push(await putData(api, Buffer.from(c)));
+  for (const c of chunks) inputs.push(await putData(data, Buffer.from(c)));
   const { balances: before, from } = await snapshot();
   const { job } = await submitJob(api, alice, {
     program: mapId, kind: { MapReduce: { reduceProgram: reduceId, reducers: 2 } }, inputs,
@@ -145,7 +146,7 @@ test('a map-reduce word count over a public-domain book equals the native count'
   assert.equal(done.tasks, 6);
   const ts = await tasks(api, job, 6);
   const outs = [];
-  for (const t of ts.slice(4)) outs.push(await taskOutput(api, t));
+  for (const t of ts.slice(4)) outs.push(await taskOutput(api, data, t));
   await noJobDataOnChain([...inputs, ...ts.map((t) => t.result.unwrap()[0])]);
   const counts = new Map();
   for (const o of outs) for (const line of Buffer.from(o).toString().split('\n').filter(Boolean)) {
@@ -183,7 +184,7 @@ test('every runtime API read through api.call (MarketApi, ProvidersApi, ContentA
     .replace(/^size .*$/m, 'size 96 48').replace(/^tile .*$/m, 'tile 48');
   const render = readFileSync(path.join(work, 'render.wasm'));
   const programId = await putContent(api, alice, render);
-  const sceneId = await putData(api, Buffer.from(scene));
+  const sceneId = await putData(data, Buffer.from(scene));
   const { job } = await submitJob(api, alice, {
     program: programId, kind: { Render: { width: 96, height: 48, tile: 48, frames: 1 } },
     inputs: [sceneId], replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
@@ -300,7 +301,7 @@ test('a provider that crashes after committing resumes on restart: reveals what 
     .replace(/^size .*$/m, 'size 144 96').replace(/^tile .*$/m, 'tile 48');
   const render = readFileSync(path.join(work, 'render.wasm'));
   const programId = await putContent(api, alice, render);
-  const sceneId = await putData(api, Buffer.from(scene));
+  const sceneId = await putData(data, Buffer.from(scene));
   const from = (await api.rpc.chain.getHeader()).number.toNumber() + 1;
   const { job } = await submitJob(api, alice, {
     program: programId, kind: { Render: { width: 144, height: 96, tile: 48, frames: 1 } },

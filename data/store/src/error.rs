@@ -22,6 +22,12 @@ pub enum StoreError {
 	Incomplete { id: ContentId, verified: u64 },
 	/// No bytes have this id (an empty content with another hash than BLAKE3 of nothing).
 	NoSuchContent { id: ContentId },
+	/// The store's budget cannot take `need` more bytes, even after evicting what may go.
+	NoRoom { need: u64, used: u64, budget: u64 },
+	/// Storing `need` bytes would leave less than the disk reserve free.
+	DiskReserve { dir: PathBuf, need: u64, free: u64, reserve: u64 },
+	/// Longer than any content the chain accepts (`MAX_CONTENT_LENGTH`).
+	TooLarge { id: ContentId },
 	/// The bytes on disk do not match their hash (disk damage): they are not passed on.
 	Corrupt { id: ContentId, detail: String },
 }
@@ -71,6 +77,22 @@ impl fmt::Display for StoreError {
 				write!(f, "{id} is not complete here yet ({verified} of {} bytes verified)", id.size),
 			StoreError::NoSuchContent { id } =>
 				write!(f, "{id} names no content: a size of 0 has only the hash of empty content"),
+			StoreError::NoRoom { need, used, budget } => write!(
+				f,
+				"no room in the content store for {need} more bytes: {used} of its {budget} byte budget \
+				 are pinned, kept for jobs or being downloaded. Unpin content, or raise --data-budget-gib"
+			),
+			StoreError::DiskReserve { dir, need, free, reserve } => write!(
+				f,
+				"storing {need} bytes in {} would leave less than the {reserve} bytes kept free for the \
+				 chain database ({free} free): free disk space or lower --data-budget-gib",
+				dir.display()
+			),
+			StoreError::TooLarge { id } => write!(
+				f,
+				"{id} is longer than any content the chain accepts ({} bytes): check the id",
+				crate::MAX_CONTENT_LENGTH
+			),
 			StoreError::Corrupt { id, detail } => write!(
 				f,
 				"the stored bytes of {id} do not match their hash ({detail}): the disk may be failing; \

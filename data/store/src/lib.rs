@@ -26,6 +26,11 @@ use std::{
 	time::{SystemTime, UNIX_EPOCH},
 };
 
+/// The largest content a store takes or downloads: the chain's bound on a content length
+/// (`gravity_protocol::content::MAX_CONTENT_LENGTH`, 64 GiB). A longer id is refused before
+/// anything is allocated for it.
+pub use gravity_protocol::content::MAX_CONTENT_LENGTH;
+
 /// The bao tree geometry every Gravity node uses: chunk groups of 16 KiB.
 pub const BLOCK_SIZE: BlockSize = BlockSize::from_chunk_log(CHUNK_GROUP_LOG);
 
@@ -93,18 +98,25 @@ pub enum Begin {
 /// The content store of a node: complete and partial content under one directory.
 ///
 /// Layout: `complete/<hash>` and `complete/<hash>.obao` (the data and its post-order bao
-/// outboard), `partial/<hash>` and `partial/<hash>.obao` (a download: sparse files whose
-/// verified ranges are recomputed from the bytes when it is resumed), `tmp/` (puts in progress;
-/// emptied at start), `index.json` (pins, retention, last access).
+/// outboard), `partial/<hash>-<size>` and `partial/<hash>-<size>.obao` (a download: sparse
+/// files whose verified ranges are recomputed from the bytes when it is resumed), `tmp/` (puts
+/// in progress; emptied at start), `index.json` and its journal `index.log` (pins, retention, last access; a change appends a line).
+///
+/// Downloads are keyed by the whole id, hash *and* size: a job that names `(root, length − 1)`
+/// of real content opens a download of its own that can never verify, and the download of the
+/// real `(root, length)` is not touched by it (keyed by hash alone, it would have been opened
+/// at the wrong size and every honest peer's slice would have failed to verify).
 pub struct Store {
 	dir: PathBuf,
 	budget: u64,
+	/// Disk bytes never used (see [`Store::set_disk_reserve`]).
+	reserve: u64,
 	state: Mutex<Inner>,
 }
 
 struct Inner {
 	meta: MetaFile,
-	partials: HashMap<[u8; 32], Arc<Partial>>,
+	partials: HashMap<ContentId, Arc<Partial>>,
 }
 
 pub(crate) fn hex(hash: &[u8; 32]) -> String {
@@ -147,21 +159,30 @@ impl Store {
 		for (h, (size, _)) in &on_disk {
 			meta.entries.entry(*h).or_insert(Meta { size: *size, ..Meta::fresh(*size) });
 		}
-		meta.save()?;
-		Ok(Store { dir, budget, state: Mutex::new(Inner { meta, partials: HashMap::new() }) })
+		meta.snapshot()?;
+		Ok(Store { dir, budget, reserve: 0, state: Mutex::new(Inner { meta, partials: HashMap::new() }) })
 	}
 
 	/// Content on disk: hash → (size, complete).
 	fn scan(dir: &Path) -> Result<BTreeMap<[u8; 32], (u64, bool)>, StoreError> {
 		let mut found = BTreeMap::new();
-		for (sub, complete) in [("partial", false), ("complete", true)] {
-			let d = dir.join(sub);
-			for e in std::fs::read_dir(&d).map_err(|e| StoreError::io(&d, e))?.flatten() {
-				let name = e.file_name().to_string_lossy().to_string();
-				let Some(size) = Self::size_of(&d, &name) else { continue };
-				let Ok(id) = format!("{name}:{size}").parse::<ContentId>() else { continue };
-				found.insert(id.hash, (size, complete));
+		let d = dir.join("partial");
+		for e in std::fs::read_dir(&d).map_err(|e| StoreError::io(&d, e))?.flatten() {
+			let name = e.file_name().to_string_lossy().to_string();
+			if let Some(id) = Self::partial_id(&name) {
+				found.insert(id.hash, (id.size, false));
+			} else if !name.ends_with(".obao") {
+				// A download of the layout before ids were whole (`<hash>` with a `.size`
+				// file): dropped, it is fetched again when needed.
+				let _ = std::fs::remove_file(e.path());
 			}
+		}
+		let d = dir.join("complete");
+		for e in std::fs::read_dir(&d).map_err(|e| StoreError::io(&d, e))?.flatten() {
+			let name = e.file_name().to_string_lossy().to_string();
+			let Some(size) = Self::size_of(&d, &name) else { continue };
+			let Ok(id) = format!("{name}:{size}").parse::<ContentId>() else { continue };
+			found.insert(id.hash, (size, true));
 		}
 		Ok(found)
 	}
@@ -174,8 +195,22 @@ impl Store {
 		std::fs::read_to_string(d.join(format!("{name}.size"))).ok()?.trim().parse().ok()
 	}
 
+	/// The id of a download's data file name `<hash>-<size>`.
+	fn partial_id(name: &str) -> Option<ContentId> {
+		let (hash, size) = name.split_once('-')?;
+		if hash.len() != 64 || !size.bytes().all(|b| b.is_ascii_digit()) {
+			return None
+		}
+		format!("{hash}:{size}").parse().ok()
+	}
+
 	fn path(&self, sub: &str, hash: &[u8; 32], ext: &str) -> PathBuf {
 		self.dir.join(sub).join(format!("{}{ext}", hex(hash)))
+	}
+
+	/// A download's files: named by the whole id.
+	fn partial_path(&self, id: &ContentId, ext: &str) -> PathBuf {
+		self.dir.join("partial").join(format!("{}-{}{ext}", hex(&id.hash), id.size))
 	}
 
 	/// The directory of the store.
@@ -187,6 +222,12 @@ impl Store {
 	/// pass. Nothing is visible until the copy and its outboard are complete and synced.
 	pub fn put_file(&self, src: &Path) -> Result<ContentId, StoreError> {
 		let file = File::open(src).map_err(|e| StoreError::Source { path: src.to_path_buf(), error: e })?;
+		self.put_opened(file, src)
+	}
+
+	/// Add the file `file`, opened by the caller (e.g. without following links); `src` names it
+	/// in errors.
+	pub fn put_opened(&self, file: File, src: &Path) -> Result<ContentId, StoreError> {
 		let size = file
 			.metadata()
 			.map_err(|e| StoreError::Source { path: src.to_path_buf(), error: e })?
@@ -207,6 +248,7 @@ impl Store {
 	}
 
 	fn put_reader(&self, src: impl Read, size: u64) -> Result<ContentId, StoreError> {
+		self.make_room(size)?;
 		let tmp_data = TmpFile::create(&self.dir.join("tmp"))?;
 		let tmp_ob = TmpFile::create(&self.dir.join("tmp"))?;
 		let hash = {
@@ -261,11 +303,11 @@ impl Store {
 			return State::Complete
 		}
 		let inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
-		if let Some(p) = inner.partials.get(&id.hash) {
+		if let Some(p) = inner.partials.get(id) {
 			return State::Partial { verified: Some(p.verified_bytes()) }
 		}
 		match inner.meta.entries.get(&id.hash) {
-			Some(m) if m.size == id.size => State::Partial { verified: None },
+			Some(m) if m.size == id.size && self.partial_path(id, "").exists() => State::Partial { verified: None },
 			_ => State::Absent,
 		}
 	}
@@ -290,22 +332,29 @@ impl Store {
 				Err(StoreError::NoSuchContent { id: *id })
 			}
 		}
-		let mut inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
-		if let Some(p) = inner.partials.get(&id.hash) {
+		if id.size > MAX_CONTENT_LENGTH {
+			return Err(StoreError::TooLarge { id: *id })
+		}
+		if let Some(p) = self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.get(id) {
 			return Ok(Begin::Partial(p.clone()))
 		}
-		let data = self.path("partial", &id.hash, "");
-		let ob = self.path("partial", &id.hash, ".obao");
-		let known = Self::size_of(&self.dir.join("partial"), &hex(&id.hash));
-		if known.is_some() && known != Some(id.size) {
-			// Same hash, other size: one of the two ids is wrong; start over with this one.
-			let _ = std::fs::remove_file(&data);
+		if self.state(id) == State::Absent {
+			// A new download: its full size must fit (a resumed one is counted already).
+			self.make_room(id.size)?;
 		}
-		std::fs::write(self.path("partial", &id.hash, ".size"), id.size.to_string())
-			.map_err(|e| StoreError::write(&self.dir, e))?;
+		let mut inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
+		let data = self.partial_path(id, "");
+		let ob = self.partial_path(id, ".obao");
 		let partial = Arc::new(Partial::open(*id, &data, &ob).map_err(|e| StoreError::write(&self.dir, e))?);
-		inner.partials.insert(id.hash, partial.clone());
-		inner.meta.entries.entry(id.hash).or_insert_with(|| Meta::fresh(id.size)).last_access = now_ms();
+		inner.partials.insert(*id, partial.clone());
+		// The index has one entry per hash: complete content names the size, else the download
+		// begun last.
+		let complete = Self::size_of(&self.dir.join("complete"), &hex(&id.hash)).is_some();
+		let e = inner.meta.entries.entry(id.hash).or_insert_with(|| Meta::fresh(id.size));
+		if !complete {
+			e.size = id.size;
+		}
+		e.last_access = now_ms();
 		let _ = inner.meta.save();
 		Ok(Begin::Partial(partial))
 	}
@@ -318,13 +367,27 @@ impl Store {
 		let id = partial.id();
 		partial.sync().map_err(|e| StoreError::write(&self.dir, e))?;
 		let rename = |ext: &str| {
-			std::fs::rename(self.path("partial", &id.hash, ext), self.path("complete", &id.hash, ext))
+			std::fs::rename(self.partial_path(&id, ext), self.path("complete", &id.hash, ext))
 				.map_err(|e| StoreError::write(&self.dir, e))
 		};
-		rename(".size")?;
+		std::fs::write(self.path("complete", &id.hash, ".size"), id.size.to_string())
+			.map_err(|e| StoreError::write(&self.dir, e))?;
 		rename(".obao")?;
 		rename("")?;
-		self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.remove(&id.hash);
+		{
+			let mut inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
+			inner.partials.remove(&id);
+			// Downloads of the same hash at another size can never verify: drop them.
+			let stale: Vec<ContentId> = inner.partials.keys().filter(|k| k.hash == id.hash).copied().collect();
+			for k in stale {
+				inner.partials.remove(&k);
+				let _ = std::fs::remove_file(self.partial_path(&k, ""));
+				let _ = std::fs::remove_file(self.partial_path(&k, ".obao"));
+			}
+			if let Some(m) = inner.meta.entries.get_mut(&id.hash) {
+				m.size = id.size;
+			}
+		}
 		self.after_add(&id);
 		Ok(())
 	}
@@ -351,7 +414,7 @@ impl Store {
 			self.touch(id);
 			return Ok(())
 		}
-		let partial = self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.get(&id.hash).cloned();
+		let partial = self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.get(id).cloned();
 		match partial {
 			Some(p) if p.has(&ranges) => {
 				p.encode(&ranges, out).map_err(|e| StoreError::Corrupt { id: *id, detail: e.to_string() })?;
@@ -368,7 +431,7 @@ impl Store {
 		if self.is_complete(id) {
 			return if id.groups() == 0 { vec![] } else { vec![0..id.groups()] }
 		}
-		let partial = self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.get(&id.hash).cloned();
+		let partial = self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.get(id).cloned();
 		partial.map(|p| p.verified_groups()).unwrap_or_default()
 	}
 
@@ -410,7 +473,7 @@ impl Store {
 			file.read_exact_at(&mut buf, range.start).map_err(|e| StoreError::io(&self.dir, e))?;
 			return Ok(buf)
 		}
-		let partial = self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.get(&id.hash).cloned();
+		let partial = self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.get(id).cloned();
 		match partial.filter(|p| p.id() == *id).and_then(|p| p.read_verified(range)) {
 			Some(read) => read.map_err(|e| StoreError::io(&self.dir, e)),
 			None => Err(StoreError::Incomplete { id: *id, verified: self.have(id).iter().map(|r| r.end - r.start).sum::<u64>() * CHUNK_GROUP_BYTES }),
@@ -483,39 +546,69 @@ impl Store {
 			.collect()
 	}
 
-	/// Bytes of complete content held.
+	/// Bytes the store holds or has promised: complete content, and every download counted at
+	/// its full size (it will fill), so that the budget holds however downloads end.
 	pub fn used(&self) -> u64 {
-		self.list().iter().filter(|e| e.state == State::Complete).map(|e| e.id.size).sum()
+		self.list().iter().filter(|e| e.state != State::Absent).map(|e| e.id.size).sum()
 	}
 
-	/// Evict complete content that is neither pinned nor kept, least recently used first, until
-	/// the store is within its budget. Returns what was evicted.
+	/// The store's budget in bytes.
+	pub fn budget(&self) -> u64 {
+		self.budget
+	}
+
+	/// Bytes of the disk kept free for the rest of the node (the chain database above all):
+	/// nothing is stored that would leave less.
+	pub fn set_disk_reserve(&mut self, bytes: u64) {
+		self.reserve = bytes;
+	}
+
+	/// Evict complete content that is neither pinned nor kept, and downloads nobody is running,
+	/// least recently used first, until the store is within its budget. Returns what was
+	/// evicted.
 	pub fn gc(&self) -> Result<Vec<ContentId>, StoreError> {
 		self.evict(None)
 	}
 
 	/// [`Store::gc`], sparing `spare` (what was just added).
 	fn evict(&self, spare: Option<&ContentId>) -> Result<Vec<ContentId>, StoreError> {
+		self.evict_to(self.budget, spare)
+	}
+
+	/// Evict (as [`Store::gc`]) until at most `target` bytes are used.
+	fn evict_to(&self, target: u64, spare: Option<&ContentId>) -> Result<Vec<ContentId>, StoreError> {
 		let mut used = self.used();
 		let mut evicted = Vec::new();
-		if used <= self.budget {
+		if used <= target {
 			return Ok(evicted)
 		}
 		let t = now();
+		let idle = |id: &ContentId| {
+			let inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
+			// Only the store holds it: no download is writing to it.
+			inner.partials.get(id).is_none_or(|p| Arc::strong_count(p) == 1)
+		};
 		let mut candidates: Vec<Entry> = self
 			.list()
 			.into_iter()
-			.filter(|e| e.state == State::Complete && !e.pinned && e.keep_until <= t && Some(&e.id) != spare)
+			.filter(|e| e.state != State::Absent && !e.pinned && e.keep_until <= t && Some(&e.id) != spare)
+			.filter(|e| e.state == State::Complete || idle(&e.id))
 			.collect();
 		candidates.sort_by_key(|e| e.last_access);
 		for e in candidates {
-			if used <= self.budget {
+			if used <= target {
 				break
 			}
-			// Data file first: without it the entry no longer exists.
-			let _ = std::fs::remove_file(self.path("complete", &e.id.hash, ""));
-			let _ = std::fs::remove_file(self.path("complete", &e.id.hash, ".obao"));
-			let _ = std::fs::remove_file(self.path("complete", &e.id.hash, ".size"));
+			if e.state == State::Complete {
+				// Data file first: without it the entry no longer exists.
+				let _ = std::fs::remove_file(self.path("complete", &e.id.hash, ""));
+				let _ = std::fs::remove_file(self.path("complete", &e.id.hash, ".obao"));
+				let _ = std::fs::remove_file(self.path("complete", &e.id.hash, ".size"));
+			} else {
+				self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.remove(&e.id);
+				let _ = std::fs::remove_file(self.partial_path(&e.id, ""));
+				let _ = std::fs::remove_file(self.partial_path(&e.id, ".obao"));
+			}
 			used -= e.id.size;
 			evicted.push(e.id);
 			self.state.lock().unwrap_or_else(|p| p.into_inner()).meta.entries.remove(&e.id.hash);
@@ -526,7 +619,39 @@ impl Store {
 		}
 		Ok(evicted)
 	}
+
+	/// Make room for `need` more bytes, evicting what may go; refuse when the budget or the
+	/// disk (less its reserve) cannot take them. Called before anything is written, so work
+	/// that does not fit is refused up front instead of failing half way.
+	pub fn make_room(&self, need: u64) -> Result<(), StoreError> {
+		if self.used().saturating_add(need) > self.budget {
+			self.evict_to(self.budget.saturating_sub(need), None)?;
+			let used = self.used();
+			if used.saturating_add(need) > self.budget {
+				return Err(StoreError::NoRoom { need, used, budget: self.budget })
+			}
+		}
+		if let Some(free) = free_disk(&self.dir) {
+			if free < need.saturating_add(self.reserve) {
+				return Err(StoreError::DiskReserve { dir: self.dir.clone(), need, free, reserve: self.reserve })
+			}
+		}
+		Ok(())
+	}
 }
+
+/// Bytes free on the file system of `dir` for this user, if it can be asked.
+pub fn free_disk(dir: &Path) -> Option<u64> {
+	use std::os::unix::ffi::OsStrExt;
+	let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+	let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+	// SAFETY: `c` is a valid NUL-terminated path and `st` a writable statvfs for the call.
+	if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+		return None
+	}
+	Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
 
 /// Hash a file the way [`Store::put_file`] does, without storing it: its content id.
 pub fn hash_file(path: &Path) -> Result<ContentId, StoreError> {

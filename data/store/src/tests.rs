@@ -115,7 +115,7 @@ fn a_download_resumes_from_what_is_verified_on_disk_after_a_restart() {
 	// Damage one verified group on disk behind the store's back.
 	{
 		use std::os::unix::fs::FileExt;
-		let f = std::fs::OpenOptions::new().write(true).open(dir.join("b/partial").join(hex(&id.hash))).unwrap();
+		let f = std::fs::OpenOptions::new().write(true).open(dir.join("b/partial").join(format!("{}-{}", hex(&id.hash), id.size))).unwrap();
 		f.write_at(b"rot", 20 * 16 * 1024 + 7).unwrap();
 	}
 	let b = Store::open(dir.join("b"), u64::MAX).unwrap();
@@ -236,16 +236,22 @@ fn a_full_disk_is_reported_and_nothing_half_written_is_kept() {
 	let small = store.put_bytes(&data(1_000_000, 30)).unwrap();
 	let src = dir.join("big");
 	std::fs::write(&src, data(5_000_000, 31)).unwrap();
+	// What does not fit on the disk is refused before anything is written.
 	let e = store.put_file(&src).unwrap_err();
-	assert!(matches!(e, StoreError::DiskFull { .. }), "{e:?}");
-	assert!(e.to_string().contains("full"), "{e}");
+	assert!(matches!(e, StoreError::DiskReserve { .. }), "{e:?}");
+	assert!(e.to_string().contains("free disk space"), "{e}");
 	assert_eq!(std::fs::read_dir(mnt.join("s/tmp")).unwrap().count(), 0, "nothing half-written");
 	let complete: Vec<_> = store.list().into_iter().filter(|e| e.state == State::Complete).map(|e| e.id).collect();
 	assert_eq!(complete, vec![small]);
 	// A download that cannot write is this node's fault, not the peer's.
 	let other = Store::open(dir.join("o"), u64::MAX).unwrap();
-	let big = other.put_file(&src).unwrap();
+	let too_big = other.put_file(&src).unwrap();
+	assert!(matches!(store.begin(&too_big), Err(StoreError::DiskReserve { .. })), "refused up front");
+	// One that fits when it starts, and then the disk fills behind the store's back.
+	let big = other.put_bytes(&data(2_000_000, 32)).unwrap();
 	let Begin::Partial(p) = store.begin(&big).unwrap() else { panic!() };
+	let free = free_disk(&mnt).unwrap();
+	let _ = std::fs::write(mnt.join("filler"), vec![1u8; free as usize]);
 	let mut local = false;
 	for k in 0..big.groups().div_ceil(64) {
 		match p.write(k * 64..(k + 1) * 64, &other.encode(&big, k * 64..(k + 1) * 64).unwrap()) {
@@ -299,4 +305,142 @@ fn writeback_starts_every_16_mib_written() {
 	assert!(!w.wrote(&file, (16 << 20) - 1));
 	assert!(w.wrote(&file, 40 << 20));
 	assert!(!w.wrote(&file, 1));
+}
+
+#[test]
+fn a_wrong_length_for_real_content_opens_its_own_download_and_honest_slices_still_verify() {
+	// Attack (issue 21.4): a job names `(root, length − 1)` of real content. Keyed by hash
+	// alone, the provider opened that download, and the later download of the real id reused
+	// it at the wrong size: every honest seeder's slice failed to verify and the seeder was
+	// dropped as a liar.
+	let dir = tmpdir("whole-id");
+	let seeder = Store::open(dir.join("seed"), u64::MAX).unwrap();
+	let bytes = data(2 * 1024 * 1024 + 77, 11);
+	let real = seeder.put_bytes(&bytes).unwrap();
+	let fake = ContentId { hash: real.hash, size: real.size - 1 };
+	let node = Store::open(dir.join("node"), u64::MAX).unwrap();
+	let Begin::Partial(wrong) = node.begin(&fake).unwrap() else { panic!() };
+	assert_eq!(wrong.id(), fake);
+	let Begin::Partial(p) = node.begin(&real).unwrap() else { panic!() };
+	assert_eq!(p.id(), real, "the real id gets a download of its own size");
+	// Every honest slice verifies and is written.
+	transfer(&seeder, &p, 0..real.groups().div_ceil(64));
+	node.finish(&p).unwrap();
+	assert_eq!(node.state(&real), State::Complete);
+	let mut got = Vec::new();
+	node.open_data(&real).unwrap().read_to_end(&mut got).unwrap();
+	assert_eq!(got, bytes);
+	// The wrong-length download is dropped with its files, and the index names the real size.
+	assert_eq!(node.state(&fake), State::Absent);
+	assert_eq!(std::fs::read_dir(dir.join("node/partial")).unwrap().count(), 0);
+	assert!(node.list().iter().any(|e| e.id == real && e.state == State::Complete));
+	// And after a restart too.
+	drop(node);
+	let node = Store::open(dir.join("node"), u64::MAX).unwrap();
+	assert_eq!(node.state(&real), State::Complete);
+	// A wrong length asked after the content is complete opens nothing that touches it.
+	let Begin::Partial(_) = node.begin(&fake).unwrap() else { panic!() };
+	assert_eq!(node.state(&real), State::Complete);
+	assert!(node.list().iter().any(|e| e.id == real));
+}
+
+#[test]
+fn an_id_longer_than_the_chain_accepts_is_refused_before_anything_is_allocated() {
+	// Attack (issue 21.3): a download of a 2⁶⁰-byte id made a sparse file of that length and
+	// a set of 16.7 M pieces per 2⁴⁴ bytes.
+	let dir = tmpdir("too-long");
+	let node = Store::open(dir.join("node"), u64::MAX).unwrap();
+	let t = std::time::Instant::now();
+	for size in [1u64 << 60, MAX_CONTENT_LENGTH + 1, u64::MAX] {
+		let id = ContentId { hash: [7; 32], size };
+		let err = node.begin(&id).err().expect("refused");
+		assert!(matches!(err, StoreError::TooLarge { .. }), "{err}");
+		assert!(err.to_string().contains("longer than any content the chain accepts"));
+	}
+	assert!(t.elapsed() < std::time::Duration::from_millis(100));
+	assert_eq!(std::fs::read_dir(dir.join("node/partial")).unwrap().count(), 0);
+	let ok = ContentId { hash: [7; 32], size: MAX_CONTENT_LENGTH };
+	assert!(node.begin(&ok).is_ok(), "the bound itself is accepted (a sparse file)");
+}
+
+#[test]
+fn a_store_with_a_1_mib_budget_never_holds_more_and_refuses_what_does_not_fit() {
+	// Issue 21.2: downloads were not counted and nothing was refused: a provider's disk filled
+	// until the chain database failed.
+	let dir = tmpdir("budget");
+	let mib = 1u64 << 20;
+	let store = Store::open(dir.join("s"), mib).unwrap();
+	let a = store.put_bytes(&data(400_000, 1)).unwrap();
+	store.pin(&a, true).unwrap();
+	let b = store.put_bytes(&data(400_000, 2)).unwrap();
+	store.keep_until(&b, now() + 3600).unwrap();
+	assert!(store.used() <= mib);
+	// 800,000 bytes held that may not go: 300,000 more do not fit, and nothing is written.
+	let e = store.put_bytes(&data(300_000, 3)).unwrap_err();
+	assert!(matches!(e, StoreError::NoRoom { need: 300_000, .. }), "{e}");
+	assert!(e.to_string().contains("--data-budget-gib"), "{e}");
+	assert_eq!(std::fs::read_dir(dir.join("s/tmp")).unwrap().count(), 0);
+	// A download counts at its full size from its start: one of 2 MiB is refused at once, one
+	// of 200,000 bytes is taken and then nothing more fits beside it.
+	let big = ContentId { hash: [3; 32], size: 2 * mib };
+	assert!(matches!(store.begin(&big), Err(StoreError::NoRoom { .. })));
+	let seeder = Store::open(dir.join("seed"), u64::MAX).unwrap();
+	let small = seeder.put_bytes(&data(200_000, 4)).unwrap();
+	let Begin::Partial(p) = store.begin(&small).unwrap() else { panic!() };
+	assert_eq!(store.used(), 1_000_000);
+	assert!(matches!(store.put_bytes(&data(100_000, 5)), Err(StoreError::NoRoom { .. })));
+	// A download nobody runs any more may be evicted to make room; a running one may not.
+	assert!(matches!(store.put_bytes(&data(100_000, 5)), Err(StoreError::NoRoom { .. })));
+	drop(p);
+	let c = store.put_bytes(&data(100_000, 5)).unwrap();
+	assert_eq!(store.state(&small), State::Absent, "the idle download made room");
+	assert_eq!(std::fs::read_dir(dir.join("s/partial")).unwrap().count(), 0);
+	assert!(store.used() <= mib);
+	// Unpinned content makes room again.
+	store.pin(&a, false).unwrap();
+	let d = store.put_bytes(&data(500_000, 6)).unwrap();
+	assert_eq!(store.state(&a), State::Absent);
+	for id in [b, c, d] {
+		assert_eq!(store.state(&id), State::Complete);
+	}
+	assert!(store.used() <= mib, "used {}", store.used());
+}
+
+#[test]
+fn the_disk_reserve_is_never_used() {
+	let dir = tmpdir("reserve");
+	let mut store = Store::open(dir.join("s"), u64::MAX).unwrap();
+	let free = free_disk(&dir.join("s")).expect("statvfs works here");
+	// A reserve of all but 256 MiB of what is free (other processes write too: a wide margin):
+	// small content fits, a download of 1 GiB is refused before anything is written.
+	store.set_disk_reserve(free.saturating_sub(256 << 20));
+	store.put_bytes(&data(50_000, 1)).unwrap();
+	let big = ContentId { hash: [4; 32], size: 1 << 30 };
+	let e = store.begin(&big).err().expect("refused");
+	assert!(matches!(e, StoreError::DiskReserve { .. }), "{e}");
+	assert!(e.to_string().contains("chain database"), "{e}");
+	assert!(matches!(store.begin(&big), Err(StoreError::DiskReserve { .. })));
+}
+
+#[test]
+fn the_index_is_appended_to_not_rewritten_and_survives_a_restart_and_a_torn_line() {
+	// Issue 21.2: every put rewrote the whole index.
+	let dir = tmpdir("journal");
+	let store = Store::open(dir.join("s"), u64::MAX).unwrap();
+	let snapshot = std::fs::metadata(dir.join("s/index.json")).unwrap().modified().unwrap();
+	let ids: Vec<ContentId> = (0..20).map(|i| store.put_bytes(&data(1000, 50 + i)).unwrap()).collect();
+	store.pin(&ids[3], true).unwrap();
+	store.keep_until(&ids[4], 12345).unwrap();
+	assert_eq!(std::fs::metadata(dir.join("s/index.json")).unwrap().modified().unwrap(), snapshot, "the snapshot was not rewritten");
+	let journal = std::fs::read_to_string(dir.join("s/index.log")).unwrap();
+	assert_eq!(journal.lines().count(), 22, "one line per change");
+	// A crash mid-append leaves a torn line: ignored.
+	std::fs::OpenOptions::new().append(true).open(dir.join("s/index.log")).unwrap().write_all(b"{\"h\":\"ab").unwrap();
+	drop(store);
+	let store = Store::open(dir.join("s"), u64::MAX).unwrap();
+	assert!(store.list().iter().any(|e| e.id == ids[3] && e.pinned));
+	assert!(store.list().iter().any(|e| e.id == ids[4] && e.keep_until == 12345));
+	assert_eq!(store.list().len(), 20);
+	// The restart folded the journal into the snapshot.
+	assert!(!dir.join("s/index.log").exists());
 }

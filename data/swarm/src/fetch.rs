@@ -48,6 +48,13 @@ pub struct FetchConfig {
 	pub request_timeout: Duration,
 	/// Give up when no peer could be asked for anything missing for this long.
 	pub stall_timeout: Duration,
+	/// Most peers one download asks (the ones named first, then connected ones): HAVE requests
+	/// do not fan out to every connection of a well-connected node.
+	pub max_peers: usize,
+	/// Give up when, over any period of `stall_timeout`, bytes arrive slower than this on
+	/// average (bytes a second): a peer trickling a slice now and then cannot keep a download
+	/// (and the disk it reserves) alive forever.
+	pub min_rate: u64,
 }
 
 impl Default for FetchConfig {
@@ -57,6 +64,8 @@ impl Default for FetchConfig {
 			have_refresh: Duration::from_millis(1000),
 			request_timeout: Duration::from_secs(20),
 			stall_timeout: Duration::from_secs(60),
+			max_peers: 32,
+			min_rate: 8 << 10,
 		}
 	}
 }
@@ -82,6 +91,8 @@ pub enum FetchError {
 	Store(StoreError),
 	/// No peer had (or would send) what is missing.
 	NoPeers { id: ContentId, missing: u64, asked: usize },
+	/// The peers sent too little for too long (below `FetchConfig::min_rate`).
+	TooSlow { id: ContentId, missing: u64, rate: u64 },
 }
 
 impl std::fmt::Display for FetchError {
@@ -94,6 +105,11 @@ impl std::fmt::Display for FetchError {
 				 the verified part is kept: ask again once a node that holds it is connected \
 				 (pass its peer id), e.g. the node it was put on",
 				id.size
+			),
+			FetchError::TooSlow { id, missing, rate } => write!(
+				f,
+				"{id} arrived at {rate} bytes/s on average, too slowly to finish ({missing} bytes \
+				 missing); the verified part is kept: ask again when better peers are connected"
 			),
 		}
 	}
@@ -262,15 +278,31 @@ pub async fn fetch_groups(
 	let mut events: FuturesUnordered<BoxFuture<'static, Event>> = FuturesUnordered::new();
 	let mut last_progress = Instant::now();
 	let mut last_refresh: Option<Instant> = None;
+	// The rate check's period: bytes verified when it began.
+	let mut period = (Instant::now(), partial.verified_bytes());
 
 	while !needed.is_empty() {
 		let now = Instant::now();
 		if last_refresh.is_none_or(|t| now.duration_since(t) > Duration::from_secs(2)) {
 			last_refresh = Some(now);
 			for p in hints.iter().copied().chain(net.peers().await) {
+				if peers.values().filter(|s| !s.dropped).count() >= cfg.max_peers {
+					break
+				}
 				if p != me {
 					peers.entry(p).or_insert_with(|| PeerState { limit: cfg.per_peer, ..Default::default() });
 				}
+			}
+			let elapsed = period.0.elapsed();
+			if elapsed > cfg.stall_timeout {
+				let got = partial.verified_bytes().saturating_sub(period.1);
+				let rate = (got as f64 / elapsed.as_secs_f64()) as u64;
+				// Nothing at all is the stall rule's to report (`NoPeers`), unless it lasts.
+				if rate < cfg.min_rate && (got > 0 || elapsed > 2 * cfg.stall_timeout) {
+					let missing = id.size - partial.verified_bytes();
+					return Err(FetchError::TooSlow { id, missing, rate })
+				}
+				period = (Instant::now(), partial.verified_bytes());
 			}
 		}
 		// Ask what peers hold.

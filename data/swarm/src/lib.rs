@@ -77,9 +77,16 @@ struct Inner {
 	net: Arc<dyn Net>,
 	stats: Arc<Stats>,
 	config: FetchConfig,
-	downloads: Mutex<HashMap<[u8; 32], Arc<Download>>>,
-	failures: Mutex<HashMap<[u8; 32], (Arc<Progress>, String)>>,
+	/// Downloads running, by whole id (hash and size: a wrong size for real content is a download
+	/// of its own that can never verify, and never the real one).
+	downloads: Mutex<HashMap<ContentId, Arc<Download>>>,
+	/// Why recent downloads failed (at most [`MAX_FAILURES_KEPT`]).
+	failures: Mutex<HashMap<ContentId, (Arc<Progress>, String)>>,
 }
+
+/// Failed downloads whose reason `status` reports: a bound, so that requests for ids that exist
+/// nowhere cannot grow the node's memory.
+pub const MAX_FAILURES_KEPT: usize = 1024;
 
 /// The node's data plane: its content store, downloads from peers, and what they report. A
 /// cheap handle: clone it for the RPC, the provider and the server.
@@ -134,16 +141,16 @@ impl DataService {
 		}
 		let mut done = {
 			let mut downloads = self.inner.downloads.lock().unwrap_or_else(|p| p.into_inner());
-			match downloads.get(&id.hash) {
+			match downloads.get(&id) {
 				Some(d) => d.done.subscribe(),
 				None => {
 					let (tx, rx) = tokio::sync::watch::channel(None);
 					let download = Arc::new(Download { progress: Default::default(), done: tx });
-					downloads.insert(id.hash, download.clone());
+					downloads.insert(id, download.clone());
 					let this = self.clone();
 					tokio::spawn(async move {
 						let i = &this.inner;
-						let result = fetch::fetch(
+						let fetching = fetch::fetch(
 							i.store.clone(),
 							i.net.clone(),
 							id,
@@ -151,22 +158,35 @@ impl DataService {
 							download.progress.clone(),
 							i.stats.clone(),
 							i.config.clone(),
-						)
-						.await
-						.map_err(|e| e.to_string());
+						);
+						// A download nobody waits for any more stops (a provider that gave up on
+						// an input, a client that hung up): no peer can keep it, and the disk it
+						// reserves, alive by trickling bytes.
+						let result = tokio::select! {
+							r = fetching => r.map_err(|e| e.to_string()),
+							_ = download.done.closed() => Err(
+								"stopped: nobody waits for it any more (what was verified is kept; ask again to resume)".to_string()
+							),
+						};
 						let mut failures = i.failures.lock().unwrap_or_else(|p| p.into_inner());
 						match &result {
 							Ok(()) => {
-								failures.remove(&id.hash);
+								failures.remove(&id);
 								log::info!(target: "gravity-data", "fetched {id}");
 							},
 							Err(e) => {
-								failures.insert(id.hash, (download.progress.clone(), e.clone()));
+								if failures.len() >= MAX_FAILURES_KEPT {
+									// Any one goes: this is only what `status` reports.
+									if let Some(k) = failures.keys().next().copied() {
+										failures.remove(&k);
+									}
+								}
+								failures.insert(id, (download.progress.clone(), e.clone()));
 								log::warn!(target: "gravity-data", "fetching {id} failed: {e}");
 							},
 						}
 						drop(failures);
-						i.downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(&id.hash);
+						i.downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
 						let _ = download.done.send(Some(result));
 					});
 					rx
@@ -188,11 +208,17 @@ impl DataService {
 	/// and the connected peers, each slice verified against the id on arrival. This is how a
 	/// reducer reads its partition of a map output without fetching the rest.
 	pub async fn get_range(&self, id: ContentId, range: std::ops::Range<u64>, peers: Vec<PeerId>) -> Result<Vec<u8>, String> {
-		let read = |store: &Arc<Store>| store.read_range(&id, range.clone());
-		match read(&self.inner.store) {
-			Ok(bytes) => return Ok(bytes),
-			Err(StoreError::Incomplete { .. } | StoreError::Unknown { .. }) => {},
-			Err(e) => return Err(e.to_string()),
+		self.fetch_range(id, range.clone(), peers).await?;
+		self.inner.store.read_range(&id, range).map_err(|e| e.to_string())
+	}
+
+	/// [`DataService::get_range`] without reading: once it returns, the bytes `range` of `id`
+	/// are verified in the store (`Store::read_range` reads them).
+	pub async fn fetch_range(&self, id: ContentId, range: std::ops::Range<u64>, peers: Vec<PeerId>) -> Result<(), String> {
+		let groups = Store::groups_of(&id, range.clone());
+		let have = self.inner.store.have(&id);
+		if groups.is_empty() || have.iter().any(|r| r.start <= groups.start && groups.end <= r.end) {
+			return Ok(())
 		}
 		let i = &self.inner;
 		let groups = Store::groups_of(&id, range.clone());
@@ -207,8 +233,7 @@ impl DataService {
 			i.config.clone(),
 		)
 		.await
-		.map_err(|e| e.to_string())?;
-		read(&i.store).map_err(|e| e.to_string())
+		.map_err(|e| e.to_string())
 	}
 
 	/// Where `id` stands on this node.
@@ -227,8 +252,8 @@ impl DataService {
 			pinned,
 			error: None,
 		};
-		let running = i.downloads.lock().unwrap_or_else(|p| p.into_inner()).get(&id.hash).map(|d| d.progress.clone());
-		let failed = i.failures.lock().unwrap_or_else(|p| p.into_inner()).get(&id.hash).cloned();
+		let running = i.downloads.lock().unwrap_or_else(|p| p.into_inner()).get(&id).map(|d| d.progress.clone());
+		let failed = i.failures.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned();
 		let fill = |s: &mut ContentStatus, p: &Progress| {
 			s.fetched_bytes = p.fetched.load(Relaxed);
 			s.peers = p.peers.load(Relaxed);

@@ -89,7 +89,11 @@ impl RateLimiter {
 /// 2026-11-29 the rule ended once every piece had gone out once; the downloaders, whose view of
 /// each other is up to a HAVE refresh old, then pulled a second copy from the origin in about
 /// one run in six of the in-memory swarm test. Kept for the whole download: 1.00–1.08 copies.)
-/// A piece whose receiver is slow to pass it on costs another downloader at most the window.
+///
+/// A refusal is a hint to look elsewhere, not a wall: a peer refused a piece that asks for it
+/// again at least [`SeedPolicy::RETRY`] later is served. A claim that is never passed on (a
+/// stranger asking 16 KiB of every piece every 2.5 s to hold them all, and sharing nothing)
+/// delays other downloaders by at most that, instead of denying them the content (issue 21.4).
 #[derive(Default)]
 pub struct SeedPolicy {
 	sent: Mutex<HashMap<[u8; 32], SentPieces>>,
@@ -100,11 +104,16 @@ struct SentPieces {
 	/// piece start group → (last time sent, to whom); only entries younger than the window
 	/// matter, older ones are dropped once there are many.
 	last: HashMap<u64, (Instant, PeerId)>,
+	/// (piece, peer) → when that peer was first refused the piece while it was claimed.
+	refused: HashMap<(u64, PeerId), Instant>,
 }
 
 impl SeedPolicy {
 	/// How long a piece sent to one peer is refused to others.
 	pub const WINDOW: Duration = Duration::from_secs(3);
+
+	/// A peer refused a piece is served when it asks again this much later.
+	pub const RETRY: Duration = Duration::from_millis(1500);
 
 	/// Entries kept per content before those older than the window are dropped.
 	const PRUNE_AT: usize = 4096;
@@ -119,9 +128,21 @@ impl SeedPolicy {
 		let entry = sent.entry(id.hash).or_default();
 		let piece = groups.start / crate::wire::MAX_GROUPS_PER_GET;
 		let now = Instant::now();
+		if entry.refused.len() >= Self::PRUNE_AT {
+			entry.refused.retain(|_, at| now.duration_since(*at) < Self::WINDOW);
+		}
 		if let Some((at, to)) = entry.last.get(&piece) {
 			if *to != peer && now.duration_since(*at) < Self::WINDOW {
-				return false
+				match entry.refused.get(&(piece, peer)) {
+					Some(first) if now.duration_since(*first) >= Self::RETRY => {
+						entry.refused.remove(&(piece, peer));
+					},
+					Some(_) => return false,
+					None => {
+						entry.refused.insert((piece, peer), now);
+						return false
+					},
+				}
 			}
 		}
 		if entry.last.len() >= Self::PRUNE_AT {

@@ -30,6 +30,8 @@ struct Node {
 struct MemNet {
 	nodes: Mutex<HashMap<PeerId, Arc<Node>>>,
 	reported: Mutex<Vec<PeerId>>,
+	/// Every request: (from, to).
+	asked: Mutex<Vec<(PeerId, PeerId)>>,
 }
 
 struct View {
@@ -41,6 +43,7 @@ impl Net for View {
 	fn request(&self, peer: PeerId, payload: Vec<u8>) -> BoxFuture<'static, Result<Vec<u8>, String>> {
 		let node = self.net.nodes.lock().unwrap().get(&peer).cloned();
 		let from = self.me;
+		self.net.asked.lock().unwrap().push((from, peer));
 		async move {
 			let node = node.ok_or("not connected")?;
 			let req = Request::decode(&payload).ok_or("bad request")?;
@@ -119,6 +122,7 @@ fn cfg() -> FetchConfig {
 		have_refresh: Duration::from_millis(100),
 		request_timeout: Duration::from_secs(4),
 		stall_timeout: Duration::from_secs(10),
+		..Default::default()
 	}
 }
 
@@ -277,4 +281,133 @@ async fn a_byte_range_fetches_only_the_groups_that_hold_it_verified_even_from_a_
 	r.unwrap();
 	assert_eq!(read_all(&store, &id), bytes);
 	assert!(stats.snapshot().downloaded_bytes <= id.size - (1 << 20) + 2 * 16384 * 65, "the range was not fetched twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_length_for_real_content_never_gets_an_honest_seeder_dropped() {
+	// Attack (issue 21.4): a job names `(root, length − 1)` of real content; the provider begins
+	// that download first. Keyed by hash alone, the download of the real `(root, length)`
+	// reused the wrong-sized one, every honest slice failed to verify and the seeders were
+	// reported as liars.
+	let d = dir("whole-id");
+	let bytes = data(3 * 1024 * 1024 + 5, 21);
+	let net = Arc::new(MemNet::default());
+	let mut id = None;
+	let mut seeders = vec![];
+	for i in 0..2 {
+		let s = Arc::new(Store::open(d.join(format!("seed{i}")), u64::MAX).unwrap());
+		id = Some(s.put_bytes(&bytes).unwrap());
+		seeders.push(add(&net, s, Fault::None, None).0);
+	}
+	let real = id.unwrap();
+	let fake = ContentId { hash: real.hash, size: real.size - 1 };
+	let store = Arc::new(Store::open(d.join("down"), u64::MAX).unwrap());
+	let mut short = cfg();
+	short.stall_timeout = Duration::from_millis(600);
+	let me = add(&net, store.clone(), Fault::None, None).0;
+	let view = Arc::new(View { net: net.clone(), me });
+	let fake_run = tokio::spawn(crate::fetch::fetch_groups(
+		store.clone(),
+		view.clone(),
+		fake,
+		None,
+		vec![],
+		Default::default(),
+		Arc::new(Stats::default()),
+		short,
+	));
+	tokio::time::sleep(Duration::from_millis(50)).await;
+	let (r, _, _) = download(&net, store.clone(), real).await;
+	r.unwrap();
+	assert_eq!(read_all(&store, &real), bytes);
+	assert!(fake_run.await.unwrap().is_err(), "nobody has the wrong length");
+	assert!(net.reported.lock().unwrap().is_empty(), "no honest seeder was reported: {:?}", net.reported.lock().unwrap());
+	assert_eq!(store.state(&real), State::Complete);
+}
+
+#[test]
+fn the_data_rpc_takes_plain_names_only() {
+	let dir = std::path::Path::new("/srv/io");
+	assert_eq!(crate::rpc::io_path(dir, "scene-1.txt").unwrap(), dir.join("scene-1.txt"));
+	for bad in ["", ".", "..", ".hidden", "../x", "a/b", "/etc/passwd", "a\0b", "a b", "ä"] {
+		assert!(crate::rpc::io_path(dir, bad).is_err(), "'{bad}' accepted");
+	}
+	assert!(crate::rpc::io_path(dir, &"x".repeat(256)).is_err());
+	assert!(crate::rpc::io_path(dir, &"x".repeat(255)).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_claiming_every_piece_and_sharing_nothing_cannot_deny_the_content() {
+	// Attack (issue 21.4): super-seeding refused a piece sent to one peer to every other peer
+	// for 3 s; a stranger asking 16 KiB of every 1 MiB piece every 2.5 s held every piece and
+	// shared nothing, and honest downloaders got `Busy` until they gave up.
+	let d = dir("hijack");
+	let bytes = data(8 * 1024 * 1024, 31);
+	let net = Arc::new(MemNet::default());
+	let origin = Arc::new(Store::open(d.join("origin"), u64::MAX).unwrap());
+	let id = origin.put_bytes(&bytes).unwrap();
+	let (origin_peer, _) = add(&net, origin, Fault::None, None);
+	// The stranger is connected but holds nothing (it is not in the network's node list, so
+	// nobody can ask it for pieces).
+	let stranger = Arc::new(View { net: net.clone(), me: PeerId::random() });
+	let pieces = id.groups().div_ceil(crate::wire::MAX_GROUPS_PER_GET);
+	let hijack = {
+		let stranger = stranger.clone();
+		tokio::spawn(async move {
+			loop {
+				for p in 0..pieces {
+					let g = p * crate::wire::MAX_GROUPS_PER_GET;
+					let _ = stranger.request(origin_peer, Request::Get(id, g..g + 1).encode()).await;
+				}
+				tokio::time::sleep(Duration::from_millis(2500)).await;
+			}
+		})
+	};
+	tokio::time::sleep(Duration::from_millis(200)).await;
+	let store = Arc::new(Store::open(d.join("down"), u64::MAX).unwrap());
+	let t = std::time::Instant::now();
+	let (r, _, _) = download(&net, store.clone(), id).await;
+	hijack.abort();
+	r.unwrap();
+	assert_eq!(read_all(&store, &id), bytes);
+	eprintln!("downloaded 8 MiB under the hijack in {:.1} s", t.elapsed().as_secs_f64());
+	assert!(t.elapsed() < Duration::from_secs(8), "took {:?}", t.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_nobody_waits_for_stops_and_asks_a_bounded_number_of_peers() {
+	// Issue 21.4: a download was kept alive forever (a peer trickling now and then) after the
+	// provider that wanted it had given up, and its HAVE requests went to every connected peer.
+	let d = dir("abandoned");
+	let bytes = data(2 * 1024 * 1024, 41);
+	let net = Arc::new(MemNet::default());
+	let seed = Arc::new(Store::open(d.join("seed"), u64::MAX).unwrap());
+	let id = seed.put_bytes(&bytes).unwrap();
+	add(&net, seed, Fault::Stall, None);
+	// 40 connected peers that know nothing of it.
+	let mut idle = vec![];
+	for i in 0..40 {
+		idle.push(add(&net, Arc::new(Store::open(d.join(format!("idle{i}")), u64::MAX).unwrap()), Fault::None, None).1);
+	}
+	let store = Arc::new(Store::open(d.join("down"), u64::MAX).unwrap());
+	let me = add(&net, store.clone(), Fault::None, None).0;
+	let mut config = cfg();
+	config.max_peers = 8;
+	let service = crate::DataService::new(store, Arc::new(View { net: net.clone(), me }), Arc::new(Stats::default()), config);
+	// A caller that gives up after 300 ms (as a provider's fetch budget does).
+	let gave_up = tokio::time::timeout(Duration::from_millis(300), service.get(id, vec![])).await;
+	assert!(gave_up.is_err());
+	let t = std::time::Instant::now();
+	loop {
+		let s = service.status(&id);
+		if s.state == "failed" {
+			assert!(s.error.as_deref().unwrap_or("").contains("nobody waits"), "{s:?}");
+			break
+		}
+		assert!(t.elapsed() < Duration::from_secs(2), "the download went on: {s:?}");
+		tokio::time::sleep(Duration::from_millis(20)).await;
+	}
+	// At most `max_peers` of the 41 connected peers were asked anything.
+	let asked = net.asked.lock().unwrap().iter().filter(|(from, _)| *from == me).map(|(_, to)| *to).collect::<std::collections::HashSet<_>>();
+	assert!(asked.len() <= 8, "asked {} peers", asked.len());
 }

@@ -99,7 +99,7 @@ pub mod nan;
 pub mod prepare;
 
 pub use compile::{CompileIn, WorkerLimits};
-pub use input::TaskInput;
+pub use input::{TaskInput, MAX_INPUT};
 use compile::EngineSettings;
 
 use codec::{Decode, Encode};

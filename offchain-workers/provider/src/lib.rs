@@ -59,6 +59,7 @@
 //! signed with the keystore key: they appear in any block explorer like a user's.
 
 mod chain;
+pub mod reduce_input;
 pub mod decide;
 mod state;
 mod worker;

@@ -628,20 +628,26 @@ async fn fetch_input(data: &DataService, plan: &InputPlan, keep_until: u64) -> R
 			TaskInput::with_file(param.to_le_bytes().to_vec(), Arc::new(file), id.length)
 		},
 		InputPlan::Reduce { partition, reducers, maps } => {
-			let mut outputs = Vec::with_capacity(maps.len());
+			// Each partition verified into the store, then the input written to a file a few
+			// MiB at a time and read in place: memory does not grow with the maps.
+			let mut parts = Vec::with_capacity(maps.len());
 			for (id, peers) in maps {
-				outputs.push(map_partition(data, *id, *partition, *reducers, peers.clone(), keep_until).await?);
+				parts.push(map_partition(data, *id, *partition, *reducers, peers.clone(), keep_until).await?);
 			}
-			let input = gravity_protocol::input::encode_reduce(*partition, *reducers, outputs.iter().map(Vec::as_slice));
-			Ok(TaskInput::bytes(Arc::new(input)))
+			let store = data.store().clone();
+			let (partition, reducers) = (*partition, *reducers);
+			tokio::task::spawn_blocking(move || crate::reduce_input::write_reduce_input(&store, partition, reducers, &parts))
+				.await
+				.map_err(|e| e.to_string())?
 		},
 	}
 }
 
 /// Partition `r` of `reducers` of the map output `id`: its header, then the byte range of the
-/// partition, each fetched (verified) from `peers` unless here already. An output that is not a
-/// partitioned layout for `reducers` (a failure result, a map task that ignores the layout) is
-/// fetched and handed over whole, as every honest node does.
+/// partition, each fetched (verified) from `peers` unless here already; returns the range, now
+/// readable in the store. An output that is not a partitioned layout for `reducers` (a failure
+/// result, a map task that ignores the layout) is fetched and handed over whole, as every
+/// honest node does.
 async fn map_partition(
 	data: &DataService,
 	id: ContentId,
@@ -649,7 +655,7 @@ async fn map_partition(
 	reducers: u32,
 	peers: Vec<PeerId>,
 	keep_until: u64,
-) -> Result<Vec<u8>, String> {
+) -> Result<(gravity_data_store::ContentId, std::ops::Range<u64>), String> {
 	use gravity_protocol::partition;
 	let cid = gravity_protocol::content::ContentId::from(id);
 	let head_len = partition::header_len(reducers);
@@ -657,14 +663,14 @@ async fn map_partition(
 		let head = data.get_range(cid, 0..head_len, peers.clone()).await.map_err(|e| format!("map output {cid}: {e}"))?;
 		if let Ok(ends) = partition::parse_header(&head, reducers, id.length) {
 			let range = partition::range(&ends, reducers, r).ok_or_else(|| format!("map output {cid} has no partition {r}"))?;
-			let bytes = data.get_range(cid, range, peers).await.map_err(|e| format!("map output {cid}: {e}"))?;
+			data.fetch_range(cid, range.clone(), peers).await.map_err(|e| format!("map output {cid}: {e}"))?;
 			let _ = data.store().keep_until(&cid, keep_until);
-			return Ok(bytes)
+			return Ok((cid, range))
 		}
 	}
 	data.get(cid, peers).await.map_err(|e| format!("map output {cid} not fetched: {e}"))?;
 	let _ = data.store().keep_until(&cid, keep_until);
-	data.store().read_range(&cid, 0..id.length).map_err(|e| format!("map output {cid}: {e}"))
+	Ok((cid, 0..id.length))
 }
 
 /// The peer ids (registered endpoints) of `providers`, and `source` first when given.

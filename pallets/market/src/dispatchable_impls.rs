@@ -118,6 +118,7 @@ impl<T: Config> Pallet<T> {
 			deadline > now.saturating_add(T::CommitWindow::get()).saturating_add(T::RevealWindow::get()),
 			Error::<T>::DeadlineInPast
 		);
+		ensure!(deadline <= now.saturating_add(T::MaxJobDuration::get()), Error::<T>::DeadlineTooFar);
 
 		// Budget: tasks × max replicas × fuel cap × price, checked.
 		let per_replica: BalanceOf<T> = BalanceOf::<T>::try_from(fuel_cap as u128)

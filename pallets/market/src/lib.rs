@@ -101,6 +101,11 @@ pub mod pallet {
 		/// Blocks replicas have to reveal once the reveal phase opens.
 		#[pallet::constant]
 		type RevealWindow: Get<BlockNumberFor<Self>>;
+		/// Most blocks from submission to a job's deadline. The deadline is also how long
+		/// providers keep the job's inputs and outputs (`retention`), so this bounds what one job
+		/// can make providers store, and for how long.
+		#[pallet::constant]
+		type MaxJobDuration: Get<BlockNumberFor<Self>>;
 		/// Share of a block's weight `on_initialize` may use (deadlines, reduce starts,
 		/// assignments); work beyond it waits for the next block.
 		#[pallet::constant]
@@ -532,6 +537,9 @@ pub mod pallet {
 		ZeroPrice,
 		/// The deadline is not after the current block (plus one commit and reveal window).
 		DeadlineInPast,
+		/// The deadline is further than `MaxJobDuration` blocks away: providers keep a job's data
+		/// until its deadline, so it is bounded. Split long work into several jobs.
+		DeadlineTooFar,
 		/// Render geometry is zero or does not split into tiles; reducers out of range.
 		InvalidJobKind,
 		/// The assignment queue is full: try again later.

@@ -98,6 +98,7 @@ impl pallet_gravity_market::Config for Test {
 	type MaxTasksPerProvider = ConstU32<16>;
 	type CommitWindow = ConstU64<5>;
 	type RevealWindow = ConstU64<3>;
+	type MaxJobDuration = ConstU64<MAX_JOB_DURATION>;
 	type TickShare = TickShare;
 	type MaxContentLength = ConstU64<MAX_CONTENT_LENGTH>;
 	type MaxAssignmentsPerBlock = ConstU32<50>;
@@ -122,6 +123,7 @@ pub const REQUESTER: AccountId = 100;
 pub const TREASURY: AccountId = 999;
 pub const MAX_FUEL_CAP: u64 = 1_000_000;
 pub const MAX_CONTENT_LENGTH: u64 = 1 << 36;
+pub const MAX_JOB_DURATION: u64 = 100_000;
 pub const QUEUE_DEPOSIT: Balance = 7;
 /// The one `H256::repeat_byte` content id the mock's content store does not hold.
 pub const MISSING_BYTE: u8 = 0xCC;

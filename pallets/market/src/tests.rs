@@ -2136,3 +2136,20 @@ fn an_honest_solo_replica_that_is_spot_checked_is_paid_with_its_checkers() {
 		check_escrow();
 	});
 }
+
+/// Issue 21.2: a job's deadline is how long providers keep its inputs and outputs; a deadline
+/// centuries away made them keep a job's data forever. It is bounded by `MaxJobDuration`.
+#[test]
+fn attack_a_deadline_centuries_away_is_refused_at_submission() {
+	new_test_ext(3).execute_with(|| {
+		let now = System::block_number();
+		let submit = |deadline| {
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(2, 2, 2), PRICE, CAP, deadline)
+		};
+		let before = Balances::free_balance(REQUESTER);
+		assert_noop!(submit(u64::MAX), Error::<Test>::DeadlineTooFar);
+		assert_noop!(submit(now + MAX_JOB_DURATION + 1), Error::<Test>::DeadlineTooFar);
+		assert_eq!(Balances::free_balance(REQUESTER), before, "nothing held for a refused job");
+		assert_ok!(submit(now + MAX_JOB_DURATION));
+	});
+}

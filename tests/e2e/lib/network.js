@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { NODE_BIN, freePort } from './node.js';
-import { connect } from '../../../clients/js/gravity.mjs';
+import { connect, connectData } from '../../../clients/js/gravity.mjs';
 
 /** The native tools binary built beside the node (programs, native runs). */
 export const TASKS_BIN = path.join(path.dirname(NODE_BIN), 'gravity-tasks');
@@ -30,8 +30,11 @@ export async function startNetwork(providers = ['//Charlie', '//Dave', '//Eve'])
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gravity-net-'));
   const p2p = await freePort();
   const rpc = await freePort();
+  const dataRpc = await freePort();
+  // Alice's node is the requester's: it runs the data RPC (off unless asked for).
   const nodes = [start('alice', ['--chain', 'dev', '--alice', '--validator', '--force-authoring', '--base-path', path.join(dir, 'alice'),
-    '--node-key', ALICE_KEY, '--port', String(p2p), '--rpc-port', String(rpc), '--no-prometheus', '--no-telemetry', '--no-mdns'], dir)];
+    '--node-key', ALICE_KEY, '--port', String(p2p), '--rpc-port', String(rpc), '--data-rpc-port', String(dataRpc),
+    '--no-prometheus', '--no-telemetry', '--no-mdns'], dir)];
   for (const suri of providers) {
     const name = suri.replace('//', '').toLowerCase();
     nodes.push(start(name, ['--chain', 'dev', '--base-path', path.join(dir, name), '--provider-dev-key', suri,
@@ -42,6 +45,8 @@ export async function startNetwork(providers = ['//Charlie', '//Dave', '//Eve'])
   }
   return {
     ws: `ws://127.0.0.1:${rpc}`,
+    /** Alice's data RPC. */
+    dataWs: `ws://127.0.0.1:${dataRpc}`,
     logDir: dir,
     /** Kill a node as a crash would (SIGKILL: nothing is flushed or shut down cleanly). */
     async crash(name) {
@@ -65,22 +70,26 @@ export async function startNetwork(providers = ['//Charlie', '//Dave', '//Eve'])
 /**
  * The network a test file runs on: before its tests, starts `startNetwork()`, exports the task
  * programs into a fresh work folder and connects to Alice's node; after them, disconnects,
- * stops the nodes and removes the folder. `ready({ net, api, alice })` receives what was
- * started. Returns the work folder (the programs are in it as `<name>.wasm`).
+ * stops the nodes and removes the folder. `ready({ net, api, data, alice })` receives what was
+ * started (`data`: Alice's data RPC, `connectData`). Returns the work folder (the programs are in it as `<name>.wasm`).
  */
 export function useNetwork(prefix, ready) {
   const work = mkdtempSync(path.join(os.tmpdir(), prefix));
   let net;
   let api;
+  let data;
   before(async () => {
     await cryptoWaitReady();
     execFileSync(TASKS_BIN, ['export-programs', work]);
     net = await startNetwork();
     api = await connect(net.ws);
-    await ready({ net, api, alice: new Keyring({ type: 'sr25519', ss58Format: 7007 }).addFromUri('//Alice') });
+    // The node answers RPC a moment after it starts; the chain connection above waited for it.
+    data = await connectData(net.dataWs);
+    await ready({ net, api, data, alice: new Keyring({ type: 'sr25519', ss58Format: 7007 }).addFromUri('//Alice') });
   });
   after(async () => {
     await api?.disconnect();
+    await data?.disconnect();
     await net?.stop();
     rmSync(work, { recursive: true, force: true });
   });

@@ -43,7 +43,7 @@ export function runToExit(args, timeoutMs = 30_000) {
 
 /**
  * Start `gravity-node --dev` on free ports. Resolves once its RPC server listens, with
- * { ws, rpcPort, startedAt, firstBlockAt (promise of ms since start), log(), stop() }.
+ * { ws, rpcPort, base (its --base-path), startedAt, firstBlockAt (promise of ms since start), log(), stop() }.
  */
 export async function startDevNode(extraArgs = []) {
   const rpcPort = await freePort();
@@ -84,6 +84,7 @@ export async function startDevNode(extraArgs = []) {
   return {
     ws: `ws://127.0.0.1:${rpcPort}`,
     rpcPort,
+    base,
     p2pPort,
     startedAt,
     firstBlockAt,
