@@ -45,6 +45,18 @@ pub const GIVE_UP_BEFORE: u32 = 3;
 /// `Limits::deadline`): one block to see it and decline before [`GIVE_UP_BEFORE`].
 pub const RUN_ENDS_BEFORE: u32 = 4;
 
+/// The block from which the agreeing replica in `position` (replica order among those that
+/// agreed) delivers, for a delivery window ending at `until` (the deadline block, handled before
+/// that block's extrinsics) of `window` blocks. Agreeing replicas go one after another, two
+/// blocks apart, so that the first delivery (which settles the task for all of them) is not
+/// sent by everyone at once; every position's slot opens by `until − 2`, so its delivery can be
+/// in a block before the deadline (until 2026-12-04 positions 2 and later opened at or after
+/// `until − 1` with the 5-block window, and were slashed as no-shows for a slot that never
+/// came when the first two did not deliver).
+pub fn delivery_slot_opens(until: u32, window: u32, position: u32) -> u32 {
+	until.saturating_sub(window).saturating_add(position.saturating_mul(2).min(window.saturating_sub(2)))
+}
+
 /// The action for a replica.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -207,6 +219,23 @@ mod tests {
 		for phase in [TaskPhase::Verified, TaskPhase::Failed, TaskPhase::Abandoned] {
 			let s = Situation { committed: Some(A), revealed: true, local: Some(A), agreed_with_us: true, delivery_slot_open: true, ..at(phase) };
 			assert_eq!(decide(&s), Step::Wait);
+		}
+	}
+
+	#[test]
+	fn every_agreeing_replica_gets_a_delivery_slot_that_can_land_before_the_deadline() {
+		// Issue 20.5: with slots two blocks apart in a 5-block window, positions 2 and later
+		// opened at `until − 1` or after: a delivery sent then lands at `until`, when the
+		// deadline has already been handled.
+		for window in [3u32, 5, 8, 20] {
+			let until = 1000;
+			for position in 0..16 {
+				let opens = delivery_slot_opens(until, window, position);
+				assert!(opens >= until - window, "not before the window starts");
+				assert!(opens <= until - 2, "window {window}, position {position}: opens at {opens}, too late for {until}");
+			}
+			assert_eq!(delivery_slot_opens(until, window, 0), until - window);
+			assert!(delivery_slot_opens(until, window, 1) > delivery_slot_opens(until, window, 0), "staggered");
 		}
 	}
 }

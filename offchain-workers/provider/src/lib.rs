@@ -23,7 +23,8 @@
 //! 4. when the reveal phase opens, reveals `(digest, fuel, salt)` from the persisted record —
 //!    only if the on-chain commitment is the hash of that record; outputs are not published;
 //! 5. when its round agreed with it (`Delivering`), delivers: in its slot (agreeing replicas two
-//!    blocks apart) it names the output's content id with `market.deliver` (free); the bytes stay
+//!    blocks apart, every slot opening at least two blocks before the delivery deadline:
+//!    `decide::delivery_slot_opens`; the first delivery settles the task for all) it names the output's content id with `market.deliver` (free); the bytes stay
 //!    in its content store, served to the requester (and to reducers) until the job's retention
 //!    ends. Nothing of the output goes on chain, so every output the executor accepts (64 MiB)
 //!    can be delivered, and one copy moves per fetch;

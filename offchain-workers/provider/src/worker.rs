@@ -354,8 +354,8 @@ where
 					.iter()
 					.filter(|r| r.outcome.is_none() && r.round == task.round && r.reveal.is_some_and(|rv| Some((rv.digest, rv.fuel_used)) == task.agreed))
 					.position(|r| r.provider == account)
-					.unwrap_or(0) as BlockNumber * 2;
-				number >= until.saturating_sub(self.intervals.windows.delivery).saturating_add(slot)
+					.unwrap_or(0) as BlockNumber;
+				number >= crate::decide::delivery_slot_opens(until, self.intervals.windows.delivery, slot)
 			},
 			_ => false,
 		};
