@@ -2153,3 +2153,31 @@ fn attack_a_deadline_centuries_away_is_refused_at_submission() {
 		assert_ok!(submit(now + MAX_JOB_DURATION));
 	});
 }
+
+/// Issue 20.5: the windows were one block shorter than documented. What the code does, pinned:
+/// a deadline is handled at the start of its block, before that block's transactions, so a
+/// commit must be in one of the `CommitWindow − 1` blocks after the assignment block, and the
+/// README says exactly that.
+#[test]
+fn a_commit_lands_in_the_blocks_before_its_deadline_and_not_in_the_deadline_block() {
+	new_test_ext(3).execute_with(|| {
+		let job = batch(2, policy(2, 3, 2));
+		run_to(2);
+		let t0 = Tasks::<Test>::get(job, 0).unwrap();
+		let deadline = t0.replicas[0].commit_deadline;
+		assert_eq!(deadline, 2 + <<Test as Config>::CommitWindow as frame_support::traits::Get<u64>>::get());
+		let (late, early) = (t0.replicas[0].provider, t0.replicas[1].provider);
+		// The last block before the deadline: the commit counts.
+		run_to(deadline - 1);
+		commit(early, job, 0, cid(7), 10);
+		// The deadline block: the tick ran first, the late replica is a no-show already, and
+		// its commit is refused.
+		run_to(deadline);
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		let r = t.replicas.iter().find(|r| r.provider == late && r.round == 0).unwrap();
+		assert_eq!(r.outcome, Some(ReplicaOutcome::NoShow));
+		assert!(Market::commit(RuntimeOrigin::signed(late), job, 0, H256::repeat_byte(1)).is_err());
+		let e = t.replicas.iter().find(|r| r.provider == early).unwrap();
+		assert!(e.commitment.is_some() && e.outcome.is_none(), "the commit one block before the deadline stands");
+	});
+}
