@@ -74,8 +74,10 @@ export const DEFAULT_REPLICATION = { initial: 2, max: 4, quorum: 2, adaptive: fa
 /** Store a program (or other small blob) on chain unless already there; returns its content id. */
 export async function putContent(api, signer, bytes) {
   const id = contentId(bytes);
-  const have = await api.query.content.blobs(id);
-  if (have.isNone) await send(api, api.tx.content.put(u8aToHex(bytes)), signer);
+  // Stored by someone else is not enough: hold it too (with a deposit), so that nobody who put
+  // the same bytes first can take them away by removing them.
+  const held = await api.query.content.holders(id, signer.address);
+  if (held.isNone) await send(api, api.tx.content.put(u8aToHex(bytes)), signer);
   return id;
 }
 

@@ -144,6 +144,8 @@ parameter_types! {
 	pub const MinProviderBond: Balance = 100 * UNIT;
 	/// Reputation counters keep 98 % per day.
 	pub const ReputationDecayKeep: Perbill = Perbill::from_percent(98);
+	/// Half a failure per decline past the free allowance (issue 20.4).
+	pub const DeclineCost: Perbill = Perbill::from_percent(50);
 	/// Dissent or a missed deadline costs 10 % of the bond.
 	pub const MarketSlashFraction: Perbill = Perbill::from_percent(10);
 	/// Providers with a score of 0.9 or more may run tasks alone …
@@ -178,6 +180,8 @@ impl pallet_gravity_providers::Config for Runtime {
 	type HeartbeatTimeout = ConstU32<{ 1 * HOURS }>;
 	type DecayPeriod = ConstU32<{ DAYS }>;
 	type DecayKeep = ReputationDecayKeep;
+	type FreeDeclines = ConstU32<10>;
+	type DeclineCost = DeclineCost;
 	type MaxProvidersPerClass = ConstU32<100_000>;
 	type MaxConcurrent = frame_support::traits::ConstU16<64>;
 	/// The market keeps the one count of replicas each provider holds.
@@ -221,6 +225,8 @@ impl pallet_gravity_market::Config for Runtime {
 	/// A task fails after 4 fruitless placement tries (≤ one pass over the queue for a task
 	/// with 4 or more replicas queued).
 	type MaxDeferrals = ConstU8<4>;
+	/// 30 minutes: no queued replica waits longer for a provider (issue 20.3).
+	type MaxPlacementWait = ConstU32<{ 30 * MINUTES }>;
 	/// 0.01 GRAV per queued replica, returned when the job ends: the whole 65,536-entry queue
 	/// locks 655 GRAV of whoever fills it.
 	type QueueDeposit = ConstU128<{ 10 * MILLI_UNIT }>;

@@ -52,7 +52,7 @@ async function submitRender() {
   const sceneId = await putData(data, Buffer.from(scene));
   const { job } = await submitJob(api, alice, {
     program, kind: { Render: { width: 144, height: 96, tile: 48, frames: 1 } },
-    inputs: [sceneId], replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
+    inputs: [sceneId], replication: { initial: 2, max: 4, quorum: 2, adaptive: false },
     pricePerFuel: 1n, fuelCap: 2_000_000_000,
   });
   return job;
@@ -99,13 +99,14 @@ test('a job of spinning tasks at MaxFuelCap: every replica is aborted by its tim
   const maxFuel = api.consts.market.maxFuelCap.toBigInt();
   const programId = await putContent(api, alice, SPIN);
   const from = (await api.rpc.chain.getHeader()).number.toNumber() + 1;
-  // 6 tasks of one replica each: two per provider node (each runs 2 at a time), as in the
-  // attack that slashed all six honest replicas.
+  // 3 tasks of two replicas each: six spinning replicas, two per provider node (each runs 2 at
+  // a time), as in the attack that slashed all six honest one-replica tasks (one-replica
+  // policies are refused now: `FragileReplication`).
   const inputs = [];
-  for (let i = 0; i < 6; i++) inputs.push(await putData(data, Buffer.from(`spin ${i} ${Date.now()}`)));
+  for (let i = 0; i < 3; i++) inputs.push(await putData(data, Buffer.from(`spin ${i} ${Date.now()}`)));
   const { job } = await submitJob(api, alice, {
     program: programId, kind: 'Batch', inputs,
-    replication: { initial: 1, max: 1, quorum: 1, adaptive: false }, pricePerFuel: 1n, fuelCap: maxFuel,
+    replication: { initial: 2, max: 4, quorum: 2, adaptive: false }, pricePerFuel: 1n, fuelCap: maxFuel,
   });
   const done = await waitJob(api, job, (p) => console.log(`spin job ${job}: #${p.block} ${p.status} failed ${p.failed}/${p.tasks}`), 400_000);
   const to = (await api.rpc.chain.getHeader(done.blockHash)).number.toNumber();
@@ -119,13 +120,14 @@ test('a job of spinning tasks at MaxFuelCap: every replica is aborted by its tim
   // `loop br 0` in under the run's deadline) ends with the deterministic `OutOfFuel` result,
   // which is honest and may be committed; what must never happen is a penalty or a slash.
   const committed = mine(named(events, 'market', 'Committed')).length;
-  assert.ok(committed <= 6 - declined.length, `${committed} commits, ${declined.length} declines`);
-  assert.equal(done.status, 'Failed');
-  // A one-replica task fails at its first decline and the job with it; replicas still running
-  // then are released. Every replica ended declined or released: none paid, none penalized.
+  console.log(`spin job: ${committed} commits, ${declined.length} declines`);
+  // Declined replicas are replaced until the policy's maximum or the providers run out; then the
+  // task fails. A task whose two replicas both committed the `OutOfFuel` result is verified
+  // with it (and paid: the work was done). Every replica ended declined, released or agreed.
+  assert.ok(['Failed', 'Completed'].includes(done.status), done.status);
   const at = await api.at(done.blockHash);
   const outcomes = [];
-  for (let t = 0; t < 6; t++) {
+  for (let t = 0; t < 3; t++) {
     const task = (await at.query.market.tasks(job, t)).unwrap();
     for (const r of task.replicas) outcomes.push(r.outcome.isSome ? r.outcome.unwrap().type : 'Open');
   }

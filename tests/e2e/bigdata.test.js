@@ -79,7 +79,7 @@ test('a render job whose scene is 256 MiB travels off chain and equals the nativ
   assert.ok(sceneId.length >= SCENE_BYTES);
   const { job } = await submitJob(api, alice, {
     program: programId, kind: { Render: { width: 1024, height: 704, tile: 1024, frames: 1 } },
-    inputs: [sceneId], replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
+    inputs: [sceneId], replication: { initial: 2, max: 4, quorum: 2, adaptive: false },
     pricePerFuel: 1, fuelCap: 15_000_000_000,
   });
   const done = await waitJob(api, job, (p) => console.log(`big render job ${job}: #${p.block} ${p.verified}/${p.tasks}`), 840_000);
@@ -127,7 +127,7 @@ test('a map-reduce word count over 1 GiB of text travels off chain and equals th
   const reducers = 4;
   const { job } = await submitJob(api, alice, {
     program: mapId, kind: { MapReduce: { reduceProgram: reduceId, reducers } }, inputs,
-    replication: { initial: 2, max: 3, quorum: 2, adaptive: false }, pricePerFuel: 1, fuelCap: 15_000_000_000,
+    replication: { initial: 2, max: 4, quorum: 2, adaptive: false }, pricePerFuel: 1, fuelCap: 15_000_000_000,
     deadlineBlocks: 2000,
   });
   const t1 = Date.now();

@@ -109,7 +109,7 @@ test('a 24-tile render job with 2 replicas completes and equals the native rende
   const { balances: before, from } = await snapshot();
   const { job } = await submitJob(api, alice, {
     program: programId, kind: { Render: { width: 256, height: 192, tile: 48, frames: 1 } },
-    inputs: [sceneId], replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
+    inputs: [sceneId], replication: { initial: 2, max: 4, quorum: 2, adaptive: false },
     pricePerFuel: PRICE, fuelCap: 2_000_000_000,
   });
   const done = await waitJob(api, job, (p) => console.log(`render job ${job}: #${p.block} ${p.verified}/${p.tasks}`));
@@ -139,7 +139,7 @@ test('a map-reduce word count over a public-domain book equals the native count'
   const { balances: before, from } = await snapshot();
   const { job } = await submitJob(api, alice, {
     program: mapId, kind: { MapReduce: { reduceProgram: reduceId, reducers: 2 } }, inputs,
-    replication: { initial: 2, max: 3, quorum: 2, adaptive: false }, pricePerFuel: PRICE, fuelCap: 2_000_000_000,
+    replication: { initial: 2, max: 4, quorum: 2, adaptive: false }, pricePerFuel: PRICE, fuelCap: 2_000_000_000,
   });
   const done = await waitJob(api, job, (p) => console.log(`wordcount job ${job}: #${p.block} ${p.stage} ${p.verified}/${p.tasks}`));
   assert.equal(done.status, 'Completed');
@@ -187,7 +187,7 @@ test('every runtime API read through api.call (MarketApi, ProvidersApi, ContentA
   const sceneId = await putData(data, Buffer.from(scene));
   const { job } = await submitJob(api, alice, {
     program: programId, kind: { Render: { width: 96, height: 48, tile: 48, frames: 1 } },
-    inputs: [sceneId], replication: { initial: 2, max: 3, quorum: 2, adaptive: false },
+    inputs: [sceneId], replication: { initial: 2, max: 4, quorum: 2, adaptive: false },
     pricePerFuel: PRICE, fuelCap: 2_000_000_000,
   });
   const json = (v) => JSON.parse(JSON.stringify(v.toJSON()));
@@ -261,16 +261,19 @@ test('an input nobody holds: providers give up at the decline point and decline 
   const { balances: before, from } = await snapshot();
   const { job } = await submitJob(api, alice, {
     program: programId, kind: 'Batch', inputs: [missing],
-    replication: { initial: 2, max: 2, quorum: 2, adaptive: false }, pricePerFuel: PRICE, fuelCap: 1_000_000,
+    replication: { initial: 2, max: 4, quorum: 2, adaptive: false }, pricePerFuel: PRICE, fuelCap: 1_000_000,
   });
   const done = await waitJob(api, job, (p) => console.log(`missing-input job ${job}: #${p.block} ${p.status} failed ${p.failed}`), 240_000);
   assert.equal(done.status, 'Failed');
   const toBlock = (await api.rpc.chain.getHeader(done.blockHash)).number.toNumber();
   const events = await eventsBetween(api, from, toBlock);
   const declined = events.filter(({ event }) => event.section === 'market' && event.method === 'ReplicaDeclined' && event.data.job.toNumber() === job);
-  // The first decline leaves too few replicas for a quorum: the task fails and the other
-  // replica is released without judgement.
-  assert.ok(declined.length >= 1, 'a provider declined');
+  // Each provider that cannot fetch the input declines and is replaced while the policy has room
+  // and a provider is left who has not had the task; then the task fails (too few replicas, or
+  // nobody left to place one with) and any replica still open is released without judgement.
+  assert.ok(declined.length >= 2, `providers declined (${declined.length})`);
+  const failed = events.filter(({ event }) => event.section === 'market' && event.method === 'TaskFailed' && event.data.job.toNumber() === job);
+  console.log(`missing-input job: ${declined.length} declines, failed: ${failed.map(({ event }) => event.data.reason.type)}`);
   assert.ok(!events.some(({ event }) => event.section === 'providers' && event.method === 'Slashed'), 'nobody was slashed');
   // Providers that give up at the same block decline one after another (two blocks apart): the
   // first decline fails the task and releases the other replica, whose provider then sends
@@ -286,9 +289,16 @@ test('an input nobody holds: providers give up at the decline point and decline 
   for (const { event } of events.filter(({ event }) => event.section === 'transactionPayment' && event.method === 'TransactionFeePaid')) {
     fees.set(event.data.who.toString(), (fees.get(event.data.who.toString()) ?? 0n) + event.data.actualFee.toBigInt());
   }
+  // Nobody could run the task (no replica committed): the declines do not count against the
+  // providers, and the requester forfeits the task's share of its queue deposit (initial
+  // replicas × QueueDeposit) to the treasury, not to the decliners (who could farm it).
+  const forfeited = events.filter(({ event }) => event.section === 'market' && event.method === 'DepositForfeited' && event.data.job.toNumber() === job)
+    .reduce((sum, { event }) => sum + event.data.amount.toBigInt(), 0n);
+  assert.equal(forfeited, 2n * api.consts.market.queueDeposit.toBigInt(), 'the requester forfeits the task\'s queue deposit');
+  assert.ok(!events.some(({ event }) => event.section === 'market' && event.method === 'DeclineCounted'), 'no decline was counted against a provider');
   for (const [who, bal] of before) {
     const d = (await total(who, done.blockHash)) - bal;
-    if (who === alice.address) assert.equal(d, -(fees.get(who) ?? 0n), 'the requester lost only its fee');
+    if (who === alice.address) assert.equal(d, -(fees.get(who) ?? 0n) - forfeited, 'the requester lost its fee and the forfeited deposit, nothing else');
     else assert.equal(d, -(fees.get(who) ?? 0n), `provider ${who} changed only by fees it chose to pay (heartbeats)`);
   }
 });

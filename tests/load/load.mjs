@@ -217,7 +217,7 @@ async function main() {
     if (queued < QUEUE_TARGET && jobs.size < 12) {
       const deadline = number + 300;
       const tx = api.tx.market.submitJob(programId, null, 'Batch', inputIds, { arch: 'Any', minMemoryMib: 0, gpu: false, minReputation: 0 },
-        { initial: 2, max: 3, quorum: 2, adaptive: true }, PRICE, FUEL_CAP, deadline);
+        { initial: 2, max: 4, quorum: 2, adaptive: true }, PRICE, FUEL_CAP, deadline);
       await submit(tx, alice);
       submittedJobs++;
     }

@@ -68,10 +68,17 @@ pub mod pallet {
 	pub type Blobs<T: Config> =
 		StorageMap<_, Identity, ContentId, BoundedVec<u8, T::MaxBlobSize>>;
 
-	/// Who stored each blob and the deposit held.
+	/// Every account that stored a blob, with the deposit held from it. Any account may put
+	/// bytes that are already stored and so hold them too; the blob stays while anyone holds
+	/// it, so nobody (a front-runner who stored the same bytes first, say) can take content
+	/// away from another holder.
 	#[pallet::storage]
-	pub type Owners<T: Config> =
-		StorageMap<_, Identity, ContentId, (T::AccountId, BalanceOf<T>)>;
+	pub type Holders<T: Config> =
+		StorageDoubleMap<_, Identity, ContentId, Blake2_128Concat, T::AccountId, BalanceOf<T>>;
+
+	/// How many accounts hold each blob (`Holders` entries).
+	#[pallet::storage]
+	pub type HolderCount<T: Config> = StorageMap<_, Identity, ContentId, u32, ValueQuery>;
 
 	/// Blobs a job needs: removal is refused until this block has passed (set by the market
 	/// for a job's program and inputs, up to the job's deadline; lapses by itself).
@@ -81,24 +88,27 @@ pub mod pallet {
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
-		/// A blob was stored.
+		/// A blob was stored, or an account became one more holder of stored bytes.
 		Stored {
 			/// Its content id: BLAKE3 hash and size of the bytes (the id the same bytes have off
 			/// chain in a node's content store).
 			id: ContentId,
 			/// Its size in bytes.
 			size: u32,
-			/// The uploader.
+			/// The account that put it (now one of its holders).
 			owner: T::AccountId,
-			/// The deposit held from the uploader.
+			/// The deposit held from it.
 			deposit: BalanceOf<T>,
 		},
-		/// A blob was removed and its deposit returned.
+		/// An account stopped holding a blob and got its deposit back; the bytes are deleted
+		/// when the last holder goes (`deleted`).
 		Removed {
 			/// Its content id.
 			id: ContentId,
-			/// The uploader.
+			/// The holder that removed it.
 			owner: T::AccountId,
+			/// It was the last holder: the blob is gone from chain state.
+			deleted: bool,
 		},
 	}
 
@@ -107,18 +117,18 @@ pub mod pallet {
 		/// The blob is larger than `MaxBlobSize`: job data belongs in the off-chain data plane
 		/// (`gravity-node data put`, or the `gravity_put` RPC), only programs go on chain.
 		TooLarge,
-		/// A blob with this content id is already stored.
+		/// You already hold a blob with this content id.
 		AlreadyStored,
 		/// No blob with this content id.
 		UnknownContent,
-		/// Only the uploader may remove a blob.
+		/// Only an account that holds a blob (stored it with `put`) may remove its hold.
 		NotOwner,
 		/// The free balance cannot cover the deposit.
 		InsufficientBalance,
 		/// Empty blobs are not stored.
 		Empty,
-		/// A job still needs this blob (its program or an input): remove it after the block in
-		/// `PinnedUntil` (the job's deadline).
+		/// A job still needs this blob (its program or an input) and you are its last holder:
+		/// remove it after the block in `PinnedUntil` (the job's deadline).
 		Pinned,
 	}
 

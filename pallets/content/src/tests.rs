@@ -51,7 +51,7 @@ fn bad_puts_are_named_errors_without_state_change() {
 		assert!(Call::<Test>::decode(&mut &fits[..]).is_ok());
 		assert_noop!(Content::put(RuntimeOrigin::signed(3), bv(&[1; 100])), Error::<Test>::InsufficientBalance);
 		assert_ok!(Content::put(RuntimeOrigin::signed(1), bv(&[7; 10])));
-		assert_noop!(Content::put(RuntimeOrigin::signed(2), bv(&[7; 10])), Error::<Test>::AlreadyStored);
+		assert_noop!(Content::put(RuntimeOrigin::signed(1), bv(&[7; 10])), Error::<Test>::AlreadyStored);
 		assert_noop!(Content::remove(RuntimeOrigin::signed(1), id_of(b"nope")), Error::<Test>::UnknownContent);
 	});
 }
@@ -73,6 +73,40 @@ fn a_pinned_blob_cannot_be_removed_until_its_pin_lapses() {
 		System::set_block_number(21);
 		assert_ok!(Content::remove(RuntimeOrigin::signed(1), id));
 		assert_eq!(PinnedUntil::<Test>::get(id), None);
+		assert_eq!(Balances::free_balance(1), 10_000);
+	});
+}
+
+/// Issue 20.5: a front-runner who puts the same bytes first used to become their only owner:
+/// the honest uploader's `put` failed (`AlreadyStored`) and the squatter could remove the blob
+/// whenever no job pinned it. Now the honest uploader holds it too, with its own deposit, and
+/// the bytes stay while anyone holds them.
+#[test]
+fn attack_a_front_runner_cannot_take_content_away_from_its_uploader() {
+	new_test_ext().execute_with(|| {
+		let held = |a| Balances::balance_on_hold(&RuntimeHoldReason::Content(HoldReason::BlobDeposit), &a);
+		let id = id_of(b"program");
+		// The squatter saw the honest `put` in the pool and got in first.
+		assert_ok!(Content::put(RuntimeOrigin::signed(2), bv(b"program")));
+		assert_ok!(Content::put(RuntimeOrigin::signed(1), bv(b"program")));
+		assert_eq!((held(1), held(2), HolderCount::<Test>::get(id)), (17, 17, 2));
+		System::assert_last_event(Event::Stored { id, size: 7, owner: 1, deposit: 17 }.into());
+		// The squatter leaves: the bytes stay, the uploader still holds them.
+		assert_ok!(Content::remove(RuntimeOrigin::signed(2), id));
+		System::assert_last_event(Event::Removed { id, owner: 2, deleted: false }.into());
+		assert_eq!(Content::get(id), Some(b"program".to_vec()));
+		assert_eq!((held(2), Balances::free_balance(2)), (0, 10_000));
+		assert_noop!(Content::remove(RuntimeOrigin::signed(2), id), Error::<Test>::NotOwner);
+		// A pin stops only the last holder.
+		assert_ok!(Content::put(RuntimeOrigin::signed(2), bv(b"program")));
+		use gravity_primitives::ContentStore;
+		<Content as ContentStore<u64>>::pin_until(&id, 20);
+		assert_ok!(Content::remove(RuntimeOrigin::signed(2), id));
+		assert_noop!(Content::remove(RuntimeOrigin::signed(1), id), Error::<Test>::Pinned);
+		System::set_block_number(21);
+		assert_ok!(Content::remove(RuntimeOrigin::signed(1), id));
+		System::assert_last_event(Event::Removed { id, owner: 1, deleted: true }.into());
+		assert_eq!((Content::get(id), HolderCount::<Test>::get(id)), (None, 0));
 		assert_eq!(Balances::free_balance(1), 10_000);
 	});
 }

@@ -49,9 +49,16 @@ pub(crate) fn roll_at(h: &[u8; 32], at: usize) -> Perbill {
 }
 
 impl<T: Config> Pallet<T> {
+	/// Queue one more replica of `task` of `job`, waiting from now.
 	pub(crate) fn enqueue(job: JobId, task: TaskIndex) {
+		Self::enqueue_since(job, task, frame_system::Pallet::<T>::block_number());
+	}
+
+	/// Queue one more replica of `task` of `job`, waiting since block `since` (a deferred
+	/// entry goes back with the block it was first queued).
+	pub(crate) fn enqueue_since(job: JobId, task: TaskIndex, since: BlockNumberFor<T>) {
 		let tail = QueueTail::<T>::get();
-		Queue::<T>::insert(tail, (job, task));
+		Queue::<T>::insert(tail, (job, task, since));
 		QueueTail::<T>::put(tail.saturating_add(1));
 	}
 
@@ -104,11 +111,18 @@ impl<T: Config> Pallet<T> {
 		at
 	}
 
+	/// The most a task of `job` pays: what skipping its work saves.
+	pub(crate) fn task_value(job: &JobOf<T>) -> BalanceOf<T> {
+		T::Payout::value(job.fuel_cap, job.fuel_cap, job.price_per_fuel)
+	}
+
 	/// May `provider` run a task of `job` alone (subject to a spot check)? The `Trust` policy
-	/// decides from the task's value (`fuel_cap × price`), the provider's reputation and work
-	/// paid by others, and its stake at risk (the `Penalty` share of its bond for a dissent).
+	/// decides from the value at stake — this task's (`fuel_cap × price`) plus that of every
+	/// task the provider already holds alone (`SoloValue`): the gain of skipping them all at
+	/// once — the provider's reputation and work paid by others, and its stake at risk (the
+	/// `Penalty` share of its bond for a dissent).
 	pub(crate) fn may_run_alone(job: &JobOf<T>, provider: &T::AccountId) -> bool {
-		let value = T::Payout::value(job.fuel_cap, job.fuel_cap, job.price_per_fuel);
+		let value = Self::task_value(job).saturating_add(SoloValue::<T>::get(provider));
 		let stake = T::Penalty::slash_fraction(Outcome::Dissented).mul_floor(T::Providers::bond(provider));
 		T::Trust::may_run_alone(
 			value,
@@ -118,15 +132,27 @@ impl<T: Config> Pallet<T> {
 		)
 	}
 
-	/// Try to give one more replica of `(job_id, task_idx)` to a provider. Also says whether
-	/// the job's data holders were tried first (data locality: `tick_assign_local` is charged).
-	pub(crate) fn place_replica(job_id: JobId, task_idx: TaskIndex, now: BlockNumberFor<T>) -> (Placement, bool) {
+	/// Try to give one more replica of `(job_id, task_idx)`, queued since block `since`, to a
+	/// provider. Also says whether the job's data holders were tried first (data locality:
+	/// `tick_assign_local` is charged).
+	pub(crate) fn place_replica(
+		job_id: JobId,
+		task_idx: TaskIndex,
+		now: BlockNumberFor<T>,
+		since: BlockNumberFor<T>,
+	) -> (Placement, bool) {
 		let mut holders_tried = false;
-		let placed = Self::place(job_id, task_idx, now, &mut holders_tried);
+		let placed = Self::place(job_id, task_idx, now, since, &mut holders_tried);
 		(placed, holders_tried)
 	}
 
-	fn place(job_id: JobId, task_idx: TaskIndex, now: BlockNumberFor<T>, holders_tried: &mut bool) -> Placement {
+	fn place(
+		job_id: JobId,
+		task_idx: TaskIndex,
+		now: BlockNumberFor<T>,
+		since: BlockNumberFor<T>,
+		holders_tried: &mut bool,
+	) -> Placement {
 		let Some(mut job) = Jobs::<T>::get(job_id) else { return Placement::Dropped };
 		let Some(mut task) = Tasks::<T>::get(job_id, task_idx) else { return Placement::Dropped };
 		task.queued = task.queued.saturating_sub(1);
@@ -235,10 +261,14 @@ impl<T: Config> Pallet<T> {
 				task.deferrals = task.deferrals.saturating_add(1);
 			}
 			Self::deposit_event(Event::AssignmentDeferred { job: job_id, task: task_idx });
-			if task.deferrals >= T::MaxDeferrals::get() {
-				// Nobody eligible, again and again: fail the task (its escrow share is refunded)
-				// rather than let it hold queue space for good.
+			let waited_out = now.saturating_sub(since) >= T::MaxPlacementWait::get();
+			if task.deferrals >= T::MaxDeferrals::get() || waited_out {
+				// Nobody eligible, again and again, or nobody free for too long: fail the task
+				// (its escrow share is refunded, its open replicas released) rather than let it
+				// hold queue space, or a committed sibling, for good.
 				Self::fail_task(&mut job, job_id, task_idx, &mut task, now, FailReason::Unplaceable);
+				// An ending job whose last open replica this released ends now.
+				Self::maybe_end(job_id, &mut job);
 				Tasks::<T>::insert(job_id, task_idx, task);
 				Jobs::<T>::insert(job_id, job);
 				return Placement::Dropped
@@ -255,14 +285,15 @@ impl<T: Config> Pallet<T> {
 
 		// Adaptive replication: a first replica on a trusted provider may run alone. Whether it
 		// does, or is spot-checked, is drawn only after it commits (`decide_replication`).
-		if task.replicas.is_empty() &&
+		let alone = task.replicas.is_empty() &&
 			job.replication.adaptive &&
 			task.wanted > 1 &&
-			Self::may_run_alone(&job, &provider)
-		{
+			Self::may_run_alone(&job, &provider);
+		if alone {
 			task.wanted = 1;
 			task.quorum = 1;
 			task.check_pending = true;
+			SoloValue::<T>::mutate(&provider, |v| *v = v.saturating_add(Self::task_value(&job)));
 		}
 
 		let commit_deadline =
@@ -278,6 +309,7 @@ impl<T: Config> Pallet<T> {
 			paid: Default::default(),
 			slashed: Default::default(),
 			outcome: None,
+			alone,
 		};
 		if task.replicas.try_push(replica).is_err() {
 			// Cannot happen: len < job.replication.max ≤ MaxReplicas was checked above.
@@ -303,6 +335,8 @@ impl<T: Config> Pallet<T> {
 			round: task.round,
 		});
 		Tasks::<T>::insert(job_id, task_idx, task);
+		job.assigned_open = job.assigned_open.saturating_add(1);
+		Jobs::<T>::insert(job_id, job);
 		Placement::Assigned
 	}
 }

@@ -75,23 +75,56 @@ fn submit<T: Config>(who: &T::AccountId, kind: JobKind, inputs: u32, replicas: u
 	submit_with::<T>(who, kind, inputs, policy::<T>(replicas))
 }
 
+/// Submit a job whose tasks run under `policy`. `submit_job` accepts only policies that survive
+/// one bad replica, and a benchmark wants rounds of up to `MaxReplicas` replicas with a quorum
+/// of all of them (more work than any accepted policy's round): a policy it would refuse is
+/// submitted as an accepted one with the most replicas (escrow for all of them) and the job,
+/// its tasks and its queue entries are then given `policy`.
 fn submit_with<T: Config>(who: &T::AccountId, kind: JobKind, inputs: u32, policy: ReplicationPolicy) -> JobId {
 	market_ready::<T>(inputs);
 	let deadline = frame_system::Pallet::<T>::block_number().saturating_add(1_000u32.into());
 	let program = cid(1);
-	Pallet::<T>::do_submit_job(
+	let most = max_replicas::<T>();
+	let accepted = if policy.survives_one_bad_replica() {
+		policy
+	} else {
+		ReplicationPolicy { initial: policy.initial.clamp(3, most), max: most, quorum: 2, adaptive: policy.adaptive }
+	};
+	let tail = QueueTail::<T>::get();
+	let job = Pallet::<T>::do_submit_job(
 		who.clone(),
 		program,
 		Some(source()),
 		kind,
 		(0..inputs).map(content_id).collect(),
 		req(),
-		policy,
+		accepted,
 		1u32.into(),
 		1_000,
 		deadline,
 	)
-	.expect("benchmark job is valid")
+	.expect("benchmark job is valid");
+	if accepted != policy {
+		for i in tail..QueueTail::<T>::get() {
+			Queue::<T>::remove(i);
+		}
+		QueueTail::<T>::put(tail);
+		let mut j = Jobs::<T>::get(job).unwrap();
+		j.replication = policy;
+		for t in 0..j.tasks {
+			Tasks::<T>::mutate(job, t, |task| {
+				let task = task.as_mut().unwrap();
+				task.wanted = policy.initial;
+				task.quorum = policy.quorum;
+				task.queued = policy.initial;
+			});
+			for _ in 0..policy.initial {
+				Pallet::<T>::enqueue(job, t);
+			}
+		}
+		Jobs::<T>::insert(job, j);
+	}
+	job
 }
 
 /// Give `task` one replica on each of `ps` (bypassing the random draw).
@@ -114,11 +147,17 @@ fn assign<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) {
 				paid: Default::default(),
 				slashed: Default::default(),
 				outcome: None,
+				alone: false,
 			})
 			.unwrap();
 	}
 	t.queued = 0;
 	Tasks::<T>::insert(job, task, t);
+	Jobs::<T>::mutate(job, |j| {
+		if let Some(j) = j.as_mut() {
+			j.assigned_open = j.assigned_open.saturating_add(ps.len() as u32);
+		}
+	});
 	// The queue entries for these replicas are served: drop them.
 	QueueHead::<T>::put(QueueTail::<T>::get());
 }
@@ -206,7 +245,8 @@ mod benchmarks {
 	use super::*;
 
 	/// A batch job of `n` inputs → `n` tasks, each queued `MaxReplicas` times (the worst case
-	/// for `n` tasks of any kind).
+	/// for `n` tasks of any kind: `{MaxReplicas, MaxReplicas, 2}` is the accepted policy with the
+	/// most initial replicas).
 	#[benchmark]
 	fn submit_job(n: Linear<1, { T::MaxTasksPerJob::get() }>) {
 		let who = requester::<T>();
@@ -221,7 +261,7 @@ mod benchmarks {
 			JobKind::Batch,
 			inputs,
 			req(),
-			policy::<T>(max_replicas::<T>()),
+			ReplicationPolicy { initial: max_replicas::<T>(), max: max_replicas::<T>(), quorum: 2, adaptive: false },
 			BalanceOf::<T>::from(1u32),
 			1_000u64,
 			deadline,
@@ -452,7 +492,7 @@ mod benchmarks {
 		let local;
 		#[block]
 		{
-			local = Pallet::<T>::place_replica(job, 0, now).1;
+			local = Pallet::<T>::place_replica(job, 0, now, now).1;
 		}
 		assert!(!local);
 		assert_eq!(Tasks::<T>::get(job, 0).unwrap().replicas.len(), 1);
@@ -471,7 +511,7 @@ mod benchmarks {
 		let local;
 		#[block]
 		{
-			local = Pallet::<T>::place_replica(job, 0, now).1;
+			local = Pallet::<T>::place_replica(job, 0, now, now).1;
 		}
 		assert!(local);
 		assert_eq!(Tasks::<T>::get(job, 0).unwrap().replicas.len(), 1);
@@ -490,7 +530,7 @@ mod benchmarks {
 		let placed;
 		#[block]
 		{
-			placed = Pallet::<T>::place_replica(job, 0, now).0;
+			placed = Pallet::<T>::place_replica(job, 0, now, now).0;
 		}
 		assert!(placed == crate::assign_impls::Placement::NotNeeded);
 		assert_eq!(Tasks::<T>::get(job, 0).unwrap().queued, 0);

@@ -112,6 +112,9 @@ impl<T: Config> Pallet<T> {
 		// to lower, and room for the checkers.
 		ensure!(!r.adaptive || r.initial >= 2, Error::<T>::AdaptiveWithOneReplica);
 		ensure!(!r.adaptive || r.max > r.quorum, Error::<T>::NoRoomForSpotCheck);
+		// One declining, absent or lying replica must not fail the task (issue 20.4): a
+		// competitor's Sybil drawn into it would otherwise sabotage the job for free.
+		ensure!(r.survives_one_bad_replica(), Error::<T>::FragileReplication);
 		ensure!(!price_per_fuel.is_zero() && fuel_cap > 0, Error::<T>::ZeroPrice);
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(
@@ -223,6 +226,7 @@ impl<T: Config> Pallet<T> {
 				reduce_input: None,
 				ending: None,
 				committed_open: 0,
+				assigned_open: 0,
 			},
 		);
 		Self::deposit_event(Event::JobSubmitted { job: id, requester: who, tasks: first, budget });
@@ -267,9 +271,9 @@ impl<T: Config> Pallet<T> {
 		let mut job = Self::active_job(job_id)?;
 		let mut task = Tasks::<T>::get(job_id, task_idx).ok_or(Error::<T>::UnknownTask)?;
 		ensure!(T::Providers::is_provider(&who), Error::<T>::NotProvider);
+		// An open replica may commit even when its job is ending (cancelled or expired): the
+		// work it was assigned before is owed (`in_flight`).
 		let i = Self::open_replica(&task, &who).ok_or(Error::<T>::NotAssigned)?;
-		// An ending job only finishes the tasks that already hold a sealed result.
-		ensure!(job.ending.is_none() || Self::in_flight(&task), Error::<T>::JobEnding);
 		ensure!(task.phase == TaskPhase::Committing, Error::<T>::NotCommitPhase);
 		let now = frame_system::Pallet::<T>::block_number();
 		let rep = &mut task.replicas[i];
@@ -278,6 +282,7 @@ impl<T: Config> Pallet<T> {
 		rep.commitment = Some(commitment);
 		rep.committed_at = Some(now);
 		job.committed_open = job.committed_open.saturating_add(1);
+		job.assigned_open = job.assigned_open.saturating_sub(1);
 		Self::deposit_event(Event::Committed { job: job_id, task: task_idx, provider: who, commitment });
 		Self::maybe_open_reveals(job_id, task_idx, &mut task, now);
 		Tasks::<T>::insert(job_id, task_idx, task);

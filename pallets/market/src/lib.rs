@@ -142,6 +142,13 @@ pub mod pallet {
 		/// unservable job.
 		#[pallet::constant]
 		type MaxDeferrals: Get<u8>;
+		/// The longest a queued replica waits for a provider, busy ones included: an entry
+		/// still unplaced this many blocks after it was queued fails its task (`Unplaceable`,
+		/// its escrow share refunded). Every queue entry, and so every task, ends within a
+		/// bound whatever the providers do: a cartel that keeps its class busy cannot hold the
+		/// queue, or an honest provider's committed sibling, hostage (issue 20.3).
+		#[pallet::constant]
+		type MaxPlacementWait: Get<BlockNumberFor<Self>>;
 		/// Deposit per replica a job queues at submission, held from the requester until the
 		/// job ends and then returned: queue space costs capital in proportion to its use.
 		#[pallet::constant]
@@ -222,9 +229,16 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// The value (`fuel_cap × price`) of the tasks each provider holds alone on trust, summed
+	/// until their replicas close. The cheating inequality bounds this sum, not each task: a
+	/// trusted provider running many solo tasks at once must not gain more from skipping them
+	/// all than one caught dissent costs it (issue 20.2).
+	#[pallet::storage]
+	pub type SoloValue<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, BalanceOf<T>, ValueQuery>;
+
 	/// Assignment queue: one entry per replica still to assign, served FIFO.
 	#[pallet::storage]
-	pub type Queue<T: Config> = StorageMap<_, Twox64Concat, u64, QueueEntry>;
+	pub type Queue<T: Config> = StorageMap<_, Twox64Concat, u64, QueueEntry<BlockNumberFor<T>>>;
 
 	/// Next queue entry to serve.
 	#[pallet::storage]
@@ -473,9 +487,32 @@ pub mod pallet {
 			/// The provider.
 			provider: T::AccountId,
 		},
-		/// The job was cancelled or expired while replicas had sealed results: the tasks holding
-		/// them run to settlement (and are paid), the others are abandoned, then the job ends
-		/// with `JobFinished { status }`.
+		/// A provider's decline of a task that others went on to run (a replica committed) was
+		/// counted against its free allowance (issue 20.4).
+		DeclineCounted {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// The provider that declined.
+			provider: T::AccountId,
+			/// Past the allowance: it lowered the provider's reputation.
+			charged: bool,
+		},
+		/// A task failed with every replica it had declined and none committed (its data
+		/// was nowhere, or its program could not finish): the requester forfeits the task's
+		/// share of the queue deposit to the treasury.
+		DepositForfeited {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// What moved from the requester's queue deposit to the treasury.
+			amount: BalanceOf<T>,
+		},
+		/// The job was cancelled or expired while replicas were open: the tasks holding them run
+		/// to settlement as usual (their work is paid, their no-shows penalized), the others are
+		/// abandoned, then the job ends with `JobFinished { status }`.
 		JobEnding {
 			/// The job.
 			job: JobId,
@@ -483,6 +520,9 @@ pub mod pallet {
 			status: JobStatus,
 			/// Replicas with sealed results still to settle.
 			committed: u32,
+			/// Replicas assigned and working, not committed yet: they may still commit before
+			/// their deadlines.
+			assigned: u32,
 		},
 		/// Every map task is verified; the reduce stage started (at the start of the block after
 		/// the last map output was delivered).
@@ -529,6 +569,11 @@ pub mod pallet {
 		InvalidReplication,
 		/// Quorum larger than the initial replicas.
 		QuorumExceedsReplicas,
+		/// One declining, absent or lying replica would fail a task under this policy, so a
+		/// saboteur drawn into it could fail the job for free. Use a quorum of at least 2 and
+		/// either more initial replicas than the quorum (`{3,3,2}`) or room for a fresh round
+		/// (`max ≥ initial + quorum`, e.g. `{2,4,2}`).
+		FragileReplication,
 		/// tasks × max replicas × fuel cap × price does not fit in a balance.
 		BudgetOverflow,
 		/// The requester cannot cover the budget.
@@ -583,9 +628,6 @@ pub mod pallet {
 		/// The program or the reduce program is not stored on chain: upload it first
 		/// (`content.put`). (Inputs are not checked: they live off chain.)
 		ContentMissing,
-		/// The job is ending (cancelled or expired): only tasks that already hold a sealed result
-		/// take commitments.
-		JobEnding,
 		/// `source` is empty: give the peer id bytes of a node holding the inputs, or `None`.
 		EmptySource,
 		/// The task is not waiting for its output to be delivered.
@@ -671,11 +713,11 @@ pub mod pallet {
 			.map(|_| ())
 		}
 
-		/// Cancel a job. With no sealed result outstanding it ends at once: unfinished tasks are
-		/// abandoned, unspent escrow and the queue deposit return. Otherwise it is *ending*
-		/// (`JobEnding`): tasks that hold a sealed result run to settlement as usual (and are
-		/// paid), every other task is abandoned, and then it ends the same way. Work committed
-		/// before a cancel is settled and paid like any other.
+		/// Cancel a job. With no replica open it ends at once: unfinished tasks are abandoned,
+		/// unspent escrow and the queue deposit return. Otherwise it is *ending* (`JobEnding`):
+		/// tasks with an open replica (a provider working on it, or a sealed result) run to
+		/// settlement as usual, every other task is abandoned, and then it ends the same way.
+		/// Work started before a cancel is settled and paid like any other.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::cancel_job())]
 		pub fn cancel_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {

@@ -39,6 +39,7 @@ impl pallet_balances::Config for Test {
 parameter_types! {
 	pub const MinBond: Balance = 1_000;
 	pub const DecayKeep: Perbill = Perbill::from_percent(95);
+	pub const DeclineCost: Perbill = Perbill::from_percent(50);
 	pub const SlashFraction: Perbill = Perbill::from_percent(10);
 	pub const TrustedReputation: Perbill = Perbill::from_percent(90);
 	pub static SpotCheckRate: Perbill = Perbill::from_percent(0);
@@ -69,6 +70,8 @@ impl pallet_gravity_providers::Config for Test {
 	type HeartbeatTimeout = ConstU64<1_000>;
 	type DecayPeriod = ConstU64<1_000>;
 	type DecayKeep = DecayKeep;
+	type FreeDeclines = frame_support::traits::ConstU32<2>;
+	type DeclineCost = DeclineCost;
 	type MaxProvidersPerClass = ConstU32<10_000>;
 	type MaxConcurrent = ConstU16<16>;
 	type Load = Market;
@@ -109,6 +112,7 @@ impl pallet_gravity_market::Config for Test {
 	type MaxFuelCap = ConstU64<MAX_FUEL_CAP>;
 	type MaxRequiredReputation = MaxRequiredReputation;
 	type MaxDeferrals = frame_support::traits::ConstU8<3>;
+	type MaxPlacementWait = ConstU64<20>;
 	type QueueDeposit = ConstU64<QUEUE_DEPOSIT>;
 	type DeliveryWindow = ConstU64<3>;
 	type Payout = pallet_gravity_market::policy::FeeAndValueCredit<ProtocolFee, ReputationUnit, Treasury>;

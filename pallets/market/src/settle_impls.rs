@@ -221,6 +221,7 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		Self::deposit_event(Event::TaskVerified { job: job_id, task: task_idx, output, fuel_used: fuel, agreeing });
+		Self::judge_declines(job, job_id, task_idx, task);
 		Self::after_task_settled(job_id, job);
 		Self::maybe_end(job_id, job);
 	}
@@ -254,6 +255,53 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// A task ended (verified or failed): judge the declines of its replicas (issue 20.4). If
+	/// any replica of it committed, the task could be run, and each decline counts against its
+	/// provider's free allowance (`ProviderRegistry::record_decline`). If none did and some
+	/// declined, nobody could run it (its data was nowhere, or the program could not finish on
+	/// any machine drawn): the declines are not counted, and the requester forfeits the task's
+	/// share of its queue deposit to the treasury, never to the decliners, who could otherwise
+	/// farm it by declining on purpose. Bounded by `MaxReplicas`.
+	pub(crate) fn judge_declines(job: &mut JobOf<T>, job_id: JobId, task_idx: TaskIndex, task: &TaskOf<T>) {
+		let declined = || task.replicas.iter().filter(|r| r.outcome == Some(ReplicaOutcome::Declined));
+		if declined().next().is_none() {
+			return
+		}
+		if task.replicas.iter().any(|r| r.commitment.is_some()) {
+			for rep in declined() {
+				let charged = T::Providers::record_decline(&rep.provider);
+				Self::deposit_event(Event::DeclineCounted {
+					job: job_id,
+					task: task_idx,
+					provider: rep.provider.clone(),
+					charged,
+				});
+			}
+		} else if task.phase == TaskPhase::Failed {
+			let share = T::QueueDeposit::get().saturating_mul(BalanceOf::<T>::from(job.replication.initial as u32));
+			let amount = share.min(job.escrow.queue_deposit);
+			if amount.is_zero() {
+				return
+			}
+			let moved = T::Currency::transfer_on_hold(
+				&HoldReason::QueueDeposit.into(),
+				&job.requester,
+				&T::Payout::fee_beneficiary(),
+				amount,
+				Precision::BestEffort,
+				Restriction::Free,
+				Fortitude::Force,
+			)
+			.unwrap_or_else(|e| {
+				log::error!(target: "gravity-market", "queue deposit forfeit failed: {e:?}");
+				Zero::zero()
+			});
+			job.escrow.queue_deposit = job.escrow.queue_deposit.saturating_sub(moved);
+			job.escrow.forfeited = job.escrow.forfeited.saturating_add(moved);
+			Self::deposit_event(Event::DepositForfeited { job: job_id, task: task_idx, amount: moved });
+		}
+	}
+
 	/// Fail a task that cannot get enough replicas.
 	pub(crate) fn fail_task(
 		job: &mut JobOf<T>,
@@ -268,6 +316,7 @@ impl<T: Config> Pallet<T> {
 		task.settled_at = Some(now);
 		job.failed = job.failed.saturating_add(1);
 		Self::deposit_event(Event::TaskFailed { job: job_id, task: task_idx, reason });
+		Self::judge_declines(job, job_id, task_idx, task);
 		Self::after_task_settled(job_id, job);
 	}
 

@@ -138,12 +138,12 @@ impl<T: Config> Pallet<T> {
 		while pos < tail && placed < cap && spare < cap && meter.admit(assign.max(assign_local)) {
 			let entry = Queue::<T>::take(pos);
 			pos = pos.saturating_add(1);
-			let Some((job_id, task_idx)) = entry else {
+			let Some((job_id, task_idx, since)) = entry else {
 				spare += 1;
 				meter.charge(not_needed);
 				continue
 			};
-			let (placement, holders_tried) = Self::place_replica(job_id, task_idx, now);
+			let (placement, holders_tried) = Self::place_replica(job_id, task_idx, now, since);
 			let charge = if holders_tried { assign_local } else { assign };
 			match placement {
 				Placement::NotNeeded => {
@@ -151,7 +151,7 @@ impl<T: Config> Pallet<T> {
 					meter.charge(not_needed);
 				},
 				Placement::Deferred => {
-					Self::enqueue(job_id, task_idx);
+					Self::enqueue_since(job_id, task_idx, since);
 					placed += 1;
 					meter.charge(charge);
 				},

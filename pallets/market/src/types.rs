@@ -42,6 +42,28 @@ pub struct ReplicationPolicy {
 	pub adaptive: bool,
 }
 
+impl ReplicationPolicy {
+	/// Does a task under this policy still verify when any one of its first round's replicas
+	/// declines, misses a deadline or reveals a wrong result, the others being honest?
+	///
+	/// - `quorum ≥ 2`: a round is never decided by one replica (with quorum 1 a tie between a
+	///   liar and an honest replica is decided by a fresh round of one, which an accomplice
+	///   could be);
+	/// - and either `initial > quorum`: the `initial − 1` honest replicas reach the quorum on
+	///   their own (and, being at least 2, outnumber a single liar), a decline or a commit
+	///   no-show without room to replace it is settled with them;
+	/// - or `max − initial ≥ quorum`: after the bad replica there is room for a fresh round
+	///   of `quorum` replicas (and so for any replacement).
+	///
+	/// `{2,2,2}` dies on one decline, `{2,3,2}` on one wrong reveal; `{3,3,2}`, `{2,4,2}` and
+	/// `{3,4,2}` survive either. Tested for every policy up to `MaxReplicas` in
+	/// `attack_one_bad_replica_fails_no_task_at_any_accepted_policy`.
+	pub fn survives_one_bad_replica(&self) -> bool {
+		self.quorum >= 2 &&
+			(self.initial > self.quorum || self.max.saturating_sub(self.initial) >= self.quorum)
+	}
+}
+
 /// Which stage a task belongs to.
 #[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Stage {
@@ -75,6 +97,9 @@ pub struct Escrow<Balance> {
 	/// `QueueDeposit` × replicas queued at submission, held from the requester under
 	/// `HoldReason::QueueDeposit` (not escrow) until the job ends, then returned.
 	pub queue_deposit: Balance,
+	/// Queue deposit forfeited to the treasury for tasks nobody could run (every replica
+	/// declined, none committed: `DepositForfeited`).
+	pub forfeited: Balance,
 }
 
 impl<Balance: Saturating + Copy> Escrow<Balance> {
@@ -111,11 +136,14 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	/// For map-reduce: the content id of the manifest of the verified map outputs (the SCALE
 	/// encoding of their ids in task order), the input every reducer is given.
 	pub reduce_input: Option<ContentId>,
-	/// Set when the job was cancelled or expired while replicas had sealed results: the status
-	/// it ends with once those are settled. Meanwhile only tasks holding a sealed result go on.
+	/// Set when the job was cancelled or expired while replicas were open (working or holding
+	/// sealed results): the status it ends with once those are settled. Meanwhile only the
+	/// tasks with an open replica go on.
 	pub ending: Option<JobStatus>,
 	/// Open replicas (of all its tasks) that have committed and are not settled yet.
 	pub committed_open: u32,
+	/// Open replicas (of all its tasks) that have not committed yet: assigned, and working.
+	pub assigned_open: u32,
 }
 
 impl<AccountId, Balance, BlockNumber> Job<AccountId, Balance, BlockNumber> {
@@ -132,7 +160,8 @@ pub enum FailReason {
 	NoQuorum,
 	/// Not enough replicas left for a quorum (no-shows and declines used them up).
 	NotEnoughReplicas,
-	/// No eligible provider was found for a queued replica `MaxDeferrals` times.
+	/// No eligible provider was found for a queued replica `MaxDeferrals` times, or none took
+	/// it within `MaxPlacementWait` blocks (the providers that match were all busy).
 	Unplaceable,
 	/// Replicas agreed on a result but none delivered its output within the delivery window.
 	Undelivered,
@@ -206,6 +235,9 @@ pub struct Replica<AccountId, Balance, BlockNumber> {
 	pub slashed: Balance,
 	/// Set when the replica is settled.
 	pub outcome: Option<ReplicaOutcome>,
+	/// The provider was trusted to run it alone (`check_pending` when assigned): its value
+	/// counts in the provider's `SoloValue` until the replica is closed.
+	pub alone: bool,
 }
 
 impl<A, B, N> Replica<A, B, N> {
@@ -251,8 +283,10 @@ pub struct Task<AccountId, Balance, BlockNumber, MaxReplicas: Get<u32>> {
 	pub settled_at: Option<BlockNumber>,
 }
 
-/// One entry of the assignment queue: `task` of `job` needs one more replica.
-pub type QueueEntry = (JobId, TaskIndex);
+/// One entry of the assignment queue: `task` of `job` needs one more replica; the block is
+/// when the entry was first queued (a deferred entry keeps it: no entry waits longer than
+/// `MaxPlacementWait`).
+pub type QueueEntry<BlockNumber> = (JobId, TaskIndex, BlockNumber);
 
 /// One step of a provider's work on a task, for `batch`: the same checks, effects, events and
 /// errors as the call of the same name.

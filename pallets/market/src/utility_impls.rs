@@ -4,6 +4,7 @@
 use crate::*;
 use frame_system::pallet_prelude::BlockNumberFor;
 use gravity_primitives::{JobId, TaskIndex};
+use sp_runtime::traits::{Saturating, Zero};
 
 /// The one count of a provider's load: the replicas it holds (`ProviderTasks`), read by the
 /// provider registry for eligibility and deregistration.
@@ -28,9 +29,18 @@ impl<T: Config> Pallet<T> {
 		}
 		if rep.commitment.is_some() {
 			job.committed_open = job.committed_open.saturating_sub(1);
+		} else {
+			job.assigned_open = job.assigned_open.saturating_sub(1);
 		}
 		rep.outcome = Some(outcome);
 		ProviderTasks::<T>::mutate(&rep.provider, |v| v.retain(|e| *e != (job_id, task_idx)));
+		if rep.alone {
+			let value = Self::task_value(job);
+			SoloValue::<T>::mutate_exists(&rep.provider, |v| {
+				let left = v.unwrap_or_default().saturating_sub(value);
+				*v = if left.is_zero() { None } else { Some(left) };
+			});
+		}
 	}
 
 	/// Replicas of a committing task were closed without a result (no-shows, declines): queue
@@ -73,14 +83,16 @@ impl<T: Config> Pallet<T> {
 		Self::maybe_open_reveals(job_id, task_idx, task, now);
 	}
 
-	/// Does the task have a sealed result waiting to be settled? Such a task is finished even
-	/// when its job is ending (replacement replicas included): that work is owed.
+	/// Does the task have an open replica: a provider working on it or a sealed result waiting
+	/// to be settled? Such a task is finished even when its job is ending (cancelled or
+	/// expired), replacement replicas included: the work started before is owed, and a
+	/// requester cannot cancel to have providers compute for nothing.
 	pub(crate) fn in_flight(task: &TaskOf<T>) -> bool {
-		task.replicas.iter().any(|r| r.is_open() && r.commitment.is_some())
+		task.replicas.iter().any(|r| r.is_open())
 	}
 
-	/// A committing task of an ending job: unless it is in flight, release its replicas (none
-	/// sealed anything, and none may now) and abandon it.
+	/// A committing task of an ending job: unless it is in flight, abandon it (it has no open
+	/// replica, and gets no new one).
 	pub(crate) fn wind_down(job: &mut JobOf<T>, job_id: JobId, task_idx: TaskIndex, task: &mut TaskOf<T>) {
 		if task.phase != TaskPhase::Committing || Self::in_flight(task) {
 			return
@@ -90,25 +102,30 @@ impl<T: Config> Pallet<T> {
 		task.phase = TaskPhase::Abandoned;
 	}
 
-	/// End a job with `status` (cancel or expiry): at once when no sealed result waits, or
-	/// once the sealed results are settled and paid.
+	/// End a job with `status` (cancel or expiry): at once when no replica is open, or once the
+	/// open replicas (working or holding sealed results) are settled, and paid for their work.
 	pub(crate) fn end_job(job_id: JobId, status: JobStatus) {
 		let Some(mut job) = Jobs::<T>::get(job_id) else { return };
 		if !job.accepts_work() {
 			return
 		}
-		if job.committed_open == 0 {
+		if job.committed_open == 0 && job.assigned_open == 0 {
 			Self::finish_job(job_id, &mut job, status);
 		} else {
 			job.ending = Some(status);
-			Self::deposit_event(Event::JobEnding { job: job_id, status, committed: job.committed_open });
+			Self::deposit_event(Event::JobEnding {
+				job: job_id,
+				status,
+				committed: job.committed_open,
+				assigned: job.assigned_open,
+			});
 		}
 		Jobs::<T>::insert(job_id, job);
 	}
 
-	/// An ending job whose last sealed result was settled ends now.
+	/// An ending job whose last open replica was settled ends now.
 	pub(crate) fn maybe_end(job_id: JobId, job: &mut JobOf<T>) {
-		if job.status == JobStatus::Active && job.committed_open == 0 {
+		if job.status == JobStatus::Active && job.committed_open == 0 && job.assigned_open == 0 {
 			if let Some(status) = job.ending {
 				Self::finish_job(job_id, job, status);
 			}

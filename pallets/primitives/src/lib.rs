@@ -287,6 +287,10 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	/// market's `ReputationUnit`); it is ignored for other outcomes. A dissent also wipes the
 	/// provider's accumulated trust.
 	fn record_outcome(who: &AccountId, outcome: Outcome, credit: Perbill);
+	/// Count a decline by `who` of a task that others went on to run (a decline nobody could
+	/// have avoided, of a task nobody could run, is not counted). Past the registry's free
+	/// allowance it lowers the reputation score; returns whether it did.
+	fn record_decline(who: &AccountId) -> bool;
 	/// Take `fraction` of the bond of `who` and pay it to `beneficiary`; returns the amount moved.
 	fn slash(who: &AccountId, fraction: Perbill, beneficiary: &AccountId) -> Balance;
 

@@ -62,6 +62,14 @@ pub mod pallet {
 		/// Share of the reputation counters kept after each decay period.
 		#[pallet::constant]
 		type DecayKeep: Get<Perbill>;
+		/// Unjustified declines (of tasks others went on to run) a provider may make for free:
+		/// a decayed count, like the reputation counters.
+		#[pallet::constant]
+		type FreeDeclines: Get<u32>;
+		/// What each unjustified decline past `FreeDeclines` costs, as a share of one failure in
+		/// the reputation score (a no-show costs a whole one).
+		#[pallet::constant]
+		type DeclineCost: Get<Perbill>;
 		/// Upper bound on the number of providers in one capability class.
 		#[pallet::constant]
 		type MaxProvidersPerClass: Get<u32>;
@@ -196,6 +204,15 @@ pub mod pallet {
 			provider: T::AccountId,
 			/// The new score.
 			score: Perbill,
+		},
+		/// A decline of a task that others went on to run was counted against a provider.
+		DeclineRecorded {
+			/// The provider account.
+			provider: T::AccountId,
+			/// Its decayed count of such declines (× 1,000) after this one.
+			declines: u64,
+			/// Past `FreeDeclines`: it cost `DeclineCost` of a failure in the reputation score.
+			charged: bool,
 		},
 	}
 

@@ -32,6 +32,7 @@ impl pallet_balances::Config for Test {
 parameter_types! {
 	pub const MinBond: Balance = 100;
 	pub const DecayKeep: Perbill = Perbill::from_percent(50);
+	pub const DeclineCost: Perbill = Perbill::from_percent(50);
 }
 
 impl pallet_gravity_providers::Config for Test {
@@ -43,6 +44,8 @@ impl pallet_gravity_providers::Config for Test {
 	type HeartbeatTimeout = ConstU64<50>;
 	type DecayPeriod = ConstU64<100>;
 	type DecayKeep = DecayKeep;
+	type FreeDeclines = frame_support::traits::ConstU32<2>;
+	type DeclineCost = DeclineCost;
 	type MaxProvidersPerClass = ConstU32<4>;
 	type MaxConcurrent = frame_support::traits::ConstU16<8>;
 	type Load = TestLoad;

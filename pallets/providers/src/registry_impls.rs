@@ -35,6 +35,7 @@ impl<T: Config> Pallet<T> {
 		let keep = T::DecayKeep::get();
 		r.successes = decay(r.successes, keep, periods);
 		r.failures = decay(r.failures, keep, periods);
+		r.declines = decay(r.declines, keep, periods);
 		// Advance by whole periods only, so partial periods are not lost.
 		r.updated_at = r.updated_at.saturating_add(period.saturating_mul(periods.into()));
 	}
@@ -70,6 +71,33 @@ impl<T: Config> Pallet<T> {
 			r.score()
 		});
 		Self::deposit_event(Event::ReputationUpdated { provider: who.clone(), score });
+	}
+
+	/// A decline of a task others went on to run: counted; past the free allowance it costs
+	/// `DeclineCost` of a failure. Returns whether it did.
+	pub(crate) fn do_record_decline(who: &T::AccountId) -> bool {
+		if !Providers::<T>::contains_key(who) {
+			return false
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+		let (declines, charged, score) = Reputations::<T>::mutate(who, |r| {
+			Self::apply_decay(r, now);
+			r.declines = r.declines.saturating_add(SCALE);
+			r.lifetime_declined = r.lifetime_declined.saturating_add(1);
+			let charged = r.declines > (T::FreeDeclines::get() as u64).saturating_mul(SCALE);
+			if charged {
+				r.failures = r.failures.saturating_add(T::DeclineCost::get().mul_floor(SCALE));
+			}
+			if r.updated_at.is_zero() {
+				r.updated_at = now;
+			}
+			(r.declines, charged, r.score())
+		});
+		Self::deposit_event(Event::DeclineRecorded { provider: who.clone(), declines, charged });
+		if charged {
+			Self::deposit_event(Event::ReputationUpdated { provider: who.clone(), score });
+		}
+		charged
 	}
 
 	pub(crate) fn do_slash(
@@ -157,6 +185,10 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn record_outcome(who: &T::AccountId, outcome: Outcome, credit: Perbill) {
 		Self::do_record_outcome(who, outcome, credit)
+	}
+
+	fn record_decline(who: &T::AccountId) -> bool {
+		Self::do_record_decline(who)
 	}
 
 	fn slash(who: &T::AccountId, fraction: Perbill, beneficiary: &T::AccountId) -> BalanceOf<T> {

@@ -188,6 +188,37 @@ fn beta_reputation_with_decay() {
 }
 
 #[test]
+fn declines_of_tasks_others_run_are_free_up_to_the_allowance_then_cost_half_a_failure() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));
+		let rep = |a| <Registry as ProviderRegistry<_, _>>::reputation(&a);
+		let decline = || <Registry as ProviderRegistry<_, _>>::record_decline(&1);
+		// `FreeDeclines` = 2 in the mock: free, the score does not move.
+		assert!(!decline());
+		assert!(!decline());
+		assert_eq!(rep(1), Perbill::from_percent(50));
+		System::assert_last_event(Event::DeclineRecorded { provider: 1, declines: 2_000, charged: false }.into());
+		// The third costs `DeclineCost` (half) of a failure: (0+1)/(0+0.5+2).
+		assert!(decline());
+		assert_eq!(rep(1), Perbill::from_rational(1_000u32, 2_500u32));
+		assert!(decline());
+		assert_eq!(rep(1), Perbill::from_rational(1_000u32, 3_000u32));
+		let r = Registry::current_reputation(&1);
+		assert_eq!((r.declines, r.lifetime_declined, r.failures), (4_000, 4, 1_000));
+		// The count decays like the other counters (the mock halves them every 100 blocks):
+		// after two periods 1.0 is left, so the next two are free again.
+		System::set_block_number(201);
+		assert!(!decline());
+		assert!(decline(), "1.0 + 1.0 is still the allowance, 3.0 is past it");
+		// A bond is never touched, and an account that is no provider (any more) is not
+		// recorded at all.
+		assert_eq!(held(1), 100);
+		assert!(!<Registry as ProviderRegistry<_, _>>::record_decline(&7));
+		assert!(!Reputations::<Test>::contains_key(7));
+	});
+}
+
+#[test]
 fn reputation_grows_with_paid_value_not_with_agreements() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 100));

@@ -51,6 +51,11 @@ pub struct Reputation<BlockNumber> {
 	pub trusted_work: u64,
 	pub lifetime_dissented: u32,
 	pub lifetime_no_show: u32,
+	/// Decayed count of declines of tasks others went on to run, × [`SCALE`] (the free
+	/// allowance is counted against it).
+	pub declines: u64,
+	/// Every such decline, never decayed.
+	pub lifetime_declined: u32,
 }
 
 impl<BlockNumber> Reputation<BlockNumber> {
