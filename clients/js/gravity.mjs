@@ -2,7 +2,7 @@
 // plane (the node's data RPC, `gravity_*`: a server of its own that a node runs when started
 // with `--data-rpc-port`, loopback only), jobs, results, audit.
 import { ApiPromise, WsProvider } from '@polkadot/api';
-import { blake2AsHex, base58Decode, base58Encode } from '@polkadot/util-crypto';
+import { blake2AsHex, base58Decode, base58Encode, decodeAddress } from '@polkadot/util-crypto';
 import { u8aToHex, u8aConcat, hexToU8a } from '@polkadot/util';
 import { blake3 } from '@noble/hashes/blake3';
 import { statSync, linkSync, copyFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -65,6 +65,14 @@ const le = (n, bytes) => { const b = new Uint8Array(bytes); let v = BigInt(n); f
 export function resultDigest(output, fuel, job, task, round) {
   const { root, length } = idOf(output);
   return blake2AsHex(u8aConcat(new TextEncoder().encode('gravity/result'), hexToU8a(root), le(length, 8), le(fuel, 8), le(job, 8), le(task, 4), [round]), 256);
+}
+
+/**
+ * What a replica seals before it reveals: `blake2_256(digest ‖ fuel u64 LE ‖ provider account id
+ * (32 bytes) ‖ job u64 LE ‖ task u32 LE ‖ salt (32 bytes))` (`gravity_protocol::result::commitment`).
+ */
+export function commitmentOf(digest, fuel, provider, job, task, salt) {
+  return blake2AsHex(u8aConcat(hexToU8a(digest), le(fuel, 8), decodeAddress(provider), le(job, 8), le(task, 4), salt), 256);
 }
 
 /** Replication the clients use unless told otherwise: 2 replicas must agree; 2 more may run a

@@ -224,7 +224,7 @@ impl_runtime_apis! {
 		}
 	}
 
-	impl pallet_gravity_market::runtime_api::MarketApi<Block, AccountId, Balance, BlockNumber, <Runtime as pallet_gravity_market::Config>::MaxReplicas> for Runtime {
+	impl pallet_gravity_market::runtime_api::MarketApi<Block, AccountId, Balance, BlockNumber, pallet_gravity_market::ReplicaBoundOf<Runtime>> for Runtime {
 		fn assignments(provider: AccountId) -> Vec<(
 			gravity_primitives::JobId,
 			gravity_primitives::TaskIndex,

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { compactAddLength } from '@polkadot/util';
 import { useNetwork } from './lib/network.js';
-import { putContent, putData, submitJob, waitJob, eventsBetween } from '../../clients/js/gravity.mjs';
+import { randomBytes } from 'node:crypto';
+import { putContent, putData, submitJob, waitJob, eventsBetween, send, contentId, resultDigest, commitmentOf, idOf } from '../../clients/js/gravity.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 let net;
@@ -221,4 +222,131 @@ test('a filler keeps every block full through commit windows: duties still get i
     filling = false;
     unsub();
   }
+});
+
+/**
+ * Two provider identities of one owner, run from here as a cheat would run them: wherever either
+ * is drawn it seals and reveals one made-up output with the same fuel (so the two agree with each
+ * other), and names that output for delivery if its round agreed on it. Returns the two accounts
+ * and `stop()`.
+ */
+async function sybilPair(junk, fuel) {
+  const k = keyring();
+  const pair = [k.addFromUri('//Sybil//1'), k.addFromUri('//Sybil//2')];
+  const unit = 10n ** BigInt(api.registry.chainDecimals[0]);
+  // The capabilities the honest nodes declared: the pair is drawn for the same jobs.
+  const [, honestInfo] = (await api.query.providers.providers.entries())[0];
+  const caps = { ...honestInfo.unwrap().capabilities.toJSON(), maxConcurrent: 8 };
+  for (const p of pair) {
+    await send(api, api.tx.balances.transferKeepAlive(p.address, 300n * unit), alice);
+    await send(api, api.tx.providers.register(caps, 200n * unit), p);
+  }
+  const salts = new Map();
+  const sent = new Set();
+  // Several calls of one account in one block: each its own nonce (the pool's next index does
+  // not count what this loop sent a moment ago).
+  const nonces = new Map();
+  const once = async (key, make, signer) => {
+    if (sent.has(key)) return;
+    sent.add(key);
+    const pooled = (await api.rpc.system.accountNextIndex(signer.address)).toNumber();
+    const nonce = Math.max(nonces.get(signer.address) ?? 0, pooled);
+    nonces.set(signer.address, nonce + 1);
+    make().signAndSend(signer, { nonce }).catch((e) => console.log(`sybil ${key}: ${e.message}`));
+  };
+  let busy = false;
+  const unsub = await api.rpc.chain.subscribeNewHeads(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      for (const p of pair) {
+        for (const [job, t] of (await api.query.market.providerTasks(p.address)).map((e) => [e[0].toNumber(), e[1].toNumber()])) {
+          const task = (await api.query.market.tasks(job, t)).unwrap();
+          const me = task.replicas.find((r) => r.provider.toString() === p.address && r.outcome.isNone);
+          if (!me) continue;
+          const round = me.round.toNumber();
+          const digest = resultDigest(junk, fuel, job, t, round);
+          const key = `${p.address}/${job}/${t}/${round}`;
+          if (task.phase.isCommitting && me.commitment.isNone) {
+            const salt = randomBytes(32);
+            salts.set(key, salt);
+            await once(`${key}/commit`, () => api.tx.market.commit(job, t, commitmentOf(digest, fuel, p.address, job, t, salt)), p);
+          } else if (task.phase.isRevealing && me.commitment.isSome && me.reveal.isNone && salts.has(key)) {
+            await once(`${key}/reveal`, () => api.tx.market.reveal(job, t, digest, fuel, salts.get(key)), p);
+          } else if (task.phase.isDelivering && task.agreed.isSome && task.agreed.unwrap()[0].toHex() === digest) {
+            await once(`${key}/deliver`, () => api.tx.market.deliver(job, t, junk), p);
+          }
+        }
+      }
+    } finally {
+      busy = false;
+    }
+  });
+  return { accounts: pair.map((p) => p.address), stop: () => unsub() };
+}
+
+test('a Sybil pair that outvotes an honest provider 2–1 loses the dispute: the honest output is verified, the honest provider paid and never slashed, the pair slashed and never paid', { timeout: 900_000 }, async () => {
+  const junk = contentId(Buffer.from('a made-up output nobody can fetch'));
+  const fuel = 1_000_000n;
+  const sybils = await sybilPair(junk, fuel);
+  const isSybil = (who) => sybils.accounts.includes(who.toString());
+  const scene = readFileSync(path.join(root, 'tasks/render/scenes/demo.scene'), 'utf8')
+    .replace(/^size .*$/m, 'size 144 96').replace(/^tile .*$/m, 'tile 48');
+  const program = await putContent(api, alice, readFileSync(path.join(work, 'render.wasm')));
+  const sceneId = await putData(data, Buffer.from(scene));
+  // Jobs of 3 tiles at {3,3,2} (each drawn from the 3 honest nodes and the pair) until a task had
+  // the pair and one honest node in its first round: the 2–1 the attack needs.
+  let pairTasks = 0;
+  let disputes = 0;
+  for (let attempt = 0; attempt < 4 && pairTasks === 0; attempt++) {
+    const from = (await api.rpc.chain.getHeader()).number.toNumber() + 1;
+    const { job } = await submitJob(api, alice, {
+      program, kind: { Render: { width: 144, height: 48, tile: 48, frames: 1 } },
+      inputs: [sceneId], replication: { initial: 3, max: 3, quorum: 2, adaptive: false },
+      pricePerFuel: 1n, fuelCap: 2_000_000_000,
+    });
+    const done = await waitJob(api, job, (p) => console.log(`sybil job ${job}: #${p.block} ${p.status} ${p.verified}+${p.failed}/${p.tasks}`), 420_000);
+    const to = (await api.rpc.chain.getHeader(done.blockHash)).number.toNumber();
+    const events = (await eventsBetween(api, from, to)).filter(({ event }) => event.data.job?.toNumber?.() === job);
+    const at = await api.at(done.blockHash);
+    for (let t = 0; t < 3; t++) {
+      const task = (await at.query.market.tasks(job, t)).unwrap();
+      const round0 = task.replicas.filter((r) => r.round.toNumber() === 0);
+      const inPair = round0.filter((r) => isSybil(r.provider)).length;
+      const outcomes = task.replicas.map((r) => `${r.provider.toString().slice(0, 6)}:${r.round}:${r.outcome.isSome ? r.outcome.unwrap().type : 'Open'}`);
+      console.log(`job ${job} task ${t}: ${task.phase.type}, pair in round 0: ${inPair}, escalation ${task.escalation}: ${outcomes.join(' ')}`);
+      if (task.escalation.toNumber() > 0) disputes++;
+      // Never the attack's outcome: the made-up output verified.
+      if (task.result.isSome) assert.notEqual(idOf(task.result.unwrap()[0]).root, junk.root, `task ${t} verified the made-up output`);
+      for (const r of task.replicas) {
+        if (isSybil(r.provider)) {
+          assert.equal(r.paid.toBigInt(), 0n, 'a Sybil was paid');
+        } else {
+          assert.equal(r.slashed.toBigInt(), 0n, `honest ${r.provider} slashed in task ${t}`);
+          if (task.phase.isVerified && r.reveal.isSome) assert.equal(r.outcome.unwrap().type, 'Agreed');
+        }
+      }
+      if (inPair === 2 && round0.length === 3) {
+        pairTasks++;
+        assert.ok(task.escalation.toNumber() > 0, `task ${t}: the 2–1 was disputed`);
+        if (task.phase.isVerified) {
+          for (const r of round0) {
+            // (A Sybil whose transaction came too late is a no-show: slashed all the same.)
+            if (isSybil(r.provider)) {
+              assert.ok(['Dissented', 'NoShow'].includes(r.outcome.unwrap().type), r.outcome.toString());
+              assert.ok(r.slashed.toBigInt() > 0n, 'the pair was slashed');
+            } else {
+              assert.equal(r.outcome.unwrap().type, 'Agreed');
+            }
+          }
+        }
+      }
+    }
+    const honestPenalties = events.filter(({ event }) => event.section === 'market' && event.method === 'ProviderPenalized' && !isSybil(event.data.provider));
+    assert.equal(honestPenalties.length, 0, 'no honest provider was penalized');
+    assert.ok(events.every(({ event }) => !(event.section === 'market' && event.method === 'ProviderPaid' && isSybil(event.data.provider))), 'no Sybil was paid');
+  }
+  sybils.stop();
+  console.log(`sybil pair: ${pairTasks} tasks with the pair and one honest node in round 0, ${disputes} disputes`);
+  assert.ok(pairTasks >= 1, 'the draw put the pair beside one honest node at least once in 4 jobs');
 });

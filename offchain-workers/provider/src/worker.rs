@@ -31,7 +31,8 @@ use std::{
 };
 
 const LOG: &str = "gravity-provider";
-type MaxReplicas = <Runtime as pallet_gravity_market::Config>::MaxReplicas;
+/// The bound of a task's replicas as the runtime stores them.
+type MaxReplicas = pallet_gravity_market::ReplicaBoundOf<Runtime>;
 type Hash = <Block as BlockT>::Hash;
 
 /// What the provider service needs from the node.

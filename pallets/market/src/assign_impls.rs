@@ -90,6 +90,7 @@ impl<T: Config> Pallet<T> {
 				check_pending: false,
 				round: 0,
 				agreed: None,
+				escalation: 0,
 				replicas: Default::default(),
 				result: None,
 				settled_at: None,
@@ -169,7 +170,7 @@ impl<T: Config> Pallet<T> {
 		if job.status != JobStatus::Active ||
 			ending_idle ||
 			task.phase != TaskPhase::Committing ||
-			task.replicas.len() >= job.replication.max as usize
+			Self::room(&job, &task) == 0
 		{
 			if job.status != JobStatus::Active {
 				Self::abandon(&mut job, job_id, task_idx, &mut task);
@@ -257,7 +258,9 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		let Some((provider, _)) = chosen.or(fallback) else {
-			if !busy {
+			// A dispute's fresh providers exist (they were counted when it was drawn): only
+			// `MaxPlacementWait` bounds their placement.
+			if !busy && task.escalation == 0 {
 				task.deferrals = task.deferrals.saturating_add(1);
 			}
 			Self::deposit_event(Event::AssignmentDeferred { job: job_id, task: task_idx });
@@ -312,7 +315,7 @@ impl<T: Config> Pallet<T> {
 			alone,
 		};
 		if task.replicas.try_push(replica).is_err() {
-			// Cannot happen: len < job.replication.max ≤ MaxReplicas was checked above.
+			// Cannot happen: len < max + escalation ≤ 2 × MaxReplicas was checked above.
 			ProviderTasks::<T>::mutate(&provider, |v| v.retain(|e| *e != (job_id, task_idx)));
 			Tasks::<T>::insert(job_id, task_idx, task);
 			return Placement::Dropped

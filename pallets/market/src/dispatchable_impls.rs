@@ -123,12 +123,14 @@ impl<T: Config> Pallet<T> {
 		);
 		ensure!(deadline <= now.saturating_add(T::MaxJobDuration::get()), Error::<T>::DeadlineTooFar);
 
-		// Budget: tasks × max replicas × fuel cap × price, checked.
+		// Budget: tasks × (max replicas + a dispute's fresh replicas) × fuel cap × price,
+		// checked. What a task does not use is refunded when the job ends.
 		let per_replica: BalanceOf<T> = BalanceOf::<T>::try_from(fuel_cap as u128)
 			.ok()
 			.and_then(|f: BalanceOf<T>| f.checked_mul(&price_per_fuel))
 			.ok_or(Error::<T>::BudgetOverflow)?;
-		let replicas: BalanceOf<T> = (total as u128 * r.max as u128)
+		let per_task = r.max as u128 + r.escalation(T::MaxReplicas::get()) as u128;
+		let replicas: BalanceOf<T> = (total as u128 * per_task)
 			.try_into()
 			.map_err(|_| Error::<T>::BudgetOverflow)?;
 		let budget = per_replica.checked_mul(&replicas).ok_or(Error::<T>::BudgetOverflow)?;
@@ -389,8 +391,19 @@ impl<T: Config> Pallet<T> {
 			return Err(Error::<T>::NotDeliveryPhase.into())
 		};
 		ensure!(digest_of(&output, fuel, job_id, task_idx, task.round) == digest, Error::<T>::DeliveryMismatch);
+		// Delivered already, to be judged at the start of the next block (below).
+		ensure!(task.result.is_none(), Error::<T>::NotDeliveryPhase);
 		let now = frame_system::Pallet::<T>::block_number();
 		let judged = task.replicas.iter().filter(|r| r.is_open()).count() as u32;
+		if judged > T::MaxReplicas::get() {
+			// More replicas than a call is charged for (a disputed task has up to twice as
+			// many): the output is recorded now and judged at the start of the next block,
+			// within `on_initialize`'s budget (`DeadlineWork::Judged`).
+			task.result = Some((output, fuel));
+			Self::push_deadline(now.saturating_add(1u32.into()), job_id, task_idx);
+			Tasks::<T>::insert(job_id, task_idx, task);
+			return Ok(0)
+		}
 		Self::judge(&mut job, job_id, task_idx, &mut task, output, fuel, now);
 		Tasks::<T>::insert(job_id, task_idx, task);
 		Jobs::<T>::insert(job_id, job);
@@ -399,7 +412,8 @@ impl<T: Config> Pallet<T> {
 
 	/// The weight of a `batch`: the sum of its actions' weights as single calls (each action
 	/// runs the same code; the batch saves the per-transaction base weight and signature of
-	/// each). A `deliver` is counted at `MaxReplicas` judged and refunded after.
+	/// each). A `deliver` is counted at `MaxReplicas` judged and refunded after (a task with
+	/// more, after a dispute, is judged in `on_initialize`).
 	pub fn batch_weight(actions: &[ProviderAction]) -> Weight {
 		actions.iter().fold(Weight::zero(), |w, a| w.saturating_add(Self::action_weight(a, None)))
 	}

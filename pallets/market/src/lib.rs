@@ -10,6 +10,7 @@ pub use dispatchable_impls::{commitment_of, digest_of};
 mod room_impls;
 pub use room_impls::ROOM_HISTORY;
 mod settle_impls;
+mod dispute_impls;
 mod tick_impls;
 mod utility_impls;
 pub mod runtime_api;
@@ -59,8 +60,11 @@ pub mod pallet {
 		<T as frame_system::Config>::AccountId,
 		BalanceOf<T>,
 		BlockNumberFor<T>,
-		<T as Config>::MaxReplicas,
+		ReplicaBoundOf<T>,
 	>;
+	/// The storage bound of a task's replicas (`2 × MaxReplicas`: a policy's `max` plus a
+	/// dispute's fresh replicas).
+	pub type ReplicaBoundOf<T> = crate::types::ReplicaBound<<T as Config>::MaxReplicas>;
 	pub type ReplicaOf<T> =
 		crate::types::Replica<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 
@@ -89,7 +93,8 @@ pub mod pallet {
 		/// Most reduce tasks of a map-reduce job.
 		#[pallet::constant]
 		type MaxReducers: Get<u32>;
-		/// Most replicas of one task (the storage bound of `Task::replicas`).
+		/// Most replicas of one task under its policy (`max`); a dispute may draw as many fresh
+		/// ones again (the storage bound of `Task::replicas` is twice this).
 		#[pallet::constant]
 		type MaxReplicas: Get<u32>;
 		/// Most tasks one provider holds at once (bound of `ProviderTasks`).
@@ -453,8 +458,27 @@ pub mod pallet {
 			provider: T::AccountId,
 			/// Why.
 			outcome: Outcome,
-			/// Bond moved to the slash beneficiary.
+			/// Bond taken, in all (`to_requester` included).
 			slashed: BalanceOf<T>,
+			/// The part of `slashed` paid to the requester for the fresh replicas of the task's
+			/// dispute, which this provider lost (the rest went to the slash beneficiary).
+			to_requester: BalanceOf<T>,
+		},
+		/// The results of a task disagreed (in one round, or with the output another round
+		/// agreed on): before anyone is paid or penalized, a fresh round is drawn from every
+		/// eligible provider not yet in the task, and a strict majority of it decides. Every
+		/// replica is then judged against its result; the losers pay for the fresh round.
+		TaskDisputed {
+			/// The job.
+			job: JobId,
+			/// The task.
+			task: TaskIndex,
+			/// The dispute's round.
+			round: u8,
+			/// Fresh replicas drawn for it.
+			fresh: u8,
+			/// Agreeing results of the fresh round that decide the task (a strict majority).
+			quorum: u8,
 		},
 		/// A round ended without a quorum: a fresh round of sealed replicas was requested
 		/// (earlier reveals are judged against its result).

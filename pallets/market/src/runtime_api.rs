@@ -7,19 +7,20 @@ use gravity_primitives::{JobId, TaskIndex};
 
 sp_api::decl_runtime_apis! {
 	/// Read access to jobs, tasks and assignments.
-	pub trait MarketApi<AccountId, Balance, BlockNumber, MaxReplicas>
+	/// `ReplicaBound` is the bound of a task's replicas (`ReplicaBoundOf<Runtime>`).
+	pub trait MarketApi<AccountId, Balance, BlockNumber, ReplicaBound>
 	where
 		AccountId: Codec,
 		Balance: Codec,
 		BlockNumber: Codec,
-		MaxReplicas: frame_support::traits::Get<u32>,
+		ReplicaBound: frame_support::traits::Get<u32>,
 	{
 		/// The tasks currently assigned to `provider`, with their job and task records.
-		fn assignments(provider: AccountId) -> Vec<(JobId, TaskIndex, Task<AccountId, Balance, BlockNumber, MaxReplicas>)>;
+		fn assignments(provider: AccountId) -> Vec<(JobId, TaskIndex, Task<AccountId, Balance, BlockNumber, ReplicaBound>)>;
 		/// A job.
 		fn job(job: JobId) -> Option<Job<AccountId, Balance, BlockNumber>>;
 		/// A task of a job.
-		fn task(job: JobId, task: TaskIndex) -> Option<Task<AccountId, Balance, BlockNumber, MaxReplicas>>;
+		fn task(job: JobId, task: TaskIndex) -> Option<Task<AccountId, Balance, BlockNumber, ReplicaBound>>;
 		/// The verified outputs of a job's tasks, by task index (`None`: not verified).
 		fn outputs(job: JobId) -> Vec<Option<(gravity_primitives::ContentId, u64)>>;
 		/// The market's windows in blocks, as the chain runs them now (provider nodes pace

@@ -28,6 +28,20 @@ impl<T: Config> Pallet<T> {
 	) {
 		let slashed =
 			T::Providers::slash(&rep.provider, T::Penalty::slash_fraction(outcome), &T::Penalty::beneficiary());
+		Self::penalized(job, job_id, task_idx, rep, outcome, slashed, Zero::zero());
+	}
+
+	/// Record a penalty whose bond was taken (`slashed`, of which `to_requester` went to the
+	/// requester): reputation down, the replica closed, the event.
+	pub(crate) fn penalized(
+		job: &mut JobOf<T>,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		rep: &mut ReplicaOf<T>,
+		outcome: Outcome,
+		slashed: BalanceOf<T>,
+		to_requester: BalanceOf<T>,
+	) {
 		T::Providers::record_outcome(&rep.provider, outcome, Perbill::zero());
 		rep.slashed = slashed;
 		Self::close_replica(job, job_id, task_idx, rep, outcome.into());
@@ -37,6 +51,7 @@ impl<T: Config> Pallet<T> {
 			provider: rep.provider.clone(),
 			outcome,
 			slashed,
+			to_requester,
 		});
 	}
 
@@ -65,8 +80,14 @@ impl<T: Config> Pallet<T> {
 
 	/// Pay a replica for `fuel` units out of the job's escrow (less the protocol fee, which goes
 	/// to the treasury) and credit its reputation with the value of the work, if someone else
-	/// paid for it.
-	fn pay(job: &mut JobOf<T>, job_id: JobId, task_idx: TaskIndex, rep: &mut ReplicaOf<T>, fuel: u64) {
+	/// paid for it. Returns what left the escrow (payment and fee).
+	pub(crate) fn pay(
+		job: &mut JobOf<T>,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		rep: &mut ReplicaOf<T>,
+		fuel: u64,
+	) -> BalanceOf<T> {
 		let value = T::Payout::value(fuel, job.fuel_cap, job.price_per_fuel).min(job.escrow.held());
 		let (to_provider, fee) = T::Payout::split(value);
 		let fee = Self::pay_out(job, &T::Payout::fee_beneficiary(), fee);
@@ -83,6 +104,7 @@ impl<T: Config> Pallet<T> {
 			amount,
 			fee,
 		});
+		amount.saturating_add(fee)
 	}
 
 	/// Close replicas without paying or penalizing them (job ended, or no quorum possible).
@@ -134,6 +156,13 @@ impl<T: Config> Pallet<T> {
 		let best = groups.first().copied();
 		let unique = groups.get(1).map_or(true, |second| Some(second.1) < best.map(|b| b.1));
 
+		// Two results in one round: a majority of one round is not the last word
+		// (`dispute_impls`). A disputed task's own round decides by a strict majority; a task
+		// every eligible provider already runs is decided by them as below.
+		if groups.len() > 1 && Self::dispute(&job, job_id, task_idx, task) {
+			Jobs::<T>::insert(job_id, job);
+			return
+		}
 		match best {
 			Some((key, n)) if n >= task.quorum && unique => {
 				let deliver_by =
@@ -151,7 +180,7 @@ impl<T: Config> Pallet<T> {
 				});
 			},
 			_ => {
-				let room = job.replication.max.saturating_sub(task.replicas.len() as u8);
+				let room = Self::room(&job, task);
 				// A fresh round must reach the quorum on its own sealed results. A task that ran
 				// alone on trust (quorum 1) and got no result from it goes back to its policy's
 				// quorum: an untrusted replacement never decides alone (issue 20.5).
@@ -159,7 +188,8 @@ impl<T: Config> Pallet<T> {
 					task.quorum = job.replication.quorum;
 				}
 				let k = task.quorum;
-				if room >= k && round < u8::MAX {
+				// A dispute's round is the last: without its majority the task fails.
+				if room >= k && round < u8::MAX && task.escalation == 0 {
 					let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;
 					task.round = round.saturating_add(1);
 					task.wanted = open.saturating_add(k);
@@ -184,7 +214,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The agreed output was delivered: judge every open replica of every round against it
-	/// (its digest recomputed for its own round), pay or penalize, and verify the task.
+	/// (its digest recomputed for its own round), pay or penalize, and verify the task; or, if
+	/// a result revealed in an earlier round is not this output, dispute the task first.
 	pub(crate) fn judge(
 		job: &mut JobOf<T>,
 		job_id: JobId,
@@ -194,19 +225,19 @@ impl<T: Config> Pallet<T> {
 		fuel: u64,
 		now: BlockNumberFor<T>,
 	) {
-		let mut agreeing = 0u8;
-		for rep in task.replicas.iter_mut().filter(|r| r.is_open()) {
-			match rep.reveal {
-				Some(rv)
-					if rv.fuel_used == fuel &&
-						digest_of(&output, fuel, job_id, task_idx, rep.round) == rv.digest =>
-				{
-					agreeing = agreeing.saturating_add(1);
-					Self::pay(job, job_id, task_idx, rep, fuel);
-				},
-				_ => Self::penalize(job, job_id, task_idx, rep, Outcome::Dissented),
-			}
+		let agrees = |rep: &ReplicaOf<T>| {
+			rep.reveal.is_some_and(|rv| {
+				rv.fuel_used == fuel && digest_of(&output, fuel, job_id, task_idx, rep.round) == rv.digest
+			})
+		};
+		// A revealed result of an earlier round that is not this output: disputed before
+		// anyone is paid or penalized (`dispute_impls`), unless every eligible provider already
+		// took part. Replicas that never revealed were penalized when their round was tallied.
+		let disagreed = task.replicas.iter().any(|r| r.is_open() && r.reveal.is_some() && !agrees(r));
+		if disagreed && Self::dispute(job, job_id, task_idx, task) {
+			return
 		}
+		let agreeing = Self::judge_replicas(job, job_id, task_idx, task, fuel, agrees);
 		task.phase = TaskPhase::Verified;
 		task.result = Some((output, fuel));
 		task.settled_at = Some(now);
@@ -261,7 +292,7 @@ impl<T: Config> Pallet<T> {
 	/// declined, nobody could run it (its data was nowhere, or the program could not finish on
 	/// any machine drawn): the declines are not counted, and the requester forfeits the task's
 	/// share of its queue deposit to the treasury, never to the decliners, who could otherwise
-	/// farm it by declining on purpose. Bounded by `MaxReplicas`.
+	/// farm it by declining on purpose. Bounded by the task's replicas (`2 × MaxReplicas`).
 	pub(crate) fn judge_declines(job: &mut JobOf<T>, job_id: JobId, task_idx: TaskIndex, task: &TaskOf<T>) {
 		let declined = || task.replicas.iter().filter(|r| r.outcome == Some(ReplicaOutcome::Declined));
 		if declined().next().is_none() {

@@ -169,7 +169,9 @@ fn batch_job_lifecycle_pays_and_refunds_exactly() {
 	new_test_ext(3).execute_with(|| {
 		let issuance = Balances::total_issuance();
 		let job = batch(2, policy(2, 4, 2));
-		let budget = 2 * 4 * CAP * PRICE;
+		// Each task: `max` replicas and a dispute's fresh round (2 × quorum + 1) in reserve.
+		assert_eq!(policy(2, 4, 2).escalation(5), 5);
+		let budget = 2 * (4 + 5) * CAP * PRICE;
 		assert_eq!(escrow_held(REQUESTER), budget);
 		// Queue deposit: 2 tasks × 2 initial replicas.
 		assert_eq!(deposit_held(REQUESTER), 4 * QUEUE_DEPOSIT);
@@ -249,7 +251,7 @@ fn attack_a_requester_whose_funds_are_locked_cannot_withhold_payment() {
 }
 
 #[test]
-fn dissent_starts_a_fresh_round_and_slashes_the_dissenter() {
+fn dissent_is_disputed_by_a_fresh_round_and_the_loser_pays_for_it() {
 	new_test_ext(4).execute_with(|| {
 		let job = batch(1, policy(2, 4, 2));
 		run_to(2);
@@ -261,13 +263,14 @@ fn dissent_starts_a_fresh_round_and_slashes_the_dissenter() {
 		next_block();
 		let t = Tasks::<Test>::get(job, 0).unwrap();
 		assert_eq!(t.phase, TaskPhase::Committing);
-		// A fresh round of `quorum` replicas; the two revealed ones wait to be judged.
-		assert_eq!((t.round, t.wanted), (1, 4));
-		assert!(events().iter().any(|e| matches!(e, Event::ReplicasAdded { count: 2, round: 1, .. })));
+		// A dispute: every provider not in the task (2 of the 5 a dispute of quorum 2 may
+		// draw), decided by a strict majority of them; the two revealed ones wait to be judged.
+		assert_eq!((t.round, t.wanted, t.escalation, t.quorum), (1, 4, 2, 2));
+		assert!(events().iter().any(|e| matches!(e, Event::TaskDisputed { fresh: 2, quorum: 2, round: 1, .. })));
 		next_block();
 		let fresh: Vec<_> = open_providers(job, 0).into_iter().filter(|p| !ps.contains(p)).collect();
 		assert_eq!(fresh.len(), 2);
-		let bond_before = pallet_gravity_providers::Providers::<Test>::get(ps[1]).unwrap().bond;
+		let bond_before = bond(ps[1]);
 		let req_before = Balances::free_balance(REQUESTER);
 		honest_round(job, 0, cid(1), 100);
 		let t = Tasks::<Test>::get(job, 0).unwrap();
@@ -279,15 +282,24 @@ fn dissent_starts_a_fresh_round_and_slashes_the_dissenter() {
 		let dissenter = t.replicas.iter().find(|r| r.provider == ps[1]).unwrap();
 		assert_eq!(dissenter.outcome, Some(ReplicaOutcome::Dissented));
 		assert_eq!(dissenter.paid, 0);
+		// The loser pays what the fresh round cost the requester (2 × 100 fuel, fee included),
+		// here less than the penalty share of its bond: it loses the penalty share, of which
+		// the requester gets the fresh round's cost and the treasury the rest.
+		let cost = 2 * 100 * PRICE;
+		assert!(cost < bond_before / 10);
 		assert_eq!(dissenter.slashed, bond_before / 10);
-		assert_eq!(
-			pallet_gravity_providers::Providers::<Test>::get(ps[1]).unwrap().bond,
-			bond_before - bond_before / 10
-		);
-		// The slashed bond went to the treasury; the requester got only its refund and deposit.
+		assert_eq!(bond(ps[1]), bond_before - bond_before / 10);
+		assert!(events().iter().any(|e| matches!(e, Event::ProviderPenalized { to_requester, .. } if *to_requester == cost)));
 		let j = Jobs::<Test>::get(job).unwrap();
-		assert_eq!(Balances::free_balance(TREASURY), 1 + bond_before / 10);
-		assert_eq!(Balances::free_balance(REQUESTER), req_before + j.escrow.refunded + 2 * QUEUE_DEPOSIT);
+		assert_eq!(j.escrow.compensated, cost);
+		assert_eq!(Balances::free_balance(TREASURY), 1 + bond_before / 10 - cost);
+		assert_eq!(j.escrow.paid, 3 * 100 * PRICE);
+		assert_eq!(
+			Balances::free_balance(REQUESTER),
+			req_before + j.escrow.refunded + 2 * QUEUE_DEPOSIT + cost
+		);
+		// What the requester paid for the task, net: the one round-0 replica that was right.
+		assert_eq!(j.escrow.paid - j.escrow.compensated, 100 * PRICE);
 		assert!(<Providers as ProviderRegistry<_, _>>::reputation(&ps[1]) < Perbill::from_percent(50));
 		check_escrow();
 	});
@@ -505,7 +517,7 @@ fn map_reduce_schedules_reduce_from_verified_map_outputs() {
 	new_test_ext(3).execute_with(|| {
 		let kind = JobKind::MapReduce { reduce_program: cid(0xBB), reducers: 2 };
 		let job = submit(kind, vec![cid(1), cid(2), cid(3)], policy(2, 4, 2));
-		assert_eq!(Jobs::<Test>::get(job).unwrap().escrow.locked, 5 * 4 * CAP * PRICE);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().escrow.locked, 5 * (4 + 5) * CAP * PRICE);
 		run_to(2);
 		for t in 0..3 {
 			honest_round(job, t, cid(0x20 + t as u8), 10);
@@ -1736,10 +1748,13 @@ mod prop {
 		Decline(u8, u8),
 		Deliver(u8, u8),
 		Advance(u8),
+		/// Run the `n`-th task still in play (modulo their number) honestly to its end, a
+		/// dispute included: up to 12 blocks of honest commits, reveals and deliveries.
+		Drive(u8),
 	}
 
 	fn op(r: &mut Rng) -> Op {
-		match r.below(7) {
+		match r.below(8) {
 			0 => Op::Submit {
 				tasks: 1 + r.below(5) as u8,
 				initial: 2 + r.below(3) as u8,
@@ -1752,11 +1767,13 @@ mod prop {
 			3 => Op::Dissent(r.below(6) as u8, r.below(8) as u8),
 			4 => Op::Decline(r.below(6) as u8, r.below(8) as u8),
 			5 => Op::Deliver(r.below(6) as u8, r.below(8) as u8),
+			6 => Op::Drive(r.below(16) as u8),
 			_ => Op::Advance(1 + r.below(7) as u8),
 		}
 	}
 
-	fn run_sequence(ops: Vec<Op>) {
+	/// Runs `ops`; returns how many disputed tasks were decided.
+	fn run_sequence(ops: Vec<Op>) -> usize {
 		new_test_ext(5).execute_with(|| {
 			ProtocolFee::set(Perbill::from_percent(5));
 			let issuance = Balances::total_issuance();
@@ -1805,11 +1822,54 @@ mod prop {
 						let _ = Market::deliver(RuntimeOrigin::signed(OTHER), j as u64, t as u32, cid(t));
 					},
 					Op::Advance(n) => run_to(System::block_number() + n as u64),
+					Op::Drive(n) => {
+						let mut in_play: Vec<(JobId, TaskIndex)> = Tasks::<Test>::iter()
+							.filter(|(_, _, t)| matches!(t.phase, TaskPhase::Committing | TaskPhase::Revealing { .. } | TaskPhase::Delivering { .. }))
+							.map(|(j, t, _)| (j, t))
+							.collect();
+						in_play.sort();
+						let Some(&(j, t)) = in_play.get(n as usize % in_play.len().max(1)) else { continue };
+						for _ in 0..12 {
+							let Some(task) = Tasks::<Test>::get(j, t) else { break };
+							match task.phase {
+								TaskPhase::Committing | TaskPhase::Revealing { .. } => {
+									for p in open_providers(j, t) {
+										let c = commitment_of(&digest(p, j, t, cid(t as u8), 10), 10, &p, j, t, &salt(p));
+										let _ = Market::commit(RuntimeOrigin::signed(p), j, t, c);
+									}
+									for p in open_providers(j, t) {
+										let d = digest(p, j, t, cid(t as u8), 10);
+										let _ = Market::reveal(RuntimeOrigin::signed(p), j, t, d, 10, salt(p));
+									}
+								},
+								TaskPhase::Delivering { .. } => {
+									let _ = Market::deliver(RuntimeOrigin::signed(OTHER), j, t, cid(t as u8));
+								},
+								_ => break,
+							}
+							next_block();
+						}
+					},
 				}
-				// No slash ever reaches the requester: what it has is what it started with, less
-				// what its jobs paid to providers.
+				// No slash reaches the requester beyond what its disputes' fresh rounds cost it:
+				// what it has is what it started with, less what its jobs paid to providers and
+				// forfeited, plus that compensation, which is never more than those rounds cost.
 				let paid: Balance = Jobs::<Test>::iter().map(|(_, j)| j.escrow.paid + j.escrow.forfeited).sum();
-				assert_eq!(Balances::total_balance(&REQUESTER), INITIAL - paid, "the requester gained or lost beyond payments and forfeits");
+				let compensated: Balance = Jobs::<Test>::iter().map(|(_, j)| j.escrow.compensated).sum();
+				assert_eq!(Balances::total_balance(&REQUESTER), INITIAL - paid + compensated, "the requester gained or lost beyond payments, forfeits and compensation");
+				for (j, job) in Jobs::<Test>::iter() {
+					let mut fresh_cost: Balance = 0;
+					for (t, task) in Tasks::<Test>::iter_prefix(j) {
+						if task.escalation == 0 {
+							assert!(task.replicas.len() <= job.replication.max as usize, "({j},{t}) over max without a dispute");
+						}
+						if let (true, Some((_, fuel))) = (task.escalation > 0, task.result) {
+							let agreed = task.replicas.iter().filter(|r| r.round == task.round && r.outcome == Some(ReplicaOutcome::Agreed)).count();
+							fresh_cost += agreed as Balance * fuel as Balance * job.price_per_fuel;
+						}
+					}
+					assert!(job.escrow.compensated <= fresh_cost, "job {j}: compensated beyond what its disputes cost");
+				}
 				check_escrow();
 				assert_eq!(Balances::total_issuance(), issuance);
 				let total_now: Balance = all().map(|a| Balances::total_balance(&a)).sum();
@@ -1877,7 +1937,12 @@ mod prop {
 			}
 			// Committed work is paid: every replica that revealed a verified result was paid
 			// for it, whatever became of the job (cancelled and expired included).
+			let mut decided = 0;
 			for (j, task_idx, task) in Tasks::<Test>::iter() {
+				if task.escalation > 0 && task.phase == TaskPhase::Verified {
+					decided += 1;
+				}
+
 				let job = Jobs::<Test>::get(j).unwrap();
 				assert_ne!(job.status, JobStatus::Active, "every job ended");
 				assert_eq!((job.committed_open, job.assigned_open), (0, 0));
@@ -1886,30 +1951,36 @@ mod prop {
 						r.reveal.is_some_and(|rv| (rv.digest, rv.fuel_used) == (digest_of(&out, fuel, j, task_idx, r.round), fuel))
 					}) {
 						let value = fuel as Balance * job.price_per_fuel;
-						assert_eq!(r.outcome, Some(ReplicaOutcome::Agreed));
+						// Right is never punished: a vindicated dissenter included.
+						assert_eq!((r.outcome, r.slashed), (Some(ReplicaOutcome::Agreed), 0));
 						assert_eq!(r.paid, value - ProtocolFee::get().mul_floor(value), "an agreeing replica unpaid: {task:?}");
 					}
 				}
 			}
-		});
+			decided
+		})
 	}
 
 	#[test]
 	fn escrow_and_money_are_conserved() {
 		let cases: u64 = std::env::var("GRAVITY_PROP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-		let mut finished_jobs = 0usize;
+		let (mut finished_jobs, mut disputes) = (0usize, 0usize);
 		for seed in 0..cases {
 			let mut r = Rng(seed);
 			let n = 1 + r.below(40) as usize;
 			let ops: Vec<Op> = (0..n).map(|_| op(&mut r)).collect();
-			let result = std::panic::catch_unwind(|| run_sequence(ops.clone()));
-			if let Err(e) = result {
-				eprintln!("failing seed {seed}: {ops:?}");
-				std::panic::resume_unwind(e);
+			match std::panic::catch_unwind(|| run_sequence(ops.clone())) {
+				Ok(decided) => disputes += decided,
+				Err(e) => {
+					eprintln!("failing seed {seed}: {ops:?}");
+					std::panic::resume_unwind(e);
+				},
 			}
 			finished_jobs += ops.iter().filter(|o| matches!(o, Op::Submit { .. })).count();
 		}
 		assert!(finished_jobs > cases as usize, "the generator must submit jobs");
+		println!("disputed tasks decided over {cases} sequences: {disputes}");
+		assert!(disputes > 0, "the generator must decide disputes");
 	}
 }
 
@@ -2568,5 +2639,292 @@ fn attack_concurrent_solo_tasks_cannot_multiply_what_one_cheat_gains() {
 		let c = submit();
 		next_block();
 		assert!(Tasks::<Test>::get(c, 0).unwrap().check_pending, "alone again: {:?} {:?}", Tasks::<Test>::get(c, 0), Market::may_run_alone(&Jobs::<Test>::get(c).unwrap(), &1));
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Disputes: a majority of one round is not the last word.
+// ---------------------------------------------------------------------------------------------
+
+/// Drive task 0 of `job` to its end: every replica computes `cid(1)` with `fuel`, except the
+/// `liars`, who commit, reveal and try to deliver `junk`. Whoever delivers names the output
+/// the task agreed on.
+fn drive(job: JobId, liars: &[AccountId], fuel: u64) {
+	let junk = cid(66);
+	let out = |p: AccountId| if liars.contains(&p) { junk } else { cid(1) };
+	for _ in 0..200 {
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		match t.phase {
+			TaskPhase::Committing =>
+				for rep in t.replicas.iter().filter(|x| x.is_open() && x.commitment.is_none()) {
+					commit(rep.provider, job, 0, out(rep.provider), fuel);
+				},
+			TaskPhase::Revealing { .. } =>
+				for rep in t.replicas.iter().filter(|x| x.is_open() && x.commitment.is_some() && x.reveal.is_none()) {
+					reveal(rep.provider, job, 0, out(rep.provider), fuel);
+				},
+			TaskPhase::Delivering { .. } => {
+				if Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, cid(1)).is_err() {
+					deliver(job, 0, junk);
+				}
+			},
+			TaskPhase::Verified | TaskPhase::Failed | TaskPhase::Abandoned => break,
+		}
+		next_block();
+	}
+}
+
+fn replica(job: JobId, p: AccountId) -> ReplicaOf<Test> {
+	Tasks::<Test>::get(job, 0).unwrap().replicas.into_iter().find(|r| r.provider == p).unwrap()
+}
+
+/// Two identities of one owner drawn into a `{3,3,2}` task with one honest provider reveal the
+/// same made-up output. They won 2–1 before: the made-up output was verified and paid, the
+/// honest provider slashed. Now the split is disputed: five fresh providers decide by a strict
+/// majority, the pair loses, pays for the fresh round and is slashed, and the honest provider is
+/// paid and never slashed.
+#[test]
+fn attack_a_sybil_pair_that_outvotes_the_honest_replica_loses_the_dispute() {
+	new_test_ext(10).execute_with(|| {
+		let job = batch(1, policy(3, 3, 2));
+		next_block();
+		let round0 = open_providers(job, 0);
+		assert_eq!(round0.len(), 3);
+		let (pair, honest) = ([round0[0], round0[1]], round0[2]);
+		let bonds: Vec<Balance> = round0.iter().map(|p| bond(*p)).collect();
+		for p in round0.iter() {
+			commit(*p, job, 0, if pair.contains(p) { cid(66) } else { cid(1) }, 10);
+		}
+		for p in round0.iter() {
+			reveal(*p, job, 0, if pair.contains(p) { cid(66) } else { cid(1) }, 10);
+		}
+		next_block();
+		// 2–1 is not a verdict: nothing is agreed, nothing can be delivered, nobody is judged.
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!((t.phase, t.round, t.escalation, t.quorum, t.agreed), (TaskPhase::Committing, 1, 5, 3, None));
+		assert!(events().contains(&Event::TaskDisputed { job, task: 0, round: 1, fresh: 5, quorum: 3 }));
+		assert!(!events().iter().any(|e| matches!(e, Event::TaskAgreed { .. } | Event::ProviderPaid { .. } | Event::ProviderPenalized { .. })));
+		assert_noop!(Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, cid(66)), Error::<Test>::NotDeliveryPhase);
+		drive(job, &pair, 10);
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!((t.phase, t.result), (TaskPhase::Verified, Some((cid(1), 10))));
+		// The fresh round: five providers none of which was in the task.
+		let fresh: Vec<_> = t.replicas.iter().filter(|r| r.round == 1).map(|r| r.provider).collect();
+		assert_eq!(fresh.len(), 5);
+		assert!(fresh.iter().all(|p| !round0.contains(p)));
+		let value = 10 * PRICE;
+		let h = replica(job, honest);
+		assert_eq!((h.outcome, h.paid, h.slashed, bond(honest)), (Some(ReplicaOutcome::Agreed), value, 0, bonds[2]));
+		for (i, p) in pair.iter().enumerate() {
+			let r = replica(job, *p);
+			assert_eq!((r.outcome, r.paid), (Some(ReplicaOutcome::Dissented), 0));
+			assert_eq!(r.slashed, bonds[i] / 10);
+			assert_eq!(bond(*p), bonds[i] - bonds[i] / 10);
+			assert_eq!(<Providers as ProviderRegistry<_, _>>::lifetime_successes(p), 0);
+		}
+		// The requester paid the honest replica and the fresh round, and the pair paid it back
+		// the fresh round: net, one replica's worth, less than an undisputed task at {3,3,2}.
+		let j = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(j.escrow.paid, 6 * value);
+		assert_eq!(j.escrow.compensated, 5 * value);
+		assert_eq!(j.status, JobStatus::Completed);
+		check_escrow();
+	});
+}
+
+/// The same attack at every policy `submit_job` accepts: colluders hold every seat of the first
+/// round but one and reveal one made-up output; the honest last seat is never outvoted.
+#[test]
+fn attack_colluders_outvoting_one_honest_replica_lose_at_every_accepted_policy() {
+	let most = <<Test as Config>::MaxReplicas as frame_support::traits::Get<u32>>::get() as u8;
+	let mut tried = 0;
+	for initial in 2..=most {
+		for max in initial..=most {
+			for quorum in 2..=initial {
+				for adaptive in [false, true] {
+					let r = ReplicationPolicy { initial, max, quorum, adaptive };
+					if !r.survives_one_bad_replica() || (adaptive && max <= quorum) {
+						continue
+					}
+					tried += 1;
+					new_test_ext(12).execute_with(|| {
+						let job = batch(1, r);
+						next_block();
+						let round0 = open_providers(job, 0);
+						assert_eq!(round0.len(), initial as usize, "{r:?}");
+						let (liars, honest) = (round0[..round0.len() - 1].to_vec(), round0[round0.len() - 1]);
+						drive(job, &liars, 10);
+						let t = Tasks::<Test>::get(job, 0).unwrap();
+						assert_eq!(t.result, Some((cid(1), 10)), "{r:?}");
+						assert!(t.escalation > 0, "{r:?} decided without a dispute");
+						assert_eq!((replica(job, honest).outcome, replica(job, honest).slashed), (Some(ReplicaOutcome::Agreed), 0), "{r:?}");
+						for p in liars.iter() {
+							let l = replica(job, *p);
+							assert_eq!((l.outcome, l.paid), (Some(ReplicaOutcome::Dissented), 0), "{r:?}");
+							assert!(l.slashed > 0, "{r:?}");
+						}
+						let j = Jobs::<Test>::get(job).unwrap();
+						// The requester paid, net, no more than an honest task at the policy's
+						// quorum would have cost.
+						assert!(j.escrow.paid - j.escrow.compensated <= quorum as Balance * 10 * PRICE, "{r:?}: {:?}", j.escrow);
+						check_escrow();
+					});
+				}
+			}
+		}
+	}
+	assert!(tried >= 10, "only {tried} policies");
+}
+
+/// A survivor of a round that lost a replica is outvoted by a pair drawn into the next round:
+/// that pair's agreement is disputed when the output is delivered, before anyone is judged.
+/// Before, the survivor was slashed as a dissenter and the pair paid.
+#[test]
+fn attack_a_pair_in_a_later_round_cannot_outvote_the_survivor_of_an_earlier_one() {
+	new_test_ext(10).execute_with(|| {
+		let job = batch(1, policy(2, 4, 2));
+		next_block();
+		let round0 = open_providers(job, 0);
+		let (survivor, silent) = (round0[0], round0[1]);
+		commit(survivor, job, 0, cid(1), 10);
+		commit(silent, job, 0, cid(1), 10);
+		reveal(survivor, job, 0, cid(1), 10);
+		// `silent` never reveals: a no-show, and a fresh round of 2 (no dispute: one result).
+		for _ in 0..5 {
+			next_block();
+		}
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!((t.round, t.escalation), (1, 0));
+		next_block();
+		let pair: Vec<_> = open_providers(job, 0).into_iter().filter(|p| *p != survivor).collect();
+		assert_eq!(pair.len(), 2);
+		for p in pair.iter() {
+			commit(*p, job, 0, cid(66), 10);
+		}
+		for p in pair.iter() {
+			reveal(*p, job, 0, cid(66), 10);
+		}
+		next_block();
+		// Round 1 agrees on the made-up output and it is delivered: the survivor's result
+		// disagrees with it, so the task is disputed instead of judged.
+		deliver(job, 0, cid(66));
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!((t.phase, t.round, t.escalation, t.result), (TaskPhase::Committing, 2, 5, None));
+		assert!(!events().iter().any(|e| matches!(e, Event::ProviderPaid { .. } | Event::TaskVerified { .. })));
+		drive(job, &pair, 10);
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!(t.result, Some((cid(1), 10)));
+		assert_eq!((replica(job, survivor).outcome, replica(job, survivor).slashed), (Some(ReplicaOutcome::Agreed), 0));
+		assert_eq!(replica(job, silent).outcome, Some(ReplicaOutcome::NoShow));
+		for p in pair {
+			assert_eq!(replica(job, p).outcome, Some(ReplicaOutcome::Dissented));
+		}
+		check_escrow();
+	});
+}
+
+/// What a dispute's fresh round costs is paid by its losers, beyond the penalty share of their
+/// bonds when the task is worth more, up to their whole bonds: here two liars owe 5 fresh
+/// replicas × 10,000 and lose their whole bonds (10,000 each) to the requester; the treasury
+/// gets nothing from them, and they drop out of the draw.
+#[test]
+fn the_losers_of_a_dispute_pay_for_its_fresh_round_up_to_their_whole_bonds() {
+	new_test_ext(10).execute_with(|| {
+		let id = NextJobId::<Test>::get();
+		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(3, 3, 2), 10, 1_000, 200));
+		next_block();
+		let round0 = open_providers(id, 0);
+		let pair = [round0[0], round0[1]];
+		let treasury = Balances::free_balance(TREASURY);
+		drive(id, &pair, 1_000);
+		let j = Jobs::<Test>::get(id).unwrap();
+		assert_eq!(j.escrow.paid, 6 * 10_000);
+		for p in pair {
+			assert_eq!((replica(id, p).slashed, bond(p)), (10_000, 0));
+			assert!(!<Providers as ProviderRegistry<_, _>>::is_eligible(&p, &any_req()));
+		}
+		assert_eq!(j.escrow.compensated, 20_000);
+		assert_eq!(Balances::free_balance(TREASURY), treasury);
+		let to_requester: Vec<Balance> = events()
+			.iter()
+			.filter_map(|e| if let Event::ProviderPenalized { to_requester, .. } = e { Some(*to_requester) } else { None })
+			.collect();
+		assert_eq!(to_requester, vec![10_000, 10_000]);
+		check_escrow();
+	});
+}
+
+/// A spot-checked solo result that the checkers contradict is disputed too, where providers
+/// outside the task exist: the fresh round confirms the checkers, and the cheat pays for it on
+/// top of its penalty (its trust is gone).
+#[test]
+fn a_caught_solo_cheat_pays_for_the_dispute_that_confirms_the_check() {
+	new_test_ext(1).execute_with(|| {
+		SpotCheckRate::set(Perbill::from_percent(10));
+		build_trust(1, 30);
+		let job = cheap_adaptive_job();
+		run_to(2);
+		assert_eq!(open_providers(job, 0), vec![1]);
+		for p in 2..=9 {
+			assert_ok!(pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(p), caps(), 10_000));
+		}
+		commit(1, job, 0, cid(66), 10);
+		SpotCheckRate::set(Perbill::one());
+		next_block();
+		let before = bond(1);
+		drive(job, &[1], 10);
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!(t.result, Some((cid(1), 10)));
+		assert!(events().iter().any(|e| matches!(e, Event::TaskDisputed { fresh: 5, .. })));
+		let cheat = replica(job, 1);
+		assert_eq!(cheat.outcome, Some(ReplicaOutcome::Dissented));
+		assert_eq!(before - bond(1), before / 10);
+		assert!(!Market::may_run_alone(&Jobs::<Test>::get(job).unwrap(), &1));
+		let j = Jobs::<Test>::get(job).unwrap();
+		assert_eq!((j.escrow.paid, j.escrow.compensated), (7 * 10, 5 * 10));
+		check_escrow();
+	});
+}
+
+/// `deliver` is charged for judging `MaxReplicas` replicas; a disputed task can have twice as
+/// many. Its delivered output is recorded and judged at the start of the next block, in
+/// `on_initialize`'s budget; a second delivery meanwhile is refused.
+#[test]
+fn a_disputed_task_with_more_replicas_than_deliver_pays_for_is_judged_in_the_next_block() {
+	new_test_ext(10).execute_with(|| {
+		let job = batch(1, policy(3, 3, 2));
+		next_block();
+		let round0 = open_providers(job, 0);
+		let pair = [round0[0], round0[1]];
+		let out = |p: AccountId| if pair.contains(&p) { cid(66) } else { cid(1) };
+		for _ in 0..50 {
+			let t = Tasks::<Test>::get(job, 0).unwrap();
+			match t.phase {
+				TaskPhase::Committing =>
+					for rep in t.replicas.iter().filter(|x| x.is_open() && x.commitment.is_none()) {
+						commit(rep.provider, job, 0, out(rep.provider), 10);
+					},
+				TaskPhase::Revealing { .. } =>
+					for rep in t.replicas.iter().filter(|x| x.is_open() && x.commitment.is_some() && x.reveal.is_none()) {
+						reveal(rep.provider, job, 0, out(rep.provider), 10);
+					},
+				_ => break,
+			}
+			next_block();
+		}
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert!(matches!(t.phase, TaskPhase::Delivering { .. }));
+		assert_eq!(t.replicas.iter().filter(|r| r.is_open()).count(), 8);
+		deliver(job, 0, cid(1));
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert!(matches!(t.phase, TaskPhase::Delivering { .. }));
+		assert_eq!(t.result, Some((cid(1), 10)));
+		assert!(t.replicas.iter().all(|r| r.is_open()));
+		assert_noop!(Market::deliver(RuntimeOrigin::signed(OTHER), job, 0, cid(1)), Error::<Test>::NotDeliveryPhase);
+		next_block();
+		let t = Tasks::<Test>::get(job, 0).unwrap();
+		assert_eq!((t.phase, t.result), (TaskPhase::Verified, Some((cid(1), 10))));
+		assert_eq!(t.replicas.iter().filter(|r| r.outcome == Some(ReplicaOutcome::Agreed)).count(), 6);
+		check_escrow();
 	});
 }

@@ -25,6 +25,9 @@ pub(crate) enum DeadlineWork {
 	/// Solo or spot check was drawn for a task whose only replica committed
 	/// (`tick_decide(spot_check)`).
 	Decided { spot_check: bool },
+	/// A delivered output of a task with more open replicas than `deliver` is charged for (a
+	/// disputed task) was judged (`deliver(2 × MaxReplicas)`).
+	Judged,
 	/// Anything else: no-shows penalized and replaced, a fresh round, an undelivered
 	/// agreement, a task abandoned (charged the worst of them, `tick_task_deadline`).
 	Heavy,
@@ -188,7 +191,8 @@ impl<T: Config> Pallet<T> {
 		let take = T::DbWeight::get().reads_writes(1, 1);
 		loop {
 			// Room for the worst case is needed; what it actually did is charged.
-			if !meter.admit(T::WeightInfo::tick_task_deadline().saturating_add(take)) {
+			let worst = T::WeightInfo::tick_task_deadline().max(T::WeightInfo::deliver(ReplicaBoundOf::<T>::get()));
+			if !meter.admit(worst.saturating_add(take)) {
 				return false
 			}
 			let Some((job_id, task_idx)) = DeadlineAt::<T>::iter_key_prefix(b).next() else { break };
@@ -198,6 +202,7 @@ impl<T: Config> Pallet<T> {
 				DeadlineWork::Settled => T::WeightInfo::tick_settle(),
 				DeadlineWork::Decided { spot_check } => T::WeightInfo::tick_decide(spot_check as u32),
 				DeadlineWork::Heavy => T::WeightInfo::tick_task_deadline(),
+				DeadlineWork::Judged => T::WeightInfo::deliver(ReplicaBoundOf::<T>::get()),
 			};
 			meter.charge(work.saturating_add(take));
 		}
@@ -289,6 +294,12 @@ impl<T: Config> Pallet<T> {
 				let agreed = matches!(task.phase, TaskPhase::Delivering { .. });
 				Tasks::<T>::insert(job_id, task_idx, task);
 				return if agreed && !no_shows { DeadlineWork::Settled } else { DeadlineWork::Heavy }
+			},
+			TaskPhase::Delivering { .. } if task.result.is_some() => {
+				// Delivered in the block before, to be judged here (`do_deliver`).
+				let Some((output, fuel)) = task.result.take() else { return DeadlineWork::Idle };
+				Self::judge(&mut job, job_id, task_idx, &mut task, output, fuel, now);
+				DeadlineWork::Judged
 			},
 			TaskPhase::Delivering { until } if now >= until => {
 				Self::undelivered(&mut job, job_id, task_idx, &mut task, now);

@@ -62,6 +62,30 @@ impl ReplicationPolicy {
 		self.quorum >= 2 &&
 			(self.initial > self.quorum || self.max.saturating_sub(self.initial) >= self.quorum)
 	}
+
+	/// Most fresh replicas a dispute of a task under this policy draws (`dispute_impls`):
+	/// `2 × quorum + 1`, at most `max_replicas`. The escrow holds them in reserve for every
+	/// task (`submit_job`), and a task may have this many replicas beyond `max`.
+	pub fn escalation(&self, max_replicas: u32) -> u8 {
+		let e = (self.quorum as u32).saturating_mul(2).saturating_add(1).min(max_replicas);
+		e.min(u8::MAX as u32) as u8
+	}
+}
+
+/// The storage bound of a task's replicas: `max` of its policy, plus a dispute's fresh
+/// replicas, each at most `MaxReplicas`.
+pub struct ReplicaBound<MaxReplicas>(core::marker::PhantomData<MaxReplicas>);
+
+impl<MaxReplicas> core::fmt::Debug for ReplicaBound<MaxReplicas> {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		f.write_str("ReplicaBound")
+	}
+}
+
+impl<MaxReplicas: Get<u32>> Get<u32> for ReplicaBound<MaxReplicas> {
+	fn get() -> u32 {
+		MaxReplicas::get().saturating_mul(2)
+	}
 }
 
 /// Which stage a task belongs to.
@@ -100,6 +124,10 @@ pub struct Escrow<Balance> {
 	/// Queue deposit forfeited to the treasury for tasks nobody could run (every replica
 	/// declined, none committed: `DepositForfeited`).
 	pub forfeited: Balance,
+	/// Paid to the requester out of the bonds of the losers of its tasks' disputes: what the
+	/// disputes' fresh replicas cost it, at most (`ProviderPenalized::to_requester`). Not part
+	/// of `locked`: it reaches the requester's free balance.
+	pub compensated: Balance,
 }
 
 impl<Balance: Saturating + Copy> Escrow<Balance> {
@@ -277,6 +305,10 @@ pub struct Task<AccountId, Balance, BlockNumber, MaxReplicas: Get<u32>> {
 	pub round: u8,
 	/// The digest and fuel the current round agreed on (set in `Delivering`).
 	pub agreed: Option<(sp_core::H256, u64)>,
+	/// Fresh replicas drawn for this task's dispute (0: no dispute). A task is disputed at
+	/// most once: the dispute's round decides by a strict majority of these, and the task may
+	/// have this many replicas beyond its policy's `max`.
+	pub escalation: u8,
 	pub replicas: BoundedVec<Replica<AccountId, Balance, BlockNumber>, MaxReplicas>,
 	/// The verified result: the delivered output's content id and the agreed fuel.
 	pub result: Option<(ContentId, u64)>,

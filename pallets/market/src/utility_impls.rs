@@ -60,7 +60,7 @@ impl<T: Config> Pallet<T> {
 			task.wanted = job.replication.initial;
 			task.quorum = job.replication.quorum;
 		}
-		let room = job.replication.max.saturating_sub(task.replicas.len() as u8);
+		let room = Self::room(job, task);
 		let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;
 		// Only replicas of the current round can make its quorum.
 		let open_now =
@@ -81,6 +81,12 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		Self::maybe_open_reveals(job_id, task_idx, task, now);
+	}
+
+	/// Replicas `task` may still be given: its policy's `max`, plus its dispute's fresh
+	/// replicas, less those it has had.
+	pub(crate) fn room(job: &JobOf<T>, task: &TaskOf<T>) -> u8 {
+		job.replication.max.saturating_add(task.escalation).saturating_sub(task.replicas.len() as u8)
 	}
 
 	/// Does the task have an open replica: a provider working on it or a sealed result waiting

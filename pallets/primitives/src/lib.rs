@@ -293,6 +293,9 @@ pub trait ProviderRegistry<AccountId, Balance> {
 	fn record_decline(who: &AccountId) -> bool;
 	/// Take `fraction` of the bond of `who` and pay it to `beneficiary`; returns the amount moved.
 	fn slash(who: &AccountId, fraction: Perbill, beneficiary: &AccountId) -> Balance;
+	/// Take up to `amount` of the bond of `who` (all of it at most) and pay it to
+	/// `beneficiary`; returns the amount moved.
+	fn slash_amount(who: &AccountId, amount: Balance, beneficiary: &AccountId) -> Balance;
 
 	/// Benchmarks only: make `who` an online provider with `capabilities` (funding its bond).
 	#[cfg(feature = "runtime-benchmarks")]

@@ -105,8 +105,18 @@ impl<T: Config> Pallet<T> {
 		fraction: Perbill,
 		beneficiary: &T::AccountId,
 	) -> BalanceOf<T> {
+		let Some(info) = Providers::<T>::get(who) else { return Zero::zero() };
+		Self::do_slash_amount(who, fraction.mul_floor(info.bond), beneficiary)
+	}
+
+	/// Take up to `want` of the bond of `who` to `beneficiary`.
+	pub(crate) fn do_slash_amount(
+		who: &T::AccountId,
+		want: BalanceOf<T>,
+		beneficiary: &T::AccountId,
+	) -> BalanceOf<T> {
 		let Some(mut info) = Providers::<T>::get(who) else { return Zero::zero() };
-		let want = fraction.mul_floor(info.bond);
+		let want = want.min(info.bond);
 		if want.is_zero() {
 			return want
 		}
@@ -193,6 +203,10 @@ impl<T: Config> ProviderRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn slash(who: &T::AccountId, fraction: Perbill, beneficiary: &T::AccountId) -> BalanceOf<T> {
 		Self::do_slash(who, fraction, beneficiary)
+	}
+
+	fn slash_amount(who: &T::AccountId, amount: BalanceOf<T>, beneficiary: &T::AccountId) -> BalanceOf<T> {
+		Self::do_slash_amount(who, amount, beneficiary)
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]

@@ -367,3 +367,21 @@ fn attack_a_provider_cannot_name_another_providers_node_as_its_endpoint() {
 		assert_eq!(Endpoints::<Test>::get(1), Some(node_a));
 	});
 }
+
+#[test]
+fn slash_amount_takes_at_most_the_bond_and_conserves_money() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Registry::register(RuntimeOrigin::signed(1), caps(Arch::X86_64, 1024, false), 200));
+		let issuance = Balances::total_issuance();
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::slash_amount(&1, 50, &9), 50);
+		assert_eq!(held(1), 150);
+		// More than is left: all of it, no more.
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::slash_amount(&1, 1_000, &9), 150);
+		assert_eq!((held(1), Providers::<Test>::get(1).unwrap().bond), (0, 0));
+		assert_eq!(Balances::free_balance(9), 1_200);
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::slash_amount(&1, 10, &9), 0);
+		// Nobody registered: nothing moves.
+		assert_eq!(<Registry as ProviderRegistry<_, _>>::slash_amount(&5, 10, &9), 0);
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
