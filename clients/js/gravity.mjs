@@ -202,11 +202,13 @@ export async function getContentViaApi(api, id, at) {
 export async function submitJob(api, signer, p) {
   const header = await api.rpc.chain.getHeader();
   const source = p.source === undefined ? await localPeerId(api) : p.source;
-  const tx = api.tx.market.submitJob(
-    p.program, source, p.kind, p.inputs, p.requirements ?? { arch: 'Any', minMemoryMib: 0, gpu: false, minReputation: 0 },
-    p.replication ?? DEFAULT_REPLICATION, p.pricePerFuel, p.fuelCap,
-    header.number.toNumber() + (p.deadlineBlocks ?? 400),
-  );
+  // One `JobSpec` (pallet-gravity-market `types.rs`): one form in polkadot.js apps.
+  const tx = api.tx.market.submitJob({
+    program: p.program, source, kind: p.kind, inputs: p.inputs,
+    requirements: p.requirements ?? { arch: 'Any', minMemoryMib: 0, gpu: false, minReputation: 0 },
+    replication: p.replication ?? DEFAULT_REPLICATION, pricePerFuel: p.pricePerFuel, fuelCap: p.fuelCap,
+    deadline: header.number.toNumber() + (p.deadlineBlocks ?? 400),
+  });
   const { events, blockHash } = await send(api, tx, signer);
   const ev = events.find(({ event }) => api.events.market.JobSubmitted.is(event));
   return { job: ev.event.data.job.toNumber(), blockHash, events };

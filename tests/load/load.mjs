@@ -216,8 +216,11 @@ async function main() {
     // Keep the market fed.
     if (queued < QUEUE_TARGET && jobs.size < 12) {
       const deadline = number + 300;
-      const tx = api.tx.market.submitJob(programId, null, 'Batch', inputIds, { arch: 'Any', minMemoryMib: 0, gpu: false, minReputation: 0 },
-        { initial: 2, max: 4, quorum: 2, adaptive: true }, PRICE, FUEL_CAP, deadline);
+      const tx = api.tx.market.submitJob({
+        program: programId, source: null, kind: 'Batch', inputs: inputIds,
+        requirements: { arch: 'Any', minMemoryMib: 0, gpu: false, minReputation: 0 },
+        replication: { initial: 2, max: 4, quorum: 2, adaptive: true }, pricePerFuel: PRICE, fuelCap: FUEL_CAP, deadline,
+      });
       await submit(tx, alice);
       submittedJobs++;
     }

@@ -128,7 +128,8 @@ pub mod pallet {
 		/// Empty blobs are not stored.
 		Empty,
 		/// A job still needs this blob (its program or an input) and you are its last holder:
-		/// remove it after the block in `PinnedUntil` (the job's deadline).
+		/// remove it after the block in `PinnedUntil` (the job's retention: its deadline plus its last
+		/// settlement windows).
 		Pinned,
 	}
 

@@ -91,18 +91,18 @@ fn submit_with<T: Config>(who: &T::AccountId, kind: JobKind, inputs: u32, policy
 		ReplicationPolicy { initial: policy.initial.clamp(3, most), max: most, quorum: 2, adaptive: policy.adaptive }
 	};
 	let tail = QueueTail::<T>::get();
-	let job = Pallet::<T>::do_submit_job(
-		who.clone(),
+	let spec = JobSpec {
 		program,
-		Some(source()),
+		source: Some(source()),
 		kind,
-		(0..inputs).map(content_id).collect(),
-		req(),
-		accepted,
-		1u32.into(),
-		1_000,
+		inputs: (0..inputs).map(content_id).collect(),
+		requirements: req(),
+		replication: accepted,
+		price_per_fuel: 1u32.into(),
+		fuel_cap: 1_000,
 		deadline,
-	)
+	};
+	let job = Pallet::<T>::do_submit_job(who.clone(), spec)
 	.expect("benchmark job is valid");
 	if accepted != policy {
 		for i in tail..QueueTail::<T>::get() {
@@ -253,19 +253,19 @@ mod benchmarks {
 		market_ready::<T>(n);
 		let inputs: Vec<ContentId> = (0..n).map(content_id).collect();
 		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(1_000u32.into());
-		#[extrinsic_call]
-		_(
-			RawOrigin::Signed(who),
-			cid(1),
-			Some(source()),
-			JobKind::Batch,
+		let spec = JobSpec {
+			program: cid(1),
+			source: Some(source()),
+			kind: JobKind::Batch,
 			inputs,
-			req(),
-			ReplicationPolicy { initial: max_replicas::<T>(), max: max_replicas::<T>(), quorum: 2, adaptive: false },
-			BalanceOf::<T>::from(1u32),
-			1_000u64,
+			requirements: req(),
+			replication: ReplicationPolicy { initial: max_replicas::<T>(), max: max_replicas::<T>(), quorum: 2, adaptive: false },
+			price_per_fuel: BalanceOf::<T>::from(1u32),
+			fuel_cap: 1_000u64,
 			deadline,
-		);
+		};
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), spec);
 		assert_eq!(Jobs::<T>::get(0).unwrap().tasks, n);
 	}
 

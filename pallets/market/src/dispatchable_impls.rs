@@ -1,14 +1,11 @@
-//! The logic behind each call: submit, cancel, commit, reveal.
+//! The logic behind each call but `submit_job` (`submit_impls`): cancel, commit, reveal,
+//! decline, deliver, batch.
 
 use crate::*;
-use alloc::vec::Vec;
-use frame_support::{
-	pallet_prelude::*,
-	traits::fungible::MutateHold,
-};
+use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::BlockNumberFor;
-use gravity_primitives::{ContentId, ContentStore, JobId, PeerIdBytes, ProviderRegistry, Requirements, TaskIndex};
-use sp_runtime::traits::{CheckedMul, Saturating, Zero};
+use gravity_primitives::{ContentId, JobId, ProviderRegistry, TaskIndex};
+use sp_runtime::traits::Saturating;
 
 /// The commitment a provider seals (`gravity_protocol::result::commitment`, with the provider's
 /// SCALE-encoded account id).
@@ -60,179 +57,6 @@ impl<T: Config> Pallet<T> {
 			return None
 		}
 		width.div_ceil(tile).checked_mul(height.div_ceil(tile))
-	}
-
-	#[allow(clippy::too_many_arguments)]
-	pub(crate) fn do_submit_job(
-		who: T::AccountId,
-		program: ContentId,
-		source: Option<PeerIdBytes>,
-		kind: JobKind,
-		inputs: Vec<ContentId>,
-		requirements: Requirements,
-		replication: ReplicationPolicy,
-		price_per_fuel: BalanceOf<T>,
-		fuel_cap: u64,
-		deadline: BlockNumberFor<T>,
-	) -> Result<JobId, DispatchError> {
-		let max_tasks = T::MaxTasksPerJob::get();
-		ensure!(inputs.len() as u64 <= max_tasks as u64, Error::<T>::TooManyInputs);
-		ensure!(inputs.iter().all(|i| i.length <= T::MaxContentLength::get()), Error::<T>::InputTooLarge);
-		// Tasks of the first stage and tasks in all.
-		let (first, total) = match &kind {
-			JobKind::Batch => (inputs.len() as u32, inputs.len() as u32),
-			JobKind::MapReduce { reducers, .. } => {
-				ensure!(
-					*reducers >= 1 && *reducers <= T::MaxReducers::get(),
-					Error::<T>::InvalidJobKind
-				);
-				(inputs.len() as u32, (inputs.len() as u32).saturating_add(*reducers))
-			},
-			JobKind::Render { width, height, tile, frames } => {
-				ensure!(inputs.len() <= 1, Error::<T>::TooManyInputs);
-				ensure!(*frames >= 1, Error::<T>::InvalidJobKind);
-				let n = Self::render_tiles(*width, *height, *tile)
-					.ok_or(Error::<T>::InvalidJobKind)?
-					.checked_mul(*frames)
-					.ok_or(Error::<T>::TooManyTasks)?;
-				(if inputs.is_empty() { 0 } else { n }, if inputs.is_empty() { 0 } else { n })
-			},
-		};
-		ensure!(first > 0, Error::<T>::NoTasks);
-		ensure!(total <= max_tasks, Error::<T>::TooManyTasks);
-		let r = replication;
-		ensure!(r.quorum >= 1 && r.initial >= 1, Error::<T>::InvalidReplication);
-		ensure!(r.quorum <= r.initial, Error::<T>::QuorumExceedsReplicas);
-		ensure!(
-			r.initial <= r.max && (r.max as u32) <= T::MaxReplicas::get(),
-			Error::<T>::InvalidReplication
-		);
-		// Adaptive replication lowers `initial` to one trusted replica, spot-checked at times by
-		// `quorum` checkers added to it (`decide_replication`): it needs more than one replica
-		// to lower, and room for the checkers.
-		ensure!(!r.adaptive || r.initial >= 2, Error::<T>::AdaptiveWithOneReplica);
-		ensure!(!r.adaptive || r.max > r.quorum, Error::<T>::NoRoomForSpotCheck);
-		// One declining, absent or lying replica must not fail the task (issue 20.4): a
-		// competitor's Sybil drawn into it would otherwise sabotage the job for free.
-		ensure!(r.survives_one_bad_replica(), Error::<T>::FragileReplication);
-		ensure!(!price_per_fuel.is_zero() && fuel_cap > 0, Error::<T>::ZeroPrice);
-		let now = frame_system::Pallet::<T>::block_number();
-		ensure!(
-			deadline > now.saturating_add(T::CommitWindow::get()).saturating_add(T::RevealWindow::get()),
-			Error::<T>::DeadlineInPast
-		);
-		ensure!(deadline <= now.saturating_add(T::MaxJobDuration::get()), Error::<T>::DeadlineTooFar);
-
-		// Budget: tasks × (max replicas + a dispute's fresh replicas) × fuel cap × price,
-		// checked. What a task does not use is refunded when the job ends.
-		let per_replica: BalanceOf<T> = BalanceOf::<T>::try_from(fuel_cap as u128)
-			.ok()
-			.and_then(|f: BalanceOf<T>| f.checked_mul(&price_per_fuel))
-			.ok_or(Error::<T>::BudgetOverflow)?;
-		let per_task = r.max as u128 + r.escalation(T::MaxReplicas::get()) as u128;
-		let replicas: BalanceOf<T> = (total as u128 * per_task)
-			.try_into()
-			.map_err(|_| Error::<T>::BudgetOverflow)?;
-		let budget = per_replica.checked_mul(&replicas).ok_or(Error::<T>::BudgetOverflow)?;
-
-		// Nothing a provider could be penalized for without fault: the work fits a commit
-		// window, some online provider can qualify, and the data exists (and stays: pinned).
-		ensure!(fuel_cap <= T::MaxFuelCap::get(), Error::<T>::FuelCapTooHigh);
-		ensure!(
-			requirements.min_reputation <= T::MaxRequiredReputation::get(),
-			Error::<T>::RequiredReputationTooHigh
-		);
-		ensure!(
-			T::Providers::class_sizes(&requirements.candidate_classes()).iter().any(|s| *s > 0),
-			Error::<T>::NoEligibleProvider
-		);
-		let reduce_program = match &kind {
-			JobKind::MapReduce { reduce_program, .. } => Some(*reduce_program),
-			_ => None,
-		};
-		// Programs must be on chain (providers read them from there). Inputs live off chain
-		// and are not checked: a provider that cannot fetch one declines its replica for free.
-		let programs = || core::iter::once(&program).chain(reduce_program.as_ref());
-		ensure!(programs().all(|id| T::Content::exists(id)), Error::<T>::ContentMissing);
-		ensure!(source.as_ref().is_none_or(|s| !s.is_empty()), Error::<T>::EmptySource);
-
-		let queue_len = QueueTail::<T>::get().saturating_sub(QueueHead::<T>::get());
-		let need = total as u64 * r.initial as u64;
-		ensure!(
-			queue_len.saturating_add(need) <= T::MaxQueueLen::get() as u64,
-			Error::<T>::QueueFull
-		);
-		let deadline_slot = Self::free_job_deadline_slot(deadline).ok_or(Error::<T>::QueueFull)?;
-
-		T::Currency::hold(&HoldReason::JobEscrow.into(), &who, budget)
-			.map_err(|_| Error::<T>::InsufficientBalance)?;
-		let queue_deposit = T::QueueDeposit::get()
-			.saturating_mul(BalanceOf::<T>::try_from(need as u128).map_err(|_| Error::<T>::BudgetOverflow)?);
-		// A failure here rolls the escrow hold back with the rest of the call.
-		T::Currency::hold(&HoldReason::QueueDeposit.into(), &who, queue_deposit)
-			.map_err(|_| Error::<T>::InsufficientBalance)?;
-		// Keep the data until the job's last possible settlement.
-		let pin = Self::retention(deadline);
-		for id in programs() {
-			T::Content::pin_until(id, pin);
-		}
-		// An input that happens to be on chain is kept too.
-		for id in inputs.iter() {
-			if T::Content::exists(id) {
-				T::Content::pin_until(id, pin);
-			}
-		}
-
-		let id = NextJobId::<T>::get();
-		NextJobId::<T>::put(id.saturating_add(1));
-
-		let scene = inputs.first().copied().unwrap_or_default();
-		for i in 0..first {
-			let (input, param) = match &kind {
-				JobKind::Render { .. } => (scene, i),
-				// A map task learns how many partitions to write its output in
-				// (`gravity_protocol::partition`): reducer `r` fetches only partition `r`.
-				JobKind::MapReduce { reducers, .. } => (inputs[i as usize], *reducers),
-				JobKind::Batch => (inputs[i as usize], 0),
-			};
-			Self::create_task(id, i, Stage::Map, program, input, param, &r);
-		}
-		if let JobKind::MapReduce { .. } = kind {
-			let zeros: BoundedVec<ContentId, T::MaxTasksPerJob> =
-				BoundedVec::truncate_from(alloc::vec![ContentId::default(); first as usize]);
-			MapOutputs::<T>::insert(id, zeros);
-		}
-		JobDeadlines::<T>::mutate(deadline_slot, |v| {
-			let _ = v.try_push(id);
-		});
-		Jobs::<T>::insert(
-			id,
-			JobOf::<T> {
-				requester: who.clone(),
-				kind,
-				program,
-				source,
-				requirements,
-				replication: r,
-				price_per_fuel,
-				fuel_cap,
-				deadline,
-				created_at: now,
-				status: JobStatus::Active,
-				stage: Stage::Map,
-				tasks: first,
-				map_tasks: first,
-				verified: 0,
-				failed: 0,
-				escrow: Escrow { locked: budget, queue_deposit, ..Default::default() },
-				reduce_input: None,
-				ending: None,
-				committed_open: 0,
-				assigned_open: 0,
-			},
-		);
-		Self::deposit_event(Event::JobSubmitted { job: id, requester: who, tasks: first, budget });
-		Ok(id)
 	}
 
 	/// The last block a job with `deadline` may still need its data (and its outputs must be
@@ -461,7 +285,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// A job deadline slot at or after `at` with room (bounded search).
-	fn free_job_deadline_slot(at: BlockNumberFor<T>) -> Option<BlockNumberFor<T>> {
+	pub(crate) fn free_job_deadline_slot(at: BlockNumberFor<T>) -> Option<BlockNumberFor<T>> {
 		let mut b = at;
 		for _ in 0..16u32 {
 			if (JobDeadlines::<T>::decode_len(b).unwrap_or(0) as u32) < T::MaxDeadlinesPerBlock::get() {

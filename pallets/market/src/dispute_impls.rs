@@ -42,25 +42,11 @@ impl<T: Config> Pallet<T> {
 		if fresh == 0 {
 			return false
 		}
-		let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;
 		task.escalation = fresh;
-		task.round = task.round.saturating_add(1);
-		task.quorum = fresh / 2 + 1;
-		task.wanted = open.saturating_add(fresh);
-		task.phase = TaskPhase::Committing;
-		task.agreed = None;
 		task.check_pending = false;
-		task.queued = task.queued.saturating_add(fresh);
-		for _ in 0..fresh {
-			Self::enqueue(job_id, task_idx);
-		}
-		Self::deposit_event(Event::TaskDisputed {
-			job: job_id,
-			task: task_idx,
-			round: task.round,
-			fresh,
-			quorum: task.quorum,
-		});
+		let quorum = fresh / 2 + 1;
+		let round = Self::next_round(job_id, task_idx, task, fresh, quorum);
+		Self::deposit_event(Event::TaskDisputed { job: job_id, task: task_idx, round, fresh, quorum });
 		true
 	}
 

@@ -10,6 +10,7 @@ pub use dispatchable_impls::{commitment_of, digest_of};
 mod room_impls;
 pub use room_impls::ROOM_HISTORY;
 mod settle_impls;
+mod submit_impls;
 mod dispute_impls;
 mod tick_impls;
 mod utility_impls;
@@ -38,7 +39,6 @@ pub const LOCALITY_MIN_BYTES: u64 = 16 << 20;
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use alloc::vec::Vec;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
@@ -48,8 +48,7 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use gravity_primitives::{
-		ContentId, ContentStore, JobId, Outcome, PeerIdBytes, ProviderRegistry, Requirements,
-		TaskIndex,
+		ContentId, ContentStore, JobId, Outcome, ProviderRegistry, TaskIndex,
 	};
 	use sp_runtime::{traits::SaturatedConversion, Perbill};
 
@@ -65,6 +64,7 @@ pub mod pallet {
 	/// The storage bound of a task's replicas (`2 × MaxReplicas`: a policy's `max` plus a
 	/// dispute's fresh replicas).
 	pub type ReplicaBoundOf<T> = crate::types::ReplicaBound<<T as Config>::MaxReplicas>;
+	pub type JobSpecOf<T> = crate::types::JobSpec<BalanceOf<T>, BlockNumberFor<T>>;
 	pub type ReplicaOf<T> =
 		crate::types::Replica<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 
@@ -695,46 +695,15 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Submit a job. The whole budget (tasks × max replicas × fuel cap × price) is held in
-		/// escrow now, or the job is rejected.
-		///
-		/// - `program`: content id of the task program (Wasm), stored on chain (`content.put`).
-		/// - `source`: the network peer id (bytes) of a node that holds the inputs, usually the
-		///   requester's own node after `gravity_put`; providers fetch from it and from each
-		///   other. `None` when every input is on chain or already held by providers.
-		/// - `kind`: batch, map-reduce (one map task per input, then reducers) or render.
-		/// - `inputs`: one content id per task (batch, map); the scene (render). Inputs live off
-		///   chain: the chain does not check that they exist. A provider that cannot fetch one
-		///   declines its replica at no cost, and the task is reassigned or refunded.
-		/// - `deadline`: block by which the job must be done; unfinished work is refunded.
+		/// Submit a job described by `spec` (its fields are documented on `JobSpec`). The whole
+		/// budget (tasks × (max replicas + a dispute's fresh round) × fuel cap × price) is held in
+		/// escrow now, with a queue deposit per queued replica, or the job is rejected with a
+		/// named error and nothing held.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::submit_job(Pallet::<T>::submit_weight_units(kind, inputs.len())))]
-		pub fn submit_job(
-			origin: OriginFor<T>,
-			program: ContentId,
-			source: Option<PeerIdBytes>,
-			kind: JobKind,
-			inputs: Vec<ContentId>,
-			requirements: Requirements,
-			replication: ReplicationPolicy,
-			price_per_fuel: BalanceOf<T>,
-			fuel_cap: u64,
-			deadline: BlockNumberFor<T>,
-		) -> DispatchResult {
+		#[pallet::weight(T::WeightInfo::submit_job(Pallet::<T>::submit_weight_units(&spec.kind, spec.inputs.len())))]
+		pub fn submit_job(origin: OriginFor<T>, spec: JobSpecOf<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::do_submit_job(
-				who,
-				program,
-				source,
-				kind,
-				inputs,
-				requirements,
-				replication,
-				price_per_fuel,
-				fuel_cap,
-				deadline,
-			)
-			.map(|_| ())
+			Self::do_submit_job(who, spec).map(|_| ())
 		}
 
 		/// Cancel a job. With no replica open it ends at once: unfinished tasks are abandoned,

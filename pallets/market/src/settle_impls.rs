@@ -190,20 +190,8 @@ impl<T: Config> Pallet<T> {
 				let k = task.quorum;
 				// A dispute's round is the last: without its majority the task fails.
 				if room >= k && round < u8::MAX && task.escalation == 0 {
-					let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;
-					task.round = round.saturating_add(1);
-					task.wanted = open.saturating_add(k);
-					task.phase = TaskPhase::Committing;
-					task.queued = task.queued.saturating_add(k);
-					for _ in 0..k {
-						Self::enqueue(job_id, task_idx);
-					}
-					Self::deposit_event(Event::ReplicasAdded {
-						job: job_id,
-						task: task_idx,
-						count: k,
-						round: task.round,
-					});
+					let round = Self::next_round(job_id, task_idx, task, k, k);
+					Self::deposit_event(Event::ReplicasAdded { job: job_id, task: task_idx, count: k, round });
 				} else {
 					Self::fail_task(&mut job, job_id, task_idx, task, now, FailReason::NoQuorum);
 				}

@@ -24,6 +24,22 @@ fn policy(initial: u8, max: u8, quorum: u8) -> ReplicationPolicy {
 	ReplicationPolicy { initial, max, quorum, adaptive: false }
 }
 
+/// A `JobSpec` from its fields, in their order.
+#[allow(clippy::too_many_arguments)]
+fn job_spec(
+	program: ContentId,
+	source: Option<gravity_primitives::PeerIdBytes>,
+	kind: JobKind,
+	inputs: Vec<ContentId>,
+	requirements: gravity_primitives::Requirements,
+	replication: ReplicationPolicy,
+	price_per_fuel: Balance,
+	fuel_cap: u64,
+	deadline: u64,
+) -> JobSpecOf<Test> {
+	JobSpec { program, source, kind, inputs, requirements, replication, price_per_fuel, fuel_cap, deadline }
+}
+
 fn submit(kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy) -> JobId {
 	submit_deadline(kind, inputs, r, 200)
 }
@@ -31,8 +47,7 @@ fn submit(kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy) -> JobId 
 fn submit_deadline(kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy, deadline: u64) -> JobId {
 	let id = NextJobId::<Test>::get();
 	assert_ok!(Market::submit_job(
-		RuntimeOrigin::signed(REQUESTER),
-		cid(0xAA),
+		RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA),
 		None,
 		kind,
 		inputs,
@@ -40,8 +55,7 @@ fn submit_deadline(kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy, 
 		r,
 		PRICE,
 		CAP,
-		deadline,
-	));
+		deadline)));
 	id
 }
 
@@ -653,7 +667,7 @@ fn requirements_filter_providers() {
 	new_test_ext(3).execute_with(|| {
 		let req = Requirements { gpu: true, ..any_req() };
 		let go = || {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, JobKind::Batch, vec![cid(2)], req.clone(), policy(2, 4, 2), 1, 1, 100)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(1), None, JobKind::Batch, vec![cid(2)], req.clone(), policy(2, 4, 2), 1, 1, 100))
 		};
 		// Nobody has a GPU yet: refused, not queued for good.
 		assert_noop!(go(), Error::<Test>::NoEligibleProvider);
@@ -681,21 +695,29 @@ fn build_trust(p: AccountId, n: u32) {
 fn cheap_adaptive_job() -> JobId {
 	let id = NextJobId::<Test>::get();
 	let r = ReplicationPolicy { initial: 2, max: 4, quorum: 2, adaptive: true };
-	assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200));
+	assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200)));
 	id
+}
+
+/// Provider 1, trusted (the only provider yet), holds the only replica of a cheap adaptive job,
+/// its solo run or spot check still to be drawn; providers 2..=`last` join only then. Returns
+/// the job.
+fn solo_job_then_providers(last: AccountId) -> JobId {
+	SpotCheckRate::set(Perbill::from_percent(10));
+	build_trust(1, 30);
+	let job = cheap_adaptive_job();
+	run_to(2);
+	assert_eq!(open_providers(job, 0), vec![1]);
+	for p in 2..=last {
+		assert_ok!(pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(p), caps(), 10_000));
+	}
+	job
 }
 
 #[test]
 fn attack_after_a_solo_replica_withholds_its_reveal_no_untrusted_replica_decides_alone() {
 	new_test_ext(1).execute_with(|| {
-		SpotCheckRate::set(Perbill::from_percent(10));
-		build_trust(1, 30);
-		let job = cheap_adaptive_job();
-		run_to(2);
-		assert_eq!(open_providers(job, 0), vec![1]);
-		for p in 2..=4 {
-			assert_ok!(pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(p), caps(), 10_000));
-		}
+		let job = solo_job_then_providers(4);
 		commit(1, job, 0, cid(1), 10);
 		// Drawn solo.
 		SpotCheckRate::set(Perbill::zero());
@@ -813,7 +835,7 @@ fn the_cheating_inequality_holds_at_every_price() {
 		for price in [1u64, 2, 5, 9, 10, 11, 50, 1_000, 1_000_000] {
 			let job = NextJobId::<Test>::get();
 			let r = ReplicationPolicy { initial: 2, max: 4, quorum: 2, adaptive: true };
-			assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, price, 10, 500));
+			assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, price, 10, 500)));
 			let value = price * 10;
 			let alone = Market::may_run_alone(&Jobs::<Test>::get(job).unwrap(), &1);
 			assert_eq!(alone, value <= p.mul_floor(stake), "price {price}");
@@ -838,7 +860,7 @@ fn attack_reputation_from_own_jobs_and_free_results_earns_no_trust() {
 		// Provider 1 submits jobs to itself: paid work, but paid by itself.
 		for _ in 0..3 {
 			let job = NextJobId::<Test>::get();
-			assert_ok!(Market::submit_job(RuntimeOrigin::signed(1), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(2, 4, 2), PRICE, CAP, 200));
+			assert_ok!(Market::submit_job(RuntimeOrigin::signed(1), job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(2, 4, 2), PRICE, CAP, 200)));
 			next_block();
 			honest_round(job, 0, cid(1), CAP);
 			assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
@@ -890,8 +912,7 @@ fn the_program_is_named_by_hash_and_size_and_the_source_is_recorded() {
 	new_test_ext(1).execute_with(|| {
 		let go = |program: ContentId, source: Option<Vec<u8>>| {
 			Market::submit_job(
-				RuntimeOrigin::signed(REQUESTER),
-				program,
+				RuntimeOrigin::signed(REQUESTER), job_spec(program,
 				source.map(BoundedVec::truncate_from),
 				JobKind::Batch,
 				vec![cid(1)],
@@ -899,8 +920,7 @@ fn the_program_is_named_by_hash_and_size_and_the_source_is_recorded() {
 				policy(2, 4, 2),
 				PRICE,
 				CAP,
-				200,
-			)
+				200))
 		};
 		// The stored program's hash with another size is another id: not on chain.
 		let wrong_size = ContentId { length: PROGRAM_SIZE + 1, ..cid(0xAA) };
@@ -1054,7 +1074,7 @@ fn a_unit_heavier_than_the_share_still_runs_one_per_block() {
 fn bad_submissions_are_named_errors_without_state_change() {
 	new_test_ext(1).execute_with(|| {
 		let go = |kind: JobKind, inputs: Vec<ContentId>, r: ReplicationPolicy, price: Balance, cap: u64, deadline: u64| {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, kind, inputs, any_req(), r, price, cap, deadline)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(1), None, kind, inputs, any_req(), r, price, cap, deadline))
 		};
 		let ok = policy(3, 3, 2);
 		assert_noop!(go(JobKind::Batch, vec![], ok, 1, 1, 100), Error::<Test>::NoTasks);
@@ -1184,7 +1204,7 @@ fn spare_entries_of_solo_tasks_do_not_use_up_the_assignments_of_a_block() {
 		// a trusted provider and runs alone, so each task's second entry is spare.
 		let r = ReplicationPolicy { initial: 2, max: 4, quorum: 2, adaptive: true };
 		let job = NextJobId::<Test>::get();
-		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, (0..40).map(cid).collect(), any_req(), r, 1, 10, 200));
+		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, (0..40).map(cid).collect(), any_req(), r, 1, 10, 200)));
 		assert_eq!(QueueTail::<Test>::get() - QueueHead::<Test>::get(), 80);
 		run_to(2);
 		// All 40 placed in one block (the cap is 50 placements), the spares let go.
@@ -1238,7 +1258,7 @@ fn attack_bond_theft_missing_program_is_refused_at_submission() {
 	new_test_ext(3).execute_with(|| {
 		let missing = cid(MISSING_BYTE);
 		let go = |program: ContentId, kind: JobKind, inputs: Vec<ContentId>| {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), program, None, kind, inputs, any_req(), policy(2, 4, 2), PRICE, CAP, 100)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(program, None, kind, inputs, any_req(), policy(2, 4, 2), PRICE, CAP, 100))
 		};
 		// Programs are read from the chain by every provider: they must be there.
 		assert_noop!(go(missing, JobKind::Batch, vec![cid(1)]), Error::<Test>::ContentMissing);
@@ -1258,8 +1278,7 @@ fn attack_bond_theft_content_cannot_be_deleted_while_the_job_needs_it() {
 		assert_ok!(Content::put(RuntimeOrigin::signed(REQUESTER), BoundedVec::truncate_from(b"the program".to_vec())));
 		let program = ContentId::of(b"the program");
 		assert_ok!(Market::submit_job(
-			RuntimeOrigin::signed(REQUESTER),
-			program,
+			RuntimeOrigin::signed(REQUESTER), job_spec(program,
 			None,
 			JobKind::Batch,
 			vec![cid(1)],
@@ -1267,8 +1286,7 @@ fn attack_bond_theft_content_cannot_be_deleted_while_the_job_needs_it() {
 			policy(2, 4, 2),
 			PRICE,
 			CAP,
-			100
-		));
+			100)));
 		// Deleting the program after submitting (so that assigned providers become no-shows)
 		// is refused while the job may still run: until its deadline plus one commit, one reveal
 		// and one delivery window (and two blocks of settlement).
@@ -1288,7 +1306,7 @@ fn attack_bond_theft_content_cannot_be_deleted_while_the_job_needs_it() {
 fn attack_bond_theft_unfinishable_fuel_cap_is_refused() {
 	new_test_ext(3).execute_with(|| {
 		let go = |cap: u64| {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, JobKind::Batch, vec![cid(1)], any_req(), policy(2, 4, 2), 1, cap, 100)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(1), None, JobKind::Batch, vec![cid(1)], any_req(), policy(2, 4, 2), 1, cap, 100))
 		};
 		assert_noop!(go(MAX_FUEL_CAP + 1), Error::<Test>::FuelCapTooHigh);
 		assert_ok!(go(MAX_FUEL_CAP));
@@ -1502,7 +1520,7 @@ fn a_failed_batch_action_is_undone_alone_named_and_the_batch_pays() {
 fn attack_queue_blocking_jobs_nobody_can_serve_are_refused() {
 	new_test_ext(3).execute_with(|| {
 		let go = |req: Requirements| {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, JobKind::Batch, vec![cid(1)], req, policy(2, 4, 2), 1, 1, 100)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(1), None, JobKind::Batch, vec![cid(1)], req, policy(2, 4, 2), 1, 1, 100))
 		};
 		assert_noop!(go(Requirements { min_reputation: Perbill::one(), ..any_req() }), Error::<Test>::RequiredReputationTooHigh);
 		assert_noop!(go(Requirements { arch: gravity_primitives::Arch::Aarch64, ..any_req() }), Error::<Test>::NoEligibleProvider);
@@ -1526,12 +1544,12 @@ fn attack_queue_blocking_unplaceable_replicas_fail_refund_and_free_the_queue() {
 		let mut jobs = vec![];
 		for _ in 0..3 {
 			jobs.push(NextJobId::<Test>::get());
-			assert_ok!(Market::submit_job(RuntimeOrigin::signed(OTHER), cid(1), None, JobKind::Batch, inputs.clone(), req.clone(), policy(5, 5, 4), 1, 1, 1_000));
+			assert_ok!(Market::submit_job(RuntimeOrigin::signed(OTHER), job_spec(cid(1), None, JobKind::Batch, inputs.clone(), req.clone(), policy(5, 5, 4), 1, 1, 1_000)));
 		}
 		// 960 of the 1,000 queue places, paid for with a deposit per queued replica.
 		assert_eq!(deposit_held(OTHER), 960 * QUEUE_DEPOSIT);
 		assert_ok!(pallet_gravity_providers::Pallet::<Test>::go_offline(RuntimeOrigin::signed(SHILL)));
-		let honest = || Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, JobKind::Batch, inputs.clone(), any_req(), policy(2, 4, 2), 1, 1, 1_000);
+		let honest = || Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(1), None, JobKind::Batch, inputs.clone(), any_req(), policy(2, 4, 2), 1, 1, 1_000));
 		assert_noop!(honest(), Error::<Test>::QueueFull);
 		// Each task fails after `MaxDeferrals` (3) fruitless tries of its entries: the first pass
 		// over the queue fails every task (2 of its 5 entries are re-queued), the second drops
@@ -1787,7 +1805,7 @@ mod prop {
 						// refused, so it is given room for a fresh round.
 						let r = ReplicationPolicy { initial, max: (initial + extra).min(5), quorum: 2, adaptive: false };
 						let r = if r.survives_one_bad_replica() { r } else { ReplicationPolicy { max: initial + 2, ..r } };
-						let _ = Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, kind, (0..tasks).map(cid).collect(), any_req(), r, price as u64, 100, System::block_number() + 40);
+						let _ = Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(1), None, kind, (0..tasks).map(cid).collect(), any_req(), r, price as u64, 100, System::block_number() + 40));
 					},
 					Op::Cancel(j) => {
 						let _ = Market::cancel_job(RuntimeOrigin::signed(REQUESTER), j as u64);
@@ -2166,12 +2184,12 @@ fn attack_an_input_of_absurd_length_is_refused_at_submission() {
 	new_test_ext(3).execute_with(|| {
 		let huge = ContentId { root: H256::repeat_byte(1), length: 1 << 60 };
 		assert_noop!(
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![huge], any_req(), policy(2, 4, 2), PRICE, CAP, 200),
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![huge], any_req(), policy(2, 4, 2), PRICE, CAP, 200)),
 			Error::<Test>::InputTooLarge
 		);
 		let at_bound = ContentId { root: H256::repeat_byte(1), length: MAX_CONTENT_LENGTH + 1 };
 		assert_noop!(
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![at_bound], any_req(), policy(2, 4, 2), PRICE, CAP, 200),
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![at_bound], any_req(), policy(2, 4, 2), PRICE, CAP, 200)),
 			Error::<Test>::InputTooLarge
 		);
 	});
@@ -2189,7 +2207,7 @@ fn caught_solo_cheat(r: ReplicationPolicy, withhold: bool) -> JobId {
 	SpotCheckRate::set(Perbill::from_percent(10));
 	build_trust(1, 30);
 	let job = NextJobId::<Test>::get();
-	assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200));
+	assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200)));
 	run_to(2);
 	assert_eq!(open_providers(job, 0), vec![1]);
 	assert!(Tasks::<Test>::get(job, 0).unwrap().check_pending, "{r:?}");
@@ -2252,7 +2270,7 @@ fn attack_a_caught_solo_cheat_is_penalized_and_loses_its_trust_at_every_adaptive
 				if let Some(error) = refused {
 					new_test_ext(1).execute_with(|| {
 						assert_noop!(
-							Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200),
+							Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200)),
 							error
 						);
 					});
@@ -2297,7 +2315,7 @@ fn an_honest_solo_replica_that_is_spot_checked_is_paid_with_its_checkers() {
 		build_trust(1, 30);
 		let r = ReplicationPolicy { initial: 2, max: 4, quorum: 2, adaptive: true };
 		let job = NextJobId::<Test>::get();
-		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200));
+		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200)));
 		run_to(2);
 		for p in 2..=3 {
 			assert_ok!(pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(p), caps(), 10_000));
@@ -2325,7 +2343,7 @@ fn attack_a_deadline_centuries_away_is_refused_at_submission() {
 	new_test_ext(3).execute_with(|| {
 		let now = System::block_number();
 		let submit = |deadline| {
-			Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(2, 4, 2), PRICE, CAP, deadline)
+			Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(2, 4, 2), PRICE, CAP, deadline))
 		};
 		let before = Balances::free_balance(REQUESTER);
 		assert_noop!(submit(u64::MAX), Error::<Test>::DeadlineTooFar);
@@ -2430,7 +2448,7 @@ fn attack_one_bad_replica_fails_no_task_at_any_accepted_policy() {
 				for adaptive in [false, true] {
 					let r = ReplicationPolicy { initial, max, quorum, adaptive };
 					let ok = new_test_ext(8).execute_with(|| {
-						Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, PRICE, CAP, 200)
+						Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, PRICE, CAP, 200))
 					});
 					match ok {
 						Ok(_) => assert!(r.survives_one_bad_replica(), "{r:?} accepted"),
@@ -2473,7 +2491,7 @@ fn attack_one_bad_replica_fails_no_task_at_any_accepted_policy() {
 	new_test_ext(8).execute_with(|| {
 		for (i, m, q) in [(2, 2, 2), (2, 3, 2), (1, 1, 1), (1, 3, 1), (3, 3, 1), (3, 3, 3), (3, 4, 3)] {
 			assert_noop!(
-				Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(i, m, q), PRICE, CAP, 200),
+				Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(i, m, q), PRICE, CAP, 200)),
 				Error::<Test>::FragileReplication
 			);
 		}
@@ -2553,9 +2571,9 @@ fn attack_hostage_queue_busy_providers_hold_no_entry_past_the_placement_wait() {
 		let mut jobs = vec![];
 		for _ in 0..3 {
 			jobs.push(NextJobId::<Test>::get());
-			assert_ok!(Market::submit_job(RuntimeOrigin::signed(OTHER), cid(1), None, JobKind::Batch, inputs.clone(), req.clone(), policy(5, 5, 4), 1, 1, 1_000));
+			assert_ok!(Market::submit_job(RuntimeOrigin::signed(OTHER), job_spec(cid(1), None, JobKind::Batch, inputs.clone(), req.clone(), policy(5, 5, 4), 1, 1, 1_000)));
 		}
-		let honest = || Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(1), None, JobKind::Batch, inputs.clone(), any_req(), policy(2, 4, 2), 1, 1, 1_000);
+		let honest = || Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(1), None, JobKind::Batch, inputs.clone(), any_req(), policy(2, 4, 2), 1, 1, 1_000));
 		assert_noop!(honest(), Error::<Test>::QueueFull);
 		// Each entry is deferred as busy (not counted toward `MaxDeferrals`) until it has waited
 		// 20 blocks; then its task fails. 960 entries at 50 a block: two passes.
@@ -2619,7 +2637,7 @@ fn attack_concurrent_solo_tasks_cannot_multiply_what_one_cheat_gains() {
 		let submit = || {
 			let id = NextJobId::<Test>::get();
 			let r = ReplicationPolicy { initial: 2, max: 4, quorum: 2, adaptive: true };
-			assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 6, 10, 200));
+			assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 6, 10, 200)));
 			id
 		};
 		let (a, b) = (submit(), submit());
@@ -2831,7 +2849,7 @@ fn attack_a_pair_in_a_later_round_cannot_outvote_the_survivor_of_an_earlier_one(
 fn the_losers_of_a_dispute_pay_for_its_fresh_round_up_to_their_whole_bonds() {
 	new_test_ext(10).execute_with(|| {
 		let id = NextJobId::<Test>::get();
-		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(3, 3, 2), 10, 1_000, 200));
+		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(3, 3, 2), 10, 1_000, 200)));
 		next_block();
 		let round0 = open_providers(id, 0);
 		let pair = [round0[0], round0[1]];
@@ -2860,14 +2878,7 @@ fn the_losers_of_a_dispute_pay_for_its_fresh_round_up_to_their_whole_bonds() {
 #[test]
 fn a_caught_solo_cheat_pays_for_the_dispute_that_confirms_the_check() {
 	new_test_ext(1).execute_with(|| {
-		SpotCheckRate::set(Perbill::from_percent(10));
-		build_trust(1, 30);
-		let job = cheap_adaptive_job();
-		run_to(2);
-		assert_eq!(open_providers(job, 0), vec![1]);
-		for p in 2..=9 {
-			assert_ok!(pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(p), caps(), 10_000));
-		}
+		let job = solo_job_then_providers(9);
 		commit(1, job, 0, cid(66), 10);
 		SpotCheckRate::set(Perbill::one());
 		next_block();

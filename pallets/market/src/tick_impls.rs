@@ -246,16 +246,9 @@ impl<T: Config> Pallet<T> {
 			// the checked replica, which is judged against what they agree on at delivery:
 			// a junk result is a dissent (slashed, trust wiped) whatever the quorum, never a
 			// tie. `submit_job` makes sure an adaptive policy has the room for them.
-			let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;
 			let k = job.replication.quorum;
-			task.round = task.round.saturating_add(1);
-			task.wanted = open.saturating_add(k);
-			task.quorum = k;
-			task.queued = task.queued.saturating_add(k);
-			for _ in 0..k {
-				Self::enqueue(job_id, task_idx);
-			}
-			Self::deposit_event(Event::ReplicasAdded { job: job_id, task: task_idx, count: k, round: task.round });
+			let round = Self::next_round(job_id, task_idx, task, k, k);
+			Self::deposit_event(Event::ReplicasAdded { job: job_id, task: task_idx, count: k, round });
 		}
 		Self::maybe_open_reveals(job_id, task_idx, task, now);
 		solo

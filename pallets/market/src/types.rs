@@ -88,6 +88,36 @@ impl<MaxReplicas: Get<u32>> Get<u32> for ReplicaBound<MaxReplicas> {
 	}
 }
 
+/// Everything a requester asks of a job: the one argument of `submit_job` (one form in
+/// polkadot.js apps).
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct JobSpec<Balance, BlockNumber> {
+	/// Content id of the task program (Wasm), stored on chain (`content.put`).
+	pub program: ContentId,
+	/// The network peer id (bytes) of a node that holds the inputs, usually the requester's
+	/// own node after `gravity_put`; providers fetch from it and from each other. `None` when
+	/// every input is on chain or already held by providers.
+	pub source: Option<PeerIdBytes>,
+	/// Batch, map-reduce (one map task per input, then reducers) or render.
+	pub kind: JobKind,
+	/// One content id per task (batch, map); the scene (render). At most `MaxTasksPerJob`.
+	/// Inputs live off chain: the chain does not check that they exist. A provider that cannot
+	/// fetch one declines its replica, and the task is reassigned or refunded.
+	pub inputs: alloc::vec::Vec<ContentId>,
+	/// What a provider must have (architecture, memory, GPU, reputation).
+	pub requirements: Requirements,
+	/// How many providers run each task and how many must agree.
+	pub replication: ReplicationPolicy,
+	/// Paid per unit of fuel a verified result used.
+	pub price_per_fuel: Balance,
+	/// Most fuel a task may use (at most `MaxFuelCap`).
+	pub fuel_cap: u64,
+	/// Block by which the job must be done; unfinished work is refunded.
+	pub deadline: BlockNumber,
+}
+
 /// Which stage a task belongs to.
 #[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Stage {

@@ -83,6 +83,23 @@ impl<T: Config> Pallet<T> {
 		Self::maybe_open_reveals(job_id, task_idx, task, now);
 	}
 
+	/// Start the next round of `task` in its commit phase: `count` more replicas queued, deciding
+	/// by `quorum` agreeing results of the round alone (the open replicas of earlier rounds wait
+	/// to be judged against its result). Returns the new round.
+	pub(crate) fn next_round(job_id: JobId, task_idx: TaskIndex, task: &mut TaskOf<T>, count: u8, quorum: u8) -> u8 {
+		let open = task.replicas.iter().filter(|r| r.is_open()).count() as u8;
+		task.round = task.round.saturating_add(1);
+		task.wanted = open.saturating_add(count);
+		task.quorum = quorum;
+		task.phase = TaskPhase::Committing;
+		task.agreed = None;
+		task.queued = task.queued.saturating_add(count);
+		for _ in 0..count {
+			Self::enqueue(job_id, task_idx);
+		}
+		task.round
+	}
+
 	/// Replicas `task` may still be given: its policy's `max`, plus its dispute's fresh
 	/// replicas, less those it has had.
 	pub(crate) fn room(job: &JobOf<T>, task: &TaskOf<T>) -> u8 {
