@@ -18,7 +18,7 @@ source scripts/env.sh
 export SKIP_FRAME_STORAGE_ACCESS_TEST_RUNTIME_WASM_BUILD=1
 cargo build --release --workspace --features gravity-node/runtime-benchmarks
 node_bin="$CARGO_TARGET_DIR/release/gravity-node"
-for pallet in ${PALLETS:-providers market content}; do
+for pallet in ${PALLETS:-providers market content validators}; do
 	echo "== pallet_gravity_$pallet"
 	"$node_bin" benchmark pallet --chain dev --pallet "pallet_gravity_$pallet" --extrinsic '*' \
 		--steps "${STEPS:-10}" --repeat "${REPEAT:-3}" \

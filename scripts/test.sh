@@ -19,8 +19,8 @@ step "unit and property tests"
 cargo test --release --locked --workspace
 
 step "pallet benchmarks run on the mock runtimes (feature runtime-benchmarks)"
-SKIP_WASM_BUILD=1 cargo test --release --locked -p pallet-gravity-providers -p pallet-gravity-market -p pallet-gravity-content \
-	--features pallet-gravity-providers/runtime-benchmarks,pallet-gravity-market/runtime-benchmarks,pallet-gravity-content/runtime-benchmarks
+SKIP_WASM_BUILD=1 cargo test --release --locked -p pallet-gravity-providers -p pallet-gravity-market -p pallet-gravity-content -p pallet-gravity-validators \
+	--features pallet-gravity-providers/runtime-benchmarks,pallet-gravity-market/runtime-benchmarks,pallet-gravity-content/runtime-benchmarks,pallet-gravity-validators/runtime-benchmarks
 
 step "end-to-end: @polkadot/api against gravity-node --dev"
 node --test --test-concurrency=1 tests/e2e/

@@ -11,6 +11,7 @@ use frame_support::{
 };
 use frame_system::limits::{BlockLength, BlockWeights};
 use pallet_transaction_payment::FungibleAdapter;
+use frame_support::traits::Get;
 use sp_runtime::{
 	traits::AccountIdConversion,
 	Perbill,
@@ -57,15 +58,18 @@ impl frame_system::Config for Runtime {
 }
 
 impl pallet_babe::Config for Runtime {
-	type EpochDuration = ConstU64<{ crate::EPOCH_DURATION_IN_SLOTS }>;
+	/// A BABE epoch is a session: its length is set in genesis (`Validators::SessionLength`).
+	type EpochDuration = pallet_gravity_validators::SessionLengthOf<Runtime>;
 	type ExpectedBlockTime = ConstU64<{ crate::MILLI_SECS_PER_BLOCK }>;
-	type EpochChangeTrigger = pallet_babe::SameAuthoritiesForever;
-	type DisabledValidators = ();
+	/// The session pallet ends the epoch (and plans the next authority set).
+	type EpochChangeTrigger = pallet_babe::ExternalTrigger;
+	type DisabledValidators = Session;
 	type WeightInfo = ();
-	type MaxAuthorities = ConstU32<32>;
+	type MaxAuthorities = ConstU32<{ MAX_VALIDATORS }>;
 	type MaxNominators = ConstU32<0>;
-	type KeyOwnerProof = sp_core::Void;
-	type EquivocationReportSystem = ();
+	type KeyOwnerProof = sp_session::MembershipProof;
+	type EquivocationReportSystem =
+		pallet_babe::EquivocationReportSystem<Self, Offences, Historical, ReportLongevity>;
 }
 
 /// Randomness for the market: the VRF output of the parent block (`pallet_babe`), hashed with
@@ -88,11 +92,105 @@ impl frame_support::traits::Randomness<Hash, BlockNumber> for MarketRandomness {
 impl pallet_grandpa::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type WeightInfo = ();
-	type MaxAuthorities = ConstU32<32>;
+	type MaxAuthorities = ConstU32<{ MAX_VALIDATORS }>;
 	type MaxNominators = ConstU32<0>;
-	type MaxSetIdSessionEntries = ConstU64<0>;
-	type KeyOwnerProof = sp_core::Void;
-	type EquivocationReportSystem = ();
+	/// Set ids are kept for the sessions in which an equivocation can still be reported.
+	type MaxSetIdSessionEntries = ConstU64<{ VALIDATOR_BONDING_SESSIONS as u64 }>;
+	type KeyOwnerProof = sp_session::MembershipProof;
+	type EquivocationReportSystem =
+		pallet_grandpa::EquivocationReportSystem<Self, Offences, Historical, ReportLongevity>;
+}
+
+/// The most validators in a session.
+pub const MAX_VALIDATORS: u32 = 32;
+/// Sessions a leaving validator's bond stays held and slashable, and how far back an
+/// equivocation can be reported (the session history kept): 6 sessions (an hour on the
+/// testnet, 6 minutes on dev and local chains).
+pub const VALIDATOR_BONDING_SESSIONS: u32 = 6;
+
+parameter_types! {
+	/// An equivocation report stays valid in the pool for the bonding window, in blocks.
+	pub ReportLongevity: u64 = VALIDATOR_BONDING_SESSIONS as u64
+		* pallet_gravity_validators::SessionLengthOf::<Runtime>::get();
+	/// A validator bonds at least 10,000 GRAV.
+	pub const MinValidatorBond: Balance = 10_000 * UNIT;
+}
+
+impl pallet_authorship::Config for Runtime {
+	type FindAuthor = pallet_session::FindAccountFromAuthorIndex<Self, Babe>;
+	/// Counts each validator's blocks (`Validators::Members`).
+	type EventHandler = Validators;
+}
+
+impl pallet_session::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type ValidatorId = AccountId;
+	type ValidatorIdOf = sp_runtime::traits::ConvertInto;
+	/// Sessions end with BABE's epochs.
+	type ShouldEndSession = Babe;
+	type NextSessionRotation = Babe;
+	/// The validator registry plans each session's set; the historical pallet keeps a root of
+	/// each set and its keys, for key-ownership proofs in equivocation reports.
+	type SessionManager = pallet_session::historical::NoteHistoricalRoot<Self, Validators>;
+	type SessionHandler = <crate::SessionKeys as sp_runtime::traits::OpaqueKeys>::KeyTypeIdProviders;
+	type Keys = crate::SessionKeys;
+	/// An offender is disabled at once, up to a third of the set (BFT safety).
+	type DisablingStrategy = pallet_session::disabling::UpToLimitDisablingStrategy<3>;
+	type WeightInfo = pallet_session::weights::SubstrateWeight<Runtime>;
+	type Currency = Balances;
+	/// Setting keys holds 1 GRAV (released by `session.purgeKeys`).
+	type KeyDeposit = ConstU128<UNIT>;
+}
+
+impl pallet_session::historical::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type FullIdentification = ();
+	type FullIdentificationOf = pallet_gravity_validators::AlwaysIdentified;
+}
+
+impl pallet_offences::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type IdentificationTuple = pallet_session::historical::IdentificationTuple<Self>;
+	type OnOffenceHandler = Validators;
+}
+
+impl pallet_gravity_validators::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	/// `sudo` today; a governance origin later.
+	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
+	type Session = Session;
+	type KeysRegistration = Session;
+	/// Slashed bonds go to the treasury, like every slash in Gravity.
+	type SlashBeneficiary = GravityTreasury;
+	type MinBond = MinValidatorBond;
+	/// Never an empty set; how many more a network needs is the admin's call.
+	type MinValidators = ConstU32<1>;
+	type MaxValidators = ConstU32<{ MAX_VALIDATORS }>;
+	type MaxCandidates = ConstU32<64>;
+	type BondingSessions = ConstU32<VALIDATOR_BONDING_SESSIONS>;
+	/// Ten minutes of 6-second slots, unless the genesis config says otherwise.
+	type DefaultSessionLength = ConstU64<100>;
+	type WeightInfo = pallet_gravity_validators::weights::SubstrateWeight<Runtime>;
+}
+
+/// Unsigned transactions built in the runtime (equivocation reports).
+impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type Extrinsic = UncheckedExtrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<LocalCall> frame_system::offchain::CreateBare<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	fn create_bare(call: RuntimeCall) -> UncheckedExtrinsic {
+		UncheckedExtrinsic::new_bare(call)
+	}
 }
 
 impl pallet_timestamp::Config for Runtime {

@@ -1,7 +1,8 @@
-//! Genesis presets: `development` (one validator, Alice) and `local_testnet` (Alice and Bob).
+//! Genesis presets: `development` (one validator, Alice) and `local_testnet` (Alice and Bob),
+//! both with one-minute sessions; each genesis validator bonds `MinValidatorBond`.
 //! The node builds its chain specs from these presets through the `GenesisBuilder` runtime API.
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, UNIT};
+use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SessionKeys, SudoConfig, UNIT};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use gravity_primitives::{Arch, Capabilities, DeviceClass};
@@ -36,7 +37,7 @@ pub fn dev_providers() -> Vec<Sr25519Keyring> {
 }
 
 fn testnet_genesis(
-	initial_authorities: Vec<(BabeId, GrandpaId)>,
+	initial_authorities: Vec<(AccountId, BabeId, GrandpaId)>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
 ) -> Value {
@@ -56,21 +57,31 @@ fn testnet_genesis(
 				.chain([(crate::configs::GravityTreasury::get(), crate::EXISTENTIAL_DEPOSIT)])
 				.collect::<Vec<_>>(),
 		},
-		babe: pallet_babe::GenesisConfig {
-			authorities: initial_authorities.iter().map(|x| (x.0.clone(), 1)).collect::<Vec<_>>(),
-			epoch_config: crate::BABE_GENESIS_EPOCH_CONFIG,
+		// BABE and GRANDPA get their authorities from the session pallet's first set.
+		babe: pallet_babe::GenesisConfig { epoch_config: crate::BABE_GENESIS_EPOCH_CONFIG },
+		validators: pallet_gravity_validators::GenesisConfig {
+			validators: initial_authorities
+				.iter()
+				.map(|x| (x.0.clone(), crate::configs::MinValidatorBond::get()))
+				.collect::<Vec<_>>(),
+			session_length: crate::DEV_SESSION_LENGTH,
 		},
-		grandpa: pallet_grandpa::GenesisConfig {
-			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
+		session: pallet_session::GenesisConfig {
+			keys: initial_authorities
+				.iter()
+				.map(|x| {
+					(x.0.clone(), x.0.clone(), SessionKeys { babe: x.1.clone(), grandpa: x.2.clone() })
+				})
+				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
 	})
 }
 
-/// The dev keys of a well-known account: sr25519 for BABE, ed25519 for GRANDPA
+/// A well-known account and its dev session keys: sr25519 for BABE, ed25519 for GRANDPA
 /// (the keys `--alice`, `--bob`, … insert into a node's keystore).
-fn authority(sr: Sr25519Keyring, ed: Ed25519Keyring) -> (BabeId, GrandpaId) {
-	(sr.public().into(), ed.public().into())
+fn authority(sr: Sr25519Keyring, ed: Ed25519Keyring) -> (AccountId, BabeId, GrandpaId) {
+	(sr.to_account_id(), sr.public().into(), ed.public().into())
 }
 
 /// `development`: Alice alone authors and finalizes.

@@ -76,7 +76,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("gravity"),
 	impl_name: alloc::borrow::Cow::Borrowed("gravity"),
 	authoring_version: 1,
-	spec_version: 105,
+	spec_version: 106,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -95,9 +95,10 @@ pub const MILLI_SECS_PER_BLOCK: u64 = 6000;
 /// BABE slot duration equals the block time.
 pub const SLOT_DURATION: u64 = MILLI_SECS_PER_BLOCK;
 
-/// BABE epoch: one hour of slots. Authorities do not change (`SameAuthoritiesForever`); the
-/// epoch only sets how often the epoch randomness is renewed.
-pub const EPOCH_DURATION_IN_SLOTS: u64 = 600;
+/// Session (= BABE epoch) length in slots on the dev and local chains: one minute, so that
+/// validators join and leave quickly in tests. The testnet's sessions last ten minutes
+/// (`Validators::DefaultSessionLength`). Set in genesis (`validators.sessionLength`).
+pub const DEV_SESSION_LENGTH: u64 = 10;
 
 /// BABE: a primary (VRF-won) slot with probability 1/4 per authority, and a *secondary VRF*
 /// slot, assigned round-robin, for every slot nobody won. Both kinds carry a VRF output, so
@@ -212,6 +213,23 @@ mod runtime {
 
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
+
+	// Validators: the registry plans sessions (declared before `Session`, whose genesis asks
+	// it for the first set), offences are proven against the historical session roots.
+	#[runtime::pallet_index(7)]
+	pub type Authorship = pallet_authorship;
+
+	#[runtime::pallet_index(8)]
+	pub type Validators = pallet_gravity_validators;
+
+	#[runtime::pallet_index(9)]
+	pub type Session = pallet_session;
+
+	#[runtime::pallet_index(10)]
+	pub type Historical = pallet_session::historical;
+
+	#[runtime::pallet_index(11)]
+	pub type Offences = pallet_offences;
 
 
 	// The Gravity compute market.

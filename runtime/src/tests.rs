@@ -189,3 +189,70 @@ fn filling_a_block_by_length_costs_whole_grav() {
 	println!("filling one block's Normal length: {} mGRAV", cost / crate::MILLI_UNIT);
 	assert!(cost >= 3 * crate::UNIT);
 }
+
+/// The state the `local_testnet` preset builds.
+fn local_genesis() -> sp_io::TestExternalities {
+	let json = crate::genesis_config_presets::get_preset(&sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET.into())
+		.expect("the local preset exists");
+	// A preset is a patch over the default config, as the node applies it.
+	fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+		match (base, patch) {
+			(serde_json::Value::Object(b), serde_json::Value::Object(p)) =>
+				for (k, v) in p {
+					merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+				},
+			(b, p) => *b = p,
+		}
+	}
+	let mut config = serde_json::to_value(crate::RuntimeGenesisConfig::default()).expect("serializes");
+	merge(&mut config, serde_json::from_slice(&json).expect("a JSON patch"));
+	let full = serde_json::to_vec(&config).expect("serializes");
+	let mut ext = sp_io::TestExternalities::default();
+	ext.execute_with(|| {
+		frame_support::genesis_builder_helper::build_state::<crate::RuntimeGenesisConfig>(full)
+			.expect("the local preset builds");
+	});
+	ext
+}
+
+#[test]
+fn the_genesis_validators_are_the_session_babe_and_grandpa_authorities() {
+	use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+	local_genesis().execute_with(|| {
+		let alice = Sr25519Keyring::Alice.to_account_id();
+		let bob = Sr25519Keyring::Bob.to_account_id();
+		assert_eq!(crate::Session::validators(), vec![alice.clone(), bob.clone()]);
+		let babe: Vec<_> = crate::Babe::authorities().iter().map(|(k, _)| k.clone()).collect();
+		assert_eq!(babe, vec![Sr25519Keyring::Alice.public().into(), Sr25519Keyring::Bob.public().into()]);
+		let grandpa: Vec<_> = crate::Grandpa::grandpa_authorities().into_iter().map(|(k, _)| k).collect();
+		assert_eq!(grandpa, vec![Ed25519Keyring::Alice.public().into(), Ed25519Keyring::Bob.public().into()]);
+		assert_eq!(pallet_gravity_validators::SessionLength::<crate::Runtime>::get(), crate::DEV_SESSION_LENGTH);
+		for who in [&alice, &bob] {
+			let record = pallet_gravity_validators::Members::<crate::Runtime>::get(who).expect("registered");
+			assert_eq!(record.bond, crate::configs::MinValidatorBond::get());
+		}
+	});
+}
+
+#[test]
+fn key_ownership_proofs_name_the_genesis_validators_and_nobody_else() {
+	use frame_support::traits::KeyOwnerProofSystem;
+	use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+	local_genesis().execute_with(|| {
+		let babe_key: sp_consensus_babe::AuthorityId = Sr25519Keyring::Bob.public().into();
+		let proof = crate::Historical::prove((sp_consensus_babe::KEY_TYPE, babe_key.clone()))
+			.expect("Bob's BABE key is in the session");
+		assert_eq!(
+			crate::Historical::check_proof((sp_consensus_babe::KEY_TYPE, babe_key), proof.clone()),
+			Some((Sr25519Keyring::Bob.to_account_id(), ()))
+		);
+		// The same proof does not make Alice's key Bob's, nor does an outsider's key prove.
+		let alice: sp_consensus_babe::AuthorityId = Sr25519Keyring::Alice.public().into();
+		assert_eq!(crate::Historical::check_proof((sp_consensus_babe::KEY_TYPE, alice), proof), None);
+		let dave: sp_consensus_grandpa::AuthorityId = Ed25519Keyring::Dave.public().into();
+		let key = (sp_consensus_grandpa::KEY_TYPE, dave);
+		// (A "proof" can be built for any key: it proves absence, and does not check.)
+		let absent = crate::Historical::prove(key.clone()).expect("a proof of absence");
+		assert_eq!(crate::Historical::check_proof(key, absent), None);
+	});
+}

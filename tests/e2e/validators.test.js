@@ -1,0 +1,156 @@
+// A validator joins and leaves a running network, as a newcomer on another machine would:
+// a node started from the raw chain spec file alone (its own base path, its own loopback
+// address, no --alice, no mDNS, only the spec's boot node) generates session keys bound to its
+// account, sets them, bonds, is admitted by the admin (sudo), authors blocks within two
+// sessions of admission while GRANDPA keeps finalizing, then leaves.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { NODE_BIN, freePort } from './lib/node.js';
+import { connect, send } from '../../clients/js/gravity.mjs';
+import { rotateKeys, setKeys, register, status, UNIT } from '../../clients/js/validator.mjs';
+
+const ALICE_KEY = '0000000000000000000000000000000000000000000000000000000000000001';
+const ALICE_PEER = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
+
+let dir;
+const nodes = [];
+let alice; // api on Alice's node (the admin's)
+let ferdieApi; // api on the newcomer's own node
+let keyring;
+const lag = { max: 0, samples: 0 };
+let unsubLag;
+
+function start(name, args) {
+  const log = createWriteStream(path.join(dir, `${name}.log`), { flags: 'a' });
+  const child = spawn(NODE_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const n = { name, child, exited: new Promise((r) => child.on('exit', r)) };
+  nodes.push(n);
+  return n;
+}
+
+async function until(what, fn, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+before(async () => {
+  await cryptoWaitReady();
+  keyring = new Keyring({ type: 'sr25519', ss58Format: 7007 });
+  dir = mkdtempSync(path.join(os.tmpdir(), 'gravity-validators-'));
+  // The published spec: what a newcomer downloads.
+  const spec = execFileSync(NODE_BIN, ['export-chain-spec', '--chain', 'dev', '--raw'], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
+  const specFile = path.join(dir, 'spec.json');
+  writeFileSync(specFile, spec);
+  const p2p = await freePort();
+  const rpc = await freePort();
+  start('alice', ['--chain', specFile, '--alice', '--validator', '--force-authoring', '--base-path', path.join(dir, 'alice'),
+    '--node-key', ALICE_KEY, '--listen-addr', `/ip4/127.0.0.1/tcp/${p2p}`, '--rpc-port', String(rpc),
+    '--no-prometheus', '--no-telemetry', '--no-mdns']);
+  const ferdieRpc = await freePort();
+  // A validator's network identity is generated once, before its first start.
+  execFileSync(NODE_BIN, ['key', 'generate-node-key', '--chain', specFile, '--base-path', path.join(dir, 'ferdie')], { stdio: 'ignore' });
+  // Another "host": its own loopback address, base path and ports; it knows only the boot node.
+  start('ferdie', ['--chain', specFile, '--validator', '--base-path', path.join(dir, 'ferdie'),
+    '--listen-addr', `/ip4/127.0.0.2/tcp/${await freePort()}`, '--bootnodes', `/ip4/127.0.0.1/tcp/${p2p}/p2p/${ALICE_PEER}`,
+    '--rpc-port', String(ferdieRpc), '--no-prometheus', '--no-telemetry', '--no-mdns']);
+  // Fail at once, with the node's last words, if a node exits instead of serving RPC.
+  const died = Promise.race(nodes.map((n) => n.exited.then((code) => {
+    throw new Error(`${n.name} exited (${code}) during start; see ${path.join(dir, n.name + '.log')}`);
+  })));
+  died.catch(() => {});
+  alice = await Promise.race([connect(`ws://127.0.0.1:${rpc}`), died]);
+  ferdieApi = await Promise.race([connect(`ws://127.0.0.1:${ferdieRpc}`), died]);
+  unsubLag = await alice.rpc.chain.subscribeNewHeads(async (h) => {
+    const fin = await alice.rpc.chain.getHeader(await alice.rpc.chain.getFinalizedHead());
+    const l = h.number.toNumber() - fin.number.toNumber();
+    lag.max = Math.max(lag.max, l);
+    lag.samples++;
+  });
+});
+
+after(async () => {
+  unsubLag?.();
+  await alice?.disconnect();
+  await ferdieApi?.disconnect();
+  for (const n of nodes) n.child.kill('SIGINT');
+  await Promise.all(nodes.map((n) => Promise.race([n.exited, new Promise((r) => setTimeout(() => { n.child.kill('SIGKILL'); r(); }, 10_000))])));
+  if (!process.env.KEEP_LOGS) rmSync(dir, { recursive: true, force: true });
+  console.log(`finality lag: max ${lag.max} blocks over ${lag.samples} blocks`);
+});
+
+test('bad onboarding input gets named errors: no keys, keys without a proof', { timeout: 120_000 }, async () => {
+  const ferdie = keyring.addFromUri('//Ferdie');
+  await assert.rejects(register(alice, ferdie, 10_000n * UNIT), /validators\.NoSessionKeys/);
+  // Plain author_rotateKeys gives keys but no ownership proof: the session pallet refuses them.
+  const keys = await ferdieApi.rpc.author.rotateKeys();
+  await assert.rejects(send(alice, alice.tx.session.setKeys(keys, '0x'), ferdie), /session\.InvalidProof/);
+  // A proof made for another owner (Alice) does not let Ferdie take the keys.
+  const forAlice = await rotateKeys(ferdieApi, keyring.addFromUri('//Alice').address);
+  await assert.rejects(setKeys(alice, ferdie, forAlice), /session\.InvalidProof/);
+  const st = await status(alice, ferdie.address);
+  assert.equal(st.registered, false);
+});
+
+test('a newcomer joins from the spec alone, authors within two sessions, finality holds, then leaves', { timeout: 600_000 }, async () => {
+  const ferdie = keyring.addFromUri('//Ferdie');
+  const sudo = keyring.addFromUri('//Alice');
+  // The newcomer's node syncs from the boot node.
+  await until('Ferdie to sync', async () => (await ferdieApi.rpc.chain.getHeader()).number.toNumber() >= 3, 120_000);
+
+  // Keys from Ferdie's own node, bound to Ferdie's account; set, bond, register.
+  const generated = await rotateKeys(ferdieApi, ferdie.address);
+  await setKeys(ferdieApi, ferdie, generated);
+  const bond = 10_000n * UNIT;
+  await register(ferdieApi, ferdie, bond);
+  let st = await status(alice, ferdie.address);
+  assert.equal(st.status, 'Candidate');
+  assert.equal(st.bond, bond);
+
+  const { events } = await send(alice, alice.tx.sudo.sudo(alice.tx.validators.admit(ferdie.address)), sudo);
+  const admitted = events.find(({ event }) => alice.events.validators.ValidatorAdmitted.is(event));
+  assert.ok(admitted, 'ValidatorAdmitted event');
+  const admittedIn = admitted.event.data.session.toNumber();
+  console.log(`admitted in session ${admittedIn}`);
+
+  // Authors within two sessions of admission (one-minute sessions on this chain).
+  const authored = await until('Ferdie to author a block', async () => {
+    const s = await status(alice, ferdie.address);
+    return s.blocksAuthored > 0 ? s : null;
+  }, 5 * 60_000);
+  console.log(`first authored in session ${authored.session}: ${JSON.stringify({ ...authored, bond: String(authored.bond), slashed: String(authored.slashed) })}`);
+  assert.ok(authored.session <= admittedIn + 2, `authored first in session ${authored.session}, admitted in ${admittedIn}`);
+  assert.equal(authored.inCurrentSession, true);
+  const grandpa = await alice.call.grandpaApi.grandpaAuthorities();
+  assert.equal(grandpa.length, 2, 'Ferdie votes in GRANDPA too');
+
+  // Finality keeps up through the join.
+  const fin0 = (await alice.rpc.chain.getHeader(await alice.rpc.chain.getFinalizedHead())).number.toNumber();
+  await until('finality to advance with two voters', async () =>
+    (await alice.rpc.chain.getHeader(await alice.rpc.chain.getFinalizedHead())).number.toNumber() >= fin0 + 3, 60_000);
+
+  // Leave: out of the set two rotations later; the bond stays held until `unbondsAt`.
+  await send(ferdieApi, ferdieApi.tx.validators.leave(), ferdie);
+  st = await status(alice, ferdie.address);
+  assert.equal(st.status, 'Leaving');
+  assert.equal(st.cause, 'Left');
+  await until('Ferdie to leave the session', async () => !(await status(alice, ferdie.address)).inCurrentSession, 4 * 60_000);
+  const fin1 = (await alice.rpc.chain.getHeader(await alice.rpc.chain.getFinalizedHead())).number.toNumber();
+  await until('finality to advance after the leave', async () =>
+    (await alice.rpc.chain.getHeader(await alice.rpc.chain.getFinalizedHead())).number.toNumber() >= fin1 + 3, 60_000);
+  await assert.rejects(send(ferdieApi, ferdieApi.tx.validators.withdrawBond(), ferdie), /validators\.StillBonded/);
+  console.log(`finality lag through join and leave: max ${lag.max} blocks over ${lag.samples} blocks`);
+  assert.ok(lag.max <= 3, `finality lagged ${lag.max} blocks`);
+});
