@@ -4,6 +4,7 @@ mod chain_spec;
 mod cli;
 mod command;
 mod data_cli;
+mod equivocation;
 mod rpc;
 mod service;
 

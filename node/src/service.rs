@@ -17,7 +17,7 @@ pub type HostFunctions = sp_io::SubstrateHostFunctions;
 pub(crate) type FullClient =
 	sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<HostFunctions>>;
 type FullBackend = sc_service::TFullBackend<Block>;
-type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
+pub(crate) type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 
 /// The minimum period of blocks on which justifications will be imported and generated.
 const GRANDPA_JUSTIFICATION_PERIOD: u32 = 512;
@@ -29,7 +29,7 @@ pub type Service = sc_service::PartialComponents<
 	sc_consensus::DefaultImportQueue<Block>,
 	sc_transaction_pool::TransactionPoolHandle<Block, FullClient>,
 	(
-		BabeImport,
+		Import,
 		sc_consensus_babe::BabeLink<Block>,
 		// Keeps BABE's epoch worker alive (it stops when its last handle is dropped).
 		sc_consensus_babe::BabeWorkerHandle<Block>,
@@ -53,6 +53,10 @@ type BabeImport = sc_consensus_babe::BabeBlockImport<
 	>,
 	FullSelectChain,
 >;
+
+/// What blocks are imported through: BABE's import, behind the sealed-header equivocation
+/// reporter (see [`crate::equivocation`]).
+type Import = crate::equivocation::SealedEquivocations<BabeImport>;
 
 /// The inherent data providers of a block at `slot_duration`: now, and the slot of now.
 fn babe_inherents(slot_duration: sp_consensus_babe::SlotDuration) -> BabeInherents {
@@ -123,6 +127,13 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		select_chain.clone(),
 		OffchainTransactionPoolFactory::new(transaction_pool.clone()),
 	)?;
+	let block_import = crate::equivocation::SealedEquivocations::new(
+		block_import,
+		client.clone(),
+		select_chain.clone(),
+		OffchainTransactionPoolFactory::new(transaction_pool.clone()),
+		slot_duration,
+	);
 
 	let (import_queue, babe_worker_handle) = sc_consensus_babe::import_queue(ImportQueueParams {
 		link: babe_link.clone(),

@@ -68,8 +68,8 @@ impl pallet_babe::Config for Runtime {
 	type MaxAuthorities = ConstU32<{ MAX_VALIDATORS }>;
 	type MaxNominators = ConstU32<0>;
 	type KeyOwnerProof = sp_session::MembershipProof;
-	type EquivocationReportSystem =
-		pallet_babe::EquivocationReportSystem<Self, Offences, Historical, ReportLongevity>;
+	/// BABE's own report system, the two seals checked before a report enters the pool.
+	type EquivocationReportSystem = crate::equivocation::BabeReports;
 }
 
 /// Randomness for the market: the VRF output of the parent block (`pallet_babe`), hashed with
@@ -97,8 +97,8 @@ impl pallet_grandpa::Config for Runtime {
 	/// Set ids are kept for the sessions in which an equivocation can still be reported.
 	type MaxSetIdSessionEntries = ConstU64<{ VALIDATOR_BONDING_SESSIONS as u64 }>;
 	type KeyOwnerProof = sp_session::MembershipProof;
-	type EquivocationReportSystem =
-		pallet_grandpa::EquivocationReportSystem<Self, Offences, Historical, ReportLongevity>;
+	/// GRANDPA's own report system, the two votes checked before a report enters the pool.
+	type EquivocationReportSystem = crate::equivocation::GrandpaReports;
 }
 
 /// The most validators in a session.

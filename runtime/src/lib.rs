@@ -6,7 +6,8 @@
 //! Layout:
 //! - [`configs`]: the `Config` of every pallet and the runtime constants;
 //! - [`apis`]: the runtime APIs the node, RPC clients and off-chain workers call;
-//! - [`genesis_config_presets`]: the `development` and `local_testnet` genesis presets.
+//! - [`genesis_config_presets`]: the `development` and `local_testnet` genesis presets, and the
+//!   `testnet` template a public network is made from.
 //!
 //! Token: **GRAV**, 12 decimals, SS58 prefix [`SS58_PREFIX`].
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -25,6 +26,7 @@ mod benchmarks;
 
 pub mod apis;
 pub mod configs;
+pub mod equivocation;
 pub mod fees;
 pub mod genesis_config_presets;
 #[cfg(test)]

@@ -256,3 +256,74 @@ fn key_ownership_proofs_name_the_genesis_validators_and_nobody_else() {
 		assert_eq!(crate::Historical::check_proof(key, absent), None);
 	});
 }
+
+/// Two headers Bob authored for one slot, sealed (or not) as `seal` says.
+fn babe_equivocation(seal: impl Fn(&crate::Header, u8) -> Option<sp_consensus_babe::AuthoritySignature>)
+	-> sp_consensus_babe::EquivocationProof<crate::Header> {
+	use sp_consensus_babe::digests::{CompatibleDigestItem, PreDigest, SecondaryPlainPreDigest};
+	use sp_runtime::{traits::Header as _, DigestItem};
+	let slot = sp_consensus_babe::Slot::from(42u64);
+	let header = |n: u8| {
+		let mut h = crate::Header::new(
+			1,
+			Default::default(),
+			sp_core::H256::repeat_byte(n),
+			Default::default(),
+			Default::default(),
+		);
+		h.digest_mut().push(DigestItem::babe_pre_digest(PreDigest::SecondaryPlain(SecondaryPlainPreDigest {
+			authority_index: 1,
+			slot,
+		})));
+		if let Some(sig) = seal(&h, n) {
+			h.digest_mut().push(DigestItem::babe_seal(sig));
+		}
+		h
+	};
+	sp_consensus_babe::EquivocationProof {
+		offender: sp_keyring::Sr25519Keyring::Bob.public().into(),
+		slot,
+		first_header: header(1),
+		second_header: header(2),
+	}
+}
+
+#[test]
+#[allow(deprecated)]
+fn a_babe_report_whose_headers_are_not_both_sealed_by_the_offender_is_refused_by_the_pool() {
+	use frame_support::traits::KeyOwnerProofSystem;
+	use sp_keyring::Sr25519Keyring;
+	use sp_runtime::traits::Hash as _;
+	use sp_runtime::transaction_validity::{InvalidTransaction, TransactionSource, TransactionValidityError};
+	local_genesis().execute_with(|| {
+		let bob: sp_consensus_babe::AuthorityId = Sr25519Keyring::Bob.public().into();
+		let owner = crate::Historical::prove((sp_consensus_babe::KEY_TYPE, bob))
+			.expect("Bob's BABE key is in the session");
+		let signed_by = |who: Sr25519Keyring| {
+			move |h: &crate::Header, _| {
+				Some(who.sign(<crate::Header as sp_runtime::traits::Header>::Hashing::hash_of(h).as_ref()).into())
+			}
+		};
+		let validate = |proof| {
+			let call = pallet_babe::Call::<crate::Runtime>::report_equivocation_unsigned {
+				equivocation_proof: alloc::boxed::Box::new(proof),
+				key_owner_proof: owner.clone(),
+			};
+			crate::Babe::validate_unsigned(TransactionSource::Local, &call)
+		};
+		// The real thing: two headers for one slot, both sealed by Bob. Valid.
+		assert!(validate(babe_equivocation(signed_by(Sr25519Keyring::Bob))).is_ok());
+		let refused = Err(TransactionValidityError::Invalid(InvalidTransaction::BadProof));
+		// Headers without their seals (what sc-consensus-babe 0.60 reports from its import
+		// queue): nothing proves Bob signed them. Refused, never included.
+		assert_eq!(validate(babe_equivocation(|_, _| None)), refused);
+		// Sealed by someone else (a forgery to get Bob slashed). Refused.
+		assert_eq!(validate(babe_equivocation(signed_by(Sr25519Keyring::Charlie))), refused);
+		// One header sealed by Bob, the other by Charlie. Refused.
+		let mixed = move |h: &crate::Header, n: u8| {
+			let who = if n == 1 { Sr25519Keyring::Bob } else { Sr25519Keyring::Charlie };
+			Some(who.sign(<crate::Header as sp_runtime::traits::Header>::Hashing::hash_of(h).as_ref()).into())
+		};
+		assert_eq!(validate(babe_equivocation(mixed)), refused);
+	});
+}

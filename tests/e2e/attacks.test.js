@@ -116,12 +116,15 @@ test('a job of spinning tasks at MaxFuelCap: every replica is aborted by its tim
   assert.equal(named(events, 'providers', 'Slashed').length, 0, 'no provider was slashed');
   assert.equal(mine(named(events, 'market', 'ProviderPenalized')).length, 0, 'no replica was penalized');
   const declined = mine(named(events, 'market', 'ReplicaDeclined'));
-  assert.ok(declined.length >= 1, 'replicas were declined (aborted by their time limit, never a result)');
   // A run that uses up its fuel before its time limit (a quiet, fast machine: 15·10⁹ fuel of
   // `loop br 0` in under the run's deadline) ends with the deterministic `OutOfFuel` result,
-  // which is honest and may be committed; what must never happen is a penalty or a slash.
+  // which is honest and may be committed; a run that does not is aborted and declined. Every
+  // replica takes one of the two roads (what must never happen is a penalty or a slash): on a
+  // loaded 2-core machine most are declined, on a quiet one all may commit `OutOfFuel`.
   const committed = mine(named(events, 'market', 'Committed')).length;
   console.log(`spin job: ${committed} commits, ${declined.length} declines`);
+  assert.ok(declined.length >= 1 || committed >= 6,
+    `every replica was either aborted by its time limit and declined, or committed its OutOfFuel result (${committed} commits, ${declined.length} declines)`);
   // Declined replicas are replaced until the policy's maximum or the providers run out; then the
   // task fails. A task whose two replicas both committed the `OutOfFuel` result is verified
   // with it (and paid: the work was done). Every replica ended declined, released or agreed.

@@ -6,19 +6,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, createWriteStream, cpSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { u8aConcat, stringToU8a } from '@polkadot/util';
 import { NODE_BIN, freePort } from './lib/node.js';
 import { connect, send } from '../../clients/js/gravity.mjs';
 import { rotateKeys, setKeys, register, status, UNIT } from '../../clients/js/validator.mjs';
+
+// The treasury account: PalletId "grav/tsy" ("modl" ‖ id, zero-padded to 32 bytes).
+const TREASURY = u8aConcat(stringToU8a('modl'), stringToU8a('grav/tsy'), new Uint8Array(20));
 
 const ALICE_KEY = '0000000000000000000000000000000000000000000000000000000000000001';
 const ALICE_PEER = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
 
 let dir;
+let specFile;
+let bootnode;
 const nodes = [];
 let alice; // api on Alice's node (the admin's)
 let ferdieApi; // api on the newcomer's own node
@@ -52,13 +58,14 @@ before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gravity-validators-'));
   // The published spec: what a newcomer downloads.
   const spec = execFileSync(NODE_BIN, ['export-chain-spec', '--chain', 'dev', '--raw'], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
-  const specFile = path.join(dir, 'spec.json');
+  specFile = path.join(dir, 'spec.json');
   writeFileSync(specFile, spec);
   const p2p = await freePort();
   const rpc = await freePort();
   start('alice', ['--chain', specFile, '--alice', '--validator', '--force-authoring', '--base-path', path.join(dir, 'alice'),
     '--node-key', ALICE_KEY, '--listen-addr', `/ip4/127.0.0.1/tcp/${p2p}`, '--rpc-port', String(rpc),
     '--no-prometheus', '--no-telemetry', '--no-mdns']);
+  bootnode = `/ip4/127.0.0.1/tcp/${p2p}/p2p/${ALICE_PEER}`;
   const ferdieRpc = await freePort();
   // A validator's network identity is generated once, before its first start.
   execFileSync(NODE_BIN, ['key', 'generate-node-key', '--chain', specFile, '--base-path', path.join(dir, 'ferdie')], { stdio: 'ignore' });
@@ -153,4 +160,70 @@ test('a newcomer joins from the spec alone, authors within two sessions, finalit
   await assert.rejects(send(ferdieApi, ferdieApi.tx.validators.withdrawBond(), ferdie), /validators\.StillBonded/);
   console.log(`finality lag through join and leave: max ${lag.max} blocks over ${lag.samples} blocks`);
   assert.ok(lag.max <= 3, `finality lagged ${lag.max} blocks`);
+});
+
+/** Start a validator node as another host would (own address, base path, node key). */
+async function startValidator(name, host) {
+  const base = path.join(dir, name);
+  execFileSync(NODE_BIN, ['key', 'generate-node-key', '--chain', specFile, '--base-path', base], { stdio: 'ignore' });
+  const rpc = await freePort();
+  const n = start(name, ['--chain', specFile, '--validator', '--base-path', base,
+    '--listen-addr', `/ip4/${host}/tcp/${await freePort()}`, '--bootnodes', bootnode,
+    '--rpc-port', String(rpc), '--no-prometheus', '--no-telemetry', '--no-mdns']);
+  const died = n.exited.then((code) => { throw new Error(`${name} exited (${code}); see ${path.join(dir, name + '.log')}`); });
+  died.catch(() => {});
+  return { base, api: await Promise.race([connect(`ws://127.0.0.1:${rpc}`), died]) };
+}
+
+test('a validator that runs its keys on two machines is reported, slashed, removed, and finality goes on', { timeout: 600_000 }, async () => {
+  const dave = keyring.addFromUri('//Dave');
+  const sudo = keyring.addFromUri('//Alice');
+  const node = await startValidator('dave', '127.0.0.3');
+  try {
+    await until('Dave to sync', async () => (await node.api.rpc.chain.getHeader()).number.toNumber() >= 3, 120_000);
+    await setKeys(node.api, dave, await rotateKeys(node.api, dave.address));
+    const bond = 10_000n * UNIT;
+    await register(node.api, dave, bond);
+    await send(alice, alice.tx.sudo.sudo(alice.tx.validators.admit(dave.address)), sudo);
+    await until('Dave to author', async () => (await status(alice, dave.address)).blocksAuthored > 0, 5 * 60_000);
+    const setSize = (await alice.query.session.validators()).length;
+    const treasury = async () => (await alice.query.system.account(TREASURY)).data.free.toBigInt();
+    const treasuryBefore = await treasury();
+
+    // The classic mistake: a "backup" started from a copy of the keystore while the first runs.
+    const twinBase = path.join(dir, 'dave-twin');
+    cpSync(path.join(node.base, 'chains'), path.join(twinBase, 'chains'), { recursive: true });
+    rmSync(path.join(twinBase, 'chains', 'gravity_dev', 'network'), { recursive: true, force: true });
+    rmSync(path.join(twinBase, 'chains', 'gravity_dev', 'paritydb'), { recursive: true, force: true });
+    const twin = await startValidator('dave-twin', '127.0.0.4');
+    await twin.api.disconnect();
+
+    // Alice's node sees two blocks of Dave's for one slot and reports them, sealed, with a
+    // key-ownership proof; the report is included and the offence handled. (Both machines
+    // also vote in GRANDPA with one key: that equivocation is usually reported as well.)
+    const kindsOnChain = async () => (await alice.query.offences.concurrentReportsIndex.keys())
+      .map((k) => Buffer.from(k.args[0]).toString());
+    await until('a BABE equivocation offence on chain', async () =>
+      (await kindsOnChain()).some((k) => k.startsWith('babe:equivocatio')), 4 * 60_000);
+    const kinds = await kindsOnChain();
+    console.log(`offence kinds on chain: ${kinds.join(', ')}`);
+    const slashed = await status(alice, dave.address);
+    assert.ok((await alice.query.offences.reports.entries()).length >= 1, 'an offence report is on chain');
+    // By how much: a BABE (or GRANDPA) equivocation costs min(1, (3·1/n)²) of the bond; the
+    // pallet slashes the largest fraction of the session once.
+    const fraction = Math.min(1, (3 / setSize) ** 2);
+    const expected = BigInt(Math.round(fraction * 1e9)) * bond / 1_000_000_000n;
+    assert.equal(slashed.slashed, expected, `slashed ${slashed.slashed} of ${bond} in a set of ${setSize}`);
+    assert.equal(slashed.status, 'Leaving');
+    assert.equal(slashed.cause, 'Offence');
+    // The slash went to the treasury, nowhere else (no jobs run here: nothing else pays it).
+    assert.equal(await treasury() - treasuryBefore, expected);
+    // Removed by the next planned session; the chain keeps finalizing without it.
+    await until('Dave to be out of the session', async () => !(await status(alice, dave.address)).inCurrentSession, 4 * 60_000);
+    const fin = (await alice.rpc.chain.getHeader(await alice.rpc.chain.getFinalizedHead())).number.toNumber();
+    await until('finality after the removal', async () =>
+      (await alice.rpc.chain.getHeader(await alice.rpc.chain.getFinalizedHead())).number.toNumber() >= fin + 3, 60_000);
+  } finally {
+    await node.api.disconnect();
+  }
 });
