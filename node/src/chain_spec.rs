@@ -7,7 +7,7 @@ use sc_service::{ChainType, Properties};
 pub type ChainSpec = sc_service::GenericChainSpec;
 
 /// The names `--chain` accepts besides a path to a chain-spec JSON file.
-pub const KNOWN_CHAINS: &str = "dev, local";
+pub const KNOWN_CHAINS: &str = "dev, local, testnet-template";
 
 fn properties() -> Properties {
 	let mut p = Properties::new();
@@ -83,6 +83,21 @@ pub fn local_chain_spec() -> Result<ChainSpec, String> {
 		.with_protocol_id("grav")
 		.with_chain_type(ChainType::Local)
 		.with_genesis_config_preset_name(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET)
+		.with_properties(properties())
+		.build())
+}
+
+/// `--chain testnet-template`: the plain spec a public testnet is made from (ten-minute
+/// sessions, no validators yet). It cannot start as it is: `deploy/testnet/make-testnet.mjs`
+/// exports it, patches in the validators, providers, sudo key and boot nodes it generates, and
+/// converts it to the raw spec the network's nodes share.
+pub fn testnet_template_chain_spec() -> Result<ChainSpec, String> {
+	Ok(ChainSpec::builder(wasm()?, None)
+		.with_name("Gravity Testnet")
+		.with_id("gravity_testnet")
+		.with_protocol_id("grav")
+		.with_chain_type(ChainType::Live)
+		.with_genesis_config_preset_name(gravity_runtime::genesis_config_presets::TESTNET_PRESET)
 		.with_properties(properties())
 		.build())
 }

@@ -37,6 +37,7 @@ impl SubstrateCli for Cli {
 		Ok(match id {
 			"dev" => Box::new(chain_spec::development_chain_spec()?),
 			"" | "local" => Box::new(chain_spec::local_chain_spec()?),
+			"testnet-template" => Box::new(chain_spec::testnet_template_chain_spec()?),
 			path => {
 				let p = std::path::PathBuf::from(path);
 				if !p.exists() {

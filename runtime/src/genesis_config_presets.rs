@@ -1,5 +1,8 @@
 //! Genesis presets: `development` (one validator, Alice) and `local_testnet` (Alice and Bob),
-//! both with one-minute sessions; each genesis validator bonds `MinValidatorBond`.
+//! both with one-minute sessions; each genesis validator bonds `MinValidatorBond`; and `testnet`,
+//! the template of a public network: ten-minute sessions, no dev accounts, no validators, no
+//! providers and no sudo key until `deploy/testnet/make-testnet.mjs` patches in the ones it
+//! generates (a genesis without validators cannot start, on purpose).
 //! The node builds its chain specs from these presets through the `GenesisBuilder` runtime API.
 
 use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SessionKeys, SudoConfig, UNIT};
@@ -105,11 +108,34 @@ pub fn local_config_genesis() -> Value {
 	)
 }
 
+/// The name of the public-testnet template preset.
+pub const TESTNET_PRESET: &str = "testnet";
+
+/// `testnet`: what every public Gravity network shares before its own keys are patched in.
+/// Sessions are the runtime's default length; the treasury holds the existential deposit so
+/// that any fee or slash can be paid to it; nothing else is endowed.
+pub fn testnet_template_genesis() -> Value {
+	use frame_support::traits::Get;
+	let session_length =
+		<<crate::Runtime as pallet_gravity_validators::Config>::DefaultSessionLength as Get<u64>>::get();
+	build_struct_json_patch!(RuntimeGenesisConfig {
+		balances: BalancesConfig {
+			balances: vec![(crate::configs::GravityTreasury::get(), crate::EXISTENTIAL_DEPOSIT)],
+		},
+		babe: pallet_babe::GenesisConfig { epoch_config: crate::BABE_GENESIS_EPOCH_CONFIG },
+		validators: pallet_gravity_validators::GenesisConfig {
+			validators: Vec::new(),
+			session_length,
+		},
+	})
+}
+
 /// Provides the JSON representation of a predefined genesis config for the given `id`.
 pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 	let patch = match id.as_ref() {
 		sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis(),
 		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => local_config_genesis(),
+		TESTNET_PRESET => testnet_template_genesis(),
 		_ => return None,
 	};
 	Some(
@@ -124,5 +150,6 @@ pub fn preset_names() -> Vec<PresetId> {
 	vec![
 		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
 		PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
+		PresetId::from(TESTNET_PRESET),
 	]
 }

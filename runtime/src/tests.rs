@@ -194,6 +194,12 @@ fn filling_a_block_by_length_costs_whole_grav() {
 fn local_genesis() -> sp_io::TestExternalities {
 	let json = crate::genesis_config_presets::get_preset(&sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET.into())
 		.expect("the local preset exists");
+	genesis_from(serde_json::from_slice(&json).expect("a JSON patch"))
+		.expect("the local preset builds")
+}
+
+/// The state a preset patch builds over the default config, as the node applies it.
+fn genesis_from(patch: serde_json::Value) -> Result<sp_io::TestExternalities, String> {
 	// A preset is a patch over the default config, as the node applies it.
 	fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
 		match (base, patch) {
@@ -205,14 +211,59 @@ fn local_genesis() -> sp_io::TestExternalities {
 		}
 	}
 	let mut config = serde_json::to_value(crate::RuntimeGenesisConfig::default()).expect("serializes");
-	merge(&mut config, serde_json::from_slice(&json).expect("a JSON patch"));
+	merge(&mut config, patch);
 	let full = serde_json::to_vec(&config).expect("serializes");
 	let mut ext = sp_io::TestExternalities::default();
-	ext.execute_with(|| {
-		frame_support::genesis_builder_helper::build_state::<crate::RuntimeGenesisConfig>(full)
-			.expect("the local preset builds");
+	let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+		ext.execute_with(|| frame_support::genesis_builder_helper::build_state::<crate::RuntimeGenesisConfig>(full))
+	}))
+	.map_err(|_| "genesis build panicked".to_string())?;
+	built.map_err(|e| e.to_string())?;
+	Ok(ext)
+}
+
+/// The public-testnet template: nothing endowed but the treasury's existential deposit, no
+/// validators, no sudo key, ten-minute sessions; with the validators, keys and sudo key that
+/// `deploy/testnet/make-testnet.mjs` patches in, it builds a chain they run.
+#[test]
+fn the_testnet_template_has_no_dev_accounts_and_builds_once_validators_are_patched_in() {
+	use sp_core::crypto::Ss58Codec;
+	use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+	let json = crate::genesis_config_presets::get_preset(&crate::genesis_config_presets::TESTNET_PRESET.into())
+		.expect("the testnet preset exists");
+	let template: serde_json::Value = serde_json::from_slice(&json).expect("a JSON patch");
+	assert!(crate::genesis_config_presets::preset_names()
+		.contains(&crate::genesis_config_presets::TESTNET_PRESET.into()));
+	assert_eq!(template["balances"]["balances"].as_array().map(|b| b.len()), Some(1), "only the treasury");
+	assert!(template.get("sudo").is_none(), "no sudo key in the template");
+	assert_eq!(template["validators"]["validators"].as_array().map(|v| v.len()), Some(0));
+	assert_eq!(template["validators"]["sessionLength"], 100);
+	// As make-testnet patches it (two validators with generated keys; here the dev ones).
+	let (v1, v2) = (Sr25519Keyring::Ferdie, Sr25519Keyring::Eve);
+	let mut patch = template.clone();
+	let bond = crate::configs::MinValidatorBond::get();
+	patch["balances"]["balances"].as_array_mut().unwrap().extend([
+		serde_json::json!([v1.to_account_id().to_ss58check(), 2 * bond]),
+		serde_json::json!([v2.to_account_id().to_ss58check(), 2 * bond]),
+	]);
+	patch["validators"]["validators"] = serde_json::json!([
+		[v1.to_account_id().to_ss58check(), bond],
+		[v2.to_account_id().to_ss58check(), bond],
+	]);
+	patch["session"] = serde_json::json!({ "keys": [
+		[v1.to_account_id().to_ss58check(), v1.to_account_id().to_ss58check(),
+			{ "babe": v1.public().to_ss58check(), "grandpa": Ed25519Keyring::Ferdie.public().to_ss58check() }],
+		[v2.to_account_id().to_ss58check(), v2.to_account_id().to_ss58check(),
+			{ "babe": v2.public().to_ss58check(), "grandpa": Ed25519Keyring::Eve.public().to_ss58check() }],
+	]});
+	patch["sudo"] = serde_json::json!({ "key": v1.to_account_id().to_ss58check() });
+	genesis_from(patch).expect("the patched template builds").execute_with(|| {
+		assert_eq!(crate::Session::validators(), vec![v1.to_account_id(), v2.to_account_id()]);
+		assert_eq!(crate::Babe::authorities().len(), 2);
+		assert_eq!(pallet_gravity_validators::SessionLength::<crate::Runtime>::get(), 100);
+		assert_eq!(crate::Balances::free_balance(Sr25519Keyring::Alice.to_account_id()), 0, "no dev endowment");
+		assert_eq!(pallet_sudo::Key::<crate::Runtime>::get(), Some(v1.to_account_id()));
 	});
-	ext
 }
 
 #[test]
