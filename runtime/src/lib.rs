@@ -72,13 +72,31 @@ impl_opaque_keys! {
 	}
 }
 
-/// The runtime version. Bump `spec_version` on every change of runtime logic.
+/// The runtime version. Bump `spec_version` on every change of runtime logic (and the one of
+/// the `next-version` build below with it).
+#[cfg(not(feature = "next-version"))]
 #[sp_version::runtime_version]
 pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("gravity"),
 	impl_name: alloc::borrow::Cow::Borrowed("gravity"),
 	authoring_version: 1,
 	spec_version: 106,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
+};
+
+/// The same runtime one `spec_version` later (feature `next-version`, built beside the runtime
+/// by `build.rs`): the code `tests/e2e/upgrade.test.js` installs with `system.setCode`. The
+/// version macro reads literals only, hence the second declaration.
+#[cfg(feature = "next-version")]
+#[sp_version::runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+	spec_name: alloc::borrow::Cow::Borrowed("gravity"),
+	impl_name: alloc::borrow::Cow::Borrowed("gravity"),
+	authoring_version: 1,
+	spec_version: 107,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
