@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { NODE_BIN, freePort } from './lib/node.js';
+import { NODE_BIN, freePort, until } from './lib/node.js';
 import { TASKS_BIN } from './lib/network.js';
 import { connect, connectData, putContent, putData, submitJob, waitJob, tasks, taskOutput, assemble } from '../../clients/js/gravity.mjs';
 import { status } from '../../clients/js/validator.mjs';
@@ -34,16 +34,6 @@ function start(name, args) {
   const n = { name, child, exited: new Promise((r) => child.on('exit', r)) };
   nodes.push(n);
   return n;
-}
-
-async function until(what, fn, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2000));
-  }
 }
 
 const make = (args) => spawnSync(process.execPath, [MAKE, '--node', NODE_BIN, ...args], { encoding: 'utf8' });

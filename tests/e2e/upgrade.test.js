@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { useNetwork, TASKS_BIN } from './lib/network.js';
-import { NODE_BIN } from './lib/node.js';
+import { NODE_BIN, until } from './lib/node.js';
 import { putContent, putData, submitJob, waitJob, tasks, taskOutput, assemble, send } from '../../clients/js/gravity.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -20,16 +20,6 @@ let api;
 let data;
 let alice;
 const work = useNetwork('gravity-upgrade-', (started) => ({ api, data, alice } = started));
-
-async function until(what, fn, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
 
 const finalized = async () => (await api.rpc.chain.getHeader(await api.rpc.chain.getFinalizedHead())).number.toNumber();
 

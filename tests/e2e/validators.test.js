@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { u8aConcat, stringToU8a } from '@polkadot/util';
-import { NODE_BIN, freePort } from './lib/node.js';
+import { NODE_BIN, freePort, until } from './lib/node.js';
 import { connect, send } from '../../clients/js/gravity.mjs';
 import { rotateKeys, setKeys, register, status, UNIT } from '../../clients/js/validator.mjs';
 
@@ -40,16 +40,6 @@ function start(name, args) {
   const n = { name, child, exited: new Promise((r) => child.on('exit', r)) };
   nodes.push(n);
   return n;
-}
-
-async function until(what, fn, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2000));
-  }
 }
 
 before(async () => {

@@ -98,3 +98,14 @@ export async function startDevNode(extraArgs = []) {
     },
   };
 }
+
+/** Poll `fn` every `everyMs` until it returns something truthy (returned), or throw after `timeoutMs`. */
+export async function until(what, fn, timeoutMs, everyMs = 2000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
