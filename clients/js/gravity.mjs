@@ -7,7 +7,7 @@ import { u8aToHex, u8aConcat, hexToU8a } from '@polkadot/util';
 import { blake3 } from '@noble/hashes/blake3';
 import { statSync, linkSync, copyFileSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
+import { PNG } from 'pngjs';
 
 export async function connect(ws) {
   return ApiPromise.create({ provider: new WsProvider(ws), noInitWarn: true });
@@ -247,15 +247,19 @@ export function assemble(width, height, tiles) {
   return img;
 }
 
-/** Encode RGB8 as PNG. */
+/** Encode RGB8 as PNG (pngjs). */
 export function png(width, height, rgb) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
-  const crc = (buf) => { let c = 0xffffffff; for (const x of buf) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
-  const chunk = (type, data) => { const len = Buffer.alloc(4); len.writeUInt32BE(data.length); const td = Buffer.concat([Buffer.from(type), data]); const c = Buffer.alloc(4); c.writeUInt32BE(crc(td)); return Buffer.concat([len, td, c]); };
-  const raw = Buffer.alloc(height * (width * 3 + 1));
-  for (let y = 0; y < height; y++) rgb.copy(raw, y * (width * 3 + 1) + 1, y * width * 3, (y + 1) * width * 3);
-  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4); ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  const img = new PNG({ width, height });
+  img.data = Buffer.from(rgb);
+  return PNG.sync.write(img, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+}
+
+/** Decode a PNG into `{ width, height, rgb }` (RGB8, alpha dropped). */
+export function unpng(bytes) {
+  const { width, height, data } = PNG.sync.read(Buffer.from(bytes));
+  const rgb = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < width * height; i++) data.copy(rgb, i * 3, i * 4, i * 4 + 3);
+  return { width, height, rgb };
 }
 
 /** Events of blocks `from..=to` (by number), flattened with their block number. */

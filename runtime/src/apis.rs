@@ -258,6 +258,11 @@ impl_runtime_apis! {
 		fn windows() -> pallet_gravity_market::Windows<BlockNumber> {
 			Market::api_windows()
 		}
+		fn quote(
+			spec: pallet_gravity_market::JobSpecOf<Runtime>,
+		) -> Result<(Balance, Balance), sp_runtime::DispatchError> {
+			Market::api_quote(spec)
+		}
 	}
 
 	impl pallet_gravity_providers::runtime_api::ProvidersApi<Block, AccountId, Balance, BlockNumber> for Runtime {

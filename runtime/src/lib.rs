@@ -110,6 +110,10 @@ pub const TOKEN_SYMBOL: &str = "GRAV";
 /// Token decimals.
 pub const TOKEN_DECIMALS: u8 = 12;
 
+/// The metadata version the clients are typed from (`metadata/gravity.scale`, checked against
+/// this runtime by a test).
+pub const CLIENT_METADATA_VERSION: u32 = 16;
+
 /// Target block time: 6 s, on every network (dev included).
 pub const MILLI_SECS_PER_BLOCK: u64 = 6000;
 /// BABE slot duration equals the block time.

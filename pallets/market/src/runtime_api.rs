@@ -26,6 +26,11 @@ sp_api::decl_runtime_apis! {
 		/// The market's windows in blocks, as the chain runs them now (provider nodes pace
 		/// themselves by these, not by constants compiled into them).
 		fn windows() -> crate::Windows<BlockNumber>;
+		/// What submitting `spec` now would hold from its requester, `(escrow budget, queue
+		/// deposit)`, or the error `submit_job` would fail with (every check but the
+		/// requester's balance): clients check a job, and show its cost, before anything is
+		/// signed.
+		fn quote(spec: crate::JobSpec<Balance, BlockNumber>) -> Result<(Balance, Balance), sp_runtime::DispatchError>;
 	}
 }
 

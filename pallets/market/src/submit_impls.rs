@@ -38,6 +38,12 @@ impl<T: Config> Pallet<T> {
 		core::iter::once(&spec.program).chain(reduce)
 	}
 
+	/// For the runtime API: what submitting `spec` now would hold, `(escrow budget, queue
+	/// deposit)`, or why it would be refused. Changes nothing.
+	pub fn api_quote(spec: JobSpecOf<T>) -> Result<(BalanceOf<T>, BalanceOf<T>), DispatchError> {
+		Self::plan_job(&spec).map(|plan| (plan.budget, plan.queue_deposit))
+	}
+
 	/// Validate `spec` and work out what it costs; changes nothing.
 	pub(crate) fn plan_job(spec: &JobSpecOf<T>) -> Result<JobPlan<T>, DispatchError> {
 		let inputs = &spec.inputs;

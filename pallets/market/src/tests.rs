@@ -2939,3 +2939,24 @@ fn a_disputed_task_with_more_replicas_than_deliver_pays_for_is_judged_in_the_nex
 		check_escrow();
 	});
 }
+
+/// `MarketApi::quote` (what clients show and check before signing): exactly what `submit_job`
+/// then holds, and for a spec the chain refuses, the error `submit_job` fails with, changing
+/// nothing either way.
+#[test]
+fn quote_is_what_submit_job_holds_and_refuses_what_it_refuses() {
+	new_test_ext(3).execute_with(|| {
+		let spec = job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1), cid(2), cid(3)], any_req(), policy(2, 4, 2), PRICE, CAP, 200);
+		let (budget, deposit) = Market::api_quote(spec.clone()).expect("a valid spec is quoted");
+		assert_eq!(NextJobId::<Test>::get(), 0, "quoting creates nothing");
+		assert_eq!(escrow_held(REQUESTER), 0);
+		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), spec));
+		assert_eq!(escrow_held(REQUESTER), budget);
+		assert_eq!(deposit_held(REQUESTER), deposit);
+		assert!(budget > 0 && deposit > 0);
+		let too_much = job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(2, 4, 2), PRICE, u64::MAX, 200);
+		assert_eq!(Market::api_quote(too_much.clone()).map(|_| ()), Market::submit_job(RuntimeOrigin::signed(REQUESTER), too_much));
+		let missing = job_spec(cid(MISSING_BYTE), None, JobKind::Batch, vec![cid(1)], any_req(), policy(2, 4, 2), PRICE, CAP, 200);
+		assert_eq!(Market::api_quote(missing).map(|_| ()), Err(Error::<Test>::ContentMissing.into()));
+	});
+}

@@ -1,0 +1,266 @@
+//! `gravity balance|transfer|info` and `gravity provider …`.
+
+use crate::{
+	chain::{gravity, parse_account, runtime_types as rt, signer, ss58, AtBlock, Chain},
+	cli::{Global, ProviderCmd},
+	error::{Context, Error, Result},
+	fail,
+	out::Out,
+	units::{grav, parse_amount},
+};
+use clap::Args;
+use rt::gravity_primitives as gp;
+use serde_json::json;
+use subxt::utils::{AccountId32, MultiAddress};
+
+/// The free balance of `who`.
+pub async fn free_balance(at: &AtBlock, who: &AccountId32) -> Result<u128> {
+	let info = at
+		.storage()
+		.fetch(gravity::storage().system().account(), (who.clone(),))
+		.await
+		.context(|| "system.account".into())?
+		.decode()
+		.context(|| "system.account".into())?;
+	Ok(info.data.free)
+}
+
+pub async fn balance(g: &Global, out: Out, account: Option<String>) -> Result<()> {
+	let who = crate::chain::account_or_signer(g, &account)?;
+	let chain = Chain::connect(g).await?;
+	let at = chain.at().await?;
+	let info = at
+		.storage()
+		.fetch(gravity::storage().system().account(), (who.clone(),))
+		.await
+		.context(|| "system.account".into())?
+		.decode()
+		.context(|| "system.account".into())?;
+	let holds = at
+		.storage()
+		.try_fetch(gravity::storage().balances().holds(), (who.clone(),))
+		.await
+		.context(|| "balances.holds".into())?;
+	let holds: Vec<(String, u128)> = match holds {
+		Some(h) => h
+			.decode()
+			.context(|| "balances.holds".into())?
+			.0
+			.into_iter()
+			.map(|h| (format!("{:?}", h.id), h.amount))
+			.collect(),
+		None => Vec::new(),
+	};
+	let d = &info.data;
+	out.result(
+		json!({ "account": ss58(&who), "free": d.free.to_string(), "reserved": d.reserved.to_string(), "frozen": d.frozen.to_string(), "nonce": info.nonce, "holds": holds.iter().map(|(r, a)| json!({ "reason": r, "amount": a.to_string() })).collect::<Vec<_>>() }),
+		|| {
+			let mut s = format!("{}\n  free {}\n  reserved and held {}\n  frozen {}", ss58(&who), grav(d.free), grav(d.reserved), grav(d.frozen));
+			for (r, a) in &holds {
+				s.push_str(&format!("\n    held for {r}: {}", grav(*a)));
+			}
+			s
+		},
+	);
+	Ok(())
+}
+
+pub async fn transfer(g: &Global, out: Out, to: String, amount: String) -> Result<()> {
+	let dest = parse_account(&to)?;
+	let value = parse_amount(&amount)?;
+	if value == 0 {
+		fail!("the amount must be more than 0")
+	}
+	let key = signer(g)?;
+	let chain = Chain::connect(g).await?;
+	let at = chain.best().await?;
+	let free = free_balance(&at, &key.public_key().to_account_id()).await?;
+	if free < value {
+		fail!("{} has {} free, less than the {} to send", ss58(&key.public_key().to_account_id()), grav(free), grav(value))
+	}
+	let call = gravity::tx().balances().transfer_keep_alive(MultiAddress::Id(dest.clone()), value);
+	let inc = chain.submit(&out, "balances.transfer_keep_alive", &call, &key).await?;
+	out.result(json!({ "to": ss58(&dest), "amount": value.to_string(), "block": inc.as_ref().map(|i| i.block) }), || {
+		format!("sent {} to {}", grav(value), ss58(&dest))
+	});
+	Ok(())
+}
+
+pub async fn info(g: &Global, out: Out) -> Result<()> {
+	let chain = Chain::connect(g).await?;
+	let best = chain.best().await?;
+	let finalized = chain.finalized_number().await?;
+	let name: String = chain
+		.rpc
+		.request("system_chain", subxt::rpcs::rpc_params![])
+		.await
+		.context(|| "system_chain".into())?;
+	let genesis = chain.api.genesis_hash();
+	let peer = chain.local_peer_id().await?;
+	// A job's `source` as polkadot.js apps takes it (bytes, not base58).
+	let source = bs58::decode(&peer).into_vec().map(|b| crate::data::hex(&b)).unwrap_or_default();
+	out.result(
+		json!({ "chain": name, "genesis": format!("{genesis:?}"), "specVersion": best.spec_version(), "best": best.block_number(), "finalized": finalized, "url": chain.url, "peerId": peer, "sourceBytes": source }),
+		|| {
+			format!(
+				"{name} at {}\n  genesis {genesis:?}\n  runtime spec {}\n  best #{}, finalized #{finalized}\n  peer id {peer}\n  as a job's source (polkadot.js apps, market.submitJob): {source}",
+				chain.url,
+				best.spec_version(),
+				best.block_number()
+			)
+		},
+	);
+	Ok(())
+}
+
+/// What a provider declares when it registers.
+#[derive(Args, Clone)]
+pub struct RegisterArgs {
+	/// Bond to hold (GRAV, or plancks with `planck`).
+	#[arg(long)]
+	pub bond: String,
+	/// phone, pc, mining-box or server.
+	#[arg(long, default_value = "pc")]
+	pub device: String,
+	/// x86_64, aarch64 or riscv64.
+	#[arg(long, default_value = "x86_64")]
+	pub arch: String,
+	#[arg(long, default_value_t = 2)]
+	pub cores: u16,
+	#[arg(long, default_value_t = 4096)]
+	pub memory_mib: u32,
+	#[arg(long, default_value_t = 100)]
+	pub bandwidth_mbps: u32,
+	/// Tasks the node runs at once.
+	#[arg(long, default_value_t = 2)]
+	pub max_concurrent: u16,
+	/// Region tag (at most 8 bytes).
+	#[arg(long, default_value = "")]
+	pub region: String,
+}
+
+fn capabilities(a: &RegisterArgs) -> Result<gp::Capabilities> {
+	let device = match a.device.as_str() {
+		"phone" => gp::DeviceClass::Phone,
+		"pc" => gp::DeviceClass::Pc,
+		"mining-box" => gp::DeviceClass::MiningBox,
+		"server" => gp::DeviceClass::Server,
+		d => fail!("--device {d}: give phone, pc, mining-box or server"),
+	};
+	let arch = match a.arch.as_str() {
+		"x86_64" => gp::Arch::X86_64,
+		"aarch64" => gp::Arch::Aarch64,
+		"riscv64" => gp::Arch::Riscv64,
+		x => fail!("--arch {x}: give x86_64, aarch64 or riscv64"),
+	};
+	if a.region.len() > 8 {
+		fail!("--region is at most 8 bytes")
+	}
+	Ok(gp::Capabilities {
+		device,
+		arch,
+		cores: a.cores,
+		memory_mib: a.memory_mib,
+		gpu_model: rt::bounded_collections::bounded_vec::BoundedVec(Vec::new()),
+		gpu_score: 0,
+		bandwidth_mbps: a.bandwidth_mbps,
+		region: rt::bounded_collections::bounded_vec::BoundedVec(a.region.as_bytes().to_vec()),
+		max_concurrent: a.max_concurrent,
+	})
+}
+
+pub async fn provider(g: &Global, out: Out, cmd: ProviderCmd) -> Result<()> {
+	match cmd {
+		ProviderCmd::Show { account } => show(g, out, account).await,
+		ProviderCmd::Register(a) => {
+			let caps = capabilities(&a)?;
+			let bond = parse_amount(&a.bond)?;
+			let key = signer(g)?;
+			let chain = Chain::connect(g).await?;
+			let at = chain.best().await?;
+			let min: u128 = at
+				.constants()
+				.entry(gravity::constants().providers().min_bond())
+				.context(|| "providers.MinBond".into())?;
+			if bond < min {
+				fail!("--bond {} is below the chain's minimum bond of {}", grav(bond), grav(min))
+			}
+			let call = gravity::tx().providers().register(caps, bond);
+			chain.submit(&out, "providers.register", &call, &key).await?;
+			out.result(json!({ "registered": ss58(&key.public_key().to_account_id()), "bond": bond.to_string() }), || {
+				format!("{} registered as a provider with a bond of {}", ss58(&key.public_key().to_account_id()), grav(bond))
+			});
+			Ok(())
+		},
+		ProviderCmd::Deregister => {
+			let key = signer(g)?;
+			let chain = Chain::connect(g).await?;
+			let call = gravity::tx().providers().deregister();
+			chain.submit(&out, "providers.deregister", &call, &key).await?;
+			out.result(json!({ "deregistered": true }), || "deregistered: withdraw the bond once it unbonds (`gravity provider show`)".into());
+			Ok(())
+		},
+		ProviderCmd::Withdraw => {
+			let key = signer(g)?;
+			let chain = Chain::connect(g).await?;
+			let call = gravity::tx().providers().withdraw_bond();
+			chain.submit(&out, "providers.withdraw_bond", &call, &key).await?;
+			out.result(json!({ "withdrawn": true }), || "bond withdrawn".into());
+			Ok(())
+		},
+	}
+}
+
+async fn show(g: &Global, out: Out, account: Option<String>) -> Result<()> {
+	let who = crate::chain::account_or_signer(g, &account)?;
+	let chain = Chain::connect(g).await?;
+	let at = chain.at().await?;
+	let api = gravity::runtime_apis().providers_api();
+	let info = at.runtime_apis().call(api.provider(who.clone())).await.context(|| "ProvidersApi.provider".into())?;
+	let (score, rep) = at.runtime_apis().call(api.reputation(who.clone())).await.context(|| "ProvidersApi.reputation".into())?;
+	let endpoint = crate::job::endpoints(&at, [&who]).await?.into_iter().next();
+	let held = at
+		.storage()
+		.try_fetch(gravity::storage().market().provider_tasks(), (who.clone(),))
+		.await
+		.context(|| "market.provider_tasks".into())?;
+	let holding: Vec<(u64, u32)> = match held {
+		Some(v) => v.decode().context(|| "market.provider_tasks".into())?.0,
+		None => Vec::new(),
+	};
+	let Some(info) = info else {
+		if rep.lifetime_agreed == 0 && rep.lifetime_dissented == 0 && rep.lifetime_no_show == 0 {
+			fail!("{} is not a provider and never was: register with `gravity provider register --bond <GRAV>`", ss58(&who))
+		}
+		out.result(json!({ "account": ss58(&who), "registered": false, "reputation": score.0 }), || {
+			format!("{}: no longer registered; reputation {:.2} %", ss58(&who), score.0 as f64 / 1e7)
+		});
+		return Ok(())
+	};
+	let c = &info.capabilities;
+	out.result(
+		json!({
+			"account": ss58(&who), "registered": true, "status": format!("{:?}", info.status),
+			"bond": info.bond.to_string(), "registeredAt": info.registered_at, "lastHeartbeat": info.last_heartbeat,
+			"capabilities": { "device": format!("{:?}", c.device), "arch": format!("{:?}", c.arch), "cores": c.cores, "memoryMib": c.memory_mib, "maxConcurrent": c.max_concurrent, "bandwidthMbps": c.bandwidth_mbps },
+			"reputation": score.0, "agreed": rep.lifetime_agreed, "dissented": rep.lifetime_dissented, "noShow": rep.lifetime_no_show,
+			"declined": rep.lifetime_declined, "trustedWork": rep.trusted_work,
+			"endpoint": endpoint, "holding": holding.iter().map(|(j, t)| json!({ "job": j, "task": t })).collect::<Vec<_>>(),
+		}),
+		|| {
+			format!(
+				"{} — {:?}\n  bond {}, registered #{}, last heartbeat #{}\n  {:?} {:?}, {} cores, {} MiB, {} tasks at once\n  reputation {:.2} % ({} agreed, {} dissented, {} no-shows, {} declined; trusted work {})\n  endpoint {}\n  holding {} replica(s){}",
+				ss58(&who), info.status, grav(info.bond), info.registered_at, info.last_heartbeat,
+				c.device, c.arch, c.cores, c.memory_mib, c.max_concurrent,
+				score.0 as f64 / 1e7, rep.lifetime_agreed, rep.lifetime_dissented, rep.lifetime_no_show, rep.lifetime_declined, rep.trusted_work,
+				endpoint.clone().unwrap_or_else(|| "(none)".into()),
+				holding.len(),
+				holding.iter().map(|(j, t)| format!(" {j}/{t}")).collect::<String>(),
+			)
+		},
+	);
+	Ok(())
+}
+
+#[allow(dead_code)]
+fn _unused(_: Error) {}
