@@ -6,7 +6,7 @@
 // with one line, a non-zero exit and nothing signed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
@@ -21,25 +21,40 @@ let api;
 let alice;
 const work = useNetwork('gravity-cli-', (started) => ({ net, api, alice } = started));
 
-/** Run `gravity … --json`: { code, lines (parsed JSON objects), last, stderr }. */
-function gravity(args, { env = {}, input } = {}) {
-  const r = spawnSync(GRAVITY, [...args, '--json', '--url', net.ws, '--data-url', net.dataWs], {
-    encoding: 'utf8', env: { ...process.env, ...env }, input, timeout: 900_000,
+/**
+ * Run a program without blocking the event loop (a blocked loop starves the test's own
+ * @polkadot/api connection, which the node then drops): { code, stdout, stderr }.
+ */
+function run(cmd, args, { env = {}, timeout = 900_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')}: no exit within ${timeout} ms`)); }, timeout);
+    child.on('error', reject);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
-  const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  return { code: r.status, lines, last: lines[lines.length - 1], stderr: r.stderr };
 }
 
-/** `gravity …` must succeed; returns its last JSON object. */
-function ok(args, opts) {
-  const r = gravity(args, opts);
+/** Run `gravity … --json`: { code, lines (parsed JSON objects), last, stderr }. */
+async function gravity(args, opts = {}) {
+  const r = await run(GRAVITY, [...args, '--json', '--url', net.ws, '--data-url', net.dataWs], opts);
+  const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return { code: r.code, lines, last: lines[lines.length - 1], stderr: r.stderr };
+}
+
+/** `gravity …` must succeed; returns its output. */
+async function ok(args, opts) {
+  const r = await gravity(args, opts);
   assert.equal(r.code, 0, `gravity ${args.join(' ')} failed: ${r.stderr}`);
   return r;
 }
 
 /** `gravity …` must fail with one line on stderr matching `pattern`. */
-function refused(args, pattern, opts) {
-  const r = gravity(args, opts);
+async function refused(args, pattern, opts) {
+  const r = await gravity(args, opts);
   assert.notEqual(r.code, 0, `gravity ${args.join(' ')} should fail`);
   const errLines = r.stderr.split('\n').filter(Boolean);
   assert.equal(errLines.length, 1, `one line of error, got:\n${r.stderr}`);
@@ -66,33 +81,33 @@ test('bad input: one clear line, a non-zero exit, nothing signed', { timeout: 30
   writeFileSync(bad, 'this is not wasm');
   const scene = path.join(root, 'tasks/render/scenes/demo.scene');
   const render = path.join(work, 'render.wasm');
-  refused(['job', 'submit', 'batch', '--program', path.join(work, 'missing.wasm'), scene, '--suri', '//Alice'], /missing\.wasm: cannot read the program/);
-  refused(['job', 'submit', 'batch', '--program', bad, scene, '--suri', '//Alice'], /not a task program providers will run: invalid wasm module/);
-  refused(['job', 'submit', 'batch', '--program', render, path.join(work, 'nope.txt'), '--suri', '//Alice'], /input .*nope\.txt/);
-  refused(['job', 'submit', 'batch', '--program', render, scene, '--replication', '2/2', '--suri', '//Alice'], /--replication 2\/2: give initial\/max\/quorum/);
+  await refused(['job', 'submit', 'batch', '--program', path.join(work, 'missing.wasm'), scene, '--suri', '//Alice'], /missing\.wasm: cannot read the program/);
+  await refused(['job', 'submit', 'batch', '--program', bad, scene, '--suri', '//Alice'], /not a task program providers will run: invalid wasm module/);
+  await refused(['job', 'submit', 'batch', '--program', render, path.join(work, 'nope.txt'), '--suri', '//Alice'], /input .*nope\.txt/);
+  await refused(['job', 'submit', 'batch', '--program', render, scene, '--replication', '2/2', '--suri', '//Alice'], /--replication 2\/2: give initial\/max\/quorum/);
   // The chain's own checks, before signing: a fuel cap over the chain's limit.
-  refused(['job', 'submit', 'batch', '--program', render, scene, '--fuel-cap', '999999999999999', '--suri', '//Alice'], /the chain would refuse this job: Market::FuelCapTooHigh/);
+  await refused(['job', 'submit', 'batch', '--program', render, scene, '--fuel-cap', '999999999999999', '--suri', '//Alice'], /the chain would refuse this job: Market::FuelCapTooHigh/);
   // A balance too small for the escrow (a fresh account).
-  refused(['job', 'submit', 'render', '--program', render, '--scene', scene, '--suri', '//NobodyWithFunds'], /has 0 GRAV free, and this job holds .*fund the account/);
-  refused(['job', 'describe', '999999'], /there is no job 999999 on this chain/);
-  refused(['data', 'status', 'not-an-id'], /'not-an-id' is not a content id/);
-  refused(['transfer', '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY', 'lots', '--suri', '//Alice'], /'lots' is not an amount/);
-  const unreachable = spawnSync(GRAVITY, ['info', '--json', '--url', 'ws://127.0.0.1:1'], { encoding: 'utf8' });
-  assert.notEqual(unreachable.status, 0);
+  await refused(['job', 'submit', 'render', '--program', render, '--scene', scene, '--suri', '//NobodyWithFunds'], /has 0 GRAV free, and this job holds .*fund the account/);
+  await refused(['job', 'describe', '999999'], /there is no job 999999 on this chain/);
+  await refused(['data', 'status', 'not-an-id'], /'not-an-id' is not a content id/);
+  await refused(['transfer', '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY', 'lots', '--suri', '//Alice'], /'lots' is not an amount/);
+  const unreachable = await run(GRAVITY, ['info', '--json', '--url', 'ws://127.0.0.1:1']);
+  assert.notEqual(unreachable.code, 0);
   assert.match(unreachable.stderr, /cannot reach a Gravity node at ws:\/\/127\.0\.0\.1:1/);
-  refused(['info', '--genesis', `0x${'11'.repeat(32)}`], /is on another chain: its genesis is/);
+  await refused(['info', '--genesis', `0x${'11'.repeat(32)}`], /is on another chain: its genesis is/);
   // A polkadot.js keystore export: the right password unlocks it, a wrong one is refused.
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 7007 });
   const pair = keyring.addFromUri('//Ferdie');
   const keyFile = path.join(work, 'ferdie.json');
   writeFileSync(keyFile, JSON.stringify(pair.toJson('correct horse')));
-  const mine = ok(['job', 'ls', '--mine', '--key-file', keyFile, '--password-env', 'GRAVITY_TEST_PW'], { env: { GRAVITY_TEST_PW: 'correct horse' } }).last;
+  const mine = (await ok(['job', 'ls', '--mine', '--key-file', keyFile, '--password-env', 'GRAVITY_TEST_PW'], { env: { GRAVITY_TEST_PW: 'correct horse' } })).last;
   assert.deepEqual(mine.jobs, []);
-  refused(['job', 'ls', '--mine', '--key-file', keyFile, '--password-env', 'GRAVITY_TEST_PW'], /cannot unlock it .*wrong password/, { env: { GRAVITY_TEST_PW: 'wrong' } });
-  refused(['transfer', alice.address, '1', '--suri', 'not a seed at all'], /--suri/);
+  await refused(['job', 'ls', '--mine', '--key-file', keyFile, '--password-env', 'GRAVITY_TEST_PW'], /cannot unlock it .*wrong password/, { env: { GRAVITY_TEST_PW: 'wrong' } });
+  await refused(['transfer', alice.address, '1', '--suri', 'not a seed at all'], /--suri/);
   assert.equal(await nonce(alice.address), before, 'nothing was signed by Alice');
   // The genesis `info` reports is the chain's (what --genesis / GRAVITY_GENESIS pins).
-  const info = ok(['info']).last;
+  const info = (await ok(['info'])).last;
   assert.equal(info.genesis, (await api.rpc.chain.getBlockHash(0)).toHex());
 });
 
@@ -101,21 +116,21 @@ test('data put and get round trip through the node content store', { timeout: 12
   const bytes = Buffer.alloc(3 << 20);
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff;
   writeFileSync(file, bytes);
-  const put = ok(['data', 'put', file]).last;
+  const put = (await ok(['data', 'put', file])).last;
   assert.equal(put.size, bytes.length);
-  const status = ok(['data', 'status', put.id]).last;
+  const status = (await ok(['data', 'status', put.id])).last;
   assert.equal(status.state, 'complete');
   const out = path.join(work, 'blob.out');
   // A partial copy from an interrupted get is resumed, and the whole file is checked.
   writeFileSync(`${out}.partial`, bytes.subarray(0, 1 << 20));
-  ok(['data', 'get', put.id, '-o', out]);
+  await ok(['data', 'get', put.id, '-o', out]);
   assert.ok(readFileSync(out).equals(bytes));
   assert.ok(!existsSync(`${out}.partial`));
   // A wrong partial copy is found by the whole-file check and removed.
   writeFileSync(`${path.join(work, 'y')}.partial`, Buffer.alloc(1 << 20, 9));
-  refused(['data', 'get', put.id, '-o', path.join(work, 'y')], /hash to .*partial copy was removed/);
+  await refused(['data', 'get', put.id, '-o', path.join(work, 'y')], /hash to .*partial copy was removed/);
   assert.ok(!existsSync(`${path.join(work, 'y')}.partial`));
-  const ls = ok(['data', 'ls']).last;
+  const ls = (await ok(['data', 'ls'])).last;
   assert.ok(ls.some((s) => s.id === put.id));
 });
 
@@ -123,16 +138,16 @@ let renderJob;
 
 test('a render job: submitted, watched, fetched to PNG equal to the native render; views equal chain state', { timeout: 900_000 }, async () => {
   const scene = smallScene();
-  const sub = ok(['job', 'submit', 'render', '--program', path.join(work, 'render.wasm'), '--scene', scene, '--price', '1', '--suri', '//Alice']);
+  const sub = await ok(['job', 'submit', 'render', '--program', path.join(work, 'render.wasm'), '--scene', scene, '--price', '1', '--suri', '//Alice']);
   const steps = sub.lines.map((l) => l.step).filter(Boolean);
   assert.ok(steps.includes('quote') && steps.includes('signed') && steps.includes('inBlock'), `steps ${steps}`);
   renderJob = sub.last.job;
   assert.equal(sub.last.tasks, 12);
-  const watched = ok(['job', 'watch', String(renderJob)]);
+  const watched = await ok(['job', 'watch', String(renderJob)]);
   assert.equal(watched.last.ended, 'Completed');
   assert.ok(watched.lines.length >= 2, 'progress lines while it ran');
   const dir = path.join(work, 'render-out');
-  const got = ok(['job', 'get', String(renderJob), '-o', dir]).last;
+  const got = (await ok(['job', 'get', String(renderJob), '-o', dir])).last;
   assert.equal(got.outputs.length, 12);
   const png = unpng(readFileSync(got.images[0].path));
   execFileSync(TASKS_BIN, ['render', scene, path.join(work, 'native.rgb')]);
@@ -140,7 +155,7 @@ test('a render job: submitted, watched, fetched to PNG equal to the native rende
   assert.ok(png.rgb.equals(readFileSync(path.join(work, 'native.rgb'))), 'the PNG is the native render, pixel for pixel');
 
   // describe / executions / history against the chain read with @polkadot/api.
-  const d = ok(['job', 'describe', String(renderJob)]).last;
+  const d = (await ok(['job', 'describe', String(renderJob)])).last;
   const j = (await api.query.market.jobs(renderJob)).unwrap();
   assert.equal(d.status, j.status.type);
   assert.equal(d.tasks, j.tasks.toNumber());
@@ -150,7 +165,7 @@ test('a render job: submitted, watched, fetched to PNG equal to the native rende
   assert.equal(d.escrow.refunded, j.escrow.refunded.toString());
   assert.equal(d.escrow.held, '0');
   assert.equal(d.phases.Verified, 12);
-  const ex = ok(['job', 'executions', String(renderJob)]).last;
+  const ex = (await ok(['job', 'executions', String(renderJob)])).last;
   let replicas = 0;
   for (let i = 0; i < 12; i++) {
     const t = (await api.query.market.tasks(renderJob, i)).unwrap();
@@ -174,7 +189,7 @@ test('a render job: submitted, watched, fetched to PNG equal to the native rende
     });
   }
   assert.ok(replicas >= 24);
-  const h = ok(['job', 'history', String(renderJob)]).last;
+  const h = (await ok(['job', 'history', String(renderJob)])).last;
   const submitted = h.steps.find((s) => s.step === 'submitted');
   assert.equal(submitted.block, j.createdAt.toNumber());
   // The index named is the submit_job extrinsic of that block, signed by Alice.
@@ -195,7 +210,7 @@ test('a render job: submitted, watched, fetched to PNG equal to the native rende
 
 test('audit: passes on the render job, fails for a tampered program, input and output', { timeout: 600_000 }, async () => {
   const dir = path.join(work, 'audit');
-  const passed = ok(['job', 'audit', String(renderJob), '--dir', dir]);
+  const passed = await ok(['job', 'audit', String(renderJob), '--dir', dir]);
   assert.equal(passed.last.ok, true);
   assert.equal(passed.last.tasks, 12);
   const rows = passed.lines.filter((l) => l.task !== undefined);
@@ -207,13 +222,13 @@ test('audit: passes on the render job, fails for a tampered program, input and o
   for (const [prefix, what] of [['program-', /local copy of the program/], ['input-', /local copy of the input/], ['output-3.bin', /local copy of the output of task 3/]]) {
     const p = file(prefix);
     const b = tamper(p);
-    const failed = gravity(['job', 'audit', String(renderJob), '--dir', dir]);
+    const failed = await gravity(['job', 'audit', String(renderJob), '--dir', dir]);
     assert.notEqual(failed.code, 0, `audit must fail with a tampered ${prefix}`);
     const summary = failed.lines.find((l) => l.ok === false && l.problems && l.job !== undefined);
     assert.ok(summary.problems.some((m) => what.test(m)), `${prefix}: ${summary.problems}`);
     restore(p, b);
   }
-  assert.equal(ok(['job', 'audit', String(renderJob), '3', '--dir', dir]).last.ok, true, 'restored copies pass again');
+  assert.equal((await ok(['job', 'audit', String(renderJob), '3', '--dir', dir])).last.ok, true, 'restored copies pass again');
 });
 
 test('a map-reduce job from files, then audited; a cancel', { timeout: 900_000 }, async () => {
@@ -222,46 +237,50 @@ test('a map-reduce job from files, then audited; a cancel', { timeout: 900_000 }
   const shards = path.join(work, 'shards');
   mkdirSync(shards);
   for (let i = 0; i < 3; i++) writeFileSync(path.join(shards, `part-${i}.txt`), lines.slice(Math.floor((i * lines.length) / 3), Math.floor(((i + 1) * lines.length) / 3)).join('\n'));
-  const sub = ok(['job', 'submit', 'map-reduce', '--map', path.join(work, 'wordcount_map.wasm'), '--reduce', path.join(work, 'wordcount_reduce.wasm'), '--reducers', '2', shards, '--price', '1', '--suri', '//Alice']);
+  const sub = await ok(['job', 'submit', 'map-reduce', '--map', path.join(work, 'wordcount_map.wasm'), '--reduce', path.join(work, 'wordcount_reduce.wasm'), '--reducers', '2', shards, '--price', '1', '--suri', '//Alice']);
   const job = sub.last.job;
-  assert.equal(ok(['job', 'watch', String(job)]).last.ended, 'Completed');
-  const d = ok(['job', 'describe', String(job)]).last;
+  assert.equal((await ok(['job', 'watch', String(job)])).last.ended, 'Completed');
+  const d = (await ok(['job', 'describe', String(job)])).last;
   assert.equal(d.tasks, 5);
   assert.equal(d.stages.reduce, 2);
-  const audit = ok(['job', 'audit', String(job), '--dir', path.join(work, 'audit-mr')]).last;
+  const audit = (await ok(['job', 'audit', String(job), '--dir', path.join(work, 'audit-mr')])).last;
   assert.equal(audit.ok, true);
   assert.equal(audit.tasks, 5);
 
   // A cancel: a 96-tile animation the requester cancels at once (the replicas already at work
   // settle first, the rest is abandoned and refunded).
   const scene = path.join(root, 'tasks/render/scenes/demo.scene');
-  const c = ok(['job', 'submit', 'render', '--program', path.join(work, 'render.wasm'), '--scene', scene, '--frames', '4', '--price', '1', '--suri', '//Alice']).last.job;
-  refused(['job', 'cancel', String(c), '--suri', '//Bob'], /only its requester can cancel it/);
-  ok(['job', 'cancel', String(c), '--suri', '//Alice']);
-  const ended = ok(['job', 'watch', String(c), '--timeout', '300']).last.ended;
+  const c = (await ok(['job', 'submit', 'render', '--program', path.join(work, 'render.wasm'), '--scene', scene, '--frames', '4', '--price', '1', '--suri', '//Alice'])).last.job;
+  await refused(['job', 'cancel', String(c), '--suri', '//Bob'], /only its requester can cancel it/);
+  await ok(['job', 'cancel', String(c), '--suri', '//Alice']);
+  const ended = (await ok(['job', 'watch', String(c), '--timeout', '300'])).last.ended;
   assert.equal(ended, 'Cancelled');
-  const cancelled = ok(['job', 'describe', String(c)]).last;
+  const cancelled = (await ok(['job', 'describe', String(c)])).last;
   assert.ok(cancelled.verified < 96, 'cancelled before it finished');
   assert.equal(cancelled.escrow.held, '0', 'nothing held once it ended');
   assert.equal(BigInt(cancelled.escrow.paid) + BigInt(cancelled.escrow.refunded), BigInt(cancelled.escrow.locked));
-  const mine = ok(['job', 'ls', '--mine', '--suri', '//Alice']).last.jobs.map((x) => x.job);
+  const mine = (await ok(['job', 'ls', '--mine', '--suri', '//Alice'])).last.jobs.map((x) => x.job);
   for (const id of [renderJob, job, c]) assert.ok(mine.includes(id));
 });
 
 test('the polkadot.js examples submit a job as an extrinsic, follow its events and read its records', { timeout: 600_000 }, async () => {
-  const node = (script, args) => execFileSync(process.execPath, [path.join(root, 'examples', script), ...args], { encoding: 'utf8', timeout: 540_000 });
-  const job = Number(node('submit-job.mjs', [path.join(work, 'render.wasm'), smallScene(), net.ws, net.dataWs]).trim());
+  const node = async (script, args) => {
+    const r = await run(process.execPath, [path.join(root, 'examples', script), ...args], { timeout: 540_000 });
+    assert.equal(r.code, 0, `${script}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const job = Number((await node('submit-job.mjs', [path.join(work, 'render.wasm'), smallScene(), net.ws, net.dataWs])).trim());
   assert.ok(Number.isInteger(job));
-  const followed = node('follow-job.mjs', [String(job), net.ws]);
+  const followed = await node('follow-job.mjs', [String(job), net.ws]);
   assert.match(followed, /JobSubmitted/);
   assert.match(followed, /TaskVerified/);
   assert.match(followed, new RegExp(`job ${job}: Completed`));
-  const read = JSON.parse(node('read-job.mjs', [String(job), net.ws]));
+  const read = JSON.parse(await node('read-job.mjs', [String(job), net.ws]));
   assert.equal(read.status, 'Completed');
   assert.equal(read.tasks.length, 12);
   assert.ok(read.tasks.every((t) => t.phase === 'Verified' && t.output !== null));
   // The CLI agrees with what the example read.
-  const d = ok(['job', 'describe', String(job)]).last;
+  const d = (await ok(['job', 'describe', String(job)])).last;
   assert.equal(d.verified, 12);
   assert.equal(d.escrow.paid, String(read.escrow.paid));
 });
