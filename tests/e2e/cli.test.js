@@ -6,61 +6,21 @@
 // with one line, a non-zero exit and nothing signed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, readdirSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { useNetwork, TASKS_BIN } from './lib/network.js';
-import { NODE_BIN } from './lib/node.js';
+import { GRAVITY, run, cliAt } from './lib/cli.js';
 import { idText, resultDigest, unpng } from '../../clients/js/gravity.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
-const GRAVITY = path.join(path.dirname(NODE_BIN), 'gravity');
 let net;
 let api;
 let alice;
 const work = useNetwork('gravity-cli-', (started) => ({ net, api, alice } = started));
 
-/**
- * Run a program without blocking the event loop (a blocked loop starves the test's own
- * @polkadot/api connection, which the node then drops): { code, stdout, stderr }.
- */
-function run(cmd, args, { env = {}, timeout = 900_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')}: no exit within ${timeout} ms`)); }, timeout);
-    child.on('error', reject);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
-
-/** Run `gravity … --json`: { code, lines (parsed JSON objects), last, stderr }. */
-async function gravity(args, opts = {}) {
-  const r = await run(GRAVITY, [...args, '--json', '--url', net.ws, '--data-url', net.dataWs], opts);
-  const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  return { code: r.code, lines, last: lines[lines.length - 1], stderr: r.stderr };
-}
-
-/** `gravity …` must succeed; returns its output. */
-async function ok(args, opts) {
-  const r = await gravity(args, opts);
-  assert.equal(r.code, 0, `gravity ${args.join(' ')} failed: ${r.stderr}`);
-  return r;
-}
-
-/** `gravity …` must fail with one line on stderr matching `pattern`. */
-async function refused(args, pattern, opts) {
-  const r = await gravity(args, opts);
-  assert.notEqual(r.code, 0, `gravity ${args.join(' ')} should fail`);
-  const errLines = r.stderr.split('\n').filter(Boolean);
-  assert.equal(errLines.length, 1, `one line of error, got:\n${r.stderr}`);
-  assert.match(errLines[0], pattern);
-  return r;
-}
+const { gravity, ok, refused } = cliAt(() => net.ws, () => net.dataWs);
 
 /** The demo scene at 128×96 in 32-pixel tiles (12 tasks): quick to render, same program. */
 function smallScene() {
@@ -206,6 +166,7 @@ test('a render job: submitted, watched, fetched to PNG equal to the native rende
     assert.equal(x.method.section, 'market');
   }
   assert.ok(h.steps.every((s) => typeof s.finalized === 'boolean'));
+
 });
 
 test('audit: passes on the render job, fails for a tampered program, input and output', { timeout: 600_000 }, async () => {
@@ -283,4 +244,57 @@ test('the polkadot.js examples submit a job as an extrinsic, follow its events a
   const d = (await ok(['job', 'describe', String(job)])).last;
   assert.equal(d.verified, 12);
   assert.equal(d.escrow.paid, String(read.escrow.paid));
+});
+
+test('numbers: submit --wait in-block returns within one slot of its block; describe of a 1,024-task job within 1 s', { timeout: 900_000 }, async () => {
+  // 1,024 one-line shards (MaxTasksPerJob), each its own content id.
+  const shards = path.join(work, 'shards-1024');
+  mkdirSync(shards);
+  for (let i = 0; i < 1024; i++) writeFileSync(path.join(shards, `s-${String(i).padStart(4, '0')}.txt`), `shard ${i} of the describe benchmark\n`);
+  const sub = await ok(['job', 'submit', 'batch', '--program', path.join(work, 'wordcount_map.wasm'), shards, '--price', '1', '--fuel-cap', '100000000', '--replication', '1/2/1', '--suri', '//Alice', '--wait', 'in-block']);
+  const returned = Date.now();
+  const inBlock = sub.lines.find((l) => l.step === 'inBlock' && l.what === 'market.submit_job');
+  assert.ok(inBlock, `an inBlock step for market.submit_job in ${JSON.stringify(sub.lines.map((l) => l.step ?? 'result'))}`);
+  const slot = api.consts.babe.expectedBlockTime.toNumber();
+  const authored = (await (await api.at(inBlock.blockHash)).query.timestamp.now()).toNumber();
+  const lag = returned - authored;
+  console.log(`submit --wait in-block: returned ${lag} ms after its block's slot began (slot ${slot} ms)`);
+  assert.ok(lag <= slot, `returned ${lag} ms after its block's slot began: not within the slot of its block`);
+  const job = sub.last.job;
+  // Cancel it (the replicas already assigned settle; the rest is refunded) and time describe
+  // on the ended job: the 1,024 task records stay on chain.
+  await ok(['job', 'cancel', String(job), '--suri', '//Alice']);
+  assert.equal((await ok(['job', 'watch', String(job), '--timeout', '600'])).last.ended, 'Cancelled');
+  const times = [];
+  let d;
+  for (let i = 0; i < 3; i++) {
+    const t0 = process.hrtime.bigint();
+    d = (await ok(['job', 'describe', String(job)])).last;
+    times.push(Number((process.hrtime.bigint() - t0) / 1_000_000n));
+  }
+  times.sort((a, b) => a - b);
+  console.log(`job describe of a ${d.tasks}-task job: ${times.join(', ')} ms (whole process, connect included)`);
+  assert.equal(d.tasks, 1024);
+  assert.equal(Object.values(d.phases).reduce((a, b) => a + b, 0), 1024, 'every task record read');
+  assert.equal(d.escrow.held, '0');
+  assert.ok(times[1] <= 1000, `describe took ${times[1]} ms (median of 3), more than 1 s`);
+});
+
+test('provider update declares new capabilities; show reads them back; a non-provider is refused', { timeout: 180_000 }, async () => {
+  const eve = new Keyring({ type: 'sr25519', ss58Format: 7007 }).addFromUri('//Eve');
+  const before = (await api.query.providers.providers(eve.address)).unwrap().capabilities;
+  // Same machine, a region tag added (the last test: a change restarts Eve's trusted-work count).
+  await ok(['provider', 'update', '--suri', '//Eve', '--device', before.device.type === 'MiningBox' ? 'mining-box' : before.device.type.toLowerCase(),
+    '--arch', before.arch.type.toLowerCase(), '--cores', String(before.cores.toNumber()),
+    '--memory-mib', String(before.memoryMib.toNumber()), '--bandwidth-mbps', String(before.bandwidthMbps.toNumber()),
+    '--max-concurrent', String(before.maxConcurrent.toNumber()), '--region', 'eu-west']);
+  const after = (await api.query.providers.providers(eve.address)).unwrap().capabilities;
+  assert.equal(Buffer.from(after.region).toString(), 'eu-west');
+  assert.equal(after.cores.toNumber(), before.cores.toNumber());
+  const shown = (await ok(['provider', 'show', eve.address])).last;
+  assert.equal(shown.capabilities.region, 'eu-west');
+  assert.equal(shown.capabilities.cores, after.cores.toNumber());
+  assert.equal(shown.capabilities.memoryMib, after.memoryMib.toNumber());
+  await refused(['provider', 'update', '--suri', '//Ferdie'], /not a registered provider/);
+  await refused(['provider', 'update', '--suri', '//Eve', '--region', 'much-too-long'], /--region is at most 8 bytes/);
 });

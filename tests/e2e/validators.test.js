@@ -13,6 +13,7 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { u8aConcat, stringToU8a } from '@polkadot/util';
 import { NODE_BIN, freePort, until } from './lib/node.js';
+import { cliAt } from './lib/cli.js';
 import { connect, send } from '../../clients/js/gravity.mjs';
 import { rotateKeys, setKeys, register, status, UNIT } from '../../clients/js/validator.mjs';
 
@@ -28,6 +29,8 @@ let bootnode;
 const nodes = [];
 let alice; // api on Alice's node (the admin's)
 let ferdieApi; // api on the newcomer's own node
+let aliceCli; // the `gravity` CLI against Alice's node
+let ferdieCli; // … and against the newcomer's own node
 let keyring;
 const lag = { max: 0, samples: 0 };
 let unsubLag;
@@ -70,6 +73,8 @@ before(async () => {
   died.catch(() => {});
   alice = await Promise.race([connect(`ws://127.0.0.1:${rpc}`), died]);
   ferdieApi = await Promise.race([connect(`ws://127.0.0.1:${ferdieRpc}`), died]);
+  aliceCli = cliAt(`ws://127.0.0.1:${rpc}`);
+  ferdieCli = cliAt(`ws://127.0.0.1:${ferdieRpc}`);
   unsubLag = await alice.rpc.chain.subscribeNewHeads(async (h) => {
     const fin = await alice.rpc.chain.getHeader(await alice.rpc.chain.getFinalizedHead());
     const l = h.number.toNumber() - fin.number.toNumber();
@@ -99,27 +104,41 @@ test('bad onboarding input gets named errors: no keys, keys without a proof', { 
   await assert.rejects(setKeys(alice, ferdie, forAlice), /session\.InvalidProof/);
   const st = await status(alice, ferdie.address);
   assert.equal(st.registered, false);
+  // The CLI checks before it signs: no keys, a bond under the minimum, nothing to leave.
+  await ferdieCli.refused(['validator', 'register', '--bond', '10000', '--suri', '//Ferdie'], /no session keys on chain: run `gravity validator keys/);
+  await ferdieCli.refused(['validator', 'register', '--bond', '1', '--suri', '//Ferdie'], /below the chain's minimum validator bond/);
+  await ferdieCli.refused(['validator', 'leave', '--suri', '//Ferdie'], /is not registered as a validator/);
+  await ferdieCli.refused(['validator', 'withdraw', '--suri', '//Ferdie'], /is not leaving the validator set/);
+  await aliceCli.refused(['validator', 'admit', ferdie.address, '--suri', '//Alice'], /is not a candidate/);
+  const shown = (await aliceCli.ok(['validator', 'status', ferdie.address])).last;
+  assert.equal(shown.registered, false);
+  assert.equal(shown.sessionKeys, false);
 });
 
 test('a newcomer joins from the spec alone, authors within two sessions, finality holds, then leaves', { timeout: 600_000 }, async () => {
   const ferdie = keyring.addFromUri('//Ferdie');
-  const sudo = keyring.addFromUri('//Alice');
   // The newcomer's node syncs from the boot node.
   await until('Ferdie to sync', async () => (await ferdieApi.rpc.chain.getHeader()).number.toNumber() >= 3, 120_000);
 
-  // Keys from Ferdie's own node, bound to Ferdie's account; set, bond, register.
-  const generated = await rotateKeys(ferdieApi, ferdie.address);
-  await setKeys(ferdieApi, ferdie, generated);
+  // With the `gravity` CLI, as the docs tell a newcomer: keys from Ferdie's own node, bound to
+  // Ferdie's account, set on chain; then bond and register.
+  const keys = (await ferdieCli.ok(['validator', 'keys', '--suri', '//Ferdie'])).last;
+  assert.equal((await alice.query.session.nextKeys(ferdie.address)).unwrap().toHex(), keys.keys, 'the keys the CLI set are on chain');
   const bond = 10_000n * UNIT;
-  await register(ferdieApi, ferdie, bond);
+  await ferdieCli.ok(['validator', 'register', '--bond', '10000', '--suri', '//Ferdie']);
   let st = await status(alice, ferdie.address);
   assert.equal(st.status, 'Candidate');
   assert.equal(st.bond, bond);
-
-  const { events } = await send(alice, alice.tx.sudo.sudo(alice.tx.validators.admit(ferdie.address)), sudo);
-  const admitted = events.find(({ event }) => alice.events.validators.ValidatorAdmitted.is(event));
-  assert.ok(admitted, 'ValidatorAdmitted event');
-  const admittedIn = admitted.event.data.session.toNumber();
+  const cliSt = (await aliceCli.ok(['validator', 'status', ferdie.address])).last;
+  assert.equal(cliSt.status, 'Candidate');
+  assert.equal(cliSt.bond, String(bond));
+  assert.equal(cliSt.sessionKeys, true);
+  await ferdieCli.refused(['validator', 'register', '--bond', '10000', '--suri', '//Ferdie'], /already registered: candidate/);
+  // Only the admin admits.
+  await aliceCli.refused(['validator', 'admit', ferdie.address, '--suri', '//Bob'], /is not this chain's sudo key/);
+  const admittedIn = (await aliceCli.ok(['validator', 'admit', ferdie.address, '--suri', '//Alice'])).last.session;
+  assert.ok(Number.isInteger(admittedIn), 'the ValidatorAdmitted session');
+  assert.equal((await alice.query.validators.members(ferdie.address)).unwrap().status.type, 'Validator');
   console.log(`admitted in session ${admittedIn}`);
 
   // Authors within two sessions of admission (one-minute sessions on this chain).
@@ -138,11 +157,16 @@ test('a newcomer joins from the spec alone, authors within two sessions, finalit
   await until('finality to advance with two voters', async () =>
     (await alice.rpc.chain.getHeader(await alice.rpc.chain.getFinalizedHead())).number.toNumber() >= fin0 + 3, 60_000);
 
-  // Leave: out of the set two rotations later; the bond stays held until `unbondsAt`.
-  await send(ferdieApi, ferdieApi.tx.validators.leave(), ferdie);
+  const listed = (await aliceCli.ok(['validator', 'ls'])).last;
+  assert.ok(listed.validators.some((v) => v.account === ferdie.address && v.inCurrentSession && v.blocksAuthored > 0), 'validator ls shows Ferdie authoring');
+
+  // Leave (with the CLI): out of the set two rotations later; the bond stays held until `unbondsAt`.
+  const left = (await ferdieCli.ok(['validator', 'leave', '--suri', '//Ferdie'])).last;
   st = await status(alice, ferdie.address);
   assert.equal(st.status, 'Leaving');
   assert.equal(st.cause, 'Left');
+  assert.equal(left.unbondsAt, st.unbondsAt);
+  await ferdieCli.refused(['validator', 'withdraw', '--suri', '//Ferdie'], new RegExp(`the bond is still held: it unbonds at session ${st.unbondsAt}`));
   await until('Ferdie to leave the session', async () => !(await status(alice, ferdie.address)).inCurrentSession, 4 * 60_000);
   const fin1 = (await alice.rpc.chain.getHeader(await alice.rpc.chain.getFinalizedHead())).number.toNumber();
   await until('finality to advance after the leave', async () =>

@@ -1,4 +1,4 @@
-//! `gravity balance|transfer|info` and `gravity provider …`.
+//! `gravity balance|transfer|info` and `gravity provider register|update|show|deregister|withdraw`.
 
 use crate::{
 	chain::{gravity, parse_account, runtime_types as rt, signer, ss58, AtBlock, Chain},
@@ -119,6 +119,13 @@ pub struct RegisterArgs {
 	/// Bond to hold (GRAV, or plancks with `planck`).
 	#[arg(long)]
 	pub bond: String,
+	#[command(flatten)]
+	pub caps: CapabilityArgs,
+}
+
+/// A provider's declared capabilities.
+#[derive(Args, Clone)]
+pub struct CapabilityArgs {
 	/// phone, pc, mining-box or server.
 	#[arg(long, default_value = "pc")]
 	pub device: String,
@@ -139,7 +146,7 @@ pub struct RegisterArgs {
 	pub region: String,
 }
 
-fn capabilities(a: &RegisterArgs) -> Result<gp::Capabilities> {
+fn capabilities(a: &CapabilityArgs) -> Result<gp::Capabilities> {
 	let device = match a.device.as_str() {
 		"phone" => gp::DeviceClass::Phone,
 		"pc" => gp::DeviceClass::Pc,
@@ -173,7 +180,7 @@ pub async fn provider(g: &Global, out: Out, cmd: ProviderCmd) -> Result<()> {
 	match cmd {
 		ProviderCmd::Show { account } => show(g, out, account).await,
 		ProviderCmd::Register(a) => {
-			let caps = capabilities(&a)?;
+			let caps = capabilities(&a.caps)?;
 			let bond = parse_amount(&a.bond)?;
 			let key = signer(g)?;
 			let chain = Chain::connect(g).await?;
@@ -189,6 +196,27 @@ pub async fn provider(g: &Global, out: Out, cmd: ProviderCmd) -> Result<()> {
 			chain.submit(&out, "providers.register", &call, &key).await?;
 			out.result(json!({ "registered": ss58(&key.public_key().to_account_id()), "bond": bond.to_string() }), || {
 				format!("{} registered as a provider with a bond of {}", ss58(&key.public_key().to_account_id()), grav(bond))
+			});
+			Ok(())
+		},
+		ProviderCmd::Update(a) => {
+			let caps = capabilities(&a)?;
+			let key = signer(g)?;
+			let who = key.public_key().to_account_id();
+			let chain = Chain::connect(g).await?;
+			let at = chain.best().await?;
+			let registered = at
+				.runtime_apis()
+				.call(gravity::runtime_apis().providers_api().provider(who.clone()))
+				.await
+				.context(|| "ProvidersApi.provider".into())?;
+			if registered.is_none() {
+				fail!("{} is not a registered provider: `gravity provider register --bond <GRAV>` first", ss58(&who))
+			}
+			let call = gravity::tx().providers().update_capabilities(caps);
+			chain.submit(&out, "providers.update_capabilities", &call, &key).await?;
+			out.result(json!({ "updated": ss58(&who) }), || {
+				format!("{}: capabilities updated (a change restarts the trusted-work count: trust earned on one machine does not carry to another)", ss58(&who))
 			});
 			Ok(())
 		},
@@ -242,16 +270,16 @@ async fn show(g: &Global, out: Out, account: Option<String>) -> Result<()> {
 		json!({
 			"account": ss58(&who), "registered": true, "status": format!("{:?}", info.status),
 			"bond": info.bond.to_string(), "registeredAt": info.registered_at, "lastHeartbeat": info.last_heartbeat,
-			"capabilities": { "device": format!("{:?}", c.device), "arch": format!("{:?}", c.arch), "cores": c.cores, "memoryMib": c.memory_mib, "maxConcurrent": c.max_concurrent, "bandwidthMbps": c.bandwidth_mbps },
+			"capabilities": { "device": format!("{:?}", c.device), "arch": format!("{:?}", c.arch), "cores": c.cores, "memoryMib": c.memory_mib, "maxConcurrent": c.max_concurrent, "bandwidthMbps": c.bandwidth_mbps, "region": String::from_utf8_lossy(&c.region.0) },
 			"reputation": score.0, "agreed": rep.lifetime_agreed, "dissented": rep.lifetime_dissented, "noShow": rep.lifetime_no_show,
 			"declined": rep.lifetime_declined, "trustedWork": rep.trusted_work,
 			"endpoint": endpoint, "holding": holding.iter().map(|(j, t)| json!({ "job": j, "task": t })).collect::<Vec<_>>(),
 		}),
 		|| {
 			format!(
-				"{} — {:?}\n  bond {}, registered #{}, last heartbeat #{}\n  {:?} {:?}, {} cores, {} MiB, {} tasks at once\n  reputation {:.2} % ({} agreed, {} dissented, {} no-shows, {} declined; trusted work {})\n  endpoint {}\n  holding {} replica(s){}",
+				"{} — {:?}\n  bond {}, registered #{}, last heartbeat #{}\n  {:?} {:?}, {} cores, {} MiB, {} tasks at once, region '{}'\n  reputation {:.2} % ({} agreed, {} dissented, {} no-shows, {} declined; trusted work {})\n  endpoint {}\n  holding {} replica(s){}",
 				ss58(&who), info.status, grav(info.bond), info.registered_at, info.last_heartbeat,
-				c.device, c.arch, c.cores, c.memory_mib, c.max_concurrent,
+				c.device, c.arch, c.cores, c.memory_mib, c.max_concurrent, String::from_utf8_lossy(&c.region.0),
 				score.0 as f64 / 1e7, rep.lifetime_agreed, rep.lifetime_dissented, rep.lifetime_no_show, rep.lifetime_declined, rep.trusted_work,
 				endpoint.clone().unwrap_or_else(|| "(none)".into()),
 				holding.len(),

@@ -18,7 +18,13 @@ use subxt::{
 };
 use subxt_signer::sr25519::Keypair;
 
-#[subxt::subxt(runtime_metadata_path = "../../metadata/gravity.scale", derive_for_all_types = "Clone")]
+#[subxt::subxt(
+	runtime_metadata_path = "../../metadata/gravity.scale",
+	derive_for_all_types = "Clone",
+	// Session keys come from the node's RPC as SCALE bytes (`gravity validator keys`).
+	derive_for_type(path = "gravity_runtime::SessionKeys", derive = "::subxt::ext::codec::Decode", recursive),
+	attributes_for_type(path = "gravity_runtime::SessionKeys", attributes = "#[codec(crate = ::subxt::ext::codec)]", recursive)
+)]
 pub mod gravity {}
 
 pub use gravity::runtime_types;

@@ -1,6 +1,6 @@
 //! The command line (clap) and the dispatch to each command.
 
-use crate::{account, audit, chain, data, error::Result, job, out::Out};
+use crate::{account, audit, chain, data, error::Result, job, out::Out, validator};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use subxt::utils::H256;
@@ -89,9 +89,12 @@ pub enum Cmd {
 	/// The content store of a node (job inputs and outputs), through its data RPC.
 	#[command(subcommand)]
 	Data(DataCmd),
-	/// Providers: register, show, deregister, withdraw.
+	/// Providers: register, update, show, deregister, withdraw.
 	#[command(subcommand)]
 	Provider(ProviderCmd),
+	/// Validators: session keys, register, leave, withdraw, status, the set.
+	#[command(subcommand)]
+	Validator(ValidatorCmd),
 	/// Free, reserved and held balance of an account (default: the signer's).
 	Balance {
 		/// SS58 address or 0x account id.
@@ -273,10 +276,43 @@ pub enum ProviderCmd {
 	},
 	/// Register the signer as a provider with a bond.
 	Register(account::RegisterArgs),
+	/// Declare new capabilities (device, cores, memory, …) for the signer's registration. A
+	/// change restarts the trusted-work count (trust earned on one machine is not another's).
+	Update(account::CapabilityArgs),
 	/// Leave the provider set (the bond stays held until withdrawn).
 	Deregister,
 	/// Take the bond back after deregistering.
 	Withdraw,
+}
+
+#[derive(Subcommand)]
+pub enum ValidatorCmd {
+	/// Generate session keys in the keystore of your own node (--url must be it) bound to the
+	/// signer, and set them on chain (`session.set_keys`).
+	Keys {
+		/// Only print the keys and their ownership proof; set nothing.
+		#[arg(long)]
+		print_only: bool,
+	},
+	/// Bond and become a candidate (session keys must be set first).
+	Register {
+		/// Bond to hold (GRAV, or plancks with `planck`); at least `validators.MinBond`.
+		#[arg(long)]
+		bond: String,
+	},
+	/// Leave the set (or withdraw a candidacy); the bond unbonds some sessions later.
+	Leave,
+	/// Take the bond back once it has unbonded.
+	Withdraw,
+	/// Where an account stands: registry, session keys, current and next set, bond, slashes.
+	Status {
+		/// SS58 address or 0x account id (default: the signer).
+		account: Option<String>,
+	},
+	/// The validator set and the candidates.
+	Ls,
+	/// Admit a candidate (the chain's admin; sudo on a testnet).
+	Admit { account: String },
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -287,6 +323,7 @@ pub async fn run(cli: Cli) -> Result<()> {
 		Cmd::Job(JobCmd::Audit(args)) => audit::run(g, out, args).await,
 		Cmd::Job(cmd) => job::run(g, out, cmd).await,
 		Cmd::Provider(cmd) => account::provider(g, out, cmd).await,
+		Cmd::Validator(cmd) => validator::run(g, out, cmd).await,
 		Cmd::Balance { account } => account::balance(g, out, account).await,
 		Cmd::Transfer { to, amount } => account::transfer(g, out, to, amount).await,
 		Cmd::Info => account::info(g, out).await,

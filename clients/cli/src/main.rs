@@ -3,7 +3,7 @@
 //! Layout: `cli` (the command line, clap), `chain` (the node connection, typed from
 //! `metadata/gravity.scale`, keys, transactions), `data` (the node's data RPC), `job` (submit,
 //! describe, executions, history, watch, get, ls, cancel), `audit` (re-execution), `render`
-//! (tiles to PNG), `account` (balance, transfer, provider), `out` (human and `--json` output),
+//! (tiles to PNG), `account` (balance, transfer, provider), `validator` (keys, register, leave, status), `out` (human and `--json` output),
 //! `units` (GRAV amounts), `error` (one-line errors).
 
 mod account;
@@ -16,6 +16,7 @@ mod job;
 mod out;
 mod render;
 mod units;
+mod validator;
 
 use clap::Parser;
 
