@@ -167,6 +167,30 @@ test('a render job: submitted, watched, fetched to PNG equal to the native rende
   }
   assert.ok(h.steps.every((s) => typeof s.finalized === 'boolean'));
 
+  // Each provider's work log (`provider show`, from the market's `ProviderWork`, not history):
+  // the totals are the chain's, and every replica of this job it closed is there with its pay
+  // and the extrinsic that closed it (a provider's delivery, or none for a deadline).
+  const providers = new Set();
+  for (let i = 0; i < 12; i++) for (const r of (await api.query.market.tasks(renderJob, i)).unwrap().replicas) providers.add(r.provider.toString());
+  for (const p of providers) {
+    const w = (await ok(['provider', 'show', p])).last.work;
+    const onChain = await api.query.market.providerWork(p);
+    assert.equal(w.closed, onChain.closed.toNumber());
+    assert.equal(w.earned, onChain.earned.toString());
+    assert.equal(w.slashed, onChain.slashed.toString());
+    assert.ok(w.recent.length >= 1 && w.recent.length <= 32);
+    for (const e of w.recent.filter((e) => e.job === renderJob)) {
+      const r = (await api.query.market.tasks(renderJob, e.task)).unwrap().replicas.find((r) => r.provider.toString() === p && r.round.toNumber() === e.round);
+      assert.ok(r, `a replica of task ${e.task} run by ${p}`);
+      assert.equal(e.outcome, r.outcome.unwrap().type);
+      assert.equal(e.paid, r.paid.toString());
+      assert.equal(e.slashed, r.slashed.toString());
+      if (e.index !== null) {
+        const b = await api.rpc.chain.getBlock(await api.rpc.chain.getBlockHash(e.block));
+        assert.equal(b.block.extrinsics[e.index].method.section, 'market', `the extrinsic that closed ${e.task} is the market's`);
+      }
+    }
+  }
 });
 
 test('audit: passes on the render job, fails for a tampered program, input and output', { timeout: 600_000 }, async () => {
@@ -251,7 +275,7 @@ test('numbers: submit --wait in-block returns within one slot of its block; desc
   const shards = path.join(work, 'shards-1024');
   mkdirSync(shards);
   for (let i = 0; i < 1024; i++) writeFileSync(path.join(shards, `s-${String(i).padStart(4, '0')}.txt`), `shard ${i} of the describe benchmark\n`);
-  const sub = await ok(['job', 'submit', 'batch', '--program', path.join(work, 'wordcount_map.wasm'), shards, '--price', '1', '--fuel-cap', '100000000', '--replication', '1/2/1', '--suri', '//Alice', '--wait', 'in-block']);
+  const sub = await ok(['job', 'submit', 'batch', '--program', path.join(work, 'wordcount_map.wasm'), shards, '--price', '1', '--fuel-cap', '100000000', '--replication', '2/4/2', '--suri', '//Alice', '--wait', 'in-block']);
   const returned = Date.now();
   const inBlock = sub.lines.find((l) => l.step === 'inBlock' && l.what === 'market.submit_job');
   assert.ok(inBlock, `an inBlock step for market.submit_job in ${JSON.stringify(sub.lines.map((l) => l.step ?? 'result'))}`);
