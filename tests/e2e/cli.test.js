@@ -179,6 +179,10 @@ test('a render job: submitted, watched, fetched to PNG equal to the native rende
     assert.equal(w.earned, onChain.earned.toString());
     assert.equal(w.slashed, onChain.slashed.toString());
     assert.ok(w.recent.length >= 1 && w.recent.length <= 32);
+    // No job closed a replica before this one: all of this provider's replicas of it are there.
+    let mine = 0;
+    for (let i = 0; i < 12; i++) mine += (await api.query.market.tasks(renderJob, i)).unwrap().replicas.filter((r) => r.provider.toString() === p).length;
+    assert.equal(w.recent.filter((e) => e.job === renderJob).length, mine, `${p}'s replicas of job ${renderJob} in its work log`);
     for (const e of w.recent.filter((e) => e.job === renderJob)) {
       const r = (await api.query.market.tasks(renderJob, e.task)).unwrap().replicas.find((r) => r.provider.toString() === p && r.round.toNumber() === e.round);
       assert.ok(r, `a replica of task ${e.task} run by ${p}`);
@@ -214,6 +218,12 @@ test('audit: passes on the render job, fails for a tampered program, input and o
     restore(p, b);
   }
   assert.equal((await ok(['job', 'audit', String(renderJob), '3', '--dir', dir])).last.ok, true, 'restored copies pass again');
+  // The number: one tile audited from a fresh directory (its download included), whole process.
+  const t0 = process.hrtime.bigint();
+  const one = await ok(['job', 'audit', String(renderJob), '5', '--dir', path.join(work, 'audit-one')]);
+  const wall = Number((process.hrtime.bigint() - t0) / 1_000_000n);
+  const row = one.lines.find((l) => l.task === 5);
+  console.log(`audit of one render tile: ${wall} ms whole process (${one.last.ms} ms inside): download ${row.fetchMs} ms, sandbox re-run ${row.rerun.ms} ms`);
 });
 
 test('a map-reduce job from files, then audited; a cancel', { timeout: 900_000 }, async () => {

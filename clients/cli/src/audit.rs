@@ -161,6 +161,7 @@ fn check_escrow(j: &Job, ts: &BTreeMap<u32, Task>, max_replicas: u32, findings: 
 }
 
 pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<()> {
+	let audit_started = Instant::now();
 	let chain = Chain::connect(g).await?;
 	let at = chain.at().await?;
 	let id = args.job;
@@ -193,6 +194,9 @@ pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<()> {
 		let input_id = cid(&t.input);
 		let agree = agreeing(t);
 		let peers = endpoints(&at, agree.iter()).await?;
+		// Time spent getting the program, the input and the output (from the chain or the data
+		// plane, or checking a local copy), reported apart from the re-execution.
+		let fetch_started = Instant::now();
 		// The program, from the chain.
 		let program = local_copy(&dir.join(format!("program-{}.wasm", file_id(&program_id))), &program_id, "program", &mut findings, || async {
 			chain_blob(&at, &program_id).await?.ok_or_else(|| Error(format!("program {program_id} is no longer stored on chain")))
@@ -253,6 +257,7 @@ pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<()> {
 			})
 			.await?
 		};
+		let fetch_ms = fetch_started.elapsed().as_millis() as u64;
 		// Re-execute.
 		let mut rerun = Value::Null;
 		if let (Some(program), Some(input)) = (&program, input) {
@@ -302,7 +307,7 @@ pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<()> {
 			replicas.push(checks);
 		}
 		let ok = findings.0.len() == before;
-		let row = json!({ "task": i, "ok": ok, "program": program_id.to_string(), "input": input_id.to_string(), "output": agreed_out.to_string(), "fuel": agreed_fuel, "rerun": rerun, "replicas": replicas, "problems": findings.0[before..].to_vec() });
+		let row = json!({ "task": i, "ok": ok, "program": program_id.to_string(), "input": input_id.to_string(), "output": agreed_out.to_string(), "fuel": agreed_fuel, "rerun": rerun, "fetchMs": fetch_ms, "replicas": replicas, "problems": findings.0[before..].to_vec() });
 		out.event(row.clone(), || {
 			let mut s = format!("task {i}: {} — output {agreed_out}, fuel {agreed_fuel}", if ok { "matches" } else { "MISMATCH" });
 			if let Some(ms) = row["rerun"]["ms"].as_u64() {
@@ -319,7 +324,8 @@ pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<()> {
 	bar.finish_and_clear();
 	let escrow = check_escrow(&j, &all, max_replicas, &mut findings);
 	let ok = findings.0.is_empty();
-	out.result(json!({ "job": id, "ok": ok, "tasks": rows.len(), "escrow": escrow, "problems": findings.0, "dir": dir.display().to_string() }), || {
+	let ms = audit_started.elapsed().as_millis() as u64;
+	out.result(json!({ "job": id, "ok": ok, "tasks": rows.len(), "escrow": escrow, "problems": findings.0, "dir": dir.display().to_string(), "ms": ms }), || {
 		if ok {
 			format!("job {id}: audit passed: {} task(s) re-executed with the chain's output and fuel, every reveal and commitment checked, escrow adds up", rows.len())
 		} else {

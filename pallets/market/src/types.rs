@@ -377,3 +377,58 @@ pub struct Windows<BlockNumber> {
 	/// For an agreed output to be stored and named (`DeliveryWindow`).
 	pub delivery: BlockNumber,
 }
+
+/// How many closed replicas a provider's work log keeps (`ProviderWork`): the newest
+/// `WORK_LOG_LEN`, each overwriting the oldest, beside lifetime totals.
+pub const WORK_LOG_LEN: u32 = 32;
+
+/// One closed replica in a provider's work log: which task, when and in which extrinsic it
+/// closed, how, and what the provider was paid or lost for it.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct WorkEntry<Balance, BlockNumber> {
+	pub job: JobId,
+	pub task: TaskIndex,
+	/// The task's round the replica belonged to.
+	pub round: u8,
+	/// The block in which the replica closed.
+	pub closed_at: BlockNumber,
+	/// The index of the extrinsic that closed it in that block (a `deliver`, a `decline`, a
+	/// `cancel_job`, ...), `None` when the block's own work closed it (a deadline).
+	pub extrinsic: Option<u32>,
+	pub outcome: ReplicaOutcome,
+	/// Paid to the provider (the protocol fee excluded).
+	pub paid: Balance,
+	/// Taken from its bond.
+	pub slashed: Balance,
+}
+
+/// A provider's work in the market: lifetime totals and its newest closed replicas, kept so
+/// that a client can show a provider's earnings and penalties from current state, on a node
+/// with default pruning, without scanning history.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug, Default)]
+pub struct WorkLog<Balance, BlockNumber> {
+	/// Replicas closed in all; the next entry goes to `recent[closed % WORK_LOG_LEN]`.
+	pub closed: u32,
+	/// Paid to the provider in all.
+	pub earned: Balance,
+	/// Taken from its bond by the market in all.
+	pub slashed: Balance,
+	/// The newest closed replicas (a ring: sort by `closed_at` to read it in order).
+	pub recent: BoundedVec<WorkEntry<Balance, BlockNumber>, ConstU32<WORK_LOG_LEN>>,
+}
+
+impl<Balance: Saturating + Copy, BlockNumber> WorkLog<Balance, BlockNumber> {
+	/// Add a closed replica: totals up, the entry in the ring (the oldest overwritten once full).
+	pub fn record(&mut self, entry: WorkEntry<Balance, BlockNumber>) {
+		self.earned = self.earned.saturating_add(entry.paid);
+		self.slashed = self.slashed.saturating_add(entry.slashed);
+		let slot = (self.closed % WORK_LOG_LEN) as usize;
+		if let Some(old) = self.recent.get_mut(slot) {
+			*old = entry;
+		} else {
+			// Not full yet: `slot == recent.len()` since slots fill in order.
+			let _ = self.recent.try_push(entry);
+		}
+		self.closed = self.closed.saturating_add(1);
+	}
+}
