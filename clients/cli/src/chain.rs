@@ -125,15 +125,7 @@ impl Chain {
 		}
 		let chain = Chain { api, rpc, url, at: global.at.clone(), wait: global.wait };
 		let at = chain.best().await?;
-		if !gravity::is_codegen_valid_for(at.metadata_ref()) {
-			let spec_version = at.spec_version();
-			fail!(
-				"the node at {} runs Gravity runtime spec {spec_version}, whose calls, storage or events differ from \
-				 the runtime this gravity CLI was built for (metadata/gravity.scale): use the gravity CLI built \
-				 from the same source as the node's runtime",
-				chain.url
-			)
-		}
+		check_runtime(at.metadata_ref(), at.spec_version(), &chain.url)?;
 		Ok(chain)
 	}
 
@@ -354,9 +346,48 @@ pub fn account_or_signer(global: &Global, account: &Option<String>) -> Result<Ac
 	}
 }
 
+/// Refuse a node whose runtime's calls, storage, events or runtime APIs differ from the metadata
+/// this CLI was typed from (`metadata/gravity.scale`): a typed call or read would be wrong.
+pub fn check_runtime(metadata: &subxt::Metadata, spec_version: u32, url: &str) -> Result<()> {
+	if !gravity::is_codegen_valid_for(metadata) {
+		fail!(
+			"the node at {url} runs Gravity runtime spec {spec_version}, whose calls, storage or events differ from \
+			 the runtime this gravity CLI was built for (metadata/gravity.scale): use the gravity CLI built \
+			 from the same source as the node's runtime"
+		)
+	}
+	Ok(())
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn a_node_whose_runtime_differs_from_the_clis_metadata_is_refused_with_the_reason() {
+		use subxt::ext::{
+			codec::Decode,
+			frame_metadata::{RuntimeMetadata, RuntimeMetadataPrefixed},
+		};
+		let bytes = include_bytes!("../../../metadata/gravity.scale");
+		let same = subxt::Metadata::decode_from(bytes).expect("the checked-in metadata decodes");
+		assert!(check_runtime(&same, 107, "ws://node").is_ok());
+		// The same runtime less one storage item (the market's work log, as before spec 107).
+		let mut prefixed = RuntimeMetadataPrefixed::decode(&mut &bytes[..]).expect("RuntimeMetadataPrefixed");
+		let RuntimeMetadata::V16(md) = &mut prefixed.1 else { panic!("the clients use metadata v16") };
+		let market = md.pallets.iter_mut().find(|p| p.name == "Market").expect("a Market pallet");
+		let storage = market.storage.as_mut().expect("the market has storage");
+		let before = storage.entries.len();
+		storage.entries.retain(|e| e.name != "ProviderWork");
+		assert_eq!(storage.entries.len(), before - 1);
+		let drifted = subxt::Metadata::try_from(prefixed).expect("still valid metadata");
+		let err = check_runtime(&drifted, 106, "ws://node").expect_err("a drifted runtime is refused");
+		assert!(
+			err.0.contains("the node at ws://node runs Gravity runtime spec 106, whose calls, storage or events differ"),
+			"{}",
+			err.0
+		);
+	}
 
 	#[test]
 	fn addresses_are_ss58_with_gravitys_prefix_and_parse_back() {
