@@ -167,34 +167,6 @@ test('a render job: submitted, watched, fetched to PNG equal to the native rende
   }
   assert.ok(h.steps.every((s) => typeof s.finalized === 'boolean'));
 
-  // Each provider's work log (`provider show`, from the market's `ProviderWork`, not history):
-  // the totals are the chain's, and every replica of this job it closed is there with its pay
-  // and the extrinsic that closed it (a provider's delivery, or none for a deadline).
-  const providers = new Set();
-  for (let i = 0; i < 12; i++) for (const r of (await api.query.market.tasks(renderJob, i)).unwrap().replicas) providers.add(r.provider.toString());
-  for (const p of providers) {
-    const w = (await ok(['provider', 'show', p])).last.work;
-    const onChain = await api.query.market.providerWork(p);
-    assert.equal(w.closed, onChain.closed.toNumber());
-    assert.equal(w.earned, onChain.earned.toString());
-    assert.equal(w.slashed, onChain.slashed.toString());
-    assert.ok(w.recent.length >= 1 && w.recent.length <= 32);
-    // No job closed a replica before this one: all of this provider's replicas of it are there.
-    let mine = 0;
-    for (let i = 0; i < 12; i++) mine += (await api.query.market.tasks(renderJob, i)).unwrap().replicas.filter((r) => r.provider.toString() === p).length;
-    assert.equal(w.recent.filter((e) => e.job === renderJob).length, mine, `${p}'s replicas of job ${renderJob} in its work log`);
-    for (const e of w.recent.filter((e) => e.job === renderJob)) {
-      const r = (await api.query.market.tasks(renderJob, e.task)).unwrap().replicas.find((r) => r.provider.toString() === p && r.round.toNumber() === e.round);
-      assert.ok(r, `a replica of task ${e.task} run by ${p}`);
-      assert.equal(e.outcome, r.outcome.unwrap().type);
-      assert.equal(e.paid, r.paid.toString());
-      assert.equal(e.slashed, r.slashed.toString());
-      if (e.index !== null) {
-        const b = await api.rpc.chain.getBlock(await api.rpc.chain.getBlockHash(e.block));
-        assert.equal(b.block.extrinsics[e.index].method.section, 'market', `the extrinsic that closed ${e.task} is the market's`);
-      }
-    }
-  }
 });
 
 test('audit: passes on the render job, fails for a tampered program, input and output', { timeout: 600_000 }, async () => {

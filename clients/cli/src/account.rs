@@ -256,57 +256,12 @@ async fn show(g: &Global, out: Out, account: Option<String>) -> Result<()> {
 		Some(v) => v.decode().context(|| "market.provider_tasks".into())?.0,
 		None => Vec::new(),
 	};
-	// The market's work log: lifetime earnings and penalties and the newest closed replicas.
-	let work = at
-		.storage()
-		.try_fetch(gravity::storage().market().provider_work(), (who.clone(),))
-		.await
-		.context(|| "market.provider_work".into())?;
-	let work = match work {
-		Some(v) => Some(v.decode().context(|| "market.provider_work".into())?),
-		None => None,
-	};
-	let (closed, earned, lost) = work.as_ref().map(|w| (w.closed, w.earned, w.slashed)).unwrap_or((0, 0, 0));
-	let mut recent = work.map(|w| w.recent.0).unwrap_or_default();
-	recent.sort_by_key(|e| (std::cmp::Reverse(e.closed_at), std::cmp::Reverse(e.extrinsic), std::cmp::Reverse(e.job), std::cmp::Reverse(e.task)));
-	let history: Vec<_> = recent
-		.iter()
-		.map(|e| {
-			json!({
-				"job": e.job, "task": e.task, "round": e.round, "block": e.closed_at, "index": e.extrinsic,
-				"outcome": crate::job::outcome_name(&Some(e.outcome.clone())), "paid": e.paid.to_string(), "slashed": e.slashed.to_string(),
-			})
-		})
-		.collect();
-	let history_text = || {
-		recent
-			.iter()
-			.map(|e| {
-				let at = match e.extrinsic {
-					Some(i) => format!("#{}-{i}", e.closed_at),
-					None => format!("#{}", e.closed_at),
-				};
-				let money = if e.slashed > 0 {
-					format!("slashed {}", grav(e.slashed))
-				} else if e.paid > 0 {
-					format!("paid {}", grav(e.paid))
-				} else {
-					String::new()
-				};
-				format!("\n    {at:>10}  job {} task {} round {}: {} {money}", e.job, e.task, e.round, crate::job::outcome_name(&Some(e.outcome.clone())))
-			})
-			.collect::<String>()
-	};
-	let work_json = json!({ "closed": closed, "earned": earned.to_string(), "slashed": lost.to_string(), "recent": history });
 	let Some(info) = info else {
 		if rep.lifetime_agreed == 0 && rep.lifetime_dissented == 0 && rep.lifetime_no_show == 0 {
 			fail!("{} is not a provider and never was: register with `gravity provider register --bond <GRAV>`", ss58(&who))
 		}
-		out.result(json!({ "account": ss58(&who), "registered": false, "reputation": score.0, "work": work_json }), || {
-			format!(
-				"{}: no longer registered; reputation {:.2} %\n  work: {closed} replica(s) closed, earned {}, slashed {}{}",
-				ss58(&who), score.0 as f64 / 1e7, grav(earned), grav(lost), history_text()
-			)
+		out.result(json!({ "account": ss58(&who), "registered": false, "reputation": score.0 }), || {
+			format!("{}: no longer registered; reputation {:.2} %", ss58(&who), score.0 as f64 / 1e7)
 		});
 		return Ok(())
 	};
@@ -319,18 +274,16 @@ async fn show(g: &Global, out: Out, account: Option<String>) -> Result<()> {
 			"reputation": score.0, "agreed": rep.lifetime_agreed, "dissented": rep.lifetime_dissented, "noShow": rep.lifetime_no_show,
 			"declined": rep.lifetime_declined, "trustedWork": rep.trusted_work,
 			"endpoint": endpoint, "holding": holding.iter().map(|(j, t)| json!({ "job": j, "task": t })).collect::<Vec<_>>(),
-			"work": work_json,
 		}),
 		|| {
 			format!(
-				"{} — {:?}\n  bond {}, registered #{}, last heartbeat #{}\n  {:?} {:?}, {} cores, {} MiB, {} tasks at once, region '{}'\n  reputation {:.2} % ({} agreed, {} dissented, {} no-shows, {} declined; trusted work {})\n  endpoint {}\n  holding {} replica(s){}\n  work: {} replica(s) closed, earned {}, slashed {}{}",
+				"{} — {:?}\n  bond {}, registered #{}, last heartbeat #{}\n  {:?} {:?}, {} cores, {} MiB, {} tasks at once, region '{}'\n  reputation {:.2} % ({} agreed, {} dissented, {} no-shows, {} declined; trusted work {})\n  endpoint {}\n  holding {} replica(s){}",
 				ss58(&who), info.status, grav(info.bond), info.registered_at, info.last_heartbeat,
 				c.device, c.arch, c.cores, c.memory_mib, c.max_concurrent, String::from_utf8_lossy(&c.region.0),
 				score.0 as f64 / 1e7, rep.lifetime_agreed, rep.lifetime_dissented, rep.lifetime_no_show, rep.lifetime_declined, rep.trusted_work,
 				endpoint.clone().unwrap_or_else(|| "(none)".into()),
 				holding.len(),
 				holding.iter().map(|(j, t)| format!(" {j}/{t}")).collect::<String>(),
-				closed, grav(earned), grav(lost), history_text(),
 			)
 		},
 	);

@@ -371,19 +371,19 @@ mod tests {
 		};
 		let bytes = include_bytes!("../../../metadata/gravity.scale");
 		let same = subxt::Metadata::decode_from(bytes).expect("the checked-in metadata decodes");
-		assert!(check_runtime(&same, 107, "ws://node").is_ok());
-		// The same runtime less one storage item (the market's work log, as before spec 107).
+		assert!(check_runtime(&same, 106, "ws://node").is_ok());
+		// The same runtime less one storage item (the market's value held alone, as before issue 20.2).
 		let mut prefixed = RuntimeMetadataPrefixed::decode(&mut &bytes[..]).expect("RuntimeMetadataPrefixed");
 		let RuntimeMetadata::V16(md) = &mut prefixed.1 else { panic!("the clients use metadata v16") };
 		let market = md.pallets.iter_mut().find(|p| p.name == "Market").expect("a Market pallet");
 		let storage = market.storage.as_mut().expect("the market has storage");
 		let before = storage.entries.len();
-		storage.entries.retain(|e| e.name != "ProviderWork");
+		storage.entries.retain(|e| e.name != "SoloValue");
 		assert_eq!(storage.entries.len(), before - 1);
 		let drifted = subxt::Metadata::try_from(prefixed).expect("still valid metadata");
-		let err = check_runtime(&drifted, 106, "ws://node").expect_err("a drifted runtime is refused");
+		let err = check_runtime(&drifted, 105, "ws://node").expect_err("a drifted runtime is refused");
 		assert!(
-			err.0.contains("the node at ws://node runs Gravity runtime spec 106, whose calls, storage or events differ"),
+			err.0.contains("the node at ws://node runs Gravity runtime spec 105, whose calls, storage or events differ"),
 			"{}",
 			err.0
 		);

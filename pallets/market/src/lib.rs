@@ -67,7 +67,6 @@ pub mod pallet {
 	pub type JobSpecOf<T> = crate::types::JobSpec<BalanceOf<T>, BlockNumberFor<T>>;
 	pub type ReplicaOf<T> =
 		crate::types::Replica<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
-	pub type WorkLogOf<T> = crate::types::WorkLog<BalanceOf<T>, BlockNumberFor<T>>;
 
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
@@ -241,12 +240,6 @@ pub mod pallet {
 	/// all than one caught dissent costs it (issue 20.2).
 	#[pallet::storage]
 	pub type SoloValue<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, BalanceOf<T>, ValueQuery>;
-
-	/// Each provider's work in the market: lifetime earnings and penalties and its newest
-	/// `WORK_LOG_LEN` closed replicas (job, task, block and extrinsic, outcome, paid, slashed).
-	/// Written where a replica closes; what `gravity provider show` and the explorer read.
-	#[pallet::storage]
-	pub type ProviderWork<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, WorkLogOf<T>, ValueQuery>;
 
 	/// Assignment queue: one entry per replica still to assign, served FIFO.
 	#[pallet::storage]

@@ -194,14 +194,7 @@ pub fn run_to(n: u64) {
 		frame_system::BlockWeight::<Test>::kill();
 		let b = System::block_number() + 1;
 		System::set_block_number(b);
-		// As in a real block: `on_initialize` runs in the initialization phase, the calls a
-		// test then makes as extrinsic 0.
-		frame_support::storage::unhashed::put(
-			&frame_support::storage::storage_prefix(b"System", b"ExecutionPhase"),
-			&frame_system::Phase::Initialization,
-		);
 		Market::on_initialize(b);
-		System::note_finished_initialize();
 	}
 }
 

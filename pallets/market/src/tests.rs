@@ -319,75 +319,6 @@ fn dissent_is_disputed_by_a_fresh_round_and_the_loser_pays_for_it() {
 	});
 }
 
-#[test]
-fn a_providers_work_log_names_each_closed_replica_its_block_extrinsic_pay_and_penalty() {
-	new_test_ext(4).execute_with(|| {
-		// The dispute above: one provider paid, one slashed, two fresh ones paid.
-		let job = batch(1, policy(2, 4, 2));
-		run_to(2);
-		let ps = open_providers(job, 0);
-		commit(ps[0], job, 0, cid(1), 100);
-		commit(ps[1], job, 0, cid(2), 100);
-		reveal(ps[0], job, 0, cid(1), 100);
-		reveal(ps[1], job, 0, cid(2), 100);
-		next_block();
-		next_block();
-		honest_round(job, 0, cid(1), 100);
-		let t = Tasks::<Test>::get(job, 0).unwrap();
-		assert_eq!(t.phase, TaskPhase::Verified);
-		for r in t.replicas.iter() {
-			let log = ProviderWork::<Test>::get(r.provider);
-			assert_eq!((log.closed, log.earned, log.slashed), (1, r.paid, r.slashed));
-			let e = &log.recent[0];
-			assert_eq!((e.job, e.task, e.round, Some(e.outcome), e.paid, e.slashed), (job, 0, r.round, r.outcome, r.paid, r.slashed));
-			assert_eq!(e.closed_at, System::block_number());
-			// Closed inside the `deliver` extrinsic (`run_to` leaves the mock's calls in
-			// extrinsic 0, as the phase a real block's first extrinsic runs in).
-			assert_eq!(e.extrinsic, Some(0));
-		}
-		let paid = t.replicas.iter().find(|r| r.provider == ps[0]).unwrap().paid;
-		let slashed = t.replicas.iter().find(|r| r.provider == ps[1]).unwrap().slashed;
-		assert!(paid > 0 && slashed > 0);
-		assert_eq!(ProviderWork::<Test>::get(ps[1]).recent[0].outcome, ReplicaOutcome::Dissented);
-
-		// A no-show closed by the block's own deadline work has no extrinsic.
-		let job2 = batch(1, policy(2, 4, 2));
-		run_to(System::block_number() + 1);
-		let p = open_providers(job2, 0)[0];
-		let before = ProviderWork::<Test>::get(p).closed;
-		run_to(System::block_number() + 40);
-		let log = ProviderWork::<Test>::get(p);
-		let e = log.recent.iter().find(|e| e.job == job2).expect("the no-show is logged");
-		assert_eq!((e.outcome, e.extrinsic), (ReplicaOutcome::NoShow, None));
-		assert!(e.slashed > 0 && log.closed > before);
-	});
-}
-
-#[test]
-fn the_work_log_keeps_the_newest_entries_and_every_total() {
-	let entry = |n: u32| WorkEntry::<Balance, u64> {
-		job: n as JobId,
-		task: 0,
-		round: 0,
-		closed_at: n as u64,
-		extrinsic: None,
-		outcome: ReplicaOutcome::Agreed,
-		paid: 10,
-		slashed: (n % 2) as Balance,
-	};
-	let mut log = WorkLog::<Balance, u64>::default();
-	let n = WORK_LOG_LEN * 2 + 5;
-	for i in 0..n {
-		log.record(entry(i));
-	}
-	assert_eq!(log.closed, n);
-	assert_eq!(log.earned, 10 * n as Balance);
-	assert_eq!(log.slashed, (0..n).map(|i| (i % 2) as Balance).sum::<Balance>());
-	let mut kept: Vec<JobId> = log.recent.iter().map(|e| e.job).collect();
-	kept.sort();
-	assert_eq!(kept, ((n - WORK_LOG_LEN) as JobId..n as JobId).collect::<Vec<_>>());
-}
-
 /// Round 0 split 1–1 between an honest provider and a liar. The round-0 digests are public;
 /// replicas of round 1 must not be able to decide it with them.
 fn split_round_zero(job: JobId) -> (AccountId, AccountId, Vec<AccountId>) {
@@ -2021,22 +1952,6 @@ mod prop {
 			assert_eq!((escrow_held(REQUESTER), deposit_held(REQUESTER)), (0, 0));
 			for p in 1..=5u64 {
 				assert!(ProviderTasks::<Test>::get(p).is_empty());
-				// The work log agrees with the replica records: every closed replica counted,
-				// every planck paid or slashed by the market totalled, the newest in the ring.
-				let mine: Vec<_> = Tasks::<Test>::iter()
-					.flat_map(|(j, t, task)| task.replicas.into_iter().filter(|r| r.provider == p).map(move |r| (j, t, r)))
-					.collect();
-				let log = ProviderWork::<Test>::get(p);
-				assert_eq!(log.closed as usize, mine.len(), "replicas closed by provider {p}");
-				assert_eq!(log.earned, mine.iter().map(|(_, _, r)| r.paid).sum::<Balance>(), "earned by provider {p}");
-				assert_eq!(log.slashed, mine.iter().map(|(_, _, r)| r.slashed).sum::<Balance>(), "slashed from provider {p}");
-				assert_eq!(log.recent.len(), mine.len().min(WORK_LOG_LEN as usize));
-				for e in log.recent.iter() {
-					let found = mine.iter().any(|(j, t, r)| {
-						(*j, *t, r.round, r.outcome, r.paid, r.slashed) == (e.job, e.task, e.round, Some(e.outcome), e.paid, e.slashed)
-					});
-					assert!(found, "work log entry of provider {p} matches no replica: {e:?}");
-				}
 			}
 			// Committed work is paid: every replica that revealed a verified result was paid
 			// for it, whatever became of the job (cancelled and expired included).

@@ -15,15 +15,6 @@ impl<T: Config> gravity_primitives::ProviderLoad<T::AccountId> for Pallet<T> {
 }
 
 impl<T: Config> Pallet<T> {
-	/// The index of the extrinsic being applied, `None` in the block's initialization or
-	/// finalization (where `System::extrinsic_index` would still say 0).
-	pub(crate) fn current_extrinsic() -> Option<u32> {
-		match frame_system::Pallet::<T>::execution_phase() {
-			Some(frame_system::Phase::ApplyExtrinsic(i)) => Some(i),
-			_ => None,
-		}
-	}
-
 	/// Close an open replica with `outcome` (no money moves here): its provider no longer holds
 	/// it, and a sealed result no longer waits for settlement.
 	pub(crate) fn close_replica(
@@ -43,18 +34,6 @@ impl<T: Config> Pallet<T> {
 		}
 		rep.outcome = Some(outcome);
 		ProviderTasks::<T>::mutate(&rep.provider, |v| v.retain(|e| *e != (job_id, task_idx)));
-		ProviderWork::<T>::mutate(&rep.provider, |log| {
-			log.record(WorkEntry {
-				job: job_id,
-				task: task_idx,
-				round: rep.round,
-				closed_at: frame_system::Pallet::<T>::block_number(),
-				extrinsic: Self::current_extrinsic(),
-				outcome,
-				paid: rep.paid,
-				slashed: rep.slashed,
-			})
-		});
 		if rep.alone {
 			let value = Self::task_value(job);
 			SoloValue::<T>::mutate_exists(&rep.provider, |v| {

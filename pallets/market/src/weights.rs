@@ -149,17 +149,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::QueueTail` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Queue` (r:0 w:1)
 	/// Proof: `Market::Queue` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// Storage: `Market::ProviderWork` (r:1 w:1)
-	/// Proof: `Market::ProviderWork` (`max_values`: None, `max_size`: Some(1845), added: 4320, mode: `MaxEncodedLen`)
-	/// (Added by hand beside `ProviderTasks` where a replica closes, until the next benchmark run.)
 	fn decline() -> Weight {
 		//  Measured:  `1772`
 		//  Estimated: `4950`
 		// Minimum execution time: 27_882_000 picoseconds.
 		Weight::from_parts(30_636_000, 4950)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(Weight::from_parts(0, 4320))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Market::Jobs` (r:1 w:0)
 	/// Proof: `Market::Jobs` (`max_values`: None, `max_size`: Some(375), added: 2850, mode: `MaxEncodedLen`)
@@ -238,9 +234,6 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::ReduceStarts` (r:1 w:1)
 	/// Proof: `Market::ReduceStarts` (`max_values`: None, `max_size`: Some(32782), added: 35257, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 8]`.
-	/// Storage: `Market::ProviderWork` (r:r w:r)
-	/// Proof: `Market::ProviderWork` (`max_values`: None, `max_size`: Some(1845), added: 4320, mode: `MaxEncodedLen`)
-	/// (Added by hand beside `ProviderTasks` where a replica closes, until the next benchmark run.)
 	fn deliver(r: u32, ) -> Weight {
 		//  Measured:  `1475 + r * (422 ±0)`
 		//  Estimated: `44443 + r * (3293 ±0)`
@@ -249,10 +242,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			// Standard Error: 31_906
 			.saturating_add(Weight::from_parts(73_857_107, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
-			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 3293 + 4320).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 3293).saturating_mul(r.into()))
 	}
 	/// Storage: `Market::MapOutputs` (r:1 w:0)
 	/// Proof: `Market::MapOutputs` (`max_values`: None, `max_size`: Some(40978), added: 43453, mode: `MaxEncodedLen`)
@@ -290,17 +283,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::ProviderTasks` (`max_values`: None, `max_size`: Some(818), added: 3293, mode: `MaxEncodedLen`)
 	/// Storage: `Market::DataHolders` (r:0 w:1)
 	/// Proof: `Market::DataHolders` (`max_values`: None, `max_size`: Some(145), added: 2620, mode: `MaxEncodedLen`)
-	/// Storage: `Market::ProviderWork` (r:8 w:8)
-	/// Proof: `Market::ProviderWork` (`max_values`: None, `max_size`: Some(1845), added: 4320, mode: `MaxEncodedLen`)
-	/// (Added by hand beside `ProviderTasks` where a replica closes, until the next benchmark run.)
 	fn tick_task_deadline() -> Weight {
 		//  Measured:  `6671`
 		//  Estimated: `27334`
 		// Minimum execution time: 527_508_000 picoseconds.
 		Weight::from_parts(552_385_000, 27334)
-			.saturating_add(T::DbWeight::get().reads(57_u64))
-			.saturating_add(Weight::from_parts(0, 8 * 4320))
-			.saturating_add(T::DbWeight::get().writes(62_u64))
+			.saturating_add(T::DbWeight::get().reads(49_u64))
+			.saturating_add(T::DbWeight::get().writes(54_u64))
 	}
 	/// Storage: `Market::Tasks` (r:1 w:0)
 	/// Proof: `Market::Tasks` (`max_values`: None, `max_size`: Some(1485), added: 3960, mode: `MaxEncodedLen`)
@@ -490,9 +479,8 @@ impl WeightInfo for () {
 	}
 	fn decline() -> Weight {
 		Weight::from_parts(30_636_000, 4950)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(Weight::from_parts(0, 4320))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn reveal() -> Weight {
 		Weight::from_parts(29_054_000, 4950)
@@ -513,10 +501,10 @@ impl WeightInfo for () {
 		Weight::from_parts(39_586_870, 44443)
 			.saturating_add(Weight::from_parts(73_857_107, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
-			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
-			.saturating_add(RocksDbWeight::get().writes((4_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 3293 + 4320).saturating_mul(r.into()))
+			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 3293).saturating_mul(r.into()))
 	}
 	fn tick_reduce_start() -> Weight {
 		Weight::from_parts(912_152_000, 44443)
@@ -525,9 +513,8 @@ impl WeightInfo for () {
 	}
 	fn tick_task_deadline() -> Weight {
 		Weight::from_parts(552_385_000, 27334)
-			.saturating_add(RocksDbWeight::get().reads(57_u64))
-			.saturating_add(Weight::from_parts(0, 8 * 4320))
-			.saturating_add(RocksDbWeight::get().writes(62_u64))
+			.saturating_add(RocksDbWeight::get().reads(49_u64))
+			.saturating_add(RocksDbWeight::get().writes(54_u64))
 	}
 	fn tick_task_deadline_idle() -> Weight {
 		Weight::from_parts(10_776_000, 4950)
