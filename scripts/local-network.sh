@@ -5,7 +5,8 @@
 #   scripts/local-network.sh --no-demo  start and keep running until Ctrl-C
 #   scripts/local-network.sh --check    exit 0 once GRANDPA finalizes on all five nodes
 # Ports: p2p 30333-30337, RPC 9944-9948, data RPC 9955-9959, Prometheus 9615-9619 (bases:
-# GRAVITY_P2P_BASE, GRAVITY_RPC_BASE, GRAVITY_DATA_RPC_BASE, GRAVITY_PROM_BASE). The chain RPC
+# GRAVITY_P2P_BASE, GRAVITY_RPC_BASE, GRAVITY_DATA_RPC_BASE, GRAVITY_PROM_BASE), the explorer
+# http://127.0.0.1:8080 (GRAVITY_EXPLORER_PORT; not started with --check). The chain RPC
 # answers browsers (polkadot.js apps) with safe methods only; the data RPC is loopback-only and
 # refuses web pages. Logs and databases: $GRAVITY_NET_DIR (default
 # /tmp/gravity-local), wiped at start. Ctrl-C stops every node it started.
@@ -104,6 +105,16 @@ for i in 0 1 2 3 4; do
 	echo "  ${NAMES[$i]}: ws://127.0.0.1:$((RPC+i))  https://polkadot.js.org/apps/?rpc=ws://127.0.0.1:$((RPC+i))#/explorer  metrics http://127.0.0.1:$((PROM+i))/metrics  data RPC ws://127.0.0.1:$((DATA+i))"
 done
 [ "$MODE" = check ] && exit 0
+EXPLORER_PORT=${GRAVITY_EXPLORER_PORT:-8080}
+if port_busy "$EXPLORER_PORT"; then
+	echo "local-network: port $EXPLORER_PORT is in use: the explorer is not started (set GRAVITY_EXPLORER_PORT)"
+else
+	bash "$GRAVITY_ROOT/scripts/explorer.sh" --port "$EXPLORER_PORT" --rpc "ws://127.0.0.1:$RPC" --data-rpc "ws://127.0.0.1:$DATA" --reverify \
+		--genesis "$(curl -s -H 'Content-Type: application/json' -d '{"id":1,"jsonrpc":"2.0","method":"chain_getBlockHash","params":[0]}' "http://127.0.0.1:$RPC" | sed -n 's/.*"result":"\(0x[0-9a-f]*\)".*/\1/p')" \
+		> "$NET_DIR/explorer.log" 2>&1 &
+	PIDS+=($!)
+	echo "  explorer: http://127.0.0.1:$EXPLORER_PORT  (this network's jobs, blocks, providers; log $NET_DIR/explorer.log)"
+fi
 if [ "$MODE" = run ]; then
 	node "$GRAVITY_ROOT/clients/js/demo-render.mjs" --rpc "ws://127.0.0.1:$RPC" --data-rpc "ws://127.0.0.1:$DATA" --out "${GRAVITY_DEMO_OUT:-$GRAVITY_ROOT/gravity-render.png}" \
 		|| echo "local-network: the demo job failed (logs in $NET_DIR); the network keeps running"

@@ -15,7 +15,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # ---------- 1. system packages ----------
-PKGS=(clang libclang-dev protobuf-compiler pkg-config libssl-dev make git curl nodejs npm)
+# chromium: the explorer's browser tests (driven by playwright-core; never a downloaded browser).
+PKGS=(clang libclang-dev protobuf-compiler pkg-config libssl-dev make git curl nodejs npm chromium)
 OFFLINE_RUST_PKGS=(rustc-web cargo-web rust-web-src lld-22)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -95,9 +96,13 @@ if rustup toolchain list | grep -q '^gravity-wasm' && ! rustup target list --ins
 	echo "gravity-wasm" > "$ROOT/.wasm-toolchain"
 fi
 
-# ---------- 3. Node.js packages (polkadot.js client, e2e tests) ----------
-if [ ! -d "$ROOT/node_modules/@polkadot/api" ]; then
-	say "installing @polkadot/api (client scripts and e2e tests)"
+# ---------- 3. Node.js packages (polkadot.js client, e2e tests, the explorer's build and browser tests) ----------
+npm_missing=""
+for m in @polkadot/api vite typescript playwright-core ws pngjs; do
+	[ -d "$ROOT/node_modules/$m" ] || npm_missing="$npm_missing $m"
+done
+if [ -n "$npm_missing" ]; then
+	say "installing npm packages (missing:$npm_missing)"
 	( cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error ) || die "npm ci failed: check access to the npm registry"
 fi
 say "all set"

@@ -12,6 +12,10 @@ step() { echo; echo "=== $* ($(( $(date +%s) - t0 )) s)"; }
 step "checks before building: every binary a script, client or test runs is built before it"
 node --test tests/checks/
 
+step "explorer: type-check and build (TypeScript, Vite)"
+npx --no-install tsc -p clients/explorer
+npx --no-install vite build clients/explorer --logLevel error
+
 step "build the workspace: gravity-node (runtime compiled to Wasm), gravity-tasks, tools"
 cargo build --release --locked --workspace
 

@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { useNetwork, TASKS_BIN } from './lib/network.js';
+import { explorer, newPage, ready, shot, visit } from './lib/browser.js';
 import { NODE_BIN, until } from './lib/node.js';
 import { putContent, putData, submitJob, waitJob, tasks, taskOutput, assemble, send } from '../../clients/js/gravity.mjs';
 
@@ -19,7 +20,10 @@ const NEXT_WASM = path.join(path.dirname(NODE_BIN), 'wbuild', 'gravity-runtime',
 let api;
 let data;
 let alice;
-const work = useNetwork('gravity-upgrade-', (started) => ({ api, data, alice } = started));
+let net;
+const work = useNetwork('gravity-upgrade-', (started) => ({ api, data, alice, net } = started));
+/** What the explorer test below reads: the upgrade block, the versions, the render job. */
+const seen = {};
 
 const finalized = async () => (await api.rpc.chain.getHeader(await api.rpc.chain.getFinalizedHead())).number.toNumber();
 
@@ -98,6 +102,7 @@ test('sudo.sudo(system.setCode) with two jobs in flight: blocks and finality go 
   const renderDone = await waitJob(api, render.job, (p) => console.log(`render job ${render.job}: #${p.block} ${p.verified}/${p.tasks}`));
   const wordsDone = await waitJob(api, words.job, (p) => console.log(`wordcount job ${words.job}: #${p.block} ${p.stage} ${p.verified}/${p.tasks}`));
   assert.equal(renderDone.status, 'Completed');
+  Object.assign(seen, { upgradeBlock, before: before.specVersion.toNumber(), after: after.specVersion.toNumber(), render: render.job, submitted: (await api.query.market.jobs(render.job)).unwrap().createdAt.toNumber() });
   assert.equal(wordsDone.status, 'Completed');
   const tiles = [];
   for (const t of await tasks(api, render.job, 8)) tiles.push(await taskOutput(api, data, t));
@@ -108,4 +113,35 @@ test('sudo.sudo(system.setCode) with two jobs in flight: blocks and finality go 
   const counts = new Map(out.split('\n').filter(Boolean).map((l) => { const [w, c] = l.split('\t'); return [w, Number(c)]; }));
   const native = new Map(execFileSync(TASKS_BIN, ['wordcount', path.join(root, 'tests/data/alice.txt')]).toString().split('\n').filter(Boolean).map((l) => { const [w, c] = l.split('\t'); return [w, Number(c)]; }));
   assert.deepEqual(counts, native, 'the word count equals the native one');
+});
+
+test('the explorer decodes blocks on both sides of the upgrade, and a job whose story spans it', { timeout: 300_000 }, async () => {
+  assert.ok(seen.upgradeBlock, 'the upgrade test ran');
+  const url = await explorer(['--rpc', net.ws]);
+  const page = await newPage();
+  await page.goto(`${url}/block/${seen.submitted}`);
+  await ready(page);
+  // Before: the old runtime's block, its submit_job decoded with its event.
+  assert.match(await page.textContent('#app'), new RegExp(`gravity v${seen.before}`));
+  assert.ok(await page.$('section.extrinsic[data-call="market.submitJob"] li[data-event="market.JobSubmitted"]'), 'submit_job before the upgrade decodes');
+  // The upgrade block: sudo's call and the code update.
+  await visit(page, `/block/${seen.upgradeBlock}`);
+  assert.ok(await page.$('section.extrinsic[data-call="sudo.sudo"] li[data-event="sudo.Sudid"]'), 'the upgrade extrinsic decodes');
+  await shot(page, 'upgrade-block');
+  // After: a block of the new runtime with a provider's duty (found through @polkadot/api).
+  let last = null;
+  const best = (await api.rpc.chain.getHeader()).number.toNumber();
+  for (let n = seen.upgradeBlock + 1; n <= best && last === null; n++) {
+    const b = await api.rpc.chain.getBlock(await api.rpc.chain.getBlockHash(n));
+    if (b.block.extrinsics.some((x) => x.method.section === 'market')) last = n;
+  }
+  assert.ok(last !== null, 'a provider duty landed under the new runtime');
+  await visit(page, `/block/${last}`);
+  assert.match(await page.textContent('#app'), new RegExp(`gravity v${seen.after}`));
+  assert.ok(await page.$('section.extrinsic[data-call^="market."] li[data-event^="market."]'), 'market calls after the upgrade decode');
+  // The job's story spans both runtimes.
+  await visit(page, `/job/${seen.render}`);
+  assert.equal(await page.getAttribute('#progress', 'data-verified'), '8');
+  await shot(page, 'upgrade-job');
+  assert.deepEqual(page.errors, [], 'no console errors');
 });

@@ -25,8 +25,11 @@ function start(name, args, logDir) {
   return { name, args, child, exited };
 }
 
-/** Start Alice (validator) and `providers` provider nodes (//Charlie, //Dave, //Eve, …). */
-export async function startNetwork(providers = ['//Charlie', '//Dave', '//Eve']) {
+/**
+ * Start Alice (validator) and `providers` provider nodes (//Charlie, //Dave, //Eve, …), each
+ * provider node with `providerArgs` added (e.g. `['--provider-max-tasks', '8']`).
+ */
+export async function startNetwork(providers = ['//Charlie', '//Dave', '//Eve'], providerArgs = []) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gravity-net-'));
   const p2p = await freePort();
   const rpc = await freePort();
@@ -41,7 +44,7 @@ export async function startNetwork(providers = ['//Charlie', '//Dave', '//Eve'])
       // Plain TCP, as validators listen (a non-validator listens on WebSocket by default): provider
       // nodes serve job data to each other and to the requester's node.
       '--bootnodes', `/ip4/127.0.0.1/tcp/${p2p}/p2p/${ALICE_PEER}`, '--listen-addr', `/ip4/127.0.0.1/tcp/${await freePort()}`,
-      '--rpc-port', String(await freePort()), '--no-prometheus', '--no-telemetry', '--no-mdns'], dir));
+      '--rpc-port', String(await freePort()), '--no-prometheus', '--no-telemetry', '--no-mdns', ...providerArgs], dir));
   }
   return {
     ws: `ws://127.0.0.1:${rpc}`,
@@ -71,9 +74,9 @@ export async function startNetwork(providers = ['//Charlie', '//Dave', '//Eve'])
  * The network a test file runs on: before its tests, starts `startNetwork()`, exports the task
  * programs into a fresh work folder and connects to Alice's node; after them, disconnects,
  * stops the nodes and removes the folder. `ready({ net, api, data, alice })` receives what was
- * started (`data`: Alice's data RPC, `connectData`). Returns the work folder (the programs are in it as `<name>.wasm`).
+ * started (`data`: Alice's data RPC, `connectData`); `providerArgs` go to every provider node. Returns the work folder (the programs are in it as `<name>.wasm`).
  */
-export function useNetwork(prefix, ready) {
+export function useNetwork(prefix, ready, { providerArgs = [] } = {}) {
   const work = mkdtempSync(path.join(os.tmpdir(), prefix));
   let net;
   let api;
@@ -81,7 +84,7 @@ export function useNetwork(prefix, ready) {
   before(async () => {
     await cryptoWaitReady();
     execFileSync(TASKS_BIN, ['export-programs', work]);
-    net = await startNetwork();
+    net = await startNetwork(undefined, providerArgs);
     api = await connect(net.ws);
     // The node answers RPC a moment after it starts; the chain connection above waited for it.
     data = await connectData(net.dataWs);

@@ -1,0 +1,39 @@
+// Search: a job id or block number, a block hash, an account, a content id.
+import { getApi, bestHead } from '../chain';
+import { html, jobLink, blockLink } from '../ui';
+import { decodeAddress } from '@polkadot/util-crypto';
+
+export async function searchPage(el: HTMLElement, _p: string[], q: URLSearchParams) {
+  const api = getApi();
+  const text = (q.get('q') ?? '').trim();
+  const hits: any[] = [];
+  if (/^#?\d+$/.test(text)) {
+    const n = Number(text.replace('#', ''));
+    if (!text.startsWith('#') && (await api.query.market.jobs(n)).isSome) hits.push(html`<li>${jobLink(n)}</li>`);
+    if (n <= (bestHead()?.number ?? 0)) hits.push(html`<li>block ${blockLink(n)}</li>`);
+  } else if (/^0x[0-9a-fA-F]{64}$/.test(text)) {
+    try {
+      const h = await api.rpc.chain.getHeader(text);
+      hits.push(html`<li>block ${blockLink(h.number.toNumber())} <span class="mono small">${text}</span></li>`);
+    } catch {
+      /* not a block hash */
+    }
+    try {
+      decodeAddress(text);
+      hits.push(html`<li><a href="/account/${text}" data-link>account ${text.slice(0, 12)}…</a></li>`);
+    } catch {
+      /* not an account */
+    }
+  } else if (/^[0-9a-f]{64}:\d+$/.test(text)) {
+    hits.push(html`<li><a href="/content/${text}" data-link>content ${text.slice(0, 16)}…</a></li>`);
+  } else {
+    try {
+      decodeAddress(text);
+      hits.push(html`<li><a href="/account/${text}" data-link>account ${text}</a></li>`);
+      if ((await api.query.providers.providers(text)).isSome) hits.push(html`<li><a href="/provider/${text}" data-link>provider ${text}</a></li>`);
+    } catch {
+      /* not an address */
+    }
+  }
+  el.innerHTML = html`<h1>Search: ${text}</h1>${hits.length ? html`<ul class="plain" id="hits">${hits}</ul>` : html`<p class="notice error" id="no-hits">Nothing on this chain matches '${text}'. Search for a job id (a number), a block (#number or 0x hash), an account (SS58 address) or a content id (&lt;64 hex&gt;:&lt;size&gt;).</p>`}`.s;
+}
