@@ -164,6 +164,13 @@ test('network, blocks, providers, accounts, content and search; new blocks withi
   assert.match(await page.textContent('#on-chain'), /^yes/);
   await visit(page, `/search?q=${job}`);
   assert.ok(await page.$(`#hits a[href="/job/${job}"]`));
+  // An extrinsic by its hash: the job's submit_job, found in its block.
+  const body = await api.rpc.chain.getBlock(hash);
+  const xi = body.block.extrinsics.findIndex((x) => x.method.section === 'market' && x.method.method === 'submitJob');
+  await visit(page, `/search?q=${body.block.extrinsics[xi].hash.toHex()}`);
+  assert.ok(await page.$(`#hits a[href="/block/${created}#x${xi}"]`), 'the extrinsic hash is found in its block');
+  await visit(page, `/block/${created}#x${xi}`);
+  assert.equal(await page.getAttribute(`#x${xi}`, 'data-call'), 'market.submitJob');
   await visit(page, '/jobs');
   await visit(page, '/blocks');
   await shot(page, 'blocks');
@@ -176,6 +183,8 @@ test('bad input: unknown ids, an unreachable node, another chain, a node that dr
   if (page.url() === 'about:blank') { await page.goto(`${url}/`); await ready(page); }
   await visit(page, '/job/999999');
   assert.match(await page.textContent('#app'), /there is no job 999999 on this chain/);
+  await visit(page, `/block/0x${'ab'.repeat(32)}`);
+  assert.match(await page.textContent('#app'), /the node has no block 0xabab/);
   await visit(page, '/block/notablock');
   assert.match(await page.textContent('#app'), /'notablock' is not a block/);
   await visit(page, '/provider/nobody');

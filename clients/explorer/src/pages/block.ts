@@ -2,7 +2,7 @@
 // metadata of the runtime that made the block, so blocks on both sides of a runtime upgrade
 // decode) with its events grouped under it, and the block's own initialization and
 // finalization events.
-import { getApi, bestHead } from '../chain';
+import { getApi, bestHead, rawCall } from '../chain';
 import { html, blockLink, accountLink, finality, badge, human, short, Html } from '../ui';
 
 function eventHtml(e: any): Html {
@@ -23,16 +23,15 @@ export async function blockPage(el: HTMLElement, params: string[]) {
     if (/^0x0+$/.test(hash)) throw new Error(`the node has no block #${n}`);
   } else if (/^0x[0-9a-fA-F]{64}$/.test(id)) hash = id;
   else throw new Error(`'${id}' is not a block: give a number or a 0x-prefixed 32-byte hash`);
-  let signed: any;
-  try {
-    signed = await api.rpc.chain.getBlock(hash);
-  } catch {
-    throw new Error(`the node has no block ${id} (an unknown hash, or a block it never imported)`);
-  }
+  // Known to the node? (The raw call answers null; the decorated one would log an error.)
+  if (!(await rawCall('chain_getHeader', [hash]))) throw new Error(`the node has no block ${id} (an unknown hash, or a block it never imported)`);
+  const signed = await api.rpc.chain.getBlock(hash);
   const header = signed.block.header;
   const number = header.number.toNumber();
   const at = await api.at(hash);
-  const [events, version] = await Promise.all([at.query.system.events().catch(() => null), api.rpc.state.getRuntimeVersion(hash).catch(() => null)]);
+  // The runtime that built the block is the one in its parent's state (a block that upgrades
+  // the code was built by the old one); @polkadot/api decodes it with that runtime's metadata.
+  const [events, version] = await Promise.all([at.query.system.events().catch(() => null), api.rpc.state.getRuntimeVersion(number > 0 ? header.parentHash : hash).catch(() => null)]);
   let author: string | null = null;
   try {
     const h = await api.derive.chain.getHeader(hash);
@@ -71,7 +70,7 @@ export async function blockPage(el: HTMLElement, params: string[]) {
       <tr><th>hash</th><td class="mono" id="block-hash">${hash}</td></tr>
       <tr><th>parent</th><td class="mono">${number > 0 ? html`<a href="/block/${header.parentHash.toHex()}" data-link>${short(header.parentHash.toHex(), 10)}</a>` : '–'}</td></tr>
       <tr><th>author</th><td>${author ? accountLink(author) : '–'}</td></tr>
-      <tr><th>runtime</th><td>${version ? `${version.specName.toString()} v${version.specVersion.toNumber()}` : '–'}</td></tr>
+      <tr><th>built by runtime</th><td>${version ? `${version.specName.toString()} v${version.specVersion.toNumber()}` : '–'}</td></tr>
       <tr><th>state root</th><td class="mono">${short(header.stateRoot.toHex(), 10)}</td></tr>
       <tr><th>events</th><td>${events === null ? 'not kept by this node (its state of this block was pruned): the extrinsics below are from the block body' : `${events.length}`}</td></tr>
     </table>

@@ -6,6 +6,9 @@ import { getApi, onHead, cfg } from '../chain';
 import { html, grav, big, blockLink, accountLink, cidLink, finality, badge, jobLink, ss58, cid, Html } from '../ui';
 import { loadJob, findCall, opt, outcomeName, phaseName, agreeing, endpoints, Step, Call } from '../story';
 
+/** Frames of a render job drawn on the page (the rest: `gravity job get`). */
+const MAX_FRAMES = 8;
+
 /** Tasks drawn per page of the task table (a 1,024-task job is read whole, shown in pages). */
 const PAGE = 64;
 
@@ -108,17 +111,21 @@ async function renderTiles(el: HTMLElement, api: any, jobId: number, job: any, t
     box.innerHTML = html`<p class="muted">This explorer does not fetch outputs (it was started without <code>--data-rpc</code>). Get the image with <code>gravity job get ${jobId} --dir out</code>.</p>`.s;
     return;
   }
-  let canvas = box.querySelector('canvas') as HTMLCanvasElement | null;
-  if (!canvas) {
-    box.innerHTML = html`<canvas width="${width}" height="${height}" id="image"></canvas><p class="muted" id="tiles">0 of ${tilesPerFrame} tiles of frame 0</p>`.s;
-    canvas = box.querySelector('canvas')!;
-    const ctx = canvas.getContext('2d')!;
-    ctx.fillStyle = '#222';
-    ctx.fillRect(0, 0, width, height);
+  const frames = Math.min(MAX_FRAMES, r.frames.toNumber());
+  if (!box.querySelector('canvas')) {
+    box.innerHTML = html`${Array.from({ length: frames }, (_, f) => html`<figure class="frame"><canvas width="${width}" height="${height}" id="${f === 0 ? 'image' : `image-${f}`}" data-tiles="0"></canvas><figcaption>frame ${f}</figcaption></figure>`)}
+      <p class="muted" id="tiles">0 of ${tilesPerFrame * frames} tiles</p>${r.frames.toNumber() > frames ? html`<p class="muted">frames ${frames}–${r.frames.toNumber() - 1}: <code>gravity job get ${jobId} --dir out</code></p>` : ''}`.s;
+    box.querySelectorAll('canvas').forEach((c) => {
+      const ctx = (c as HTMLCanvasElement).getContext('2d')!;
+      ctx.fillStyle = '#222';
+      ctx.fillRect(0, 0, width, height);
+    });
   }
-  const ctx = canvas.getContext('2d')!;
   for (const [i, t] of tasks) {
-    if (drawn.has(i) || i >= tilesPerFrame || t.result.isNone) continue;
+    const frame = Math.floor(i / tilesPerFrame);
+    if (drawn.has(i) || frame >= frames || t.result.isNone) continue;
+    const canvas = box.querySelectorAll('canvas')[frame] as HTMLCanvasElement;
+    const ctx = canvas.getContext('2d')!;
     drawn.add(i);
     try {
       const out = cid(t.result.unwrap()[0]);
@@ -138,8 +145,8 @@ async function renderTiles(el: HTMLElement, api: any, jobId: number, job: any, t
       }
       ctx.putImageData(img, x, y);
       const n = box.querySelector('#tiles');
-      if (n) n.textContent = `${drawn.size} of ${tilesPerFrame} tiles of frame 0`;
-      canvas.dataset.tiles = String(drawn.size);
+      if (n) n.textContent = `${drawn.size} of ${tilesPerFrame * frames} tiles`;
+      canvas.dataset.tiles = String(Number(canvas.dataset.tiles ?? 0) + 1);
     } catch (e: any) {
       drawn.delete(i);
       const n = box.querySelector('#tiles');
