@@ -71,8 +71,19 @@ test('sudo.sudo(system.setCode) with two jobs in flight: blocks and finality go 
     const v = await api.rpc.state.getRuntimeVersion();
     return v.specVersion.toNumber() > before.specVersion.toNumber() ? v : null;
   }, 120_000);
-  await new Promise((r) => setTimeout(r, 2000));
-  const events = await (await api.at(blockHash)).query.system.events();
+  // The swap happens when polkadot.js's own version subscription fires, which can come after
+  // the test saw the new version: a read racing it decodes with the wrong metadata and fails, so
+  // it is read again (a few times, 2 s apart) rather than trusted to one wait.
+  let events;
+  for (let k = 0; !events; k++) {
+    await new Promise((r) => setTimeout(r, 2000));
+    try {
+      events = await (await api.at(blockHash)).query.system.events();
+    } catch (e) {
+      if (k >= 5) throw e;
+      console.log(`upgrade block's events not decodable yet (${String(e.message).slice(0, 80)}…): reading again`);
+    }
+  }
   const sudid = events.find(({ event }) => api.events.sudo.Sudid.is(event));
   assert.ok(sudid, 'sudo.Sudid');
   assert.ok(sudid.event.data.sudoResult.isOk, `setCode failed: ${sudid.event.data.sudoResult.toString()}`);

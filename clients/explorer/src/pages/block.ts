@@ -31,7 +31,14 @@ export async function blockPage(el: HTMLElement, params: string[]) {
   const at = await api.at(hash);
   // The runtime that built the block is the one in its parent's state (a block that upgrades
   // the code was built by the old one); @polkadot/api decodes it with that runtime's metadata.
-  const [events, version] = await Promise.all([at.query.system.events().catch(() => null), api.rpc.state.getRuntimeVersion(number > 0 ? header.parentHash : hash).catch(() => null)]);
+  let eventsError = '';
+  const [events, version] = await Promise.all([
+    at.query.system.events().catch((e: any) => {
+      eventsError = String(e?.message ?? e);
+      return null;
+    }),
+    api.rpc.state.getRuntimeVersion(number > 0 ? header.parentHash : hash).catch(() => null),
+  ]);
   let author: string | null = null;
   try {
     const h = await api.derive.chain.getHeader(hash);
@@ -72,7 +79,7 @@ export async function blockPage(el: HTMLElement, params: string[]) {
       <tr><th>author</th><td>${author ? accountLink(author) : '–'}</td></tr>
       <tr><th>built by runtime</th><td>${version ? `${version.specName.toString()} v${version.specVersion.toNumber()}` : '–'}</td></tr>
       <tr><th>state root</th><td class="mono">${short(header.stateRoot.toHex(), 10)}</td></tr>
-      <tr><th>events</th><td>${events === null ? 'not kept by this node (its state of this block was pruned): the extrinsics below are from the block body' : `${events.length}`}</td></tr>
+      <tr><th>events</th><td>${events === null ? `not readable (${eventsError.slice(0, 160)}): a node keeps events only for the blocks whose state it keeps, and at the instant of a runtime upgrade a reload may be needed; the extrinsics below are from the block body` : `${events.length}`}</td></tr>
     </table>
     <p>${number > 0 ? blockLink(number - 1) : ''} ← → <a href="/block/${number + 1}" data-link>#${number + 1}</a></p>
     <h2>Extrinsics (${signed.block.extrinsics.length})</h2>${exts}
