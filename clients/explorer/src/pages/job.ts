@@ -75,7 +75,7 @@ function replicaRows(jobId: number, i: number, t: any): Html[] {
   return rows;
 }
 
-function lifecycle(jobId: number, job: any, tasks: Map<number, any>): Step[] {
+function lifecycle(job: any, tasks: Map<number, any>): Step[] {
   const steps: Step[] = [{ block: job.createdAt.toNumber(), index: null, step: 'submitted', provider: ss58(job.requester.toString()) }];
   let reduceAt: number | null = null;
   let last: number | null = null;
@@ -93,7 +93,6 @@ function lifecycle(jobId: number, job: any, tasks: Map<number, any>): Step[] {
   if (reduceAt !== null) steps.push({ block: reduceAt, index: null, step: 'reduce stage scheduled (first reduce replica assigned)' });
   if (!job.status.isActive && last !== null) steps.push({ block: last, index: null, step: `ended: ${job.status.type} (its last task settled)` });
   steps.sort((a, b) => a.block - b.block || (a.task ?? -1) - (b.task ?? -1));
-  void jobId;
   return steps;
 }
 
@@ -173,7 +172,7 @@ export async function jobPage(el: HTMLElement, params: string[], q: URLSearchPar
     for (const t of tasks.values()) phases.set(phaseName(t.phase), (phases.get(phaseName(t.phase)) ?? 0) + 1);
     const verified = job.verified.toNumber();
     const total = job.tasks.toNumber();
-    const steps = lifecycle(id, job, tasks).map((s) => {
+    const steps = lifecycle(job, tasks).map((s) => {
       const k = `${s.block}:${s.step}`;
       const c = calls.get(k);
       return c ? { ...s, index: c.index, call: c.call } : s;
@@ -215,7 +214,7 @@ export async function jobPage(el: HTMLElement, params: string[], q: URLSearchPar
   draw();
   // Extrinsic indices of the steps, read from the block bodies after the first paint.
   const fill = async () => {
-    const steps = lifecycle(id, job, tasks).filter((s) => !calls.has(`${s.block}:${s.step}`)).slice(0, 200);
+    const steps = lifecycle(job, tasks).filter((s) => !calls.has(`${s.block}:${s.step}`)).slice(0, 200);
     for (const s of steps) {
       let c: Call | null = null;
       if (s.step === 'submitted') c = await findCall(api, s.block, s.provider ?? null, id, null, ['submitJob']);

@@ -21,6 +21,13 @@ async function summaries(api: any, to: number, count: number): Promise<Summary[]
   return list;
 }
 
+/** Append the summaries of blocks after `list`'s last up to `to`, keeping the newest `keep`. */
+async function extend(api: any, list: Summary[], to: number, keep: number) {
+  const last = list[list.length - 1]?.number ?? to - 1;
+  for (let n = last + 1; n <= to; n++) list.push(await blockSummary(api, n));
+  while (list.length > keep) list.shift();
+}
+
 const blockRows = (list: Summary[]) =>
   list
     .slice()
@@ -109,9 +116,7 @@ export async function networkPage(el: HTMLElement) {
     if (busy) return;
     busy = true;
     try {
-      const last = list[list.length - 1]?.number ?? head.number - 1;
-      for (let n = last + 1; n <= head.number; n++) list.push(await blockSummary(api, n));
-      while (list.length > 40) list.shift();
+      await extend(api, list, head.number, 40);
       if (Date.now() - statsAt > 5000) {
         Object.assign(s, await stats(api));
         statsAt = Date.now();
@@ -141,10 +146,10 @@ export async function blocksPage(el: HTMLElement, _p: string[], q: URLSearchPara
     if (busy) return;
     busy = true;
     try {
-      const last = list[list.length - 1]?.number ?? h.number - 1;
-      for (let n = last + 1; n <= h.number; n++) list.push(await blockSummary(api, n));
-      while (list.length > 25) list.shift();
+      await extend(api, list, h.number, 25);
       draw();
+    } catch {
+      /* retried at the next block; the banner tells of a lost node */
     } finally {
       busy = false;
     }
