@@ -80,7 +80,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("gravity"),
 	impl_name: alloc::borrow::Cow::Borrowed("gravity"),
 	authoring_version: 1,
-	spec_version: 106,
+	spec_version: 107,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -96,7 +96,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("gravity"),
 	impl_name: alloc::borrow::Cow::Borrowed("gravity"),
 	authoring_version: 1,
-	spec_version: 107,
+	spec_version: 108,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -187,8 +187,12 @@ pub type UncheckedExtrinsic =
 /// The payload being signed in transactions.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// Runtime migrations applied on upgrade (none yet).
-type Migrations = ();
+/// Runtime migrations applied on upgrade. Each is guarded by its pallet's storage version, so a
+/// chain started from this runtime's genesis (already at that version) skips it.
+type Migrations = (
+	// spec 107: `market.ProviderTasks` holds the provider's work log and lifetime totals.
+	pallet_gravity_market::migrations::v1::MigrateToV1<Runtime>,
+);
 
 /// Executive: handles dispatch to the various pallets.
 pub type Executive = frame_executive::Executive<

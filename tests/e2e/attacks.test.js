@@ -263,7 +263,7 @@ async function sybilPair(junk, fuel) {
     busy = true;
     try {
       for (const p of pair) {
-        for (const [job, t] of (await api.query.market.providerTasks(p.address)).map((e) => [e[0].toNumber(), e[1].toNumber()])) {
+        for (const [job, t] of (await api.query.market.providerTasks(p.address)).open.map((e) => [e[0].toNumber(), e[1].toNumber()])) {
           const task = (await api.query.market.tasks(job, t)).unwrap();
           const me = task.replicas.find((r) => r.provider.toString() === p.address && r.outcome.isNone);
           if (!me) continue;

@@ -214,7 +214,7 @@ test('every runtime API read through api.call (MarketApi, ProvidersApi, ContentA
     const now = (await a.query.system.number()).toNumber();
     const decay = api.consts.providers.decayPeriod.toNumber();
     for (const p of providers) {
-      const held = await a.query.market.providerTasks(p);
+      const held = (await a.query.market.providerTasks(p)).open;
       const expected = [];
       for (const [jj, tt] of held) expected.push([jj.toNumber(), tt.toNumber(), json(await a.query.market.tasks(jj, tt))]);
       const calls = (await a.call.marketApi.assignments(p)).map(([jj, tt, task]) => [jj.toNumber(), tt.toNumber(), json(task)]);

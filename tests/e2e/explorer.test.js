@@ -1,7 +1,8 @@
 // The explorer in a real browser (Debian's chromium driven by playwright-core) against a local
 // network (Alice validating and requesting, three provider nodes): the pages load with no console
 // errors; a render job's page (24 tiles × 3 replicas) equals chain state read independently
-// (replica rows, payments, escrow) and draws the image the providers computed; a task's audit
+// (replica rows, payments, escrow) and draws the image the providers computed; an animation's
+// frames each on their own canvas; a provider's work log equals the market's record; a task's audit
 // checks every commitment and reveal, re-verify reports a match and a mismatch for a tampered
 // output id; blocks, providers, accounts and search; an unreachable node, a node of another
 // chain, an unknown id and a node that drops mid-session get a message and recover; and the
@@ -101,6 +102,37 @@ test('a render job of 24 tiles × 3 replicas: its page equals chain state, draws
   assert.deepEqual(page.errors, [], 'no console errors');
 });
 
+test('an animation (render, 3 frames): each frame drawn on its own canvas, equal to its verified tiles', { timeout: 600_000 }, async () => {
+  const scene = path.join(work, 'frames.scene');
+  writeFileSync(scene, readFileSync(path.join(root, 'tasks/render/scenes/demo.scene'), 'utf8').replace(/^size\s+\d+\s+\d+/m, 'size 64 64').replace(/^tile\s+\d+/m, 'tile 32'));
+  const sub = await ok(['job', 'submit', 'render', '--program', path.join(work, 'render.wasm'), '--scene', scene, '--frames', '3', '--price', '1', '--suri', '//Alice']);
+  const anim = sub.last.job;
+  assert.equal(sub.last.tasks, 12, '4 tiles × 3 frames');
+  page ??= await newPage();
+  if (!url) url = await explorer(['--rpc', netw.ws, '--data-rpc', netw.dataWs, '--reverify']);
+  await page.goto(`${url}/job/${anim}`);
+  await ready(page);
+  await page.waitForSelector('#progress[data-verified="12"]', { timeout: 480_000 });
+  const ids = ['image', 'image-1', 'image-2'];
+  for (const id of ids) await page.waitForSelector(`canvas#${id}[data-tiles="4"]`, { timeout: 120_000 });
+  const frames = [];
+  for (let f = 0; f < 3; f++) {
+    const tiles = [];
+    for (let i = 0; i < 4; i++) tiles.push(await readData(data, (await api.query.market.tasks(anim, f * 4 + i)).unwrap().result.unwrap()[0]));
+    const want = assemble(64, 64, tiles);
+    const got = await page.$eval(`canvas#${ids[f]}`, (c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data));
+    let same = true;
+    for (let p = 0; p < 64 * 64 && same; p++) same = got[p * 4] === want[p * 3] && got[p * 4 + 1] === want[p * 3 + 1] && got[p * 4 + 2] === want[p * 3 + 2];
+    assert.ok(same, `frame ${f}'s canvas is its verified tiles assembled`);
+    frames.push(Buffer.from(want).toString('hex'));
+  }
+  assert.notEqual(frames[0], frames[1], 'the camera orbits: frames differ');
+  assert.notEqual(frames[1], frames[2]);
+  assert.match(await page.textContent('#tiles'), /12 of 12 tiles/);
+  await shot(page, 'animation');
+  assert.deepEqual(page.errors, []);
+});
+
 test('audit: every commitment and reveal checked in the page; re-verify matches, and a tampered output id does not', { timeout: 600_000 }, async () => {
   await visit(page, `/job/${job}/task/5`);
   const reps = await page.$$eval('tr.replica', (trs) => trs.map((t) => ({ ...t.dataset })));
@@ -152,7 +184,20 @@ test('network, blocks, providers, accounts, content and search; new blocks withi
   await visit(page, `/provider/${charlie}`);
   const rep = await api.query.providers.reputations(charlie);
   assert.equal(await page.textContent('#agreed'), String(rep.lifetimeAgreed.toNumber()));
-  await page.waitForSelector('#earnings', { timeout: 60_000 });
+  // The work log is the market's record (state): totals and each logged replica as its task
+  // record has it.
+  const work = await api.query.market.providerTasks(charlie);
+  assert.equal(await page.getAttribute('#earnings', 'data-earned'), work.earned.toString());
+  assert.equal(await page.getAttribute('#earnings', 'data-slashed'), work.slashed.toString());
+  assert.ok(work.earned.toBigInt() > 0n && work.closed.toNumber() > 0, 'charlie was paid');
+  const rows = await page.$$eval('#work tbody tr', (trs) => trs.map((tr) => ({ ...tr.dataset })));
+  assert.equal(rows.length, work.recent.length);
+  for (const r of rows.filter((r) => Number(r.job) === job)) {
+    const rep = (await api.query.market.tasks(job, Number(r.task))).unwrap().replicas.find((x) => x.provider.toString() === charlie && x.outcome.isSome && x.outcome.unwrap().type === r.kind);
+    assert.ok(rep, `a ${r.kind} replica of task ${r.task}`);
+    assert.equal(r.paid, rep.paid.toString());
+  }
+  await page.waitForSelector('#history .cols', { timeout: 60_000 });
   await shot(page, 'provider');
   await visit(page, '/providers');
   await shot(page, 'providers');

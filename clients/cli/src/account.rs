@@ -252,17 +252,51 @@ async fn show(g: &Global, out: Out, account: Option<String>) -> Result<()> {
 		.try_fetch(gravity::storage().market().provider_tasks(), (who.clone(),))
 		.await
 		.context(|| "market.provider_tasks".into())?;
-	let holding: Vec<(u64, u32)> = match held {
-		Some(v) => v.decode().context(|| "market.provider_tasks".into())?.0,
-		None => Vec::new(),
+	// The market's record of the provider's work: what it holds now, its newest closed
+	// replicas and lifetime totals (state, so there whatever the node pruned).
+	let work = match held {
+		Some(v) => Some(v.decode().context(|| "market.provider_tasks".into())?),
+		None => None,
 	};
+	let holding: Vec<(u64, u32)> = work.as_ref().map(|w| w.open.0.clone()).unwrap_or_default();
+	let (earned, slashed, closed) = work.as_ref().map(|w| (w.earned, w.slashed, w.closed)).unwrap_or_default();
+	// Newest first.
+	let recent: Vec<_> = work.as_ref().map(|w| w.recent.0.iter().rev().collect()).unwrap_or_default();
+	let recent_json: Vec<_> = recent
+		.iter()
+		.map(|e| {
+			json!({ "job": e.job, "task": e.task, "round": e.round, "outcome": format!("{:?}", e.outcome),
+				"paid": e.paid.to_string(), "slashed": e.slashed.to_string(), "at": e.at })
+		})
+		.collect();
+	let recent_text: String = recent
+		.iter()
+		.map(|e| {
+			let money = match (e.paid, e.slashed) {
+				(0, 0) => String::new(),
+				(p, 0) => format!(", paid {}", grav(p)),
+				(0, s) => format!(", slashed {}", grav(s)),
+				(p, s) => format!(", paid {}, slashed {}", grav(p), grav(s)),
+			};
+			format!("\n    #{} job {} task {} (round {}): {:?}{money}", e.at, e.job, e.task, e.round, e.outcome)
+		})
+		.collect();
+	let work_text = format!(
+		"\n  work: {closed} replica(s) closed, earned {}, slashed {}; newest {}:{}",
+		grav(earned),
+		grav(slashed),
+		recent.len(),
+		if recent.is_empty() { " none".into() } else { recent_text },
+	);
 	let Some(info) = info else {
 		if rep.lifetime_agreed == 0 && rep.lifetime_dissented == 0 && rep.lifetime_no_show == 0 {
 			fail!("{} is not a provider and never was: register with `gravity provider register --bond <GRAV>`", ss58(&who))
 		}
-		out.result(json!({ "account": ss58(&who), "registered": false, "reputation": score.0 }), || {
-			format!("{}: no longer registered; reputation {:.2} %", ss58(&who), score.0 as f64 / 1e7)
-		});
+		out.result(
+			json!({ "account": ss58(&who), "registered": false, "reputation": score.0,
+				"earned": earned.to_string(), "slashed": slashed.to_string(), "closed": closed, "recent": recent_json }),
+			|| format!("{}: no longer registered; reputation {:.2} %{work_text}", ss58(&who), score.0 as f64 / 1e7),
+		);
 		return Ok(())
 	};
 	let c = &info.capabilities;
@@ -274,10 +308,11 @@ async fn show(g: &Global, out: Out, account: Option<String>) -> Result<()> {
 			"reputation": score.0, "agreed": rep.lifetime_agreed, "dissented": rep.lifetime_dissented, "noShow": rep.lifetime_no_show,
 			"declined": rep.lifetime_declined, "trustedWork": rep.trusted_work,
 			"endpoint": endpoint, "holding": holding.iter().map(|(j, t)| json!({ "job": j, "task": t })).collect::<Vec<_>>(),
+			"earned": earned.to_string(), "slashed": slashed.to_string(), "closed": closed, "recent": recent_json,
 		}),
 		|| {
 			format!(
-				"{} — {:?}\n  bond {}, registered #{}, last heartbeat #{}\n  {:?} {:?}, {} cores, {} MiB, {} tasks at once, region '{}'\n  reputation {:.2} % ({} agreed, {} dissented, {} no-shows, {} declined; trusted work {})\n  endpoint {}\n  holding {} replica(s){}",
+				"{} — {:?}\n  bond {}, registered #{}, last heartbeat #{}\n  {:?} {:?}, {} cores, {} MiB, {} tasks at once, region '{}'\n  reputation {:.2} % ({} agreed, {} dissented, {} no-shows, {} declined; trusted work {})\n  endpoint {}\n  holding {} replica(s){}{work_text}",
 				ss58(&who), info.status, grav(info.bond), info.registered_at, info.last_heartbeat,
 				c.device, c.arch, c.cores, c.memory_mib, c.max_concurrent, String::from_utf8_lossy(&c.region.0),
 				score.0 as f64 / 1e7, rep.lifetime_agreed, rep.lifetime_dissented, rep.lifetime_no_show, rep.lifetime_declined, rep.trusted_work,

@@ -184,6 +184,9 @@ pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<()> {
 		.entry(gravity::constants().market().max_replicas())
 		.map_err(|e| Error(format!("market.MaxReplicas: {e}")))?;
 	let source_peer = j.source.as_ref().map(|s| bs58::encode(&s.0).into_string());
+	// One-off setup (the chain and data connections, the job's records, the sandbox's engine),
+	// reported apart from the per-task work.
+	let setup_ms = audit_started.elapsed().as_millis() as u64;
 	let mut findings = Findings::default();
 	let mut rows = Vec::new();
 	let bar = out.count_bar(verified.len() as u64, "re-executing");
@@ -325,7 +328,7 @@ pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<()> {
 	let escrow = check_escrow(&j, &all, max_replicas, &mut findings);
 	let ok = findings.0.is_empty();
 	let ms = audit_started.elapsed().as_millis() as u64;
-	out.result(json!({ "job": id, "ok": ok, "tasks": rows.len(), "escrow": escrow, "problems": findings.0, "dir": dir.display().to_string(), "ms": ms }), || {
+	out.result(json!({ "job": id, "ok": ok, "tasks": rows.len(), "escrow": escrow, "problems": findings.0, "dir": dir.display().to_string(), "ms": ms, "setupMs": setup_ms }), || {
 		if ok {
 			format!("job {id}: audit passed: {} task(s) re-executed with the chain's output and fuel, every reveal and commitment checked, escrow adds up", rows.len())
 		} else {

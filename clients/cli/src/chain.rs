@@ -371,7 +371,7 @@ mod tests {
 		};
 		let bytes = include_bytes!("../../../metadata/gravity.scale");
 		let same = subxt::Metadata::decode_from(bytes).expect("the checked-in metadata decodes");
-		assert!(check_runtime(&same, 106, "ws://node").is_ok());
+		assert!(check_runtime(&same, 107, "ws://node").is_ok());
 		// The same runtime less one storage item (the market's value held alone, as before issue 20.2).
 		let mut prefixed = RuntimeMetadataPrefixed::decode(&mut &bytes[..]).expect("RuntimeMetadataPrefixed");
 		let RuntimeMetadata::V16(md) = &mut prefixed.1 else { panic!("the clients use metadata v16") };

@@ -202,7 +202,7 @@ impl<T: Config> Pallet<T> {
 			for k in 0..n {
 				let p = &holders[(u64_at(&h, 0) as usize).wrapping_add(k) % n];
 				if T::Providers::eligibility(p, &job.requirements) != Eligibility::Eligible ||
-					ProviderTasks::<T>::decode_len(p).unwrap_or(0) as u32 >= T::MaxTasksPerProvider::get()
+					Self::held(p) >= T::MaxTasksPerProvider::get()
 				{
 					continue
 				}
@@ -242,7 +242,7 @@ impl<T: Config> Pallet<T> {
 					},
 					Eligibility::Eligible => {},
 				}
-				if ProviderTasks::<T>::decode_len(&p).unwrap_or(0) as u32 >= T::MaxTasksPerProvider::get() {
+				if Self::held(&p) >= T::MaxTasksPerProvider::get() {
 					busy = true;
 					continue
 				}
@@ -280,7 +280,7 @@ impl<T: Config> Pallet<T> {
 			Tasks::<T>::insert(job_id, task_idx, task);
 			return Placement::Deferred
 		};
-		if ProviderTasks::<T>::try_mutate(&provider, |v| v.try_push((job_id, task_idx))).is_err() {
+		if ProviderTasks::<T>::try_mutate(&provider, |w| w.open.try_push((job_id, task_idx))).is_err() {
 			task.queued = task.queued.saturating_add(1);
 			Tasks::<T>::insert(job_id, task_idx, task);
 			return Placement::Deferred
@@ -316,7 +316,7 @@ impl<T: Config> Pallet<T> {
 		};
 		if task.replicas.try_push(replica).is_err() {
 			// Cannot happen: len < max + escalation ≤ 2 × MaxReplicas was checked above.
-			ProviderTasks::<T>::mutate(&provider, |v| v.retain(|e| *e != (job_id, task_idx)));
+			ProviderTasks::<T>::mutate(&provider, |w| w.open.retain(|e| *e != (job_id, task_idx)));
 			Tasks::<T>::insert(job_id, task_idx, task);
 			return Placement::Dropped
 		}

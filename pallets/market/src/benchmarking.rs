@@ -132,7 +132,7 @@ fn assign<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) {
 	let now = frame_system::Pallet::<T>::block_number();
 	let mut t = Tasks::<T>::get(job, task).unwrap();
 	for p in ps {
-		ProviderTasks::<T>::mutate(p, |v| v.try_push((job, task)).unwrap());
+		ProviderTasks::<T>::mutate(p, |w| w.open.try_push((job, task)).unwrap());
 		let deadline =
 			Pallet::<T>::push_deadline(now.saturating_add(T::CommitWindow::get()), job, task);
 		t.replicas
@@ -561,7 +561,7 @@ mod benchmarks {
 				load = Some((
 					T::Providers::is_eligible(c, &req()),
 					T::Providers::reputation(c),
-					ProviderTasks::<T>::decode_len(c),
+					Pallet::<T>::held(c),
 				));
 			}
 			let d = DeadlineAt::<T>::contains_key(now.saturating_add(T::CommitWindow::get()), (job, 0));

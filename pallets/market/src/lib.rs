@@ -14,6 +14,7 @@ mod submit_impls;
 mod dispute_impls;
 mod tick_impls;
 mod utility_impls;
+pub mod migrations;
 pub mod runtime_api;
 pub mod types;
 pub mod weights;
@@ -67,8 +68,16 @@ pub mod pallet {
 	pub type JobSpecOf<T> = crate::types::JobSpec<BalanceOf<T>, BlockNumberFor<T>>;
 	pub type ReplicaOf<T> =
 		crate::types::Replica<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+	pub type ProviderWorkOf<T> =
+		crate::types::ProviderWork<BalanceOf<T>, BlockNumberFor<T>, <T as Config>::MaxTasksPerProvider>;
+	pub type WorkEntryOf<T> = crate::types::WorkEntry<BalanceOf<T>, BlockNumberFor<T>>;
+
+	/// The in-code storage version: 1 since `ProviderTasks` holds a [`ProviderWork`] record
+	/// (see [`crate::migrations`]).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
@@ -224,15 +233,12 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// Tasks each provider currently holds.
+	/// Each provider's work: the tasks it holds now (its load), its newest
+	/// [`WORK_LOG_LEN`] closed replicas with their outcome, pay and slash, and its lifetime
+	/// earnings, slashes and closed replicas. Clients read a provider's history here, whatever
+	/// the node has pruned (events live only as long as the state of their block).
 	#[pallet::storage]
-	pub type ProviderTasks<T: Config> = StorageMap<
-		_,
-		Blake2_128Concat,
-		T::AccountId,
-		BoundedVec<(JobId, TaskIndex), T::MaxTasksPerProvider>,
-		ValueQuery,
-	>;
+	pub type ProviderTasks<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, ProviderWorkOf<T>, ValueQuery>;
 
 	/// The value (`fuel_cap × price`) of the tasks each provider holds alone on trust, summed
 	/// until their replicas close. The cheating inequality bounds this sum, not each task: a
@@ -669,6 +675,15 @@ pub mod pallet {
 		/// An adaptive policy with one initial replica has nothing to adapt (it runs alone
 		/// anyway, unchecked): ask for `initial ≥ 2`, or submit it with `adaptive: false`.
 		AdaptiveWithOneReplica,
+	}
+
+	#[pallet::extra_constants]
+	impl<T: Config> Pallet<T> {
+		/// How many closed replicas a provider's work log (`ProviderTasks`) keeps.
+		#[allow(non_snake_case)]
+		fn WorkLogLen() -> u32 {
+			WORK_LOG_LEN
+		}
 	}
 
 	#[pallet::hooks]

@@ -40,6 +40,7 @@ impl<T: crate::Config> crate::Pallet<T> {
 		provider: &T::AccountId,
 	) -> Vec<(JobId, TaskIndex, crate::TaskOf<T>)> {
 		crate::ProviderTasks::<T>::get(provider)
+			.open
 			.into_iter()
 			.filter_map(|(j, t)| crate::Tasks::<T>::get(j, t).map(|task| (j, t, task)))
 			.collect()

@@ -230,7 +230,7 @@ fn batch_job_lifecycle_pays_and_refunds_exactly() {
 		// Loads released, reputation up.
 		for p in 1..=3u64 {
 			assert_eq!(<Market as gravity_primitives::ProviderLoad<_>>::load(&p), 0);
-			assert!(ProviderTasks::<Test>::get(p).is_empty());
+			assert!(ProviderTasks::<Test>::get(p).open.is_empty());
 		}
 		assert!(<Providers as ProviderRegistry<_, _>>::reputation(&t.replicas[0].provider) > Perbill::from_percent(50));
 		let ev = events();
@@ -1332,7 +1332,7 @@ fn a_provider_declines_for_free_without_penalty_and_is_replaced() {
 		let t = Tasks::<Test>::get(job, 0).unwrap();
 		assert_eq!(t.replicas[1].outcome, Some(ReplicaOutcome::Declined));
 		assert_eq!(t.queued, 1, "a replacement is queued");
-		assert!(ProviderTasks::<Test>::get(ps[1]).is_empty());
+		assert!(ProviderTasks::<Test>::get(ps[1]).open.is_empty());
 		assert_noop!(Market::decline(RuntimeOrigin::signed(ps[1]), job, 0), Error::<Test>::NotAssigned);
 		// The replacement is someone else and the task completes.
 		next_block();
@@ -1916,10 +1916,33 @@ mod prop {
 						.filter(|(_, _, t)| t.replicas.iter().any(|r| r.provider == p && r.is_open()))
 						.map(|(j, t, _)| (j, t))
 						.collect();
-					let mut held = ProviderTasks::<Test>::get(p).into_inner();
+					let work = ProviderTasks::<Test>::get(p);
+					let mut held = work.open.clone().into_inner();
 					open.sort();
 					held.sort();
 					assert_eq!(open, held, "load of provider {p}");
+					assert_eq!(Market::held(&p) as usize, held.len(), "the load read from the record's prefix");
+					// The work log is exact: its totals are the sums over every replica the
+					// provider closed, and each logged entry is what the task's record says.
+					let closed: Vec<_> = Tasks::<Test>::iter()
+						.flat_map(|(j, t, task)| {
+							task.replicas
+								.into_iter()
+								.filter(|r| r.provider == p && !r.is_open())
+								.map(move |r| (j, t, r))
+						})
+						.collect();
+					assert_eq!(work.closed as usize, closed.len(), "replicas closed by {p}");
+					assert_eq!(work.earned, closed.iter().map(|(_, _, r)| r.paid).sum::<Balance>(), "earned by {p}");
+					assert_eq!(work.slashed, closed.iter().map(|(_, _, r)| r.slashed).sum::<Balance>(), "slashed from {p}");
+					assert_eq!(work.recent.len(), closed.len().min(WORK_LOG_LEN as usize));
+					for e in work.recent.iter() {
+						assert!(
+							closed.iter().any(|(j, t, r)| (*j, *t, r.round, r.outcome, r.paid, r.slashed) ==
+								(e.job, e.task, e.round, Some(e.outcome), e.paid, e.slashed)),
+							"logged entry {e:?} of {p} matches a closed replica"
+						);
+					}
 				}
 				// A job's counts of open replicas (what decides when an ending job ends) are
 				// exact, and so is every provider's value held alone.
@@ -1951,7 +1974,7 @@ mod prop {
 			check_escrow();
 			assert_eq!((escrow_held(REQUESTER), deposit_held(REQUESTER)), (0, 0));
 			for p in 1..=5u64 {
-				assert!(ProviderTasks::<Test>::get(p).is_empty());
+				assert!(ProviderTasks::<Test>::get(p).open.is_empty());
 			}
 			// Committed work is paid: every replica that revealed a verified result was paid
 			// for it, whatever became of the job (cancelled and expired included).
@@ -2547,7 +2570,9 @@ fn attack_declining_every_task_others_run_costs_reputation_past_the_allowance() 
 /// Make `p` look busy for good (a replica of a job that does not exist fills its only slot):
 /// what a cartel does by keeping its providers at their declared concurrency.
 fn keep_busy(p: AccountId) {
-	ProviderTasks::<Test>::insert(p, BoundedVec::truncate_from((0..16u32).map(|t| (999u64, t)).collect::<Vec<_>>()));
+	ProviderTasks::<Test>::mutate(p, |w| {
+		w.open = BoundedVec::truncate_from((0..16u32).map(|t| (999u64, t)).collect::<Vec<_>>())
+	});
 }
 
 /// Issue 20.3: three providers alone in a capability class, at their declared concurrency,
@@ -2958,5 +2983,108 @@ fn quote_is_what_submit_job_holds_and_refuses_what_it_refuses() {
 		assert_eq!(Market::api_quote(too_much.clone()).map(|_| ()), Market::submit_job(RuntimeOrigin::signed(REQUESTER), too_much));
 		let missing = job_spec(cid(MISSING_BYTE), None, JobKind::Batch, vec![cid(1)], any_req(), policy(2, 4, 2), PRICE, CAP, 200);
 		assert_eq!(Market::api_quote(missing).map(|_| ()), Err(Error::<Test>::ContentMissing.into()));
+	});
+}
+
+/// A provider's work log (`ProviderTasks`) tells its history from state alone: each closed
+/// replica with its outcome, pay and slash (the same figures as the events, which a pruning
+/// node forgets), and lifetime totals.
+#[test]
+fn the_work_log_records_pay_and_slashes_as_the_events_do() {
+	new_test_ext(4).execute_with(|| {
+		let job = batch(1, policy(2, 4, 2));
+		run_to(2);
+		let ps = open_providers(job, 0);
+		commit(ps[0], job, 0, cid(1), 10);
+		run_to(7);
+		let lazy = ProviderTasks::<Test>::get(ps[1]);
+		let slashed = events()
+			.iter()
+			.find_map(|e| match e {
+				Event::ProviderPenalized { provider, slashed, .. } if *provider == ps[1] => Some(*slashed),
+				_ => None,
+			})
+			.expect("the no-show was penalized");
+		assert!(slashed > 0);
+		assert_eq!((lazy.closed, lazy.earned, lazy.slashed), (1, 0, slashed));
+		assert_eq!(
+			lazy.recent.to_vec(),
+			vec![WorkEntry { job, task: 0, round: 0, outcome: ReplicaOutcome::NoShow, paid: 0, slashed, at: 7 }]
+		);
+		assert!(lazy.open.is_empty());
+		run_to(8);
+		let new = *open_providers(job, 0).iter().find(|p| **p != ps[0]).unwrap();
+		commit(new, job, 0, cid(1), 10);
+		reveal(ps[0], job, 0, cid(1), 10);
+		reveal(new, job, 0, cid(1), 10);
+		next_block();
+		deliver(job, 0, cid(1));
+		let now = System::block_number();
+		for p in [ps[0], new] {
+			let paid = events()
+				.iter()
+				.find_map(|e| match e {
+					Event::ProviderPaid { provider, amount, .. } if *provider == p => Some(*amount),
+					_ => None,
+				})
+				.expect("paid");
+			let w = ProviderTasks::<Test>::get(p);
+			assert_eq!((w.closed, w.earned, w.slashed), (1, paid, 0));
+			assert_eq!(w.recent[0].outcome, ReplicaOutcome::Agreed);
+			assert_eq!((w.recent[0].paid, w.recent[0].at), (paid, now));
+		}
+	});
+}
+
+#[test]
+fn the_work_log_keeps_the_newest_entries_and_totals_beyond_them() {
+	let mut w = ProviderWork::<Balance, u64, frame_support::traits::ConstU32<4>>::default();
+	let n = WORK_LOG_LEN as u64 + 8;
+	for i in 0..n {
+		w.log(WorkEntry { job: i, task: 0, round: 0, outcome: ReplicaOutcome::Agreed, paid: i, slashed: 1, at: i });
+	}
+	assert_eq!(w.recent.len() as u32, WORK_LOG_LEN);
+	assert_eq!(w.recent.first().unwrap().job, 8, "the oldest entries left first");
+	assert_eq!(w.recent.last().unwrap().job, n - 1, "newest last");
+	assert_eq!((w.closed as u64, w.earned, w.slashed), (n, (0..n).sum::<u64>(), n));
+}
+
+#[test]
+fn the_load_is_read_from_the_records_prefix() {
+	new_test_ext(3).execute_with(|| {
+		assert_eq!(Market::held(&1), 0, "no record");
+		ProviderTasks::<Test>::mutate(1, |w| {
+			w.open = BoundedVec::truncate_from(vec![(1, 2), (3, 4), (5, 6)]);
+			for i in 0..WORK_LOG_LEN as u64 {
+				w.log(WorkEntry { job: i, task: 0, round: 0, outcome: ReplicaOutcome::Declined, paid: 0, slashed: 0, at: 1 });
+			}
+		});
+		assert_eq!(Market::held(&1), 3);
+		assert_eq!(<Market as gravity_primitives::ProviderLoad<_>>::load(&1), 3);
+	});
+}
+
+/// The v0 → v1 migration keeps every provider's open list and starts its log empty; it runs
+/// once (the storage version guards it).
+#[test]
+fn migration_to_v1_keeps_the_open_replicas() {
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	new_test_ext(3).execute_with(|| {
+		StorageVersion::new(0).put::<Market>();
+		type Old = BoundedVec<(JobId, TaskIndex), <Test as Config>::MaxTasksPerProvider>;
+		crate::migrations::v1::old::ProviderTasks::<Test>::insert(7, Old::truncate_from(vec![(1, 2), (3, 4)]));
+		crate::migrations::v1::old::ProviderTasks::<Test>::insert(8, Old::truncate_from(vec![]));
+		crate::migrations::v1::MigrateToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(Market::on_chain_storage_version(), StorageVersion::new(1));
+		let w = ProviderTasks::<Test>::get(7);
+		assert_eq!(w.open.to_vec(), vec![(1, 2), (3, 4)]);
+		assert!(w.recent.is_empty());
+		assert_eq!((w.closed, w.earned, w.slashed), (0, 0, 0));
+		assert_eq!(Market::held(&7), 2);
+		assert!(ProviderTasks::<Test>::contains_key(8));
+		// A second run is a no-op: the record is not decoded as an old list again.
+		ProviderTasks::<Test>::mutate(7, |w| w.closed = 5);
+		crate::migrations::v1::MigrateToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(ProviderTasks::<Test>::get(7).closed, 5);
 	});
 }

@@ -377,3 +377,68 @@ pub struct Windows<BlockNumber> {
 	/// For an agreed output to be stored and named (`DeliveryWindow`).
 	pub delivery: BlockNumber,
 }
+
+/// How many closed replicas a provider's work log keeps ([`ProviderWork::recent`]).
+pub const WORK_LOG_LEN: u32 = 32;
+
+/// One closed replica in a provider's work log: which task, how it ended, what it was paid and
+/// what it lost. The task's own record (`Tasks`) has the rest (commitment, reveal, fuel).
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct WorkEntry<Balance, BlockNumber> {
+	pub job: JobId,
+	pub task: TaskIndex,
+	/// The task's round the replica belonged to.
+	pub round: u8,
+	pub outcome: ReplicaOutcome,
+	/// Paid to the provider (after the protocol fee).
+	pub paid: Balance,
+	/// Taken from the provider's bond.
+	pub slashed: Balance,
+	/// The block in which the replica was closed.
+	pub at: BlockNumber,
+}
+
+/// What the market keeps per provider, in one record read and written wherever a replica is
+/// assigned or closed (so the log costs no extra storage access): the replicas it holds now
+/// (its load), its newest closed replicas, and lifetime totals that outlive the log.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+#[scale_info(skip_type_params(MaxOpen))]
+pub struct ProviderWork<Balance, BlockNumber, MaxOpen: Get<u32>> {
+	/// The replicas the provider holds now, as `(job, task)` (its load).
+	pub open: BoundedVec<(JobId, TaskIndex), MaxOpen>,
+	/// The newest closed replicas, oldest first, at most [`WORK_LOG_LEN`].
+	pub recent: BoundedVec<WorkEntry<Balance, BlockNumber>, frame_support::traits::ConstU32<WORK_LOG_LEN>>,
+	/// Everything the provider was ever paid for replicas (after the protocol fee).
+	pub earned: Balance,
+	/// Everything ever taken from its bond for replicas.
+	pub slashed: Balance,
+	/// Replicas it ever closed, whatever their outcome.
+	pub closed: u32,
+}
+
+impl<Balance: Default, BlockNumber, MaxOpen: Get<u32>> Default for ProviderWork<Balance, BlockNumber, MaxOpen> {
+	fn default() -> Self {
+		Self {
+			open: BoundedVec::new(),
+			recent: BoundedVec::new(),
+			earned: Balance::default(),
+			slashed: Balance::default(),
+			closed: 0,
+		}
+	}
+}
+
+impl<Balance: Saturating + Copy, BlockNumber, MaxOpen: Get<u32>> ProviderWork<Balance, BlockNumber, MaxOpen> {
+	/// Record a closed replica: the totals grow, the entry goes last in the log and the oldest
+	/// entry leaves it once the log is full.
+	pub fn log(&mut self, entry: WorkEntry<Balance, BlockNumber>) {
+		self.earned = self.earned.saturating_add(entry.paid);
+		self.slashed = self.slashed.saturating_add(entry.slashed);
+		self.closed = self.closed.saturating_add(1);
+		if self.recent.len() as u32 >= WORK_LOG_LEN {
+			self.recent.remove(0);
+		}
+		// Cannot fail: there is room now.
+		let _ = self.recent.try_push(entry);
+	}
+}

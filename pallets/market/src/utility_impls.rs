@@ -10,11 +10,23 @@ use sp_runtime::traits::{Saturating, Zero};
 /// provider registry for eligibility and deregistration.
 impl<T: Config> gravity_primitives::ProviderLoad<T::AccountId> for Pallet<T> {
 	fn load(who: &T::AccountId) -> u32 {
-		ProviderTasks::<T>::decode_len(who).unwrap_or(0) as u32
+		Pallet::<T>::held(who)
 	}
 }
 
 impl<T: Config> Pallet<T> {
+	/// How many replicas `who` holds: the length of its `ProviderTasks` record's `open` list,
+	/// read from the first bytes of the stored record (the list is its first field, so its
+	/// SCALE length prefix starts the value) without decoding the work log behind it. One read.
+	pub(crate) fn held(who: &T::AccountId) -> u32 {
+		let key = ProviderTasks::<T>::hashed_key_for(who);
+		let mut prefix = [0u8; 5];
+		match sp_io::storage::read(&key, &mut prefix, 0) {
+			None => 0,
+			Some(_) => <codec::Compact<u32> as codec::Decode>::decode(&mut &prefix[..]).map(|c| c.0).unwrap_or(0),
+		}
+	}
+
 	/// Close an open replica with `outcome` (no money moves here): its provider no longer holds
 	/// it, and a sealed result no longer waits for settlement.
 	pub(crate) fn close_replica(
@@ -33,7 +45,19 @@ impl<T: Config> Pallet<T> {
 			job.assigned_open = job.assigned_open.saturating_sub(1);
 		}
 		rep.outcome = Some(outcome);
-		ProviderTasks::<T>::mutate(&rep.provider, |v| v.retain(|e| *e != (job_id, task_idx)));
+		let entry = WorkEntryOf::<T> {
+			job: job_id,
+			task: task_idx,
+			round: rep.round,
+			outcome,
+			paid: rep.paid,
+			slashed: rep.slashed,
+			at: frame_system::Pallet::<T>::block_number(),
+		};
+		ProviderTasks::<T>::mutate(&rep.provider, |w| {
+			w.open.retain(|e| *e != (job_id, task_idx));
+			w.log(entry);
+		});
 		if rep.alone {
 			let value = Self::task_value(job);
 			SoloValue::<T>::mutate_exists(&rep.provider, |v| {

@@ -1,12 +1,12 @@
-// A provider (`/provider/<account>`): capabilities, bond, status, reputation and trusted work over
-// the blocks whose state the node keeps (a chart), load (the tasks it holds now), and its recent
-// payments and penalties from the events of the blocks the node keeps, with links to blocks.
-// And the provider list (`/providers`).
+// A provider (`/provider/<account>`): capabilities, bond, status, reputation, load (the tasks it
+// holds now), its work log from the market's record (lifetime earnings and slashes and its newest
+// closed replicas, state: there whatever the node pruned), and charts of its reputation over the
+// blocks whose state the node keeps. And the provider list (`/providers`).
 import { getApi, bestHead } from '../chain';
-import { html, grav, big, blockLink, accountLink, badge, ss58, line, jobLink, Html } from '../ui';
+import { html, grav, blockLink, accountLink, badge, ss58, line, jobLink } from '../ui';
 import { base58Encode, decodeAddress } from '@polkadot/util-crypto';
 
-/** Blocks of history read for the chart and the work list (a default node keeps 256 blocks of state). */
+/** Blocks of history read for the charts (a default node keeps 256 blocks of state). */
 const WINDOW = 200;
 
 const SCALE = 1000;
@@ -27,7 +27,7 @@ export function parseAccount(a: string): string {
 export async function providerPage(el: HTMLElement, params: string[]) {
   const api = getApi();
   const who = parseAccount(params[0]);
-  const [info, rep, endpoint, holding] = await Promise.all([
+  const [info, rep, endpoint, work] = await Promise.all([
     api.query.providers.providers(who),
     api.query.providers.reputations(who),
     api.query.providers.endpoints(who),
@@ -37,6 +37,8 @@ export async function providerPage(el: HTMLElement, params: string[]) {
     throw new Error(`${who} is not a provider on this chain and never was: see its account page (/account/${who}) or the list of providers (/providers)`);
   }
   const p = info.isSome ? info.unwrap() : null;
+  const holding = work.open;
+  const recent = [...work.recent].reverse();
   const caps = p?.capabilities;
   el.innerHTML = html`<h1>Provider ${accountLink(who)} ${p ? badge(statusText(p.status), `status ${p.status.type.toLowerCase()}`) : badge('deregistered', 'status')}</h1>
     <div class="cols">
@@ -58,8 +60,14 @@ export async function providerPage(el: HTMLElement, params: string[]) {
       </table></section>
     </div>
     <section><h2>Load: ${holding.length} task(s) held now</h2><ul class="plain" id="holding">${holding.map(([j, t]: any) => html`<li>${jobLink(j.toNumber())}, <a href="/job/${j.toNumber()}/task/${t.toNumber()}" data-link>task ${t.toNumber()}</a></li>`)}</ul></section>
+    <section><h2>Work</h2>
+      <p id="earnings" data-earned="${work.earned.toString()}" data-slashed="${work.slashed.toString()}" data-closed="${work.closed.toNumber()}">${work.closed.toNumber()} replica(s) closed in all: earned ${grav(work.earned)}, slashed ${grav(work.slashed)}</p>
+      <table class="work" id="work"><thead><tr><th>closed in</th><th>task</th><th>outcome</th><th>paid</th><th>slashed</th></tr></thead><tbody>${recent.map(
+        (e: any) => html`<tr data-kind="${e.outcome.type}" data-job="${e.job.toNumber()}" data-task="${e.task.toNumber()}" data-paid="${e.paid.toString()}" data-slashed="${e.slashed.toString()}"><td>${blockLink(e.at.toNumber())}</td><td>${jobLink(e.job.toNumber())}, <a href="/job/${e.job.toNumber()}/task/${e.task.toNumber()}" data-link>task ${e.task.toNumber()}</a>${e.round.toNumber() ? ` (round ${e.round.toNumber()})` : ''}</td><td>${e.outcome.type}</td><td class="num">${e.paid.isZero() ? '–' : grav(e.paid)}</td><td class="num">${e.slashed.isZero() ? '–' : grav(e.slashed)}</td></tr>`,
+      )}</tbody></table>
+      <p class="muted">The market keeps a provider's newest ${api.consts.market.workLogLen.toString()} closed replicas and its totals; every older replica is in its task's record (the job pages).</p></section>
     <section><h2>Over the last ${WINDOW} blocks</h2><div id="history"><p class="muted">reading the blocks the node keeps…</p></div></section>`.s;
-  // History after the first paint: reputation samples and the provider's payments/penalties.
+  // Charts after the first paint: reputation samples from the state of past blocks.
   void (async () => {
     const box = el.querySelector('#history');
     try {
@@ -67,52 +75,27 @@ export async function providerPage(el: HTMLElement, params: string[]) {
       const from = Math.max(1, best - WINDOW + 1);
       const samples: [number, number][] = [];
       const trusted: [number, number][] = [];
-      const work: Html[] = [];
-      let earned = 0n;
-      let slashed = 0n;
-      // Read 20 blocks at a time (hash and events), then go through them in order.
-      const blocks: { n: number; hash: any; events: any }[] = [];
-      for (let start = from; start <= best; start += 20) {
-        const ns = Array.from({ length: Math.min(20, best - start + 1) }, (_, k) => start + k);
-        blocks.push(
-          ...(await Promise.all(
-            ns.map(async (n) => {
-              const hash = await api.rpc.chain.getBlockHash(n);
-              // Events of a block whose state the node pruned are not there any more.
-              const events = await api.query.system.events.at(hash).catch(() => null);
-              return { n, hash, events };
-            }),
-          )),
-        );
-      }
-      for (const { n, hash, events } of blocks) {
-        if (events === null) continue;
-        for (const { event, phase } of events) {
-          if (event.section !== 'market') continue;
-          if ((event.method === 'ProviderPaid' || event.method === 'ProviderPenalized') && ss58(event.data.provider.toString()) === who) {
-            const idx = phase.isApplyExtrinsic ? phase.asApplyExtrinsic.toNumber() : null;
-            const job = event.data.job.toNumber();
-            const task = event.data.task.toNumber();
-            if (event.method === 'ProviderPaid') earned += big(event.data.amount);
-            else slashed += big(event.data.slashed);
-            work.push(html`<tr data-kind="${event.method}"><td>${blockLink(n, idx)}</td><td>${jobLink(job)}, <a href="/job/${job}/task/${task}" data-link>task ${task}</a></td><td>${event.method === 'ProviderPaid' ? html`paid ${grav(event.data.amount)}` : html`${event.data.outcome.type}: slashed ${grav(event.data.slashed)}`}</td></tr>`);
-          }
-        }
-        if ((n - from) % Math.max(1, Math.floor(WINDOW / 20)) === 0 || n === best) {
+      const step = Math.max(1, Math.floor(WINDOW / 20));
+      const ns: number[] = [];
+      for (let n = from; n <= best; n += step) ns.push(n);
+      if (ns[ns.length - 1] !== best) ns.push(best);
+      const points = await Promise.all(
+        ns.map(async (n) => {
           try {
+            const hash = await api.rpc.chain.getBlockHash(n);
             const r = await (await api.at(hash)).query.providers.reputations(who);
-            samples.push([n, r.lifetimeAgreed.toNumber()]);
-            trusted.push([n, Number(r.trustedWork.toString()) / SCALE]);
+            return [n, r] as const;
           } catch {
-            /* pruned */
+            return null; // pruned
           }
-        }
+        }),
+      );
+      for (const pt of points) {
+        if (!pt) continue;
+        samples.push([pt[0], pt[1].lifetimeAgreed.toNumber()]);
+        trusted.push([pt[0], Number(pt[1].trustedWork.toString()) / SCALE]);
       }
-      if (box)
-        box.innerHTML = html`<div class="cols">${line(samples, 'replicas agreed (lifetime)', 'blocks')}${line(trusted, 'trusted work', 'blocks')}</div>
-        <p id="earnings" data-earned="${earned.toString()}" data-slashed="${slashed.toString()}">earned ${grav(earned)}, slashed ${grav(slashed)} in blocks #${from}–#${best}</p>
-        <table class="work"><tbody>${work.reverse()}</tbody></table>
-        <p class="muted">Older work: a node keeps events only for the blocks whose state it keeps; each job's replica records keep every payment and penalty (see the job pages).</p>`.s;
+      if (box) box.innerHTML = html`<div class="cols">${line(samples, 'replicas agreed (lifetime)', 'blocks')}${line(trusted, 'trusted work', 'blocks')}</div>`.s;
     } catch (e: any) {
       if (box) box.innerHTML = html`<p class="bad">cannot read the history: ${e.message}</p>`.s;
     }
