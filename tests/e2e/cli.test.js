@@ -217,11 +217,11 @@ test('audit: passes on the render job, fails for a tampered program, input and o
   const one = await ok(['job', 'audit', String(renderJob), '5', '--dir', path.join(work, 'audit-one')]);
   const wall = Number((process.hrtime.bigint() - t0) / 1_000_000n);
   const row = one.lines.find((l) => l.task === 5);
-  const work = one.last.ms - one.last.setupMs;
-  console.log(`audit of one render tile: ${wall} ms whole process (${one.last.ms} ms inside, of which ${one.last.setupMs} ms connecting and starting the sandbox, ${work} ms the tile's audit): download ${row.fetchMs} ms, sandbox re-run ${row.rerun.ms} ms`);
+  const tileMs = one.last.ms - one.last.setupMs;
+  console.log(`audit of one render tile: ${wall} ms whole process (${one.last.ms} ms inside, of which ${one.last.setupMs} ms connecting and starting the sandbox, ${tileMs} ms the tile's audit): download ${row.fetchMs} ms, sandbox re-run ${row.rerun.ms} ms`);
   // The issue's number: a tile's audit ≤ 2 × the sandbox run + the download (the one-off setup
   // of the process apart; 1 ms of timer granularity allowed).
-  assert.ok(work <= 2 * row.rerun.ms + row.fetchMs + 1, `audit of a tile ${work} ms ≤ 2 × ${row.rerun.ms} + ${row.fetchMs} ms`);
+  assert.ok(tileMs <= 2 * row.rerun.ms + row.fetchMs + 1, `audit of a tile ${tileMs} ms ≤ 2 × ${row.rerun.ms} + ${row.fetchMs} ms`);
 });
 
 test('a map-reduce job from files, then audited; a cancel', { timeout: 900_000 }, async () => {

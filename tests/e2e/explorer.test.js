@@ -186,16 +186,16 @@ test('network, blocks, providers, accounts, content and search; new blocks withi
   assert.equal(await page.textContent('#agreed'), String(rep.lifetimeAgreed.toNumber()));
   // The work log is the market's record (state): totals and each logged replica as its task
   // record has it.
-  const work = await api.query.market.providerTasks(charlie);
-  assert.equal(await page.getAttribute('#earnings', 'data-earned'), work.earned.toString());
-  assert.equal(await page.getAttribute('#earnings', 'data-slashed'), work.slashed.toString());
-  assert.ok(work.earned.toBigInt() > 0n && work.closed.toNumber() > 0, 'charlie was paid');
-  const rows = await page.$$eval('#work tbody tr', (trs) => trs.map((tr) => ({ ...tr.dataset })));
-  assert.equal(rows.length, work.recent.length);
-  for (const r of rows.filter((r) => Number(r.job) === job)) {
-    const rep = (await api.query.market.tasks(job, Number(r.task))).unwrap().replicas.find((x) => x.provider.toString() === charlie && x.outcome.isSome && x.outcome.unwrap().type === r.kind);
-    assert.ok(rep, `a ${r.kind} replica of task ${r.task}`);
-    assert.equal(r.paid, rep.paid.toString());
+  const record = await api.query.market.providerTasks(charlie);
+  assert.equal(await page.getAttribute('#earnings', 'data-earned'), record.earned.toString());
+  assert.equal(await page.getAttribute('#earnings', 'data-slashed'), record.slashed.toString());
+  assert.ok(record.earned.toBigInt() > 0n && record.closed.toNumber() > 0, 'charlie was paid');
+  const logRows = await page.$$eval('#work tbody tr', (trs) => trs.map((tr) => ({ ...tr.dataset })));
+  assert.equal(logRows.length, record.recent.length);
+  for (const r of logRows.filter((r) => Number(r.job) === job)) {
+    const replica = (await api.query.market.tasks(job, Number(r.task))).unwrap().replicas.find((x) => x.provider.toString() === charlie && x.outcome.isSome && x.outcome.unwrap().type === r.kind);
+    assert.ok(replica, `a ${r.kind} replica of task ${r.task}`);
+    assert.equal(r.paid, replica.paid.toString());
   }
   await page.waitForSelector('#history .cols', { timeout: 60_000 });
   await shot(page, 'provider');
