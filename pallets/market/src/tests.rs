@@ -471,30 +471,43 @@ fn no_quorum_within_max_replicas_fails_and_refunds() {
 	});
 }
 
+/// Task 0 of `job` (two replicas wanted): the first provider commits, the second never does
+/// and is a no-show at block 7 (deadline 2 + 5). Returns the two providers.
+fn one_commits_one_no_shows(job: JobId) -> Vec<AccountId> {
+	run_to(2);
+	let ps = open_providers(job, 0);
+	commit(ps[0], job, 0, cid(1), 10);
+	run_to(7);
+	ps
+}
+
+/// After [`one_commits_one_no_shows`]: the replacement drawn at block 8 commits, both reveal
+/// and the output is delivered. Returns the replacement.
+fn replacement_finishes(job: JobId, committed: AccountId) -> AccountId {
+	run_to(8);
+	let now = open_providers(job, 0);
+	assert_eq!(now.len(), 2);
+	let new = *now.iter().find(|p| **p != committed).unwrap();
+	commit(new, job, 0, cid(1), 10);
+	reveal(committed, job, 0, cid(1), 10);
+	reveal(new, job, 0, cid(1), 10);
+	next_block();
+	deliver(job, 0, cid(1));
+	new
+}
+
 #[test]
 fn commit_no_show_is_penalized_and_replaced() {
 	new_test_ext(4).execute_with(|| {
 		let job = batch(1, policy(2, 4, 2));
-		run_to(2);
-		let ps = open_providers(job, 0);
-		commit(ps[0], job, 0, cid(1), 10);
-		// ps[1] never commits: its deadline is block 2 + 5.
-		run_to(7);
+		let ps = one_commits_one_no_shows(job);
 		let t = Tasks::<Test>::get(job, 0).unwrap();
 		let lazy = t.replicas.iter().find(|r| r.provider == ps[1]).unwrap();
 		assert_eq!(lazy.outcome, Some(ReplicaOutcome::NoShow));
 		assert!(lazy.slashed > 0);
 		assert_eq!(<Market as gravity_primitives::ProviderLoad<_>>::load(&ps[1]), 0);
-		run_to(8);
-		let now = open_providers(job, 0);
-		assert_eq!(now.len(), 2);
-		let new = *now.iter().find(|p| **p != ps[0]).unwrap();
+		let new = replacement_finishes(job, ps[0]);
 		assert_ne!(new, ps[1]);
-		commit(new, job, 0, cid(1), 10);
-		reveal(ps[0], job, 0, cid(1), 10);
-		reveal(new, job, 0, cid(1), 10);
-		next_block();
-		deliver(job, 0, cid(1));
 		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().phase, TaskPhase::Verified);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
 		check_escrow();
@@ -2993,10 +3006,7 @@ fn quote_is_what_submit_job_holds_and_refuses_what_it_refuses() {
 fn the_work_log_records_pay_and_slashes_as_the_events_do() {
 	new_test_ext(4).execute_with(|| {
 		let job = batch(1, policy(2, 4, 2));
-		run_to(2);
-		let ps = open_providers(job, 0);
-		commit(ps[0], job, 0, cid(1), 10);
-		run_to(7);
+		let ps = one_commits_one_no_shows(job);
 		let lazy = ProviderTasks::<Test>::get(ps[1]);
 		let slashed = events()
 			.iter()
@@ -3012,13 +3022,7 @@ fn the_work_log_records_pay_and_slashes_as_the_events_do() {
 			vec![WorkEntry { job, task: 0, round: 0, outcome: ReplicaOutcome::NoShow, paid: 0, slashed, at: 7 }]
 		);
 		assert!(lazy.open.is_empty());
-		run_to(8);
-		let new = *open_providers(job, 0).iter().find(|p| **p != ps[0]).unwrap();
-		commit(new, job, 0, cid(1), 10);
-		reveal(ps[0], job, 0, cid(1), 10);
-		reveal(new, job, 0, cid(1), 10);
-		next_block();
-		deliver(job, 0, cid(1));
+		let new = replacement_finishes(job, ps[0]);
 		let now = System::block_number();
 		for p in [ps[0], new] {
 			let paid = events()
