@@ -13,7 +13,7 @@ import path from 'node:path';
 import { useNetwork, TASKS_BIN } from './lib/network.js';
 import { explorer, newPage, ready, shot, visit } from './lib/browser.js';
 import { NODE_BIN, until } from './lib/node.js';
-import { putContent, putData, submitJob, waitJob, tasks, taskOutput, assemble, send } from '../../clients/js/gravity.mjs';
+import { connect, putContent, putData, submitJob, waitJob, tasks, taskOutput, assemble, send } from '../../clients/js/gravity.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const NEXT_WASM = path.join(path.dirname(NODE_BIN), 'wbuild', 'gravity-runtime', 'gravity_runtime_next.compact.compressed.wasm');
@@ -55,7 +55,7 @@ test('sudo.sudo(system.setCode) with two jobs in flight: blocks and finality go 
     program: mapId, kind: { MapReduce: { reduceProgram: reduceId, reducers: 1 } }, inputs,
     replication, pricePerFuel: 1n, fuelCap: 2_000_000_000,
   });
-  const jobOf = async (job, at) => (at ? await api.query.market.jobs.at(at, job) : await api.query.market.jobs(job)).unwrap();
+  const jobOf = async (job, at) => (at ? await (await fresh.at(at)).query.market.jobs(job) : await api.query.market.jobs(job)).unwrap();
 
   // Upgrade once work is under way and both jobs still have tasks to verify.
   await until('the first verified task', async () => (await jobOf(render.job)).verified.toNumber() + (await jobOf(words.job)).verified.toNumber() > 0, 300_000);
@@ -71,18 +71,18 @@ test('sudo.sudo(system.setCode) with two jobs in flight: blocks and finality go 
     const v = await api.rpc.state.getRuntimeVersion();
     return v.specVersion.toNumber() > before.specVersion.toNumber() ? v : null;
   }, 120_000);
-  // The swap happens when polkadot.js's own version subscription fires, which can come after
-  // the test saw the new version: a read racing it decodes with the wrong metadata and fails, so
-  // it is read again (a few times, 2 s apart) rather than trusted to one wait.
+  // The upgrade block is read through a connection opened after the upgrade. The test's own
+  // connection swaps its metadata in place when its version subscription fires; a read at the
+  // upgrade block that races the swap pins that block to the mutated registry, and every later
+  // read there decodes with the wrong types (seen in CI: `Unable to decode storage
+  // system.events`). A fresh connection builds the block's registry from the parent's metadata
+  // (the code that executed the block), which is what a client must do at an upgrade.
+  const fresh = await connect(net.ws);
   let events;
-  for (let k = 0; !events; k++) {
-    await new Promise((r) => setTimeout(r, 2000));
-    try {
-      events = await (await api.at(blockHash)).query.system.events();
-    } catch (e) {
-      if (k >= 5) throw e;
-      console.log(`upgrade block's events not decodable yet (${String(e.message).slice(0, 80)}…): reading again`);
-    }
+  try {
+    events = await (await fresh.at(blockHash)).query.system.events();
+  } finally {
+    if (!events) await fresh.disconnect();
   }
   const sudid = events.find(({ event }) => api.events.sudo.Sudid.is(event));
   assert.ok(sudid, 'sudo.Sudid');
@@ -95,11 +95,14 @@ test('sudo.sudo(system.setCode) with two jobs in flight: blocks and finality go 
   }
   assert.ok((await jobOf(render.job, blockHash)).verified.toNumber() < 8 || (await jobOf(words.job, blockHash)).verified.toNumber() < 3,
     'tasks were left to verify after the upgrade');
+  await fresh.disconnect();
 
   assert.equal(after.specVersion.toNumber(), before.specVersion.toNumber() + 1);
   assert.equal(after.specName.toString(), 'gravity');
-  const lru = (await api.query.system.lastRuntimeUpgrade()).unwrap();
-  assert.equal(lru.specVersion.toNumber(), after.specVersion.toNumber(), 'frame-executive saw the upgrade (its migrations ran)');
+  // frame-executive runs the migrations in the first block executed with the new code (the one
+  // after the upgrade block) and records the version it ran them for.
+  await until('frame-executive saw the upgrade (its migrations ran)', async () =>
+    (await api.query.system.lastRuntimeUpgrade()).unwrap().specVersion.toNumber() === after.specVersion.toNumber(), 60_000);
 
   // Blocks and finality go on past the upgrade; consensus state carried over.
   await until('finality 5 blocks past the upgrade', async () => (await finalized()) >= upgradeBlock + 5, 180_000);
