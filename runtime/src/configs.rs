@@ -242,7 +242,7 @@ parameter_types! {
 	pub const MinProviderBond: Balance = 100 * UNIT;
 	/// Reputation counters keep 98 % per day.
 	pub const ReputationDecayKeep: Perbill = Perbill::from_percent(98);
-	/// Half a failure per decline past the free allowance (issue 20.4).
+	/// Half a failure per decline past the free allowance.
 	pub const DeclineCost: Perbill = Perbill::from_percent(50);
 	/// Dissent or a missed deadline costs 10 % of the bond.
 	pub const MarketSlashFraction: Perbill = Perbill::from_percent(10);
@@ -323,7 +323,7 @@ impl pallet_gravity_market::Config for Runtime {
 	/// A task fails after 4 fruitless placement tries (≤ one pass over the queue for a task
 	/// with 4 or more replicas queued).
 	type MaxDeferrals = ConstU8<4>;
-	/// 30 minutes: no queued replica waits longer for a provider (issue 20.3).
+	/// 30 minutes: no queued replica waits longer for a provider.
 	type MaxPlacementWait = ConstU32<{ 30 * MINUTES }>;
 	/// 0.01 GRAV per queued replica, returned when the job ends: the whole 65,536-entry queue
 	/// locks 655 GRAV of whoever fills it.
@@ -346,7 +346,7 @@ impl pallet_gravity_market::Config for Runtime {
 		ConstU32<20>,
 		MarketSpotCheckRate,
 	>;
-	type Candidates = pallet_gravity_market::policy::ReputationWeighted;
+	type Candidates = ();
 	type WeightInfo = pallet_gravity_market::weights::SubstrateWeight<Runtime>;
 }
 

@@ -19,9 +19,10 @@ use crate::*;
 use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, traits::Randomness};
 use frame_system::pallet_prelude::BlockNumberFor;
-use crate::policy::{CandidateChoice, Payout, Penalty, TrustPolicy};
+use crate::draw::{self, Drawn, Seen};
+use crate::policy::{Penalty, TrustPolicy};
 use gravity_primitives::{Eligibility, JobId, Outcome, ProviderRegistry, TaskIndex};
-use sp_runtime::{traits::Saturating, Perbill};
+use sp_runtime::traits::Saturating;
 
 /// What became of a queue entry.
 #[derive(PartialEq, Eq, Debug)]
@@ -37,86 +38,18 @@ pub(crate) enum Placement {
 	Deferred,
 }
 
-fn u64_at(h: &[u8; 32], at: usize) -> u64 {
-	let mut b = [0u8; 8];
-	b.copy_from_slice(&h[at..at + 8]);
-	u64::from_le_bytes(b)
-}
-
-/// A uniform draw in [0, 1) from bytes `at..at + 8` of a hash (assignment, spot checks).
-pub(crate) fn roll_at(h: &[u8; 32], at: usize) -> Perbill {
-	Perbill::from_parts((u64_at(h, at) % 1_000_000_000) as u32)
+/// Whether a queue entry still needs a provider.
+enum EntryNeed {
+	/// Yes: the task is committing and short of replicas, with room for one more.
+	Wanted,
+	/// The task already has the replicas it wants (a spare entry of an adaptive task that runs
+	/// alone): nothing to do.
+	Spare,
+	/// The task or its job no longer takes replicas (settled, ended, winding down, or no room).
+	Gone,
 }
 
 impl<T: Config> Pallet<T> {
-	/// Queue one more replica of `task` of `job`, waiting from now.
-	pub(crate) fn enqueue(job: JobId, task: TaskIndex) {
-		Self::enqueue_since(job, task, frame_system::Pallet::<T>::block_number());
-	}
-
-	/// Queue one more replica of `task` of `job`, waiting since block `since` (a deferred
-	/// entry goes back with the block it was first queued).
-	pub(crate) fn enqueue_since(job: JobId, task: TaskIndex, since: BlockNumberFor<T>) {
-		let tail = QueueTail::<T>::get();
-		Queue::<T>::insert(tail, (job, task, since));
-		QueueTail::<T>::put(tail.saturating_add(1));
-	}
-
-	/// Create task `idx` of `job` in its commit phase and queue its initial replicas.
-	#[allow(clippy::too_many_arguments)]
-	pub(crate) fn create_task(
-		job: JobId,
-		idx: TaskIndex,
-		stage: Stage,
-		program: gravity_primitives::ContentId,
-		input: gravity_primitives::ContentId,
-		param: u32,
-		r: &ReplicationPolicy,
-	) {
-		Tasks::<T>::insert(
-			job,
-			idx,
-			TaskOf::<T> {
-				stage,
-				program,
-				input,
-				param,
-				phase: TaskPhase::Committing,
-				wanted: r.initial,
-				quorum: r.quorum,
-				queued: r.initial,
-				deferrals: 0,
-				trusted: false,
-				check_pending: false,
-				round: 0,
-				agreed: None,
-				escalation: 0,
-				replicas: Default::default(),
-				result: None,
-				settled_at: None,
-			},
-		);
-		for _ in 0..r.initial {
-			Self::enqueue(job, idx);
-		}
-	}
-
-	/// Record a task deadline at block `at` (always there, one write: nothing is searched for
-	/// or lost). Returns `at`.
-	pub(crate) fn push_deadline(
-		at: BlockNumberFor<T>,
-		job: JobId,
-		task: TaskIndex,
-	) -> BlockNumberFor<T> {
-		DeadlineAt::<T>::insert(at, (job, task), ());
-		at
-	}
-
-	/// The most a task of `job` pays: what skipping its work saves.
-	pub(crate) fn task_value(job: &JobOf<T>) -> BalanceOf<T> {
-		T::Payout::value(job.fuel_cap, job.fuel_cap, job.price_per_fuel)
-	}
-
 	/// May `provider` run a task of `job` alone (subject to a spot check)? The `Trust` policy
 	/// decides from the value at stake — this task's (`fuel_cap × price`) plus that of every
 	/// task the provider already holds alone (`SoloValue`): the gain of skipping them all at
@@ -157,137 +90,136 @@ impl<T: Config> Pallet<T> {
 		let Some(mut job) = Jobs::<T>::get(job_id) else { return Placement::Dropped };
 		let Some(mut task) = Tasks::<T>::get(job_id, task_idx) else { return Placement::Dropped };
 		task.queued = task.queued.saturating_sub(1);
-		let open = task.replicas.iter().filter(|r| r.is_open()).count();
-		let ending_idle = job.ending.is_some() && !Self::in_flight(&task);
-		if job.status == JobStatus::Active &&
-			!ending_idle &&
-			task.phase == TaskPhase::Committing &&
-			open >= task.wanted as usize
-		{
-			Tasks::<T>::insert(job_id, task_idx, task);
-			return Placement::NotNeeded
+		match Self::entry_need(&job, &task) {
+			EntryNeed::Wanted => {},
+			EntryNeed::Spare => {
+				Tasks::<T>::insert(job_id, task_idx, task);
+				return Placement::NotNeeded
+			},
+			EntryNeed::Gone => {
+				if job.status != JobStatus::Active {
+					Self::abandon(&mut job, job_id, task_idx, &mut task);
+				} else if job.ending.is_some() && !Self::in_flight(&task) {
+					Self::wind_down(&mut job, job_id, task_idx, &mut task);
+				}
+				Tasks::<T>::insert(job_id, task_idx, task);
+				Jobs::<T>::insert(job_id, job);
+				return Placement::Dropped
+			},
 		}
-		if job.status != JobStatus::Active ||
-			ending_idle ||
-			task.phase != TaskPhase::Committing ||
-			Self::room(&job, &task) == 0
-		{
-			if job.status != JobStatus::Active {
-				Self::abandon(&mut job, job_id, task_idx, &mut task);
-			} else if ending_idle {
-				Self::wind_down(&mut job, job_id, task_idx, &mut task);
+		let local = task.input.length >= LOCALITY_MIN_BYTES && task.quorum >= 2 && !job.replication.adaptive;
+		let drawn = Self::find_provider(&job, job_id, task_idx, &task, local, holders_tried);
+		match drawn.chosen {
+			Some(provider) => Self::assign_replica(job, job_id, task_idx, task, provider, now, local),
+			None => Self::defer_or_fail(job, job_id, task_idx, task, now, since, drawn.busy),
+		}
+	}
+
+	/// Does a queue entry of `task` still need a provider?
+	fn entry_need(job: &JobOf<T>, task: &TaskOf<T>) -> EntryNeed {
+		let ending_idle = job.ending.is_some() && !Self::in_flight(task);
+		if job.status != JobStatus::Active || ending_idle || task.phase != TaskPhase::Committing {
+			return EntryNeed::Gone
+		}
+		let open = task.replicas.iter().filter(|r| r.is_open()).count();
+		if open >= task.wanted as usize {
+			EntryNeed::Spare
+		} else if Self::room(job, task) == 0 {
+			EntryNeed::Gone
+		} else {
+			EntryNeed::Wanted
+		}
+	}
+
+	/// Draw a provider for the next replica of a task (`draw.rs`): a job's data holders first
+	/// for a task with a large input (`local`; sets `holders_tried`), then the draw among the
+	/// providers of the job's candidate classes. The seed is the block's randomness for this
+	/// replica (job, task, replica number).
+	fn find_provider(
+		job: &JobOf<T>,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		task: &TaskOf<T>,
+		local: bool,
+		holders_tried: &mut bool,
+	) -> Drawn<T::AccountId> {
+		let subject = (b"gravity/assign", job_id, task_idx, task.replicas.len() as u32).encode();
+		let seed = T::Randomness::random(&subject).0.encode();
+		let seen = |p: &T::AccountId| {
+			if task.replicas.iter().any(|r| r.provider == *p) {
+				return Seen::Ineligible
 			}
+			match T::Providers::eligibility(p, &job.requirements) {
+				Eligibility::Ineligible => Seen::Ineligible,
+				Eligibility::Busy => Seen::Busy,
+				Eligibility::Eligible if Self::held(p) >= T::MaxTasksPerProvider::get() => Seen::Busy,
+				Eligibility::Eligible => Seen::Free { reputation: T::Providers::reputation(p) },
+			}
+		};
+		if local && task.replicas.is_empty() {
+			*holders_tried = true;
+			let holders = DataHolders::<T>::get(job_id);
+			if let Some(p) = draw::draw_holder::<_, T::Candidates>(&seed, &holders, seen) {
+				return Drawn { chosen: Some(p), busy: false }
+			}
+		}
+		let classes = job.requirements.candidate_classes();
+		let sizes: Vec<u32> = T::Providers::class_sizes(&classes);
+		let classes: Vec<_> = classes.into_iter().zip(sizes).collect();
+		draw::draw::<_, _, T::Candidates>(&seed, &classes, T::AssignmentTries::get(), |c, slot| T::Providers::pick(c, slot), seen)
+	}
+
+	/// Nobody could take the replica now. A deferral counts toward `MaxDeferrals` unless a
+	/// matching provider was only busy (or the task is in a dispute, whose fresh providers were
+	/// counted when it was drawn); too many deferrals, or `MaxPlacementWait` blocks waited since
+	/// `since`, fail the task (its escrow share refunded, its open replicas released) rather
+	/// than let it hold queue space, or a committed sibling, for good.
+	fn defer_or_fail(
+		mut job: JobOf<T>,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		mut task: TaskOf<T>,
+		now: BlockNumberFor<T>,
+		since: BlockNumberFor<T>,
+		busy: bool,
+	) -> Placement {
+		if !busy && task.escalation == 0 {
+			task.deferrals = task.deferrals.saturating_add(1);
+		}
+		Self::deposit_event(Event::AssignmentDeferred { job: job_id, task: task_idx });
+		let waited_out = now.saturating_sub(since) >= T::MaxPlacementWait::get();
+		if task.deferrals >= T::MaxDeferrals::get() || waited_out {
+			Self::fail_task(&mut job, job_id, task_idx, &mut task, now, FailReason::Unplaceable);
+			// An ending job whose last open replica this released ends now.
+			Self::maybe_end(job_id, &mut job);
 			Tasks::<T>::insert(job_id, task_idx, task);
 			Jobs::<T>::insert(job_id, job);
 			return Placement::Dropped
 		}
+		task.queued = task.queued.saturating_add(1);
+		Tasks::<T>::insert(job_id, task_idx, task);
+		Placement::Deferred
+	}
 
-		let classes = job.requirements.candidate_classes();
-		let sizes: Vec<u32> = T::Providers::class_sizes(&classes);
-		let total: u64 = sizes.iter().map(|s| *s as u64).sum();
-		let subject = (b"gravity/assign", job_id, task_idx, task.replicas.len() as u32).encode();
-		let (seed, _) = T::Randomness::random(&subject);
-
-		let mut chosen: Option<(T::AccountId, [u8; 32])> = None;
-		let mut fallback: Option<(T::AccountId, [u8; 32])> = None;
-		// A matching provider was seen but had no spare capacity: the market is saturated, not
-		// the job unplaceable, and the deferral does not count toward `MaxDeferrals`.
-		let mut busy = false;
-		let local = task.input.length >= LOCALITY_MIN_BYTES && task.quorum >= 2 && !job.replication.adaptive;
-		if local && task.replicas.is_empty() {
-			*holders_tried = true;
-			let holders = DataHolders::<T>::get(job_id);
-			let h = sp_io::hashing::blake2_256(&(seed, u32::MAX).encode());
-			let n = holders.len();
-			for k in 0..n {
-				let p = &holders[(u64_at(&h, 0) as usize).wrapping_add(k) % n];
-				if T::Providers::eligibility(p, &job.requirements) != Eligibility::Eligible ||
-					Self::held(p) >= T::MaxTasksPerProvider::get()
-				{
-					continue
-				}
-				// A roll of its own for each holder, weighted by its reputation as in the draw.
-				let hk = sp_io::hashing::blake2_256(&(h, k as u32).encode());
-				if T::Candidates::accept(T::Providers::reputation(p), roll_at(&hk, 16)) {
-					chosen = Some((p.clone(), hk));
-					break
-				}
-			}
-		}
-		if total > 0 && chosen.is_none() {
-			for attempt in 0..T::AssignmentTries::get() {
-				let h = sp_io::hashing::blake2_256(&(seed, attempt).encode());
-				// Pick a class in proportion to its size, then a member uniformly: every
-				// matching provider is equally likely before the reputation weighting.
-				let mut at = u64_at(&h, 0) % total;
-				let mut class = None;
-				for (c, s) in classes.iter().zip(sizes.iter()) {
-					if at < *s as u64 {
-						class = Some((c, *s));
-						break
-					}
-					at -= *s as u64;
-				}
-				let Some((class, size)) = class else { continue };
-				let slot = (u64_at(&h, 8) % size as u64) as u32;
-				let Some(p) = T::Providers::pick(class, slot) else { continue };
-				if task.replicas.iter().any(|r| r.provider == p) {
-					continue
-				}
-				match T::Providers::eligibility(&p, &job.requirements) {
-					Eligibility::Ineligible => continue,
-					Eligibility::Busy => {
-						busy = true;
-						continue
-					},
-					Eligibility::Eligible => {},
-				}
-				if Self::held(&p) >= T::MaxTasksPerProvider::get() {
-					busy = true;
-					continue
-				}
-				// The candidate policy decides (by default: with probability = reputation).
-				let roll = roll_at(&h, 16);
-				if T::Candidates::accept(T::Providers::reputation(&p), roll) {
-					chosen = Some((p, h));
-					break
-				}
-				if fallback.is_none() {
-					fallback = Some((p, h));
-				}
-			}
-		}
-		let Some((provider, _)) = chosen.or(fallback) else {
-			// A dispute's fresh providers exist (they were counted when it was drawn): only
-			// `MaxPlacementWait` bounds their placement.
-			if !busy && task.escalation == 0 {
-				task.deferrals = task.deferrals.saturating_add(1);
-			}
-			Self::deposit_event(Event::AssignmentDeferred { job: job_id, task: task_idx });
-			let waited_out = now.saturating_sub(since) >= T::MaxPlacementWait::get();
-			if task.deferrals >= T::MaxDeferrals::get() || waited_out {
-				// Nobody eligible, again and again, or nobody free for too long: fail the task
-				// (its escrow share is refunded, its open replicas released) rather than let it
-				// hold queue space, or a committed sibling, for good.
-				Self::fail_task(&mut job, job_id, task_idx, &mut task, now, FailReason::Unplaceable);
-				// An ending job whose last open replica this released ends now.
-				Self::maybe_end(job_id, &mut job);
-				Tasks::<T>::insert(job_id, task_idx, task);
-				Jobs::<T>::insert(job_id, job);
-				return Placement::Dropped
-			}
-			task.queued = task.queued.saturating_add(1);
-			Tasks::<T>::insert(job_id, task_idx, task);
-			return Placement::Deferred
-		};
+	/// Give the next replica of a task to `provider`: it holds it (`ProviderTasks`), a first
+	/// replica of an adaptive job on a trusted provider may run alone (whether it does, or is
+	/// spot-checked, is drawn after it commits: `decide_replication`), its commit deadline is
+	/// recorded, and a data holder of a `local` task is remembered.
+	#[allow(clippy::too_many_arguments)]
+	fn assign_replica(
+		mut job: JobOf<T>,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		mut task: TaskOf<T>,
+		provider: T::AccountId,
+		now: BlockNumberFor<T>,
+		local: bool,
+	) -> Placement {
 		if ProviderTasks::<T>::try_mutate(&provider, |w| w.open.try_push((job_id, task_idx))).is_err() {
 			task.queued = task.queued.saturating_add(1);
 			Tasks::<T>::insert(job_id, task_idx, task);
 			return Placement::Deferred
 		}
-
-		// Adaptive replication: a first replica on a trusted provider may run alone. Whether it
-		// does, or is spot-checked, is drawn only after it commits (`decide_replication`).
 		let alone = task.replicas.is_empty() &&
 			job.replication.adaptive &&
 			task.wanted > 1 &&
@@ -298,9 +230,7 @@ impl<T: Config> Pallet<T> {
 			task.check_pending = true;
 			SoloValue::<T>::mutate(&provider, |v| *v = v.saturating_add(Self::task_value(&job)));
 		}
-
-		let commit_deadline =
-			Self::push_deadline(now.saturating_add(T::CommitWindow::get()), job_id, task_idx);
+		let commit_deadline = Self::push_deadline(now.saturating_add(T::CommitWindow::get()), job_id, task_idx);
 		let replica = ReplicaOf::<T> {
 			provider: provider.clone(),
 			round: task.round,
@@ -315,7 +245,7 @@ impl<T: Config> Pallet<T> {
 			alone,
 		};
 		if task.replicas.try_push(replica).is_err() {
-			// Cannot happen: len < max + escalation ≤ 2 × MaxReplicas was checked above.
+			// Cannot happen: len < max + escalation ≤ 2 × MaxReplicas was checked (`room`).
 			ProviderTasks::<T>::mutate(&provider, |w| w.open.retain(|e| *e != (job_id, task_idx)));
 			Tasks::<T>::insert(job_id, task_idx, task);
 			return Placement::Dropped

@@ -3,7 +3,6 @@
 
 use crate::*;
 use frame_support::pallet_prelude::*;
-use frame_system::pallet_prelude::BlockNumberFor;
 use gravity_primitives::{ContentId, JobId, ProviderRegistry, TaskIndex};
 use sp_runtime::traits::Saturating;
 
@@ -33,41 +32,6 @@ pub fn digest_of(output: &ContentId, fuel_used: u64, job: JobId, task: TaskIndex
 }
 
 impl<T: Config> Pallet<T> {
-	/// Number of first-stage tasks a job of `kind` with `inputs` inputs has (0 if invalid).
-	pub fn task_count_hint(kind: &JobKind, inputs: usize) -> u32 {
-		match kind {
-			JobKind::Render { width, height, tile, frames } =>
-				Self::render_tiles(*width, *height, *tile)
-					.and_then(|t| t.checked_mul(*frames))
-					.unwrap_or(0),
-			JobKind::Batch | JobKind::MapReduce { .. } => inputs as u32,
-		}
-	}
-
-	/// The `n` of `submit_job`'s weight: the larger of inputs and first-stage tasks, at most
-	/// `MaxTasksPerJob` (a larger job is rejected with a named error before any work).
-	pub fn submit_weight_units(kind: &JobKind, inputs: usize) -> u32 {
-		let inputs = u32::try_from(inputs).unwrap_or(u32::MAX);
-		Self::task_count_hint(kind, inputs as usize).max(inputs).min(T::MaxTasksPerJob::get())
-	}
-
-	/// Tiles per frame of a render job.
-	pub fn render_tiles(width: u32, height: u32, tile: u32) -> Option<u32> {
-		if width == 0 || height == 0 || tile == 0 {
-			return None
-		}
-		width.div_ceil(tile).checked_mul(height.div_ceil(tile))
-	}
-
-	/// The last block a job with `deadline` may still need its data (and its outputs must be
-	/// kept): a task sealed before the deadline may still reveal and deliver after it.
-	pub fn retention(deadline: BlockNumberFor<T>) -> BlockNumberFor<T> {
-		deadline
-			.saturating_add(T::CommitWindow::get())
-			.saturating_add(T::RevealWindow::get())
-			.saturating_add(T::DeliveryWindow::get())
-			.saturating_add(2u32.into())
-	}
 
 	pub(crate) fn do_cancel_job(who: T::AccountId, job_id: JobId) -> DispatchResult {
 		let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
@@ -137,34 +101,6 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// When every wanted replica is assigned and committed, open the reveal phase.
-	pub(crate) fn maybe_open_reveals(
-		job_id: JobId,
-		task_idx: TaskIndex,
-		task: &mut TaskOf<T>,
-		now: BlockNumberFor<T>,
-	) {
-		if task.phase != TaskPhase::Committing {
-			return
-		}
-		// Replicas revealed in an earlier round without quorum stay open: they count here.
-		let open = task.replicas.iter().filter(|r| r.is_open()).count();
-		let committed =
-			task.replicas.iter().filter(|r| r.is_open() && r.commitment.is_some()).count();
-		if open >= task.wanted as usize && committed == open && committed > 0 {
-			if task.check_pending {
-				// Solo or spot check is drawn in the next block, from randomness the provider
-				// could not know when it committed (see `decide_replication`).
-				Self::push_deadline(now.saturating_add(1u32.into()), job_id, task_idx);
-				return
-			}
-			let until = now.saturating_add(T::RevealWindow::get());
-			let slot = Self::push_deadline(until, job_id, task_idx);
-			task.phase = TaskPhase::Revealing { until: slot };
-			Self::deposit_event(Event::RevealPhaseStarted { job: job_id, task: task_idx, until: slot });
-		}
-	}
-
 	pub(crate) fn do_reveal(
 		who: T::AccountId,
 		job_id: JobId,
@@ -200,8 +136,7 @@ impl<T: Config> Pallet<T> {
 		if all_revealed {
 			// Settle at the start of the next block: keeps `reveal` cheap and flat (settlement
 			// is bounded per block by `MaxDeadlinesPerBlock`).
-			let at = Self::push_deadline(now.saturating_add(1u32.into()), job_id, task_idx);
-			task.phase = TaskPhase::Revealing { until: at };
+			Self::settle_next_block(job_id, task_idx, &mut task, now);
 		}
 		Tasks::<T>::insert(job_id, task_idx, task);
 		Ok(())
@@ -284,15 +219,4 @@ impl<T: Config> Pallet<T> {
 		Ok(frame_support::dispatch::PostDispatchInfo { actual_weight: Some(weight), pays_fee })
 	}
 
-	/// A job deadline slot at or after `at` with room (bounded search).
-	pub(crate) fn free_job_deadline_slot(at: BlockNumberFor<T>) -> Option<BlockNumberFor<T>> {
-		let mut b = at;
-		for _ in 0..16u32 {
-			if (JobDeadlines::<T>::decode_len(b).unwrap_or(0) as u32) < T::MaxDeadlinesPerBlock::get() {
-				return Some(b)
-			}
-			b = b.saturating_add(1u32.into());
-		}
-		None
-	}
 }

@@ -21,34 +21,11 @@
 //!   most what the dispute cost it, so it never gains from a slash.
 
 use crate::*;
-use frame_support::traits::Get;
 use crate::policy::Penalty;
 use gravity_primitives::{JobId, Outcome, ProviderRegistry, TaskIndex};
 use sp_runtime::traits::{Saturating, Zero};
 
 impl<T: Config> Pallet<T> {
-	/// Dispute `task`: draw its fresh round. Returns false (nothing changed) when it was
-	/// disputed already or no eligible provider is left out of it: the caller decides it as an
-	/// undisputed task.
-	pub(crate) fn dispute(job: &JobOf<T>, job_id: JobId, task_idx: TaskIndex, task: &mut TaskOf<T>) -> bool {
-		if task.escalation > 0 || task.round == u8::MAX {
-			return false
-		}
-		let total = T::Providers::class_sizes(&job.requirements.candidate_classes())
-			.iter()
-			.fold(0u32, |a, s| a.saturating_add(*s));
-		let outside = total.saturating_sub(task.replicas.len() as u32);
-		let fresh = (job.replication.escalation(T::MaxReplicas::get()) as u32).min(outside) as u8;
-		if fresh == 0 {
-			return false
-		}
-		task.escalation = fresh;
-		task.check_pending = false;
-		let quorum = fresh / 2 + 1;
-		let round = Self::next_round(job_id, task_idx, task, fresh, quorum);
-		Self::deposit_event(Event::TaskDisputed { job: job_id, task: task_idx, round, fresh, quorum });
-		true
-	}
 
 	/// Penalize a replica that lost its task's dispute: the larger of the penalty share of its
 	/// bond and `owed` (its share of what the dispute's fresh round was paid), its whole bond at

@@ -6,6 +6,11 @@ extern crate alloc;
 mod assign_impls;
 pub mod policy;
 mod dispatchable_impls;
+mod draw;
+mod escrow_impls;
+mod lifecycle_impls;
+mod payout_impls;
+mod queue_impls;
 pub use dispatchable_impls::{commitment_of, digest_of};
 mod room_impls;
 pub use room_impls::ROOM_HISTORY;
@@ -160,7 +165,7 @@ pub mod pallet {
 		/// still unplaced this many blocks after it was queued fails its task (`Unplaceable`,
 		/// its escrow share refunded). Every queue entry, and so every task, ends within a
 		/// bound whatever the providers do: a cartel that keeps its class busy cannot hold the
-		/// queue, or an honest provider's committed sibling, hostage (issue 20.3).
+		/// queue, or an honest provider's committed sibling, hostage.
 		#[pallet::constant]
 		type MaxPlacementWait: Get<BlockNumberFor<Self>>;
 		/// Deposit per replica a job queues at submission, held from the requester until the
@@ -180,7 +185,8 @@ pub mod pallet {
 		/// Trust: who may run a task alone and how often solo runs are spot-checked
 		/// (`policy::SpotCheckedTrust` by default: the cheating inequality).
 		type Trust: policy::TrustPolicy<BalanceOf<Self>>;
-		/// The choice among drawn candidates (`policy::ReputationWeighted` by default).
+		/// The choice among drawn candidates: `()` takes a candidate with probability equal to its
+		/// reputation (`policy::CandidateChoice`).
 		type Candidates: policy::CandidateChoice;
 		/// Most actions in one `batch` call.
 		#[pallet::constant]
@@ -243,7 +249,7 @@ pub mod pallet {
 	/// The value (`fuel_cap × price`) of the tasks each provider holds alone on trust, summed
 	/// until their replicas close. The cheating inequality bounds this sum, not each task: a
 	/// trusted provider running many solo tasks at once must not gain more from skipping them
-	/// all than one caught dissent costs it (issue 20.2).
+	/// all than one caught dissent costs it.
 	#[pallet::storage]
 	pub type SoloValue<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, BalanceOf<T>, ValueQuery>;
 
@@ -518,7 +524,7 @@ pub mod pallet {
 			provider: T::AccountId,
 		},
 		/// A provider's decline of a task that others went on to run (a replica committed) was
-		/// counted against its free allowance (issue 20.4).
+		/// counted against its free allowance.
 		DeclineCounted {
 			/// The job.
 			job: JobId,

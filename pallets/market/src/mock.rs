@@ -118,7 +118,7 @@ impl pallet_gravity_market::Config for Test {
 	type Payout = pallet_gravity_market::policy::FeeAndValueCredit<ProtocolFee, ReputationUnit, Treasury>;
 	type Penalty = pallet_gravity_market::policy::SlashTo<SlashFraction, Treasury>;
 	type Trust = pallet_gravity_market::policy::SpotCheckedTrust<TrustedReputation, ConstU32<5>, SpotCheckRate>;
-	type Candidates = pallet_gravity_market::policy::ReputationWeighted;
+	type Candidates = ();
 	type WeightInfo = ();
 }
 

@@ -16,6 +16,11 @@ use sp_runtime::{
 pub trait Payout<AccountId, Balance> {
 	/// The value of `fuel` units at `price` per unit, the fuel capped at `fuel_cap`.
 	fn value(fuel: u64, fuel_cap: u64, price: Balance) -> Balance;
+	/// What a job holds in escrow for `replicas` runs, each paid at most `value(fuel_cap,
+	/// fuel_cap, price)`: the most it can pay. `None` when it does not fit the balance type (the
+	/// job is refused). The one owner of both what is held and what is paid, so the two cannot
+	/// drift apart.
+	fn budget(fuel_cap: u64, price: Balance, replicas: u128) -> Option<Balance>;
 	/// `(to the provider, protocol fee)` of a payment of `value`; the two add up to `value`.
 	fn split(value: Balance) -> (Balance, Balance);
 	/// Who receives the protocol fee.
@@ -40,6 +45,12 @@ where
 	fn value(fuel: u64, fuel_cap: u64, price: Balance) -> Balance {
 		let fuel: Balance = (fuel.min(fuel_cap) as u128).unique_saturated_into();
 		fuel.saturating_mul(price)
+	}
+
+	fn budget(fuel_cap: u64, price: Balance, replicas: u128) -> Option<Balance> {
+		let fuel: Balance = Balance::try_from(fuel_cap as u128).ok()?;
+		let replicas: Balance = Balance::try_from(replicas).ok()?;
+		fuel.checked_mul(&price)?.checked_mul(&replicas)
 	}
 
 	fn split(value: Balance) -> (Balance, Balance) {
@@ -126,19 +137,44 @@ where
 	}
 }
 
-/// The choice among drawn candidates: whether the candidate a draw landed on takes the replica.
-pub trait CandidateChoice {
-	/// Accept a candidate with `reputation`, given a uniform `roll`.
-	fn accept(reputation: Perbill, roll: Perbill) -> bool;
+/// What the draw knows about a candidate it landed on (the value object the candidate policy
+/// judges, as `pallet-broker`'s `SalePerformance` is for its price adapter).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Candidate {
+	/// The provider's reputation score.
+	pub reputation: Perbill,
+	/// A uniform roll in [0, 1) drawn for this candidate from the block's randomness.
+	pub roll: Perbill,
+	/// The candidate already has (or is fetching) the job's data: a data holder offered the
+	/// first replica of a task with a large input.
+	pub holds_data: bool,
 }
 
-/// Default choice: accept with probability equal to the reputation score (a Beta mean), so
-/// reputed providers get more work, newcomers (score ½) still get some.
-pub struct ReputationWeighted;
+/// The candidate policy's answer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Verdict {
+	/// The candidate takes the replica.
+	Take,
+	/// Passed over: the draw goes on (the first free candidate passed over is the fallback).
+	Pass,
+}
 
-impl CandidateChoice for ReputationWeighted {
-	fn accept(reputation: Perbill, roll: Perbill) -> bool {
-		roll < reputation
+/// The choice among drawn candidates: whether the candidate a draw landed on takes the replica.
+pub trait CandidateChoice {
+	/// Judge `candidate`.
+	fn choose(candidate: Candidate) -> Verdict;
+}
+
+/// The default choice: take with probability equal to the reputation score (a Beta mean), so
+/// reputed providers get more work and newcomers (score ½) still get some; a data holder is
+/// judged like anyone else.
+impl CandidateChoice for () {
+	fn choose(candidate: Candidate) -> Verdict {
+		if candidate.roll < candidate.reputation {
+			Verdict::Take
+		} else {
+			Verdict::Pass
+		}
 	}
 }
 
@@ -168,6 +204,13 @@ mod tests {
 			assert_eq!(fee, v * 5 / 100);
 		}
 		assert_eq!(<P as Payout<u64, u64>>::fee_beneficiary(), 99);
+		// What is held covers exactly the most that can be paid, and overflow is refused.
+		for (cap, price, n) in [(400u64, 3u64, 1u128), (2_000_000_000, 1, 24 * 6), (7, 11, 0)] {
+			let most = <P as Payout<u64, u64>>::value(cap, cap, price) * n as u64;
+			assert_eq!(<P as Payout<u64, u64>>::budget(cap, price, n), Some(most));
+		}
+		assert_eq!(<P as Payout<u64, u64>>::budget(u64::MAX, 2, 1), None);
+		assert_eq!(<P as Payout<u64, u64>>::budget(1, 1, u64::MAX as u128 + 1), None);
 		assert_eq!(<P as Payout<u64, u64>>::credit(250, false), Perbill::from_percent(25));
 		assert_eq!(<P as Payout<u64, u64>>::credit(5_000, false), Perbill::one());
 		assert_eq!(<P as Payout<u64, u64>>::credit(0, false), Perbill::zero());
@@ -207,11 +250,14 @@ mod tests {
 	}
 
 	#[test]
-	fn candidates_are_accepted_in_proportion_to_reputation() {
-		let accepted = (0..1_000u32)
-			.filter(|i| ReputationWeighted::accept(Perbill::from_percent(70), Perbill::from_rational(*i, 1_000)))
+	fn candidates_are_taken_in_proportion_to_reputation() {
+		let take = |reputation, roll, holds_data| <() as CandidateChoice>::choose(Candidate { reputation, roll, holds_data });
+		let taken = (0..1_000u32)
+			.filter(|i| take(Perbill::from_percent(70), Perbill::from_rational(*i, 1_000), false) == Verdict::Take)
 			.count();
-		assert_eq!(accepted, 700);
-		assert!(!ReputationWeighted::accept(Perbill::zero(), Perbill::zero()));
+		assert_eq!(taken, 700);
+		assert_eq!(take(Perbill::zero(), Perbill::zero(), false), Verdict::Pass);
+		assert_eq!(take(Perbill::zero(), Perbill::zero(), true), Verdict::Pass, "holding data buys nothing by default");
+		assert_eq!(take(Perbill::one(), Perbill::from_parts(999_999_999), false), Verdict::Take);
 	}
 }

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use frame_support::{pallet_prelude::*, traits::fungible::MutateHold};
 use frame_system::pallet_prelude::BlockNumberFor;
 use gravity_primitives::{ContentId, ContentStore, JobId, ProviderRegistry};
-use sp_runtime::traits::{CheckedMul, Saturating, Zero};
+use sp_runtime::traits::{Saturating, Zero};
 
 /// What a valid `JobSpec` will create and hold.
 pub(crate) struct JobPlan<T: Config> {
@@ -95,16 +95,7 @@ impl<T: Config> Pallet<T> {
 		);
 		ensure!(spec.deadline <= now.saturating_add(T::MaxJobDuration::get()), Error::<T>::DeadlineTooFar);
 
-		// Budget: tasks × (max replicas + a dispute's fresh replicas) × fuel cap × price,
-		// checked. What a task does not use is refunded when the job ends.
-		let per_replica: BalanceOf<T> = BalanceOf::<T>::try_from(spec.fuel_cap as u128)
-			.ok()
-			.and_then(|f: BalanceOf<T>| f.checked_mul(&spec.price_per_fuel))
-			.ok_or(Error::<T>::BudgetOverflow)?;
-		let per_task = r.max as u128 + r.escalation(T::MaxReplicas::get()) as u128;
-		let replicas: BalanceOf<T> =
-			(total as u128 * per_task).try_into().map_err(|_| Error::<T>::BudgetOverflow)?;
-		let budget = per_replica.checked_mul(&replicas).ok_or(Error::<T>::BudgetOverflow)?;
+		let budget = Self::job_budget(spec, total)?;
 
 		// Nothing a provider could be penalized for without fault: the work fits a commit
 		// window, some online provider can qualify, and the programs exist (and stay: pinned).
@@ -210,5 +201,41 @@ impl<T: Config> Pallet<T> {
 		);
 		Self::deposit_event(Event::JobSubmitted { job: id, requester: who, tasks: first, budget: plan.budget });
 		id
+	}
+
+	/// Number of first-stage tasks a job of `kind` with `inputs` inputs has (0 if invalid).
+	pub fn task_count_hint(kind: &JobKind, inputs: usize) -> u32 {
+		match kind {
+			JobKind::Render { width, height, tile, frames } =>
+				Self::render_tiles(*width, *height, *tile)
+					.and_then(|t| t.checked_mul(*frames))
+					.unwrap_or(0),
+			JobKind::Batch | JobKind::MapReduce { .. } => inputs as u32,
+		}
+	}
+
+	/// The `n` of `submit_job`'s weight: the larger of inputs and first-stage tasks, at most
+	/// `MaxTasksPerJob` (a larger job is rejected with a named error before any work).
+	pub fn submit_weight_units(kind: &JobKind, inputs: usize) -> u32 {
+		let inputs = u32::try_from(inputs).unwrap_or(u32::MAX);
+		Self::task_count_hint(kind, inputs as usize).max(inputs).min(T::MaxTasksPerJob::get())
+	}
+
+	/// Tiles per frame of a render job.
+	pub fn render_tiles(width: u32, height: u32, tile: u32) -> Option<u32> {
+		if width == 0 || height == 0 || tile == 0 {
+			return None
+		}
+		width.div_ceil(tile).checked_mul(height.div_ceil(tile))
+	}
+
+	/// The last block a job with `deadline` may still need its data (and its outputs must be
+	/// kept): a task sealed before the deadline may still reveal and deliver after it.
+	pub fn retention(deadline: BlockNumberFor<T>) -> BlockNumberFor<T> {
+		deadline
+			.saturating_add(T::CommitWindow::get())
+			.saturating_add(T::RevealWindow::get())
+			.saturating_add(T::DeliveryWindow::get())
+			.saturating_add(2u32.into())
 	}
 }

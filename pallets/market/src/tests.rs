@@ -1230,7 +1230,7 @@ fn spare_entries_of_solo_tasks_do_not_use_up_the_assignments_of_a_block() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Attacks on the market's economics (issue 9): each test performs the attack and checks that it
+// Attacks on the market's economics: each test performs the attack and checks that it
 // fails.
 // ---------------------------------------------------------------------------------------------
 
@@ -1654,7 +1654,7 @@ fn attack_free_results_cancel_after_commit_still_pays_the_committed_work() {
 	});
 }
 
-/// Issue 20.5: a requester cancels while providers are computing, before anyone committed (or
+/// A requester cancels while providers are computing, before anyone committed (or
 /// lets the deadline pass then). Until 2026-12-05 the job ended at once and their work went
 /// unpaid; now every replica assigned before the cancel may still commit in its window and is
 /// settled and paid as usual, and the tasks nobody was working on are abandoned.
@@ -1905,7 +1905,7 @@ mod prop {
 				assert_eq!(Balances::total_issuance(), issuance);
 				let total_now: Balance = all().map(|a| Balances::total_balance(&a)).sum();
 				assert_eq!(total_now, total_before, "money created or destroyed");
-				// Nothing can be forgotten (issue 10, item 1): every task still in play has a
+				// Nothing can be forgotten: every task still in play has a
 				// deadline at or after this block (or in a block whose deadlines wait for the next
 				// `on_initialize`), or a replica in the queue.
 				let now = System::block_number();
@@ -2079,7 +2079,7 @@ fn data_locality_sends_a_large_input_to_fewer_providers() {
 	assert!(seconds.len() >= 15, "second replicas spread over {} providers", seconds.len());
 }
 
-/// Issue 20.1: a filler keeps blocks full through a commit window. The blocks without room do
+/// Block filling: a filler keeps blocks full through a commit window. The blocks without room do
 /// not count: the deadline moves, nobody is slashed, and the provider commits afterwards.
 #[test]
 fn attack_filling_a_commit_window_does_not_make_a_no_show() {
@@ -2213,7 +2213,7 @@ fn provider_duties_are_operational_transactions() {
 	assert_eq!(submit.get_dispatch_info().class, DispatchClass::Normal);
 }
 
-/// Issue 21.3: an input id of length 2⁶⁰ made a provider's downloader allocate for it; the
+/// An input id of length 2⁶⁰ made a provider's downloader allocate for it; the
 /// chain now refuses lengths over `MaxContentLength`.
 #[test]
 fn attack_an_input_of_absurd_length_is_refused_at_submission() {
@@ -2233,7 +2233,7 @@ fn attack_an_input_of_absurd_length_is_refused_at_submission() {
 
 
 // ---------------------------------------------------------------------------------------------
-// The cheating inequality holds (issue 20.2): a caught solo cheat always loses.
+// The cheating inequality holds: a caught solo cheat always loses.
 // ---------------------------------------------------------------------------------------------
 
 /// A trusted provider 1 runs the only replica of a one-task adaptive job under `r` and commits
@@ -2372,7 +2372,7 @@ fn an_honest_solo_replica_that_is_spot_checked_is_paid_with_its_checkers() {
 	});
 }
 
-/// Issue 21.2: a job's deadline is how long providers keep its inputs and outputs; a deadline
+/// A job's deadline is how long providers keep its inputs and outputs; a deadline
 /// centuries away made them keep a job's data forever. It is bounded by `MaxJobDuration`.
 #[test]
 fn attack_a_deadline_centuries_away_is_refused_at_submission() {
@@ -2389,7 +2389,7 @@ fn attack_a_deadline_centuries_away_is_refused_at_submission() {
 	});
 }
 
-/// Issue 20.5: the windows were one block shorter than documented. What the code does, pinned:
+/// The windows were one block shorter than documented. What the code does, pinned:
 /// a deadline is handled at the start of its block, before that block's transactions, so a
 /// commit must be in one of the `CommitWindow − 1` blocks after the assignment block, and the
 /// README says exactly that.
@@ -2468,7 +2468,7 @@ fn run_with_one_bad_replica(r: ReplicationPolicy, bad: Bad) -> (JobId, AccountId
 	(job, villain)
 }
 
-/// Issue 20.4: a competitor's Sybil drawn into a task declines, goes silent or reveals junk.
+/// A competitor's Sybil drawn into a task declines, goes silent or reveals junk.
 /// At every policy `submit_job` accepts (every combination up to the mock's `MaxReplicas`,
 /// adaptive or not) the task still verifies, every honest replica is paid, and the bad one is
 /// penalized (or, having declined, neither paid nor penalized). Every policy it refuses is one
@@ -2534,7 +2534,7 @@ fn attack_one_bad_replica_fails_no_task_at_any_accepted_policy() {
 	});
 }
 
-/// Issue 20.4: declining is free, so a saboteur (or a lazy provider) could decline wherever it
+/// Declining is free, so a saboteur (or a lazy provider) could decline wherever it
 /// is drawn and be drawn again and again. A decline of a task that others went on to run counts
 /// against the provider: the first `FreeDeclines` (2 in the mock) are free, every later one
 /// costs half a failure in its reputation score, so it is drawn less and less. No money moves.
@@ -2588,7 +2588,7 @@ fn keep_busy(p: AccountId) {
 	});
 }
 
-/// Issue 20.3: three providers alone in a capability class, at their declared concurrency,
+/// Three providers alone in a capability class, at their declared concurrency,
 /// fill the queue with jobs only they match. A deferral for busy providers is load, not an
 /// unservable job, so it did not count: the entries were re-queued forever, every other
 /// `submit_job` got `QueueFull`, and the tick spent itself on them. Now no entry waits longer
@@ -2630,7 +2630,7 @@ fn attack_hostage_queue_busy_providers_hold_no_entry_past_the_placement_wait() {
 	});
 }
 
-/// Issue 20.3: an honest provider commits; the sibling replica its task needs is deferred
+/// An honest provider commits; the sibling replica its task needs is deferred
 /// because the only other matching provider is busy, for good. The task used to wait forever,
 /// the honest provider unpaid, unable to deregister (`HasActiveTasks`). Now the task fails when
 /// the sibling has waited `MaxPlacementWait`, and the honest replica is released: no slash, no
@@ -2661,7 +2661,7 @@ fn pallets_register(p: AccountId, c: gravity_primitives::Capabilities) -> frame_
 	pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(p), c, 10_000)
 }
 
-/// Issue 20.2: the cheating inequality `V ≤ p·S` held per task, so a trusted provider running
+/// The cheating inequality `V ≤ p·S` held per task, so a trusted provider running
 /// many solo tasks at once could skip them all and gain many times what one caught dissent
 /// costs it. Now the value of every task a provider holds alone counts (`SoloValue`): their sum
 /// must stay within `p·S`.

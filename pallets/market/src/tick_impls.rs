@@ -235,7 +235,7 @@ impl<T: Config> Pallet<T> {
 	) -> bool {
 		let subject = (b"gravity/spot", job_id, task_idx).encode();
 		let (seed, _) = T::Randomness::random(&subject);
-		let roll = crate::assign_impls::roll_at(&sp_io::hashing::blake2_256(&seed.encode()), 0);
+		let roll = crate::draw::roll_at(&sp_io::hashing::blake2_256(&seed.encode()), 0);
 		task.check_pending = false;
 		let solo = forced.unwrap_or(roll >= T::Trust::spot_check_rate());
 		Self::deposit_event(Event::ReplicationDecided { job: job_id, task: task_idx, solo });
@@ -298,47 +298,9 @@ impl<T: Config> Pallet<T> {
 				Self::undelivered(&mut job, job_id, task_idx, &mut task, now);
 				DeadlineWork::Heavy
 			},
-			TaskPhase::Committing => {
-				if job.ending.is_some() && !Self::in_flight(&task) {
-					// The job is ending and nothing here is sealed: nobody may commit any more,
-					// so nobody is a no-show; the task is abandoned.
-					Self::wind_down(&mut job, job_id, task_idx, &mut task);
-					DeadlineWork::Heavy
-				} else {
-					// Replicas that let their commit deadline pass: no-shows, to be replaced.
-					// A window without room (blocks filled by others) moves the deadline or
-					// releases the replica instead (`room_impls`).
-					let (mut missed, mut moved) = (0u8, false);
-					for rep in task.replicas.iter_mut() {
-						if rep.is_open() && rep.commitment.is_none() && rep.commit_deadline <= now {
-							match Self::missed_commit(&mut job, job_id, task_idx, rep, now) {
-								crate::room_impls::Missed::NoShow => {
-									Self::penalize(&mut job, job_id, task_idx, rep, Outcome::NoShow);
-									missed = missed.saturating_add(1);
-								},
-								crate::room_impls::Missed::Released => missed = missed.saturating_add(1),
-								crate::room_impls::Missed::Moved => moved = true,
-							}
-						}
-					}
-					if missed > 0 {
-						Self::refill(&mut job, job_id, task_idx, &mut task, now);
-					}
-					let decide = task.check_pending &&
-						task.phase == TaskPhase::Committing &&
-						task.replicas.iter().any(|r| {
-							r.is_open() && r.committed_at.map_or(false, |at| at < now)
-						});
-					let mut spot_check = false;
-					if decide {
-						spot_check = !Self::decide_replication(job_id, task_idx, &mut task, &job, now, forced);
-					}
-					match (missed > 0 || moved, decide) {
-						(false, false) => return DeadlineWork::Idle,
-						(false, true) => DeadlineWork::Decided { spot_check },
-						(true, _) => DeadlineWork::Heavy,
-					}
-				}
+			TaskPhase::Committing => match Self::commit_deadline(&mut job, job_id, task_idx, &mut task, now, forced) {
+				Some(work) => work,
+				None => return DeadlineWork::Idle,
 			},
 			_ => return DeadlineWork::Idle,
 		};
@@ -346,5 +308,58 @@ impl<T: Config> Pallet<T> {
 		Jobs::<T>::insert(job_id, job);
 		Tasks::<T>::insert(job_id, task_idx, task);
 		work
+	}
+
+	/// A deadline of a task still committing: replicas past their commit deadline are no-shows
+	/// (or, for a window without room, moved or released: `room_impls`) and replaced; a
+	/// committed solo replica's spot check is drawn. `None`: nothing was due (nothing written).
+	fn commit_deadline(
+		job: &mut JobOf<T>,
+		job_id: JobId,
+		task_idx: TaskIndex,
+		task: &mut TaskOf<T>,
+		now: BlockNumberFor<T>,
+		forced: Option<bool>,
+	) -> Option<DeadlineWork> {
+		if job.ending.is_some() && !Self::in_flight(task) {
+			// The job is ending and nothing here is sealed: nobody may commit any more,
+			// so nobody is a no-show; the task is abandoned.
+			Self::wind_down(job, job_id, task_idx, task);
+			Some(DeadlineWork::Heavy)
+		} else {
+			// Replicas that let their commit deadline pass: no-shows, to be replaced.
+			// A window without room (blocks filled by others) moves the deadline or
+			// releases the replica instead (`room_impls`).
+			let (mut missed, mut moved) = (0u8, false);
+			for rep in task.replicas.iter_mut() {
+				if rep.is_open() && rep.commitment.is_none() && rep.commit_deadline <= now {
+					match Self::missed_commit(job, job_id, task_idx, rep, now) {
+						crate::room_impls::Missed::NoShow => {
+							Self::penalize(job, job_id, task_idx, rep, Outcome::NoShow);
+							missed = missed.saturating_add(1);
+						},
+						crate::room_impls::Missed::Released => missed = missed.saturating_add(1),
+						crate::room_impls::Missed::Moved => moved = true,
+					}
+				}
+			}
+			if missed > 0 {
+				Self::refill(job, job_id, task_idx, task, now);
+			}
+			let decide = task.check_pending &&
+				task.phase == TaskPhase::Committing &&
+				task.replicas.iter().any(|r| {
+					r.is_open() && r.committed_at.map_or(false, |at| at < now)
+				});
+			let mut spot_check = false;
+			if decide {
+				spot_check = !Self::decide_replication(job_id, task_idx, task, job, now, forced);
+			}
+			match (missed > 0 || moved, decide) {
+				(false, false) => None,
+				(false, true) => Some(DeadlineWork::Decided { spot_check }),
+				(true, _) => Some(DeadlineWork::Heavy),
+			}
+		}
 	}
 }
