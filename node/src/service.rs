@@ -225,53 +225,35 @@ pub fn new_full<
 			gap_sync_body_policy: None,
 		})?;
 
-	let data_service = {
-		let dir = config.data_path.join("content");
-		let budget = (data.data_budget_gib * (1u64 << 30) as f64) as u64;
-		let mut store = gravity_data_store::Store::open(&dir, budget)
-			.map_err(|e| ServiceError::Other(format!("content store {}: {e}", dir.display())))?;
-		store.set_disk_reserve((data.data_disk_reserve_gib * (1u64 << 30) as f64) as u64);
-		let store = Arc::new(store);
-		let stats = Arc::new(gravity_data_swarm::Stats::default());
-		let limits = gravity_data_swarm::ServeLimits {
-			rate: data.data_serve_rate.map(|mib| (mib * (1u64 << 20) as f64) as u64),
-			..Default::default()
-		};
-		if data.data_test_fault != gravity_data_swarm::Fault::None {
-			log::warn!(target: "gravity-data", "TEST MODE: serving content with fault {:?}", data.data_test_fault);
-		}
-		task_manager.spawn_handle().spawn(
-			"gravity-blobs-server",
-			Some("data"),
-			gravity_data_swarm::server::serve(store.clone(), blobs_requests, limits, stats.clone(), data.data_test_fault),
-		);
-		let sync = sync_service.clone();
-		let net = gravity_data_swarm::ScNet {
+	// The data plane: content store, `/gravity/blobs/1` server, downloader, data RPC.
+	let gib = |g: f64| (g * (1u64 << 30) as f64) as u64;
+	let sync = sync_service.clone();
+	let spawner = task_manager.spawn_handle();
+	let data_service = gravity_data_swarm::node::start(
+		gravity_data_swarm::node::NodeConfig {
+			dir: config.data_path.join("content"),
+			budget: gib(data.data_budget_gib),
+			disk_reserve: gib(data.data_disk_reserve_gib),
+			serve_rate: data.data_serve_rate.map(|mib| (mib * (1u64 << 20) as f64) as u64),
+			fault: data.data_test_fault,
+			request_timeout,
+			give_up_after: Duration::from_secs(data.data_give_up_after.max(1)),
+			rpc: data.data_rpc_port.map(|port| {
+				(port, data.data_io_dir.clone().unwrap_or_else(|| config.base_path.path().join("data-io")))
+			}),
+		},
+		gravity_data_swarm::node::NodeParts {
+			requests: blobs_requests,
 			network: network.clone(),
-			protocol: gravity_data_swarm::PROTOCOL.into(),
 			connected: Arc::new(move || {
 				let sync = sync.clone();
 				async move { sync.peers_info().await.map(|v| v.into_iter().map(|(p, _)| p).collect()).unwrap_or_default() }
 					.boxed()
 			}),
-		};
-		let fetch = gravity_data_swarm::FetchConfig {
-			request_timeout,
-			stall_timeout: Duration::from_secs(data.data_give_up_after.max(1)),
-			..Default::default()
-		};
-		gravity_data_swarm::DataService::new(store, Arc::new(net), stats, fetch)
-	};
-
-	if let Some(port) = data.data_rpc_port {
-		// The data RPC: loopback only, refuses web pages, takes no paths (gravity_data_swarm::rpc).
-		let io_dir = data.data_io_dir.clone().unwrap_or_else(|| config.base_path.path().join("data-io"));
-		let rpc = gravity_data_swarm::rpc::DataRpc::new(data_service.clone(), io_dir.clone());
-		let (addr, handle) = gravity_data_swarm::rpc::start(rpc, port)
-			.map_err(ServiceError::Other)?;
-		log::info!(target: "gravity-data", "data RPC on http://{addr} (loopback only; files through {})", io_dir.display());
-		task_manager.spawn_handle().spawn("gravity-data-rpc", Some("data"), async move { handle.stopped().await });
-	}
+			spawn: Box::new(move |name, task| spawner.spawn(name, Some("data"), task)),
+		},
+	)
+	.map_err(ServiceError::Other)?;
 
 	if config.offchain_worker.enabled {
 		let offchain_workers =
@@ -295,39 +277,20 @@ pub fn new_full<
 	}
 
 	if provider.provider || provider.provider_dev_key.is_some() {
-		let keystore = keystore_container.keystore();
-		if let Some(suri) = &provider.provider_dev_key {
-			use sp_keystore::Keystore;
-			keystore
-				.sr25519_generate_new(gravity_provider::KEY_TYPE, Some(suri))
-				.map_err(|e| ServiceError::Other(format!("--provider-dev-key {suri}: {e}")))?;
-		}
-		let offchain_storage = backend.offchain_storage().ok_or_else(|| {
-			ServiceError::Other("provider mode needs the off-chain storage of the database".into())
-		})?;
-		let params = gravity_provider::ProviderParams {
-			client: client.clone(),
-			pool: transaction_pool.clone(),
-			keystore,
-			offchain_storage,
-			max_concurrent: provider.provider_max_tasks.max(1),
-			limits: gravity_executor::Limits::default(),
-			// Hostile modules are compiled by `gravity-node compile-worker` in a process of its
-			// own (memory and time limited), never in the node.
-			compile_worker: std::env::current_exe().ok().map(|exe| {
-				(exe, vec!["compile-worker".to_string()], gravity_executor::WorkerLimits::default())
-			}),
-			data: data_service.clone(),
-			peer_id: sc_network::service::traits::NetworkStateInfo::local_peer_id(&network).into(),
-			sign_with_network_key: {
-				let network = network.clone();
-				std::sync::Arc::new(move |message: Vec<u8>| {
-					let signature = sc_network::service::traits::NetworkSigner::sign_with_local_identity(&*network, message).ok()?;
-					signature.bytes.try_into().ok()
-				})
+		let service = gravity_provider::start(
+			gravity_provider::NodeOptions {
+				dev_key: provider.provider_dev_key.clone(),
+				max_tasks: provider.provider_max_tasks,
 			},
-		};
-		task_manager.spawn_handle().spawn("gravity-provider", Some("provider"), gravity_provider::run(params));
+			client.clone(),
+			transaction_pool.clone(),
+			keystore_container.keystore(),
+			backend.offchain_storage(),
+			data_service.clone(),
+			network.clone(),
+		)
+		.map_err(ServiceError::Other)?;
+		task_manager.spawn_handle().spawn("gravity-provider", Some("provider"), service);
 	}
 
 	// BABE's epoch worker runs while a handle to it exists: hold one for the node's life.

@@ -1,28 +1,34 @@
 //! Downloading one piece of content from several peers at once.
 //!
-//! The content is cut into pieces of up to [`MAX_GROUPS_PER_GET`] chunk groups (1 MiB), aligned
-//! to 1 MiB, minus what is verified on disk already (a resumed download asks only for what it
+//! The content is cut into pieces of up to
+//! [`MAX_GROUPS_PER_GET`](crate::wire::MAX_GROUPS_PER_GET) chunk groups (1 MiB), aligned to
+//! 1 MiB, minus what is verified on disk already (a resumed download asks only for what it
 //! lacks). Each peer is asked which groups it holds (HAVE, repeated every
 //! [`FetchConfig::have_refresh`] for peers that are downloading too, so downloaders feed each
-//! other), then for pieces (GET), up to [`FetchConfig::per_peer`] at once per peer. A peer is
-//! given the **rarest** piece it holds (fewest holders among the known peers; ties broken by a
-//! per-download random order, so downloaders of the same content spread out); a peer with a
-//! complete copy is not asked for pieces another downloader already holds, so an origin spends
-//! its upload on what nobody else has yet. Each round weighs at most [`WINDOW`] pieces (all of
-//! them for content up to 1 GiB), from a per-download starting point on, so the bookkeeping per
-//! request does not grow with the size of the content. When no piece is left unasked, idle
-//! peers duplicate pieces still in flight (end game), so one slow peer does not hold up the end.
+//! other), then for pieces (GET), up to [`FetchConfig::per_peer`] at once per peer. Which piece
+//! goes to which peer is the [`crate::schedule`] module's choice: rarest first over a window
+//! of at most [`WINDOW`] pieces, super-seeding limits for complete copies, end-game duplicates
+//! once no piece is left unasked.
 //!
 //! Every slice is verified against the content id before it is written. A peer whose slice
 //! does not verify (corrupt, cut short, padded) is dropped from the download and reported to
-//! the network (fatal reputation change); a peer that times out or errs three times in a row
-//! is dropped from this download. The download fails, with what it still lacks, only when no
-//! peer has made progress possible for [`FetchConfig::stall_timeout`].
+//! the network (fatal reputation change); a peer whose HAVE times out or errs three times in a
+//! row, or whose GETs do six times in a row, is dropped from this download. The download
+//! fails, with what it still lacks, only when no peer has made progress possible for
+//! [`FetchConfig::stall_timeout`].
+//!
+//! A download is a `Download` driven by [`fetch_groups_from`]: each turn it refreshes its
+//! peers from a [`PeerSource`] (every 2 s), asks who has what (`ask_who_has`), sends the GETs
+//! the scheduler picks (`next_requests`) and handles one event (`on_have`, `on_got`,
+//! `on_written`).
+
+pub use crate::schedule::{candidates, merged, missing_pieces, Piece, WINDOW};
 
 use crate::{
 	net::Net,
+	schedule::{clipped, mix, Peer, Scheduler},
 	stats::Stats,
-	wire::{decode_have, Request, Status, MAX_GROUPS_PER_GET},
+	wire::{decode_have, Request, Status},
 };
 use futures::{future::BoxFuture, stream::FuturesUnordered, FutureExt, StreamExt};
 use gravity_data_store::{Begin, ContentId, Partial, Store, StoreError, WriteError};
@@ -115,104 +121,563 @@ impl std::fmt::Display for FetchError {
 	}
 }
 
-/// A piece: chunk groups `start..end`.
-pub type Piece = (u64, u64);
+impl std::error::Error for FetchError {}
 
-/// The pieces still missing: the complement of `have` in `0..groups`, cut at 1 MiB boundaries.
-pub fn missing_pieces(groups: u64, have: &[Range<u64>]) -> BTreeSet<Piece> {
-	let mut out = BTreeSet::new();
-	let mut at = 0;
-	let push_gap = |s: u64, e: u64, out: &mut BTreeSet<Piece>| {
-		let mut s = s;
-		while s < e {
-			let boundary = (s / MAX_GROUPS_PER_GET + 1) * MAX_GROUPS_PER_GET;
-			let end = boundary.min(e);
-			out.insert((s, end));
-			s = end;
-		}
-	};
-	for r in have {
-		if r.start > at {
-			push_gap(at, r.start.min(groups), &mut out);
-		}
-		at = at.max(r.end);
+impl From<StoreError> for FetchError {
+	fn from(e: StoreError) -> Self {
+		FetchError::Store(e)
 	}
-	if at < groups {
-		push_gap(at, groups, &mut out);
-	}
-	out
 }
 
-/// Ranges sorted by start with overlapping and touching ones merged (a peer's HAVE answer may
-/// come in any order).
-pub fn merged(mut ranges: Vec<Range<u64>>) -> Vec<Range<u64>> {
-	ranges.sort_by_key(|r| r.start);
-	let mut out: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
-	for r in ranges {
-		match out.last_mut() {
-			Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-			_ => out.push(r),
+impl FetchError {
+	/// A blocking store step (`step`: `begin`, `finish`) that did not run to its end (its thread
+	/// panicked or was cancelled): reported as the store's I/O error, naming the step.
+	fn blocking(step: &'static str, e: tokio::task::JoinError) -> Self {
+		FetchError::Store(StoreError::Io { path: step.into(), error: std::io::Error::other(e) })
+	}
+}
+
+/// Why one request to a peer brought no answer. It never ends a download: the peer is asked
+/// less, later, or dropped from it; it is logged as it reads here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum RequestError {
+	/// No answer within `FetchConfig::request_timeout`.
+	TimedOut,
+	/// The network failed the request (the peer is gone, refused the protocol, …).
+	Net(String),
+}
+
+impl std::fmt::Display for RequestError {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			RequestError::TimedOut => f.write_str("timed out"),
+			RequestError::Net(e) => f.write_str(e),
 		}
 	}
-	out
 }
 
-/// Most pieces weighed for rarest-first in one round of a download. Content up to 1 GiB fits
-/// whole (every needed piece is weighed, as the swarm tests and benchmarks measure); beyond it a
-/// round weighs this many pieces from the download's own starting point on, so a round costs
-/// the same for a 100 GB scene as for a 1 GB one instead of growing with the pieces left (which
-/// made the bookkeeping, not the network, the limit of large downloads).
-pub const WINDOW: usize = 1024;
-
-/// Up to `max` pieces of `needed` that pass `wanted`, in order from `pivot` on, wrapping
-/// around to the start. Stops at `max`: a round's cost does not grow with `needed`, except
-/// when few needed pieces pass (e.g. no peer has said what it holds yet).
-pub fn candidates(needed: &BTreeSet<Piece>, pivot: Piece, max: usize, wanted: impl Fn(&Piece) -> bool) -> Vec<Piece> {
-	needed.range(pivot..).chain(needed.range(..pivot)).filter(|p| wanted(p)).take(max).copied().collect()
+/// A peer's answer to a HAVE, read.
+#[derive(Debug, PartialEq, Eq)]
+enum HaveAnswer {
+	/// It holds these groups (sorted and merged).
+	Holds(Vec<Range<u64>>),
+	/// It holds none (`Unknown`, any status other than `Ok` and `Busy`, or an empty answer).
+	Nothing,
+	/// It is too busy to answer now: ask again shortly.
+	Busy,
+	/// `Ok`, but the list of groups does not parse: a peer that sends garbage is dropped.
+	Malformed,
 }
 
-#[derive(Default)]
+impl HaveAnswer {
+	/// Read the answer `bytes` to a HAVE for content of `groups` chunk groups.
+	fn parse(bytes: &[u8], groups: u64) -> Self {
+		match (bytes.first().copied().and_then(Status::from_byte), bytes.get(1..).unwrap_or(&[])) {
+			(Some(Status::Ok), body) => match decode_have(body, groups) {
+				Some(have) => HaveAnswer::Holds(merged(have)),
+				None => HaveAnswer::Malformed,
+			},
+			(Some(Status::Busy), _) => HaveAnswer::Busy,
+			_ => HaveAnswer::Nothing,
+		}
+	}
+}
+
+/// A peer's answer to a GET, read.
+#[derive(Debug, PartialEq, Eq)]
+enum GetAnswer {
+	/// The whole answer (status byte `Ok` first, then the slice): to verify and write.
+	Slice(Vec<u8>),
+	/// It serves others, or sent this piece to another downloader a moment ago
+	/// (super-seeding): take the piece elsewhere or later.
+	Busy,
+	/// It lost the content, never had it, or answered anything else: ask again what it holds.
+	Lacks,
+}
+
+impl GetAnswer {
+	/// Read the answer `bytes` to a GET.
+	fn parse(bytes: Vec<u8>) -> Self {
+		match bytes.first().copied().and_then(Status::from_byte) {
+			Some(Status::Ok) => GetAnswer::Slice(bytes),
+			Some(Status::Busy) => GetAnswer::Busy,
+			_ => GetAnswer::Lacks,
+		}
+	}
+}
+
+/// Where a download finds peers to ask, as iroh-blobs' `ContentDiscovery` does: the seam for
+/// another source (the chain as tracker, a DHT) without touching the download itself.
+pub trait PeerSource: Send + Sync + 'static {
+	/// Peers that may hold `id`, in the order to ask them: a download asks again every 2 s,
+	/// adds the ones it does not know yet, up to `FetchConfig::max_peers` live ones, and skips
+	/// this node.
+	fn peers(&self, id: &ContentId) -> BoxFuture<'static, Vec<PeerId>>;
+}
+
+/// The peers a caller named, then the peers connected now ([`Net::peers`]): where every
+/// download finds its peers today.
+pub struct HintsAndConnected {
+	/// Peers the caller named (`gravity_get(id, peers)`, a job naming where its data is).
+	pub hints: Vec<PeerId>,
+	/// The network whose connected peers follow.
+	pub net: Arc<dyn Net>,
+}
+
+impl PeerSource for HintsAndConnected {
+	fn peers(&self, _id: &ContentId) -> BoxFuture<'static, Vec<PeerId>> {
+		let hints = self.hints.clone();
+		let connected = self.net.peers();
+		async move { hints.into_iter().chain(connected.await).collect::<Vec<PeerId>>() }.boxed()
+	}
+}
+
+/// How often a download asks its [`PeerSource`] again, and checks its rate.
+const REFRESH: Duration = Duration::from_secs(2);
+/// Longest wait for an answer before a download looks around again (stall checks, due HAVEs).
+const IDLE: Duration = Duration::from_millis(200);
+/// How long a peer that answered a HAVE with `Busy` is left alone.
+const HAVE_BUSY_BACKOFF: Duration = Duration::from_millis(250);
+/// How long a peer whose HAVE failed is left alone.
+const HAVE_FAILED_BACKOFF: Duration = Duration::from_secs(1);
+/// HAVE failures in a row that drop a peer from a download.
+const HAVE_FAILURES: u32 = 3;
+/// How long a peer whose GET failed is left alone, per failure in a row.
+const GET_FAILED_BACKOFF: Duration = Duration::from_millis(500);
+/// GET failures in a row that drop a peer from a download.
+const GET_FAILURES: u32 = 6;
+
+/// One peer of a download: what the scheduler weighs, and the download's own bookkeeping of
+/// its HAVEs and failures.
 struct PeerState {
-	/// Groups it holds, once it answered a HAVE.
-	have: Option<Vec<Range<u64>>>,
-	complete: bool,
+	/// What it holds, what it is sending and how much more it may be asked.
+	sched: Peer,
+	/// When it last answered a HAVE (`None`: ask it again now).
 	have_at: Option<Instant>,
+	/// A HAVE to it is in flight.
 	asking_have: bool,
-	gets: usize,
-	/// GETs allowed in flight: halved on each failure, grown back on success.
-	limit: usize,
+	/// Requests that failed in a row.
 	failures: u32,
-	dropped: bool,
-	retry_at: Option<Instant>,
-	/// Pieces it answered `Busy` for, and when: not asked of it again for a while.
-	refused: HashMap<Piece, Instant>,
-	/// Pieces it is sending now: never asked of it twice at once (an end-game duplicate from
-	/// the peer already sending the piece only costs that peer's upload).
-	sending: BTreeSet<Piece>,
 }
 
 impl PeerState {
-	/// Whether it holds all of piece `p` (`have` is sorted and merged: a binary search).
-	fn holds(&self, p: &Piece) -> bool {
-		self.have.as_ref().is_some_and(|h| {
-			let i = h.partition_point(|r| r.end <= p.0);
-			h.get(i).is_some_and(|r| r.start <= p.0 && p.1 <= r.end)
-		})
+	/// A peer just found, allowed `per_peer` GETs in flight.
+	fn new(per_peer: usize) -> Self {
+		PeerState { sched: Peer::new(per_peer), have_at: None, asking_have: false, failures: 0 }
+	}
+
+	/// Whether to send it a HAVE at `now`: it never answered one, or it is downloading too and
+	/// its answer is `refresh` old; and it is live, not asked already and not backing off.
+	fn wants_have(&self, now: Instant, refresh: Duration) -> bool {
+		let stale = match (&self.sched.have, self.have_at) {
+			(None, _) => true,
+			(Some(_), Some(at)) => !self.sched.complete && now.duration_since(at) >= refresh,
+			_ => false,
+		};
+		stale && !self.sched.dropped && !self.asking_have && !self.sched.waiting(now)
 	}
 }
 
+/// Something that happened to a download: an answer arrived, or a slice was verified.
 enum Event {
-	Have(PeerId, Result<Vec<u8>, String>),
-	Got(PeerId, Piece, Result<Vec<u8>, String>),
+	/// A peer answered a HAVE.
+	Have(PeerId, Result<Vec<u8>, RequestError>),
+	/// A peer answered a GET for a piece.
+	Got(PeerId, Piece, Result<Vec<u8>, RequestError>),
+	/// A piece a peer sent was verified and written (its content bytes), or not.
 	Written(PeerId, Piece, Result<u64, WriteError>),
 }
 
-fn mix(mut x: u64) -> u64 {
-	x ^= x >> 33;
-	x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-	x ^= x >> 33;
-	x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-	x ^ (x >> 33)
+/// Send `req` to `peer`, waiting at most `timeout`; `done` turns the answer into an event. The
+/// request starts when the event is first polled.
+fn request(
+	net: &Arc<dyn Net>,
+	timeout: Duration,
+	peer: PeerId,
+	req: Request,
+	done: impl FnOnce(Result<Vec<u8>, RequestError>) -> Event + Send + 'static,
+) -> BoxFuture<'static, Event> {
+	let (net, payload) = (net.clone(), req.encode());
+	async move {
+		let answer = match tokio::time::timeout(timeout, net.request(peer, payload)).await {
+			Ok(answer) => answer.map_err(RequestError::Net),
+			Err(_) => Err(RequestError::TimedOut),
+		};
+		done(answer)
+	}
+	.boxed()
+}
+
+/// One request for `piece` fewer in flight.
+fn release(in_flight: &mut HashMap<Piece, usize>, piece: Piece) {
+	if let Some(n) = in_flight.get_mut(&piece) {
+		*n -= 1;
+		if *n == 0 {
+			in_flight.remove(&piece);
+		}
+	}
+}
+
+/// A download's random seed: from the content id, the clock and the process, so downloaders
+/// of the same content (even in one process) order pieces and peers differently.
+fn salt(id: &ContentId) -> u64 {
+	let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+	mix(id.hash.iter().fold(0u64, |a, b| a.rotate_left(8) ^ *b as u64) ^
+		now.map(|d| d.as_nanos() as u64).unwrap_or(7) ^
+		mix(std::process::id() as u64))
+}
+
+/// One download in progress: its peers, the pieces it still needs and the requests in flight.
+/// [`fetch_groups_from`] drives it one step at a time; each step is a method.
+struct Download {
+	/// The content downloaded.
+	id: ContentId,
+	/// Where verified slices go.
+	partial: Arc<Partial>,
+	/// The network requests go over, and bad peers are reported to.
+	net: Arc<dyn Net>,
+	/// Where peers come from.
+	source: Box<dyn PeerSource>,
+	/// This download's progress, for `gravity_status`.
+	progress: Arc<Progress>,
+	/// The node's totals.
+	stats: Arc<Stats>,
+	/// How the download behaves.
+	cfg: FetchConfig,
+	/// This node: never asked.
+	me: PeerId,
+	/// Which piece to ask of which peer.
+	scheduler: Scheduler,
+	/// Pieces asked for and not verified yet (the download ends when none is left).
+	needed: BTreeSet<Piece>,
+	/// Every peer this download has known (dropped ones stay, marked).
+	peers: HashMap<PeerId, PeerState>,
+	/// GETs in flight or being verified, per piece (absent: none).
+	in_flight: HashMap<Piece, usize>,
+	/// Requests and writes in flight.
+	events: FuturesUnordered<BoxFuture<'static, Event>>,
+	/// When a peer last made progress possible (said it holds a needed piece) or a piece was
+	/// written: the stall rule's clock.
+	last_progress: Instant,
+	/// When the peers were last refreshed.
+	last_refresh: Option<Instant>,
+	/// The rate check's period: when it began, and the bytes verified then.
+	period: (Instant, u64),
+}
+
+impl Download {
+	/// A download filling `partial` (the groups `want` of it, or all for `None`) with pieces
+	/// from the peers of `source`, asked over `net`; it reports to `progress` and `stats`.
+	fn new(
+		partial: Arc<Partial>,
+		want: Option<Range<u64>>,
+		net: Arc<dyn Net>,
+		source: Box<dyn PeerSource>,
+		progress: Arc<Progress>,
+		stats: Arc<Stats>,
+		cfg: FetchConfig,
+	) -> Self {
+		let id = partial.id();
+		progress.verified.store(partial.verified_bytes(), Relaxed);
+		let mut needed = missing_pieces(id.groups(), &partial.verified_groups());
+		if let Some(want) = &want {
+			needed = clipped(needed, want);
+		}
+		let scheduler = Scheduler::new(salt(&id), id.groups(), cfg.per_peer);
+		let me = net.local_peer();
+		let period = (Instant::now(), partial.verified_bytes());
+		Download {
+			id,
+			partial,
+			net,
+			source,
+			progress,
+			stats,
+			cfg,
+			me,
+			scheduler,
+			needed,
+			peers: HashMap::new(),
+			in_flight: HashMap::new(),
+			events: FuturesUnordered::new(),
+			last_progress: Instant::now(),
+			last_refresh: None,
+			period,
+		}
+	}
+
+	/// Whether every piece asked for is verified.
+	fn is_done(&self) -> bool {
+		self.needed.is_empty()
+	}
+
+	/// Content bytes not verified yet.
+	fn missing(&self) -> u64 {
+		self.id.size - self.partial.verified_bytes()
+	}
+
+	/// The stall rule's error: nobody had what is missing.
+	fn no_peers(&self) -> FetchError {
+		FetchError::NoPeers { id: self.id, missing: self.missing(), asked: self.peers.len() }
+	}
+
+	/// Whether nothing made progress possible for `stall_timeout`.
+	fn stalled(&self) -> bool {
+		self.last_progress.elapsed() > self.cfg.stall_timeout
+	}
+
+	/// Whether it is time (at `now`) to look for peers again and check the rate.
+	fn refresh_due(&self, now: Instant) -> bool {
+		self.last_refresh.is_none_or(|t| now.duration_since(t) > REFRESH)
+	}
+
+	/// Where peers come from: add the [`PeerSource`]'s peers not known yet, in its order,
+	/// while fewer than `max_peers` live peers are known (so HAVEs do not fan out to every
+	/// connection); never this node.
+	async fn refresh_peers(&mut self, now: Instant) {
+		self.last_refresh = Some(now);
+		let per_peer = self.cfg.per_peer;
+		for p in self.source.peers(&self.id).await {
+			if self.peers.values().filter(|s| !s.sched.dropped).count() >= self.cfg.max_peers {
+				break
+			}
+			if p != self.me {
+				self.peers.entry(p).or_insert_with(|| PeerState::new(per_peer));
+			}
+		}
+	}
+
+	/// Fail with [`FetchError::TooSlow`] when bytes arrived below `min_rate` over the last
+	/// `stall_timeout` (nothing at all is the stall rule's to report, unless it lasts twice as
+	/// long); otherwise start a new period once one is over.
+	fn check_rate(&mut self) -> Result<(), FetchError> {
+		let elapsed = self.period.0.elapsed();
+		if elapsed <= self.cfg.stall_timeout {
+			return Ok(())
+		}
+		let got = self.partial.verified_bytes().saturating_sub(self.period.1);
+		let rate = (got as f64 / elapsed.as_secs_f64()) as u64;
+		if rate < self.cfg.min_rate && (got > 0 || elapsed > 2 * self.cfg.stall_timeout) {
+			return Err(FetchError::TooSlow { id: self.id, missing: self.missing(), rate })
+		}
+		self.period = (Instant::now(), self.partial.verified_bytes());
+		Ok(())
+	}
+
+	/// Ask peers which pieces they have: a HAVE to each peer that never answered one, and
+	/// again to downloaders whose answer is `have_refresh` old (what they hold grows).
+	fn ask_who_has(&mut self, now: Instant) {
+		let (id, timeout) = (self.id, self.cfg.request_timeout);
+		for (pid, ps) in self.peers.iter_mut() {
+			if !ps.wants_have(now, self.cfg.have_refresh) {
+				continue
+			}
+			ps.asking_have = true;
+			let pid = *pid;
+			self.events.push(request(&self.net, timeout, pid, Request::Have(id), move |r| Event::Have(pid, r)));
+		}
+	}
+
+	/// Send the GETs the scheduler picks for this round and count them in flight; publish how
+	/// many peers hold some of the content.
+	fn next_requests(&mut self, now: Instant) {
+		self.progress.peers.store(self.peers.values().filter(|s| s.sched.holds_some()).count(), Relaxed);
+		let view: Vec<(PeerId, &Peer)> = self.peers.iter().map(|(pid, s)| (*pid, &s.sched)).collect();
+		let requests = self.scheduler.next_requests(now, &view, &self.needed, &self.in_flight);
+		let (id, timeout) = (self.id, self.cfg.request_timeout);
+		for (pid, piece) in requests {
+			*self.in_flight.entry(piece).or_default() += 1;
+			let ps = self.peers.get_mut(&pid).expect("scheduled peers are listed");
+			ps.sched.gets += 1;
+			ps.sched.sending.insert(piece);
+			let req = Request::Get(id, piece.0..piece.1);
+			self.events.push(request(&self.net, timeout, pid, req, move |r| Event::Got(pid, piece, r)));
+		}
+	}
+
+	/// The next event, or `None` after [`IDLE`] without one (when nothing is in flight at all,
+	/// after waiting that long). Fails with [`FetchError::NoPeers`] once the download has
+	/// stalled with no GET in flight.
+	async fn next_event(&mut self) -> Result<Option<Event>, FetchError> {
+		if self.events.is_empty() {
+			if self.stalled() {
+				return Err(self.no_peers())
+			}
+			tokio::time::sleep(IDLE).await;
+			return Ok(None)
+		}
+		let event = tokio::select! {
+			e = self.events.next() => e,
+			_ = tokio::time::sleep(IDLE) => None,
+		};
+		if event.is_none() && self.stalled() && !self.peers.values().any(|s| s.sched.gets > 0) {
+			return Err(self.no_peers())
+		}
+		Ok(event)
+	}
+
+	/// A have-answer arrived from `pid`: note what it holds (a needed piece there is progress),
+	/// or back off (busy, failed; dropped after [`HAVE_FAILURES`] failures in a row), or drop it
+	/// (garbage).
+	fn on_have(&mut self, pid: PeerId, answer: Result<Vec<u8>, RequestError>) {
+		let groups = self.id.groups();
+		let ps = self.peers.get_mut(&pid).expect("asked peers are listed");
+		ps.asking_have = false;
+		ps.have_at = Some(Instant::now());
+		match answer.map(|bytes| HaveAnswer::parse(&bytes, groups)) {
+			Ok(HaveAnswer::Holds(have)) => {
+				ps.sched.complete = have.len() == 1 && have[0] == (0..groups);
+				ps.sched.have = Some(have);
+				if self.needed.iter().any(|p| ps.sched.holds(p)) {
+					self.last_progress = Instant::now();
+				}
+				ps.failures = 0;
+			},
+			Ok(HaveAnswer::Malformed) => {
+				log::debug!(target: "gravity-data", "{pid}: malformed HAVE answer; dropped");
+				ps.sched.dropped = true;
+			},
+			Ok(HaveAnswer::Nothing) => ps.sched.have = Some(vec![]),
+			Ok(HaveAnswer::Busy) => ps.sched.retry_at = Some(Instant::now() + HAVE_BUSY_BACKOFF),
+			Err(e) => {
+				log::debug!(target: "gravity-data", "{pid}: HAVE failed: {e}");
+				ps.failures += 1;
+				ps.sched.retry_at = Some(Instant::now() + HAVE_FAILED_BACKOFF);
+				if ps.failures >= HAVE_FAILURES {
+					ps.sched.dropped = true;
+				}
+			},
+		}
+	}
+
+	/// Piece bytes arrived from `pid` (or its GET failed): a slice still needed goes to be
+	/// verified and written; a refusal is remembered; a peer that lacks the piece is asked
+	/// again what it holds.
+	fn on_got(&mut self, pid: PeerId, piece: Piece, answer: Result<Vec<u8>, RequestError>) {
+		let ps = self.peers.get_mut(&pid).expect("asked peers are listed");
+		ps.sched.gets -= 1;
+		ps.sched.sending.remove(&piece);
+		let bytes = match answer {
+			Ok(bytes) => bytes,
+			Err(e) => return self.on_failed(pid, piece, e),
+		};
+		match GetAnswer::parse(bytes) {
+			// A duplicate of an end-game piece that arrived second, or from a peer dropped since.
+			GetAnswer::Slice(_) if !self.needed.contains(&piece) || ps.sched.dropped => {
+				release(&mut self.in_flight, piece)
+			},
+			GetAnswer::Slice(bytes) => self.write(pid, piece, bytes),
+			GetAnswer::Busy => {
+				release(&mut self.in_flight, piece);
+				ps.sched.refused.insert(piece, Instant::now());
+			},
+			GetAnswer::Lacks => {
+				release(&mut self.in_flight, piece);
+				ps.sched.have = Some(vec![]);
+				ps.have_at = None;
+			},
+		}
+	}
+
+	/// A GET to `pid` failed (slow or gone): ask it for less, later; drop it after
+	/// [`GET_FAILURES`] failures in a row.
+	fn on_failed(&mut self, pid: PeerId, piece: Piece, e: RequestError) {
+		let id = self.id;
+		release(&mut self.in_flight, piece);
+		let ps = self.peers.get_mut(&pid).expect("asked peers are listed");
+		ps.failures += 1;
+		ps.sched.limit = (ps.sched.limit / 2).max(1);
+		ps.sched.retry_at = Some(Instant::now() + GET_FAILED_BACKOFF * ps.failures);
+		log::debug!(target: "gravity-data", "{pid}: GET {piece:?} of {id} failed ({e}), {} in a row", ps.failures);
+		if ps.failures >= GET_FAILURES {
+			log::info!(target: "gravity-data", "{pid} failed {} requests in a row ({e}): not asked again for {id}", ps.failures);
+			ps.sched.dropped = true;
+		}
+	}
+
+	/// Verify and write the answer `bytes` (status byte first) for `piece` from `pid` on a
+	/// blocking thread; [`Event::Written`] tells how it went.
+	fn write(&mut self, pid: PeerId, piece: Piece, bytes: Vec<u8>) {
+		let partial = self.partial.clone();
+		self.events.push(
+			async move {
+				let written = tokio::task::spawn_blocking(move || partial.write(piece.0..piece.1, &bytes[1..]))
+					.await
+					.unwrap_or_else(|e| Err(WriteError::Invalid(format!("verification panicked: {e}"))));
+				Event::Written(pid, piece, written)
+			}
+			.boxed(),
+		);
+	}
+
+	/// A piece from `pid` was verified and written (or not): count it and let the peer ask for
+	/// more; a slice that does not verify gets its sender dropped and reported; a failure of
+	/// this node's store ends the download.
+	fn on_written(
+		&mut self,
+		pid: PeerId,
+		piece: Piece,
+		written: Result<u64, WriteError>,
+	) -> Result<(), FetchError> {
+		release(&mut self.in_flight, piece);
+		match written {
+			Ok(n) => {
+				if self.needed.remove(&piece) {
+					self.stats.downloaded(n);
+					self.progress.fetched.fetch_add(n, Relaxed);
+					self.progress.verified.fetch_add(n, Relaxed);
+				}
+				self.last_progress = Instant::now();
+				if let Some(ps) = self.peers.get_mut(&pid) {
+					ps.failures = 0;
+					ps.sched.limit = (ps.sched.limit + 1).min(self.cfg.per_peer);
+				}
+			},
+			Err(WriteError::Invalid(why)) => self.reject(pid, &why),
+			Err(WriteError::Local(e)) => return Err(FetchError::Store(e)),
+		}
+		Ok(())
+	}
+
+	/// `pid` sent a slice that does not verify (`why`): drop it from the download and report
+	/// it to the network, once (a slice of a peer dropped already is ignored).
+	fn reject(&mut self, pid: PeerId, why: &str) {
+		if self.peers.get(&pid).is_some_and(|p| p.sched.dropped) {
+			return
+		}
+		let id = self.id;
+		log::warn!(target: "gravity-data", "{pid} sent a slice of {id} that does not verify ({why}): dropped and reported");
+		self.stats.rejected();
+		self.progress.rejected_peers.fetch_add(1, Relaxed);
+		self.net.report_bad(pid);
+		if let Some(ps) = self.peers.get_mut(&pid) {
+			ps.sched.dropped = true;
+		}
+	}
+
+	/// Once every piece asked for is here: make the content complete in `store` when all of it
+	/// is verified (a download of part of it stays partial).
+	async fn finish(self, store: &Arc<Store>) -> Result<(), FetchError> {
+		if !self.partial.is_complete() {
+			// Part of the content was asked for, and it is here.
+			return Ok(())
+		}
+		let (store, partial) = (store.clone(), self.partial.clone());
+		tokio::task::spawn_blocking(move || store.finish(&partial))
+			.await
+			.map_err(|e| FetchError::blocking("finish", e))?
+			.map_err(FetchError::Store)
+	}
+}
+
+/// Start or resume the download of `id` in `store` (on a blocking thread: a resume verifies
+/// what is on disk).
+async fn begin(store: &Arc<Store>, id: ContentId) -> Result<Begin, FetchError> {
+	let store = store.clone();
+	tokio::task::spawn_blocking(move || store.begin(&id))
+		.await
+		.map_err(|e| FetchError::blocking("begin", e))?
+		.map_err(FetchError::Store)
 }
 
 /// Download `id` into `store` from `hints` and the connected peers.
@@ -231,6 +696,7 @@ pub async fn fetch(
 /// Download the chunk groups `want` of `id` (all of them for `None`) into `store`: a download
 /// of part of the content stays a partial download (its verified part can be read with
 /// `Store::read_range` and served to others); it becomes complete when every group is here.
+/// Peers are `hints`, then the connected ones ([`HintsAndConnected`]).
 #[allow(clippy::too_many_arguments)]
 pub async fn fetch_groups(
 	store: Arc<Store>,
@@ -242,311 +708,48 @@ pub async fn fetch_groups(
 	stats: Arc<Stats>,
 	cfg: FetchConfig,
 ) -> Result<(), FetchError> {
-	let begun = {
-		let store = store.clone();
-		tokio::task::spawn_blocking(move || store.begin(&id))
-			.await
-			.map_err(|e| FetchError::Store(StoreError::Io { path: "begin".into(), error: std::io::Error::other(e) }))?
-			.map_err(FetchError::Store)?
-	};
-	let partial: Arc<Partial> = match begun {
+	let source = Box::new(HintsAndConnected { hints, net: net.clone() });
+	fetch_groups_from(store, net, source, id, want, progress, stats, cfg).await
+}
+
+/// [`fetch_groups`] with the peers of `source`: the driver of a download. Each turn it
+/// refreshes the peers (every 2 s, with the rate check), asks who has what, sends the GETs
+/// the scheduler picks, and handles one event, until every piece asked for is verified.
+#[allow(clippy::too_many_arguments)]
+pub async fn fetch_groups_from(
+	store: Arc<Store>,
+	net: Arc<dyn Net>,
+	source: Box<dyn PeerSource>,
+	id: ContentId,
+	want: Option<Range<u64>>,
+	progress: Arc<Progress>,
+	stats: Arc<Stats>,
+	cfg: FetchConfig,
+) -> Result<(), FetchError> {
+	let partial = match begin(&store, id).await? {
 		Begin::Complete => {
 			progress.verified.store(id.size, Relaxed);
 			return Ok(())
 		},
 		Begin::Partial(p) => p,
 	};
-	progress.verified.store(partial.verified_bytes(), Relaxed);
-	let mut needed = missing_pieces(id.groups(), &partial.verified_groups());
-	if let Some(want) = &want {
-		// Only the pieces (clipped) that overlap the groups asked for.
-		needed = needed
-			.into_iter()
-			.map(|(s, e)| (s.max(want.start), e.min(want.end)))
-			.filter(|(s, e)| s < e)
-			.collect();
-	}
-	let salt = mix(id.hash.iter().fold(0u64, |a, b| a.rotate_left(8) ^ *b as u64) ^
-		std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7) ^
-		mix(std::process::id() as u64));
-	// Where this download starts looking for pieces (downloaders of the same content start at
-	// different points, so their windows differ).
-	let pivot: Piece = (mix(salt) % id.groups().max(1) / MAX_GROUPS_PER_GET * MAX_GROUPS_PER_GET, 0);
-	let me = net.local_peer();
-	let mut peers: HashMap<PeerId, PeerState> = HashMap::new();
-	let mut asked: HashMap<Piece, usize> = HashMap::new();
-	let mut events: FuturesUnordered<BoxFuture<'static, Event>> = FuturesUnordered::new();
-	let mut last_progress = Instant::now();
-	let mut last_refresh: Option<Instant> = None;
-	// The rate check's period: bytes verified when it began.
-	let mut period = (Instant::now(), partial.verified_bytes());
-
-	while !needed.is_empty() {
+	let mut download = Download::new(partial, want, net, source, progress, stats, cfg);
+	while !download.is_done() {
 		let now = Instant::now();
-		if last_refresh.is_none_or(|t| now.duration_since(t) > Duration::from_secs(2)) {
-			last_refresh = Some(now);
-			for p in hints.iter().copied().chain(net.peers().await) {
-				if peers.values().filter(|s| !s.dropped).count() >= cfg.max_peers {
-					break
-				}
-				if p != me {
-					peers.entry(p).or_insert_with(|| PeerState { limit: cfg.per_peer, ..Default::default() });
-				}
-			}
-			let elapsed = period.0.elapsed();
-			if elapsed > cfg.stall_timeout {
-				let got = partial.verified_bytes().saturating_sub(period.1);
-				let rate = (got as f64 / elapsed.as_secs_f64()) as u64;
-				// Nothing at all is the stall rule's to report (`NoPeers`), unless it lasts.
-				if rate < cfg.min_rate && (got > 0 || elapsed > 2 * cfg.stall_timeout) {
-					let missing = id.size - partial.verified_bytes();
-					return Err(FetchError::TooSlow { id, missing, rate })
-				}
-				period = (Instant::now(), partial.verified_bytes());
-			}
+		if download.refresh_due(now) {
+			download.refresh_peers(now).await;
+			download.check_rate()?;
 		}
-		// Ask what peers hold.
-		for (pid, ps) in peers.iter_mut() {
-			let stale = match (&ps.have, ps.have_at) {
-				(None, _) => true,
-				(Some(_), Some(at)) => !ps.complete && now.duration_since(at) >= cfg.have_refresh,
-				_ => false,
-			};
-			if ps.dropped || ps.asking_have || !stale || ps.retry_at.is_some_and(|t| t > now) {
-				continue
-			}
-			ps.asking_have = true;
-			let (net, pid, timeout) = (net.clone(), *pid, cfg.request_timeout);
-			let req = Request::Have(id).encode();
-			events.push(
-				async move {
-					let r = tokio::time::timeout(timeout, net.request(pid, req)).await;
-					Event::Have(pid, r.unwrap_or_else(|_| Err("timed out".into())))
-				}
-				.boxed(),
-			);
-		}
-		// Hand out pieces, rarest first.
-		let holders = |p: &Piece, peers: &HashMap<PeerId, PeerState>| {
-			peers.values().filter(|s| !s.dropped && s.holds(p)).count()
-		};
-		let mut order: Vec<PeerId> = peers.keys().copied().collect();
-		order.sort_by_key(|p| mix(salt ^ p.to_bytes().iter().fold(0u64, |a, b| a.rotate_left(5) ^ *b as u64)));
-		// The pieces weighed this round: at most `WINDOW` of those not in flight that some peer
-		// holds, from this download's own starting point on; once every piece is in flight, the
-		// few still needed (end game).
-		let end_game = needed.len() <= asked.len() && needed.iter().all(|p| asked.contains_key(p));
-		let window: Vec<Piece> = if end_game {
-			needed.iter().copied().collect()
-		} else {
-			candidates(&needed, pivot, WINDOW, |p| {
-				!asked.contains_key(p) && peers.values().any(|s| !s.dropped && s.holds(p))
-			})
-		};
-		let availability: HashMap<Piece, usize> = window.iter().map(|p| (*p, holders(p, &peers))).collect();
-		// Pieces some other downloader holds: those are not asked of complete copies (seeds),
-		// which then spend their upload on what nobody else has yet.
-		let at_downloaders: BTreeSet<Piece> = window
-			.iter()
-			.filter(|p| peers.values().any(|s| !s.dropped && !s.complete && s.holds(p)))
-			.copied()
-			.collect();
-		progress.peers.store(peers.values().filter(|s| !s.dropped && s.have.as_ref().is_some_and(|h| !h.is_empty())).count(), Relaxed);
-		for pid in order {
-			loop {
-				let ps = &peers[&pid];
-				// In a swarm a seed gets one request at a time from each downloader: its upload
-				// is the scarce resource, and fewer requests in flight mean fewer downloaders
-				// asking it for the same piece at once.
-				let limit = if ps.complete && !at_downloaders.is_empty() { 1 } else { ps.limit.clamp(1, cfg.per_peer) };
-				if ps.dropped || ps.gets >= limit || ps.have.is_none() || ps.retry_at.is_some_and(|t| t > now) {
-					break
-				}
-				let pick = |max_asked: usize| {
-					window
-						.iter()
-						.filter(|p| asked.get(*p).copied().unwrap_or(0) <= max_asked && ps.holds(p))
-						.filter(|p| !(ps.complete && at_downloaders.contains(*p)))
-						.filter(|p| !ps.sending.contains(*p))
-						.filter(|p| ps.refused.get(*p).is_none_or(|t| now.duration_since(*t) > Duration::from_millis(500)))
-						.min_by_key(|p| (availability[*p], asked.get(*p).copied().unwrap_or(0), mix(salt ^ p.0)))
-						.copied()
-				};
-				// End game: duplicate a piece in flight once nothing is left unasked.
-				let Some(piece) = pick(0).or_else(|| if end_game { pick(1) } else { None }) else { break };
-				*asked.entry(piece).or_default() += 1;
-				let ps = peers.get_mut(&pid).expect("listed");
-				ps.gets += 1;
-				ps.sending.insert(piece);
-				let (net, timeout) = (net.clone(), cfg.request_timeout);
-				let req = Request::Get(id, piece.0..piece.1).encode();
-				events.push(
-					async move {
-						let r = tokio::time::timeout(timeout, net.request(pid, req)).await;
-						Event::Got(pid, piece, r.unwrap_or_else(|_| Err("timed out".into())))
-					}
-					.boxed(),
-				);
-			}
-		}
-		if events.is_empty() {
-			if last_progress.elapsed() > cfg.stall_timeout {
-				let missing = id.size - partial.verified_bytes();
-				return Err(FetchError::NoPeers { id, missing, asked: peers.len() })
-			}
-			tokio::time::sleep(Duration::from_millis(200)).await;
-			continue
-		}
-		let event = tokio::select! {
-			e = events.next() => e,
-			_ = tokio::time::sleep(Duration::from_millis(200)) => None,
-		};
-		let Some(event) = event else {
-			if last_progress.elapsed() > cfg.stall_timeout && !peers.values().any(|s| s.gets > 0) {
-				let missing = id.size - partial.verified_bytes();
-				return Err(FetchError::NoPeers { id, missing, asked: peers.len() })
-			}
-			continue
-		};
+		download.ask_who_has(now);
+		download.next_requests(now);
+		let Some(event) = download.next_event().await? else { continue };
 		match event {
-			Event::Have(pid, result) => {
-				let ps = peers.get_mut(&pid).expect("asked");
-				ps.asking_have = false;
-				ps.have_at = Some(Instant::now());
-				match result.as_deref().map(|b| (b.first().copied().and_then(Status::from_byte), b.get(1..).unwrap_or(&[]))) {
-					Ok((Some(Status::Ok), body)) => match decode_have(body, id.groups()) {
-						Some(have) => {
-							let have = merged(have);
-							ps.complete = have.len() == 1 && have[0] == (0..id.groups());
-							ps.have = Some(have);
-							if needed.iter().any(|p| ps.holds(p)) {
-								last_progress = Instant::now();
-							}
-							ps.failures = 0;
-						},
-						None => {
-							log::debug!(target: "gravity-data", "{pid}: malformed HAVE answer; dropped");
-							ps.dropped = true;
-						},
-					},
-					Ok((Some(Status::Unknown), _)) => ps.have = Some(vec![]),
-					Ok((Some(Status::Busy), _)) => ps.retry_at = Some(Instant::now() + Duration::from_millis(250)),
-					Ok(_) => ps.have = Some(vec![]),
-					Err(e) => {
-						log::debug!(target: "gravity-data", "{pid}: HAVE failed: {e}");
-						ps.failures += 1;
-						ps.retry_at = Some(Instant::now() + Duration::from_secs(1));
-						if ps.failures >= 3 {
-							ps.dropped = true;
-						}
-					},
-				}
-			},
-			Event::Got(pid, piece, result) => {
-				let ps = peers.get_mut(&pid).expect("asked");
-				ps.gets -= 1;
-				ps.sending.remove(&piece);
-				let release = |asked: &mut HashMap<Piece, usize>| {
-					if let Some(n) = asked.get_mut(&piece) {
-						*n -= 1;
-						if *n == 0 {
-							asked.remove(&piece);
-						}
-					}
-				};
-				match result {
-					Ok(bytes) if bytes.first() == Some(&(Status::Ok as u8)) => {
-						if !needed.contains(&piece) || ps.dropped {
-							// A duplicate of an end-game piece that arrived second.
-							release(&mut asked);
-							continue
-						}
-						let partial = partial.clone();
-						events.push(
-							async move {
-								let written = tokio::task::spawn_blocking(move || partial.write(piece.0..piece.1, &bytes[1..]))
-									.await
-									.unwrap_or_else(|e| Err(WriteError::Invalid(format!("verification panicked: {e}"))));
-								Event::Written(pid, piece, written)
-							}
-							.boxed(),
-						);
-					},
-					Ok(bytes) => {
-						release(&mut asked);
-						match bytes.first().copied().and_then(Status::from_byte) {
-							// Busy: it serves others, or sent this piece to another downloader
-							// a moment ago (super-seeding); take it elsewhere or later.
-							Some(Status::Busy) => {
-								ps.refused.insert(piece, Instant::now());
-								continue
-							},
-							// It lost the content, or never had it: ask again what it holds.
-							_ => ps.have = Some(vec![]),
-						}
-						ps.have_at = None;
-					},
-					Err(e) => {
-						release(&mut asked);
-						// Slow or gone: ask it for less, later; give up on it after six failures
-						// in a row.
-						ps.failures += 1;
-						ps.limit = (ps.limit / 2).max(1);
-						ps.retry_at = Some(Instant::now() + Duration::from_millis(500) * ps.failures);
-						log::debug!(target: "gravity-data", "{pid}: GET {piece:?} of {id} failed ({e}), {} in a row", ps.failures);
-						if ps.failures >= 6 {
-							log::info!(target: "gravity-data", "{pid} failed {} requests in a row ({e}): not asked again for {id}", ps.failures);
-							ps.dropped = true;
-						}
-					},
-				}
-			},
-			Event::Written(pid, piece, written) => {
-				if let Some(n) = asked.get_mut(&piece) {
-					*n -= 1;
-					if *n == 0 {
-						asked.remove(&piece);
-					}
-				}
-				match written {
-					Ok(n) => {
-						if needed.remove(&piece) {
-							stats.downloaded(n);
-							progress.fetched.fetch_add(n, Relaxed);
-							progress.verified.fetch_add(n, Relaxed);
-						}
-						last_progress = Instant::now();
-						if let Some(ps) = peers.get_mut(&pid) {
-							ps.failures = 0;
-							ps.limit = (ps.limit + 1).min(cfg.per_peer);
-						}
-					},
-					Err(WriteError::Invalid(_)) if peers.get(&pid).is_some_and(|p| p.dropped) => {},
-					Err(WriteError::Invalid(why)) => {
-						log::warn!(target: "gravity-data", "{pid} sent a slice of {id} that does not verify ({why}): dropped and reported");
-						stats.rejected();
-						progress.rejected_peers.fetch_add(1, Relaxed);
-						net.report_bad(pid);
-						if let Some(ps) = peers.get_mut(&pid) {
-							ps.dropped = true;
-						}
-					},
-					Err(WriteError::Local(e)) => return Err(FetchError::Store(e)),
-				}
-			},
+			Event::Have(pid, answer) => download.on_have(pid, answer),
+			Event::Got(pid, piece, answer) => download.on_got(pid, piece, answer),
+			Event::Written(pid, piece, written) => download.on_written(pid, piece, written)?,
 		}
 	}
-	if !partial.is_complete() {
-		// Part of the content was asked for, and it is here.
-		return Ok(())
-	}
-	let finished = {
-		let (store, partial) = (store.clone(), partial.clone());
-		tokio::task::spawn_blocking(move || store.finish(&partial))
-			.await
-			.map_err(|e| FetchError::Store(StoreError::Io { path: "finish".into(), error: std::io::Error::other(e) }))?
-	};
-	finished.map_err(FetchError::Store)
+	download.finish(&store).await
 }
 
 #[cfg(test)]
@@ -554,66 +757,25 @@ mod tests {
 	use super::*;
 
 	#[test]
-	fn a_round_weighs_a_bounded_window_from_the_download_s_own_starting_point() {
-		// 100,000 pieces (a 100 GB scene): a round takes WINDOW of them, not all.
-		let needed = missing_pieces(100_000 * 64, &[]);
-		let in_flight: BTreeSet<Piece> = [(64 * 500, 64 * 501), (64 * 503, 64 * 504)].into();
-		let pivot = (64 * 500, 0);
-		let w = candidates(&needed, pivot, WINDOW, |p| !in_flight.contains(p));
-		assert_eq!(w.len(), WINDOW);
-		assert_eq!(w[0], (64 * 501, 64 * 502), "starts at the pivot, skipping pieces in flight");
-		assert_eq!(w[2], (64 * 504, 64 * 505));
-		assert!(w.iter().all(|p| !in_flight.contains(p)));
-		// It wraps around to the start, and takes only what passes.
-		let w = candidates(&needed, (64 * 99_999, 0), 3, |_| true);
-		assert_eq!(w, vec![(64 * 99_999, 64 * 100_000), (0, 64), (64, 128)]);
-		let odd = candidates(&needed, (0, 0), 4, |p| (p.0 / 64) % 2 == 1);
-		assert_eq!(odd, vec![(64, 128), (192, 256), (320, 384), (448, 512)]);
-		// Content of 1 GiB or less is weighed whole.
-		let small = missing_pieces(1024 * 64, &[]);
-		assert_eq!(candidates(&small, (64 * 700, 0), WINDOW, |_| true).len(), small.len());
-		// What a round costs with 5 seeds: weighing the window against weighing every piece (as
-		// every round did before), printed for `docs/benchmarks.md`.
-		let seed = PeerState { have: Some(vec![0..100_000 * 64]), complete: true, ..Default::default() };
-		let peers: Vec<PeerState> = (0..5).map(|_| PeerState { have: seed.have.clone(), ..Default::default() }).collect();
-		let weigh = |pieces: &[Piece]| -> usize {
-			pieces.iter().map(|p| peers.iter().filter(|s| s.holds(p)).count()).sum()
-		};
-		let t = std::time::Instant::now();
-		for _ in 0..20 {
-			let w = candidates(&needed, pivot, WINDOW, |p| !in_flight.contains(p) && peers.iter().any(|s| s.holds(p)));
-			std::hint::black_box(weigh(&w));
+	fn answers_are_read_as_before() {
+		let groups = 130;
+		let mut have = crate::wire::encode_have(&[64..130, 0..64]);
+		assert_eq!(HaveAnswer::parse(&have, groups), HaveAnswer::Holds(vec![0..130]));
+		have.pop();
+		assert_eq!(HaveAnswer::parse(&have, groups), HaveAnswer::Malformed);
+		assert_eq!(HaveAnswer::parse(&[Status::Busy as u8], groups), HaveAnswer::Busy);
+		let nothing: [&[u8]; 5] =
+			[&[Status::Unknown as u8], &[Status::Missing as u8], &[Status::Error as u8], &[9], &[]];
+		for nothing in nothing {
+			assert_eq!(HaveAnswer::parse(nothing, groups), HaveAnswer::Nothing);
 		}
-		let windowed = t.elapsed() / 20;
-		let all: Vec<Piece> = needed.iter().copied().collect();
-		let t = std::time::Instant::now();
-		for _ in 0..20 {
-			std::hint::black_box(weigh(&all));
+		assert_eq!(GetAnswer::parse(vec![Status::Ok as u8, 1, 2]), GetAnswer::Slice(vec![0, 1, 2]));
+		assert_eq!(GetAnswer::parse(vec![Status::Busy as u8]), GetAnswer::Busy);
+		let lacks = [vec![Status::Missing as u8], vec![Status::Unknown as u8], vec![Status::BadRequest as u8], vec![]];
+		for lacks in lacks {
+			assert_eq!(GetAnswer::parse(lacks), GetAnswer::Lacks);
 		}
-		let whole = t.elapsed() / 20;
-		println!("a round over 100,000 pieces and 5 peers: {windowed:?} with the window, {whole:?} weighing all");
-	}
-
-	#[test]
-	fn a_have_answer_in_any_order_is_merged_and_searched() {
-		assert_eq!(merged(vec![70..80, 0..10, 5..20, 20..30, 90..95]), vec![0..30, 70..80, 90..95]);
-		let ps = PeerState { have: Some(merged(vec![128..256, 0..64, 512..640])), ..Default::default() };
-		assert!(ps.holds(&(0, 64)));
-		assert!(ps.holds(&(128, 192)) && ps.holds(&(192, 256)));
-		assert!(!ps.holds(&(64, 128)), "a gap");
-		assert!(!ps.holds(&(250, 260)), "runs past a range's end");
-		assert!(ps.holds(&(576, 640)));
-		assert!(!ps.holds(&(640, 704)));
-		assert!(!PeerState::default().holds(&(0, 64)), "no answer yet");
-	}
-
-	#[test]
-	fn missing_pieces_are_the_gaps_cut_at_one_mebibyte() {
-		let all: Vec<Piece> = missing_pieces(130, &[]).into_iter().collect();
-		assert_eq!(all, vec![(0, 64), (64, 128), (128, 130)]);
-		let some: Vec<Piece> = missing_pieces(130, &[0..10, 60..70, 129..130]).into_iter().collect();
-		assert_eq!(some, vec![(10, 60), (70, 128), (128, 129)]);
-		assert!(missing_pieces(130, &[0..130]).is_empty());
-		assert!(missing_pieces(0, &[]).is_empty());
+		assert_eq!(RequestError::TimedOut.to_string(), "timed out");
+		assert_eq!(RequestError::Net("gone".into()).to_string(), "gone");
 	}
 }

@@ -2,12 +2,14 @@
 
 pub mod fetch;
 pub mod net;
+pub mod node;
 pub mod rpc;
+pub mod schedule;
 pub mod server;
 pub mod stats;
 pub mod wire;
 
-pub use fetch::{FetchConfig, FetchError, Progress};
+pub use fetch::{FetchConfig, FetchError, HintsAndConnected, PeerSource, Progress};
 pub use net::{Net, ScNet};
 pub use server::{Fault, ServeLimits};
 pub use stats::{Stats, StatsSnapshot};

@@ -93,7 +93,7 @@ impl RateLimiter {
 /// A refusal is a hint to look elsewhere, not a wall: a peer refused a piece that asks for it
 /// again at least [`SeedPolicy::RETRY`] later is served. A claim that is never passed on (a
 /// stranger asking 16 KiB of every piece every 2.5 s to hold them all, and sharing nothing)
-/// delays other downloaders by at most that, instead of denying them the content (issue 21.4).
+/// delays other downloaders by at most that, instead of denying them the content.
 #[derive(Default)]
 pub struct SeedPolicy {
 	sent: Mutex<HashMap<[u8; 32], SentPieces>>,

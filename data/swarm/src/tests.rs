@@ -288,10 +288,10 @@ async fn a_byte_range_fetches_only_the_groups_that_hold_it_verified_even_from_a_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_length_for_real_content_never_gets_an_honest_seeder_dropped() {
-	// Attack (issue 21.4): a job names `(root, length − 1)` of real content; the provider begins
-	// that download first. Keyed by hash alone, the download of the real `(root, length)`
-	// reused the wrong-sized one, every honest slice failed to verify and the seeders were
-	// reported as liars.
+	// Attack: a job names `(root, length − 1)` of real content; the provider begins that
+	// download first. Keyed by hash alone, the download of the real `(root, length)` reused the
+	// wrong-sized one, every honest slice failed to verify and the seeders were reported as
+	// liars.
 	let d = dir("whole-id");
 	let bytes = data(3 * 1024 * 1024 + 5, 21);
 	let net = Arc::new(MemNet::default());
@@ -341,9 +341,9 @@ fn the_data_rpc_takes_plain_names_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stranger_claiming_every_piece_and_sharing_nothing_cannot_deny_the_content() {
-	// Attack (issue 21.4): super-seeding refused a piece sent to one peer to every other peer
-	// for 3 s; a stranger asking 16 KiB of every 1 MiB piece every 2.5 s held every piece and
-	// shared nothing, and honest downloaders got `Busy` until they gave up.
+	// Attack: super-seeding refused a piece sent to one peer to every other peer for 3 s; a
+	// stranger asking 16 KiB of every 1 MiB piece every 2.5 s held every piece and shared
+	// nothing, and honest downloaders got `Busy` until they gave up.
 	let d = dir("hijack");
 	let bytes = data(8 * 1024 * 1024, 31);
 	let net = Arc::new(MemNet::default());
@@ -379,7 +379,7 @@ async fn a_stranger_claiming_every_piece_and_sharing_nothing_cannot_deny_the_con
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_nobody_waits_for_stops_and_asks_a_bounded_number_of_peers() {
-	// Issue 21.4: a download was kept alive forever (a peer trickling now and then) after the
+	// A download used to be kept alive forever (a peer trickling now and then) after the
 	// provider that wanted it had given up, and its HAVE requests went to every connected peer.
 	let d = dir("abandoned");
 	let bytes = data(2 * 1024 * 1024, 41);

@@ -287,6 +287,15 @@ impl ResourceLimiter for HostState {
 /// The allowed imports (module `gravity`).
 const ABI_IMPORTS: [&str; 4] = ["input_len", "input_read", "output_write", "seed"];
 
+/// A task's program: its bytes, or a way to read them that the executor calls only when the
+/// module is not in its cache (a provider reads a program from the chain only to compile it).
+pub enum Program<'a> {
+	/// The program's bytes.
+	Bytes(&'a [u8]),
+	/// Reads the program's bytes; `None` when they cannot be read.
+	Load(&'a (dyn Fn() -> Option<Vec<u8>> + Sync)),
+}
+
 /// The deterministic task executor, with a compiled-module cache keyed by program hash.
 /// Cheap to clone; safe to share between threads.
 #[derive(Clone)]
@@ -555,11 +564,19 @@ impl Executor {
 	}
 
 	/// Compile (or fetch from the cache) the module whose bytes hash to `program_hash`, with
-	/// its compile price in fuel.
-	fn module(&self, program_hash: [u8; 32], wasm: &[u8]) -> Result<(Module, u64, bool), Failure> {
+	/// its compile price in fuel. The program's bytes are read only on a cache miss.
+	fn module(&self, program_hash: [u8; 32], program: &Program<'_>) -> Result<(Module, u64, bool), Failure> {
 		if let Some((m, fuel)) = self.cache.lock().get(&program_hash) {
 			return Ok((m.clone(), *fuel, false))
 		}
+		let loaded;
+		let wasm: &[u8] = match program {
+			Program::Bytes(bytes) => bytes,
+			Program::Load(load) => {
+				loaded = load().ok_or_else(|| Failure::Aborted("the program's bytes could not be read".into()))?;
+				&loaded
+			},
+		};
 		let compiled = match &self.compile_in {
 			CompileIn::Process => compile::compile_here(&self.engine, &self.settings, wasm)?,
 			CompileIn::Worker { program, args, limits } =>
@@ -577,6 +594,12 @@ impl Executor {
 		Ok((compiled.module, fuel, true))
 	}
 
+	/// Whether the module of `program_hash` is compiled and cached now (a caller may then skip
+	/// reading the program's bytes: [`Program::Load`] covers an eviction in between).
+	pub fn is_cached(&self, program_hash: [u8; 32]) -> bool {
+		self.cache.lock().contains_key(&program_hash)
+	}
+
 	/// The run happens on a thread of its own with [`NATIVE_STACK_BYTES`] of stack.
 	pub fn run(
 		&self,
@@ -586,12 +609,26 @@ impl Executor {
 		seed: [u8; 32],
 		limits: &Limits,
 	) -> (TaskResult, RunStats) {
+		self.run_program(program_hash, Program::Bytes(wasm), input, seed, limits)
+	}
+
+	/// [`Executor::run`] with the program given as a [`Program`]: a loader is called only when
+	/// the module is not cached, and a loader that cannot read it ends the run
+	/// [`Failure::Aborted`] (not a result).
+	pub fn run_program(
+		&self,
+		program_hash: [u8; 32],
+		program: Program<'_>,
+		input: impl Into<TaskInput>,
+		seed: [u8; 32],
+		limits: &Limits,
+	) -> (TaskResult, RunStats) {
 		let input = input.into();
 		let spawned = std::thread::scope(|scope| {
 			std::thread::Builder::new()
 				.name("gravity-task".into())
 				.stack_size(self.native_stack + HOST_STACK_BYTES)
-				.spawn_scoped(scope, || self.run_here(program_hash, wasm, input.clone(), seed, limits))
+				.spawn_scoped(scope, || self.run_here(program_hash, &program, input.clone(), seed, limits))
 				.map(|handle| handle.join())
 		});
 		match spawned {
@@ -608,14 +645,14 @@ impl Executor {
 	fn run_here(
 		&self,
 		program_hash: [u8; 32],
-		wasm: &[u8],
+		program: &Program<'_>,
 		input: TaskInput,
 		seed: [u8; 32],
 		limits: &Limits,
 	) -> (TaskResult, RunStats) {
 		let t0 = Instant::now();
 		let mut stats = RunStats::default();
-		let (module, compile_fuel) = match self.module(program_hash, wasm) {
+		let (module, compile_fuel) = match self.module(program_hash, program) {
 			Ok((m, fuel, compiled)) => {
 				stats.compiled = compiled;
 				stats.compile_ns = t0.elapsed().as_nanos();

@@ -1,6 +1,6 @@
 //! The sandbox's behaviour on good and bad programs.
 
-use gravity_executor::{program_hash, Executor, Failure, Limits};
+use gravity_executor::{program_hash, Executor, Failure, Limits, Program};
 use std::sync::Arc;
 
 const ECHO: &str = r#"
@@ -31,6 +31,36 @@ fn echo_returns_input_and_reports_fuel() {
 	assert_eq!(r, r2);
 	assert_eq!(r.output_id(), gravity_protocol::result::content_id(b"hello gravity"));
 	assert_eq!(r.output_id().hash, *blake3::hash(b"hello gravity").as_bytes());
+}
+
+#[test]
+fn a_program_loader_is_called_only_on_a_cache_miss() {
+	use std::sync::atomic::{AtomicU32, Ordering};
+	let wasm = wat::parse_str(ECHO).unwrap();
+	let hash = program_hash(&wasm);
+	let ex = Executor::new(8).unwrap();
+	let loads = AtomicU32::new(0);
+	let load = || {
+		loads.fetch_add(1, Ordering::SeqCst);
+		Some(wasm.clone())
+	};
+	assert!(!ex.is_cached(hash));
+	let (first, stats) = ex.run_program(hash, Program::Load(&load), Arc::new(b"abc".to_vec()), [7; 32], &Limits::default());
+	assert!(stats.compiled);
+	assert!(ex.is_cached(hash));
+	let (second, stats) = ex.run_program(hash, Program::Load(&load), Arc::new(b"abc".to_vec()), [7; 32], &Limits::default());
+	assert!(!stats.compiled);
+	assert_eq!(loads.load(Ordering::SeqCst), 1, "read once, to compile");
+	// The same result (output and fuel) as a run given the bytes: the compile price is charged
+	// whether the module was cached or not.
+	assert_eq!(first, second);
+	assert_eq!(first, run(ECHO, b"abc", Limits::default()));
+	// A loader that cannot read the program: not a result (the replica is declined), not a
+	// failure every replica would agree on.
+	let other = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "run") (result i32) (i32.const 0)))"#).unwrap();
+	let (r, _) = ex.run_program(program_hash(&other), Program::Load(&|| None), Arc::new(vec![]), [7; 32], &Limits::default());
+	assert!(matches!(r.outcome, Err(Failure::Aborted(_))), "{:?}", r.outcome);
+	assert!(!ex.is_cached(program_hash(&other)));
 }
 
 #[test]
@@ -308,13 +338,13 @@ fn br_ifs(n: usize) -> Vec<u8> {
 fn hostile_modules_are_rejected_before_compilation() {
 	use gravity_executor::hostile::dense_module;
 	use std::time::Instant;
-	// The attacks of issue 10: one huge function with tens of thousands of locals and dense
+	// The hostile-module attacks: one huge function with tens of thousands of locals and dense
 	// branching (Cranelift took > 8 GiB), and ~100k functions in 2 MiB (25 s to compile).
 	let cases = [
 		("50,000 locals", dense_module(1, 50_000, 5_000), "locals of one function"),
 		("100,000 functions", dense_module(100_000, 1, 0), "functions"),
 		("12,000 branches", dense_module(1, 64, 12_000), "blocks, loops, ifs, br_ifs and br_table targets"),
-		// `br_if` is a branch too (issue 21, 5b: it was not counted).
+		// `br_if` is a branch too (it used not to be counted).
 		("12,000 br_ifs", br_ifs(12_000), "blocks, loops, ifs, br_ifs and br_table targets"),
 	];
 	for (name, wasm, limit) in cases {

@@ -224,9 +224,9 @@ mod tests {
 
 	#[test]
 	fn every_agreeing_replica_gets_a_delivery_slot_that_can_land_before_the_deadline() {
-		// Issue 20.5: with slots two blocks apart in a 5-block window, positions 2 and later
-		// opened at `until − 1` or after: a delivery sent then lands at `until`, when the
-		// deadline has already been handled.
+		// With slots two blocks apart in a 5-block window, positions 2 and later used to open at
+		// `until − 1` or after: a delivery sent then lands at `until`, when the deadline has
+		// already been handled.
 		for window in [3u32, 5, 8, 20] {
 			let until = 1000;
 			for position in 0..16 {

@@ -38,7 +38,9 @@
 //! 7. sends heartbeats (free when due) so the chain keeps assigning work to it.
 //!
 //! The service is an event loop (`worker::EventLoop`, the shape of rust-libp2p's
-//! `file-sharing` example) with a handler per concern; what to do for each replica is the pure
+//! `file-sharing` example) with a handler per concern; a replica's input is planned and fetched
+//! by `inputs`, and its run (fetch, sandbox, output kept, record sealed, with one error type:
+//! retried or given up) is `run::Run`; what to do for each replica is the pure
 //! function [`decide::decide`] of its on-chain phase and commitment and the local record, tested
 //! on its own (including after a restart, when only the record on disk is left).
 //!
@@ -60,11 +62,15 @@
 //! signed with the keystore key: they appear in any block explorer like a user's.
 
 mod chain;
-pub mod reduce_input;
 pub mod decide;
+mod inputs;
+mod node;
+pub mod reduce_input;
+mod run;
 mod state;
 mod worker;
 
 pub use chain::KEY_TYPE;
 pub use state::Record;
+pub use node::{start, NodeOptions};
 pub use worker::{run, ProviderParams};

@@ -2,13 +2,13 @@
 //!
 //! The reduce input is `partition ‖ reducers ‖ n ‖ (len ‖ bytes)×n`
 //! (`gravity_protocol::input::encode_reduce`): the reducer's partition of every map output.
-//! Assembled in a `Vec` (and copied again by the encoder), one reducer over 1,023 maps of
-//! 64 MiB needed ≈ 64 GiB of memory and the provider was killed, and every replica it held
-//! became a no-show (issue 21.3). Here each partition is copied from the node's content store
-//! into an unlinked file a few MiB at a time, and the task reads the file in place
-//! (`TaskInput::with_file`), like a map task reads its input: memory stays a few MiB whatever
-//! the number and size of the maps. An input beyond what the task ABI can address (2 GiB) or
-//! what the disk can take is refused before anything is written, and the replica is declined.
+//! Assembled in a `Vec` (and copied again by the encoder), one reducer over 1,023 maps of 64 MiB
+//! needed ≈ 64 GiB of memory and the provider was killed, and every replica it held became a
+//! no-show. Here each partition is copied from the node's content store into an unlinked file a
+//! few MiB at a time, and the task reads the file in place (`TaskInput::with_file`), like a map
+//! task reads its input: memory stays a few MiB whatever the number and size of the maps. An
+//! input beyond what the task ABI can address (2 GiB) or what the disk can take is refused
+//! before anything is written, and the replica is declined.
 
 use gravity_data_store::{ContentId, Store};
 use gravity_executor::TaskInput;

@@ -7,16 +7,18 @@
 use crate::{
 	chain::{Submitter, KEY_TYPE},
 	decide::{decide, decline_from, Situation, Step, GIVE_UP_BEFORE, RUN_ENDS_BEFORE},
+	inputs::{plan, RunPlan},
+	run::{Run, Sealed},
 	state::{Record, Records},
 };
 use futures::StreamExt;
 use gravity_data_swarm::DataService;
-use gravity_executor::{input::TaskInput, Executor, Limits};
-use gravity_primitives::{ContentId, JobId, TaskIndex};
+use gravity_executor::{Executor, Limits};
+use gravity_primitives::{JobId, TaskIndex};
 use sc_network::PeerId;
 use gravity_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce, Runtime, RuntimeCall};
 use pallet_gravity_content::runtime_api::ContentApi;
-use pallet_gravity_market::{runtime_api::MarketApi, JobKind, Stage, TaskPhase};
+use pallet_gravity_market::{runtime_api::MarketApi, TaskPhase};
 use pallet_gravity_providers::runtime_api::ProvidersApi;
 use sc_client_api::BlockchainEvents;
 use sc_transaction_pool_api::TransactionPool;
@@ -28,12 +30,13 @@ use sp_runtime::traits::{Block as BlockT, Header as HeaderT};
 use std::{
 	collections::{HashMap, HashSet},
 	sync::{Arc, Mutex},
+	time::{Duration, Instant},
 };
 
-const LOG: &str = "gravity-provider";
+pub(crate) const LOG: &str = "gravity-provider";
 /// The bound of a task's replicas as the runtime stores them.
 type MaxReplicas = pallet_gravity_market::ReplicaBoundOf<Runtime>;
-type Hash = <Block as BlockT>::Hash;
+pub(crate) type Hash = <Block as BlockT>::Hash;
 
 /// What the provider service needs from the node.
 pub struct ProviderParams<C, P, S> {
@@ -398,10 +401,10 @@ where
 			},
 			(Step::Deliver, Some(rec)) => self.deliver(number, at, job_id, task_idx, rec).await,
 			(Step::Decline, _) => self.decline(number, at, job_id, task_idx, &task, "could not run here; declined").await,
-			(Step::Run { decline_if_missing }, _) => match plan(&*self.client, at, job_id, &task, &self.account) {
+			(Step::Run { decline_if_missing }, _) => match plan(&*self.client, at, job_id, &task, &self.account, &self.executor) {
 				Some(plan) => {
 					let decline_at = me.assigned_at.saturating_add(self.intervals.decline_after());
-					self.spawn_run(number, job_id, task_idx, plan, decline_at, me.commit_deadline)
+					self.spawn_run(number, at, job_id, task_idx, plan, decline_at, me.commit_deadline)
 				},
 				None if decline_if_missing =>
 					self.decline(number, at, job_id, task_idx, &task, "program not available; declined").await,
@@ -467,16 +470,19 @@ where
 
 	/// Fetch a task's input (unless it is on chain or here already), then run it on a blocking
 	/// thread; the output goes into the content store and then the record is written, once,
-	/// before anything is sent. The fetch has until the decline point (block `decline_at`, half
-	/// the commit window): a fetch that fails earlier is tried again at a later block, one that
-	/// has not succeeded by then is given up and the replica declined (free), so an unreachable
-	/// source never turns an honest provider into a slashed no-show.
+	/// before anything is sent ([`crate::run::Run`]). The fetch has until the decline point
+	/// (block `decline_at`, half the commit window): a fetch that fails earlier is tried again
+	/// at a later block, one that has not succeeded by then is given up and the replica
+	/// declined (free), so an unreachable source never turns an honest provider into a slashed
+	/// no-show.
 	///
 	/// The run itself must end [`RUN_ENDS_BEFORE`] blocks before the commit deadline (its CPU
 	/// time is also limited by its fuel cap): one that does not is aborted and declined.
+	#[allow(clippy::too_many_arguments)]
 	fn spawn_run(
 		&mut self,
 		number: BlockNumber,
+		at: Hash,
 		job_id: JobId,
 		task_idx: TaskIndex,
 		plan: RunPlan,
@@ -485,259 +491,50 @@ where
 	) {
 		// Only this loop inserts, so the capacity decided on still holds.
 		self.running.lock().expect("lock").insert((job_id, task_idx));
-		let (executor, running, unable, mut records, data) =
-			(self.executor.clone(), self.running.clone(), self.unable.clone(), self.records.clone(), self.data.clone());
-		let run_ends_in = std::time::Duration::from_millis(
-			u64::from(commit_deadline.saturating_sub(RUN_ENDS_BEFORE).saturating_sub(number))
-				.saturating_mul(gravity_runtime::MILLI_SECS_PER_BLOCK),
-		);
-		let limits = Limits {
-			fuel_cap: plan.fuel_cap,
-			deadline: Some(std::time::Instant::now() + run_ends_in),
-			..self.limits.clone()
-		};
+		let ms = |blocks: BlockNumber| u64::from(blocks).saturating_mul(gravity_runtime::MILLI_SECS_PER_BLOCK);
+		let run_ends_in = Duration::from_millis(ms(commit_deadline.saturating_sub(RUN_ENDS_BEFORE).saturating_sub(number)));
+		let limits = Limits { fuel_cap: plan.fuel_cap, deadline: Some(Instant::now() + run_ends_in), ..self.limits.clone() };
 		// Keep job data (inputs fetched, outputs computed) for the job's retention, with an
 		// hour of margin: until then the requester and other providers may fetch it from here.
 		let keep_until = gravity_data_store::now_secs()
-			.saturating_add(u64::from(plan.retention.saturating_sub(number)) * gravity_runtime::MILLI_SECS_PER_BLOCK / 1000)
+			.saturating_add(ms(plan.retention.saturating_sub(number)) / 1000)
 			.saturating_add(3600);
 		// Time left until the decline point (at least a few seconds, for a fetch that is only a
 		// read of the store).
-		let fetch_budget = std::time::Duration::from_millis(
-			u64::from(decline_at.saturating_sub(number)).saturating_mul(gravity_runtime::MILLI_SECS_PER_BLOCK).max(3_000),
-		);
-		let give_up_at = std::time::Instant::now() + fetch_budget.saturating_sub(std::time::Duration::from_millis(500));
+		let fetch_budget = Duration::from_millis(ms(decline_at.saturating_sub(number)).max(3_000));
+		let give_up_at = crate::run::give_up_at(Instant::now(), fetch_budget);
+		let run = Run {
+			client: self.client.clone(),
+			at,
+			job_id,
+			task_idx,
+			plan,
+			executor: self.executor.clone(),
+			data: self.data.clone(),
+			limits,
+			keep_until,
+			fetch_budget,
+		};
+		let (running, unable, mut records) = (self.running.clone(), self.unable.clone(), self.records.clone());
 		tokio::spawn(async move {
-			let done = |running: &Arc<Mutex<HashSet<(JobId, TaskIndex)>>>| {
-				running.lock().expect("lock").remove(&(job_id, task_idx));
-			};
-			let fetched = tokio::time::timeout(fetch_budget, fetch_input(&data, &plan.input, keep_until))
-				.await
-				.unwrap_or_else(|_| Err("input not fetched by the decline point".into()));
-			let input = match fetched {
-				Ok(input) => input,
-				Err(e) => {
-					if std::time::Instant::now() >= give_up_at {
-						log::warn!(target: LOG, "job {job_id} task {task_idx}: {e}; declining");
-						unable.lock().expect("lock").insert((job_id, task_idx));
-					} else {
-						log::info!(target: LOG, "job {job_id} task {task_idx}: {e}; trying again");
-					}
-					done(&running);
-					return
+			match run.execute().await {
+				Ok(Sealed { record, run_ms }) => {
+					let rec = records.put_once(job_id, task_idx, &record);
+					log::info!(
+						target: LOG,
+						"job {job_id} task {task_idx}: done in {run_ms} ms, fuel {}, output {}, {}",
+						rec.fuel_used,
+						gravity_protocol::content::ContentId::from(rec.output),
+						rec.failure.clone().unwrap_or_else(|| "ok".into())
+					);
 				},
-			};
-			log::info!(target: LOG, "job {job_id} task {task_idx}: running ({} bytes in)", input.len());
-			let program_hash = plan.program_id.root.0;
-			let program = plan.program;
-			let ran = tokio::task::spawn_blocking(move || {
-				let seed = gravity_protocol::result::task_seed(job_id, task_idx);
-				executor.run(program_hash, &program, input, seed, &limits)
-			})
-			.await;
-			let Ok((result, stats)) = ran else {
-				done(&running);
-				return
-			};
-			if let Err(gravity_executor::Failure::Aborted(why)) = &result.outcome {
-				// Not a result: nothing is sealed; the replica is declined (free).
-				log::warn!(target: LOG, "job {job_id} task {task_idx}: not run here: {why}");
-				unable.lock().expect("lock").insert((job_id, task_idx));
-				done(&running);
-				return
-			}
-			// The output into the content store first: a sealed result is always deliverable.
-			let expected = result.output_id();
-			let stored = data.put_bytes(result.deliverable()).await;
-			let output = match stored {
-				Ok(id) if id == expected => id,
-				Ok(id) => {
-					log::error!(target: LOG, "job {job_id} task {task_idx}: stored output {id} is not the result {expected}; not sealing");
+				Err(e) if e.gives_up(Instant::now() >= give_up_at) => {
+					log::warn!(target: LOG, "job {job_id} task {task_idx}: {e}; declining");
 					unable.lock().expect("lock").insert((job_id, task_idx));
-					done(&running);
-					return
 				},
-				Err(e) => {
-					log::warn!(target: LOG, "job {job_id} task {task_idx}: cannot keep the output ({e}); declining");
-					unable.lock().expect("lock").insert((job_id, task_idx));
-					done(&running);
-					return
-				},
-			};
-			if let Err(e) = data.store().keep_until(&output, keep_until) {
-				log::warn!(target: LOG, "job {job_id} task {task_idx}: output {output}: {e}");
+				Err(e) => log::info!(target: LOG, "job {job_id} task {task_idx}: {e}; trying again"),
 			}
-			let salt: [u8; 32] = rand::random();
-			let rec = Record {
-				output: output.into(),
-				fuel_used: result.fuel_used,
-				salt,
-				failure: result.outcome.as_ref().err().map(|f| f.to_string()),
-			};
-			let rec = records.put_once(job_id, task_idx, &rec);
-			log::info!(
-				target: LOG,
-				"job {job_id} task {task_idx}: done in {} ms, fuel {}, output {output}, {}",
-				stats.total_ns / 1_000_000,
-				rec.fuel_used,
-				rec.failure.clone().unwrap_or_else(|| "ok".into())
-			);
-			done(&running);
+			running.lock().expect("lock").remove(&(job_id, task_idx));
 		});
 	}
-}
-
-/// Where a task's input comes from.
-enum InputPlan {
-	/// On chain (a small input stored with `content.put`): framed with `param` in memory.
-	OnChain { param: u32, bytes: Vec<u8> },
-	/// Off chain: fetched into the content store from `peers` (and connected peers), then
-	/// read by the task in place, behind the 4-byte `param` header.
-	Fetch { param: u32, id: ContentId, peers: Vec<PeerId> },
-	/// A reduce task: partition `partition` of every map output (each fetched from the
-	/// providers that computed it, only the bytes of that partition: `gravity_protocol::partition`),
-	/// framed as `gravity_protocol::input::encode_reduce`.
-	Reduce { partition: u32, reducers: u32, maps: Vec<(ContentId, Vec<PeerId>)> },
-}
-
-/// Everything a run needs, read from the chain at one block.
-struct RunPlan {
-	program_id: ContentId,
-	program: Vec<u8>,
-	input: InputPlan,
-	fuel_cap: u64,
-	/// Last block the job may need its data (`Pallet::retention`).
-	retention: BlockNumber,
-}
-
-/// Fetch what `plan` needs into the content store and build the task's input.
-async fn fetch_input(data: &DataService, plan: &InputPlan, keep_until: u64) -> Result<TaskInput, String> {
-	let get = |id: ContentId, peers: Vec<PeerId>| {
-		let data = data.clone();
-		async move {
-			let cid = gravity_protocol::content::ContentId::from(id);
-			data.get(cid, peers).await.map_err(|e| format!("input {cid} not fetched: {e}"))?;
-			let _ = data.store().keep_until(&cid, keep_until);
-			data.store().open_data(&cid).map_err(|e| format!("input {cid}: {e}"))
-		}
-	};
-	match plan {
-		InputPlan::OnChain { param, bytes } =>
-			Ok(TaskInput::bytes(Arc::new(gravity_protocol::input::encode(*param, bytes)))),
-		InputPlan::Fetch { param, id, peers } => {
-			let file = get(*id, peers.clone()).await?;
-			TaskInput::with_file(param.to_le_bytes().to_vec(), Arc::new(file), id.length)
-		},
-		InputPlan::Reduce { partition, reducers, maps } => {
-			// Each partition verified into the store, then the input written to a file a few
-			// MiB at a time and read in place: memory does not grow with the maps.
-			let mut parts = Vec::with_capacity(maps.len());
-			for (id, peers) in maps {
-				parts.push(map_partition(data, *id, *partition, *reducers, peers.clone(), keep_until).await?);
-			}
-			let store = data.store().clone();
-			let (partition, reducers) = (*partition, *reducers);
-			tokio::task::spawn_blocking(move || crate::reduce_input::write_reduce_input(&store, partition, reducers, &parts))
-				.await
-				.map_err(|e| e.to_string())?
-		},
-	}
-}
-
-/// Partition `r` of `reducers` of the map output `id`: its header, then the byte range of the
-/// partition, each fetched (verified) from `peers` unless here already; returns the range, now
-/// readable in the store. An output that is not a partitioned layout for `reducers` (a failure
-/// result, a map task that ignores the layout) is fetched and handed over whole, as every
-/// honest node does.
-async fn map_partition(
-	data: &DataService,
-	id: ContentId,
-	r: u32,
-	reducers: u32,
-	peers: Vec<PeerId>,
-	keep_until: u64,
-) -> Result<(gravity_data_store::ContentId, std::ops::Range<u64>), String> {
-	use gravity_protocol::partition;
-	let cid = gravity_protocol::content::ContentId::from(id);
-	let head_len = partition::header_len(reducers);
-	if id.length >= head_len {
-		let head = data.get_range(cid, 0..head_len, peers.clone()).await.map_err(|e| format!("map output {cid}: {e}"))?;
-		if let Ok(ends) = partition::parse_header(&head, reducers, id.length) {
-			let range = partition::range(&ends, reducers, r).ok_or_else(|| format!("map output {cid} has no partition {r}"))?;
-			data.fetch_range(cid, range.clone(), peers).await.map_err(|e| format!("map output {cid}: {e}"))?;
-			let _ = data.store().keep_until(&cid, keep_until);
-			return Ok((cid, range))
-		}
-	}
-	data.get(cid, peers).await.map_err(|e| format!("map output {cid} not fetched: {e}"))?;
-	let _ = data.store().keep_until(&cid, keep_until);
-	Ok((cid, 0..id.length))
-}
-
-/// The peer ids (registered endpoints) of `providers`, and `source` first when given.
-fn peers_of<'a, C>(client: &C, at: Hash, source: Option<&[u8]>, providers: impl Iterator<Item = &'a AccountId>) -> Vec<PeerId>
-where
-	C: ProvideRuntimeApi<Block>,
-	C::Api: ProviderRuntimeApi,
-{
-	let api = client.runtime_api();
-	let mut peers: Vec<PeerId> = source.and_then(|s| PeerId::from_bytes(s).ok()).into_iter().collect();
-	for p in providers {
-		if let Some(peer) = api.endpoint(at, p.clone()).ok().flatten().and_then(|b| PeerId::from_bytes(&b).ok()) {
-			if !peers.contains(&peer) {
-				peers.push(peer);
-			}
-		}
-	}
-	peers
-}
-
-/// What running a task needs, if its program is on chain: the program, where the input comes
-/// from (the job's source and the task's other providers for an input; the providers that
-/// computed each map output for a reducer) and the fuel cap.
-fn plan<C>(client: &C, at: Hash, job_id: JobId, task: &pallet_gravity_market::TaskOf<Runtime>, me: &AccountId) -> Option<RunPlan>
-where
-	C: ProvideRuntimeApi<Block>,
-	C::Api: ProviderRuntimeApi,
-{
-	let api = client.runtime_api();
-	let get = |id: ContentId| api.get(at, id).ok().flatten().map(|b| b.bytes);
-	let job = api.job(at, job_id).ok().flatten()?;
-	let program = get(task.program).or_else(|| {
-		log::debug!(target: LOG, "job {job_id}: program {:?} not available", task.program);
-		None
-	})?;
-	let source = job.source.as_ref().map(|s| &s[..]);
-	let input = match task.stage {
-		Stage::Map => match get(task.input) {
-			Some(bytes) => InputPlan::OnChain { param: task.param, bytes },
-			None => {
-				let others = task.replicas.iter().map(|r| &r.provider).filter(|p| *p != me);
-				InputPlan::Fetch { param: task.param, id: task.input, peers: peers_of(client, at, source, others) }
-			},
-		},
-		Stage::Reduce => {
-			let JobKind::MapReduce { reducers, .. } = job.kind else { return None };
-			let outputs = api.outputs(at, job_id).ok()?;
-			let mut maps = Vec::with_capacity(job.map_tasks as usize);
-			for (i, o) in outputs.iter().take(job.map_tasks as usize).enumerate() {
-				let (id, _) = (*o)?;
-				let map = api.task(at, job_id, i as TaskIndex).ok().flatten()?;
-				let agreed = map
-					.replicas
-					.iter()
-					.filter(|r| r.outcome == Some(pallet_gravity_market::ReplicaOutcome::Agreed))
-					.map(|r| &r.provider);
-				maps.push((id, peers_of(client, at, None, agreed)));
-			}
-			InputPlan::Reduce { partition: task.param, reducers, maps }
-		},
-	};
-	Some(RunPlan {
-		program_id: task.program,
-		program,
-		input,
-		fuel_cap: job.fuel_cap,
-		retention: pallet_gravity_market::Pallet::<Runtime>::retention(job.deadline),
-	})
 }

@@ -1,15 +1,15 @@
-//! The arithmetic behind "an honest provider is in profit at the README's prices" (issue 9,
-//! item 8), with the runtime's real fee schedule and the demo's real work.
+//! The arithmetic behind "an honest provider is in profit at the README's prices", with the
+//! runtime's real fee schedule and the demo's real work.
 //!
 //! Runs the demo render job's 24 tiles in the sandbox for their fuel, prices them as the demo
 //! does (1,000 plancks per fuel unit, 5 % protocol fee to the treasury), and charges the
 //! provider every fee an honest replica meets, as the chain charges it: its duties (`commit`,
 //! `reveal`, `deliver` of an output named by id, kept off chain) are withdrawn before dispatch
 //! and refunded when valid (`Pays::No`); the node's one-off calls (`set_endpoint`, and
-//! `update_capabilities` to match `--provider-max-tasks`) are paid, here all within one job.
-//! The fee per byte of the congestion-priced length fee (issue 20.1) is what made a paid
-//! per-tile `content.put` of each output cost more than the tile earns: outputs are not put on
-//! chain, and this test fails if a duty ever becomes paid.
+//! `update_capabilities` to match `--provider-max-tasks`) are paid, here all within one job. The
+//! fee per byte of the congestion-priced length fee is what made a paid per-tile `content.put`
+//! of each output cost more than the tile earns: outputs are not put on chain, and this test
+//! fails if a duty ever becomes paid.
 
 use frame_support::dispatch::{GetDispatchInfo, Pays, PostDispatchInfo};
 use gravity_executor::{Executor, Limits};

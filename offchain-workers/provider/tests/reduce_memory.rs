@@ -1,8 +1,8 @@
-//! Issue 21.3: a reducer's input was assembled in memory (every map partition read into a
-//! `Vec`, then copied again by the encoder), so one reducer over many large map outputs ran its
-//! provider out of memory. It is now written to a file a few MiB at a time and read in place.
-//! This test counts every heap byte the process allocates while the input of one reducer over
-//! 64 map outputs of 8 MiB (512 MiB of reduce input) is written, and reads it back.
+//! A reducer's input used to be assembled in memory (every map partition read into a `Vec`, then
+//! copied again by the encoder), so one reducer over many large map outputs ran its provider out
+//! of memory. It is now written to a file a few MiB at a time and read in place. This test
+//! counts every heap byte the process allocates while the input of one reducer over 64 map
+//! outputs of 8 MiB (512 MiB of reduce input) is written, and reads it back.
 
 use gravity_data_store::{testing::TestDir, ContentId, Store};
 use gravity_provider::reduce_input::write_reduce_input;

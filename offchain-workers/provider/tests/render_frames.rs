@@ -1,8 +1,8 @@
-//! Render jobs with `frames > 1` (issue 10, item 5): the market gives task `i` parameter `i`;
-//! the render program must draw tile `i % tiles` of frame `i / tiles`. Before, every task after
-//! the first frame was an out-of-range tile: a failure result, verified and paid, and a job
-//! "Completed" with no image. Here the provider's sandbox runs the real Wasm program for three
-//! frames of the demo scene and must give, byte for byte, the native render of each frame's view.
+//! Render jobs with `frames > 1`: the market gives task `i` parameter `i`; the render program
+//! must draw tile `i % tiles` of frame `i / tiles`. Before, every task after the first frame was
+//! an out-of-range tile: a failure result, verified and paid, and a job "Completed" with no
+//! image. Here the provider's sandbox runs the real Wasm program for three frames of the demo
+//! scene and must give, byte for byte, the native render of each frame's view.
 
 use gravity_executor::{Executor, Limits};
 use std::sync::Arc;
