@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Load test of the market against a real node (issue 10): one `gravity-node --dev` producing
-# blocks, and `tests/load/load.mjs` acting as many providers (one account each, no node each)
-# and a requester that keeps jobs of 1,024 tasks queued, plus one user transfer per block.
+# Load test of the market against a real node: one `gravity-node --dev` producing blocks, and
+# `tests/load/load.mjs` acting as many providers (one account each, no node each) and a
+# requester that keeps jobs of 1,024 tasks queued, plus one user transfer per block.
 #
 #   scripts/load-test.sh                      # 96 providers, 40 measured blocks
 #   PROVIDERS=128 BLOCKS=60 scripts/load-test.sh

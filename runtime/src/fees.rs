@@ -1,7 +1,7 @@
 //! Fees that rise with congestion.
 //!
-//! Block space is what an attacker buys to keep provider duties out of blocks (issue 20.1), so
-//! its price must grow when blocks are full, as production chains do it. Two parts:
+//! Block space is what an attacker buys to keep provider duties out of blocks, so its price
+//! must grow when blocks are full, as production chains do it. Two parts:
 //!
 //! - **[`CongestionFeeUpdate`]**, the fee multiplier's update after every block: the targeted
 //!   fee adjustment of `pallet_transaction_payment` (`next = previous · (1 + v·d + v²·d²/2)`,

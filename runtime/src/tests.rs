@@ -1,5 +1,5 @@
-//! Checks of the runtime's weight figures (issue 3): the generated weights, the runtime's block
-//! limits and database weights together; and of the randomness the market draws from.
+//! Checks of the runtime's weight figures: the generated weights, the runtime's block limits
+//! and database weights together; and of the randomness the market draws from.
 
 use crate::{configs::RuntimeBlockWeights, Runtime};
 use frame_support::{dispatch::DispatchClass, weights::Weight};
@@ -136,7 +136,8 @@ fn the_weights_allow_500_verified_tasks_a_block_with_room_for_users() {
 	assert!(txs <= room, "500 tasks need {txs} ps of transactions, {room} are left");
 }
 
-/// Issue 20.1: fees rise with congestion, by weight or by length, and fall back to the base.
+/// Against block filling: fees rise with congestion, by weight or by length, and fall back to
+/// the base.
 #[test]
 fn fees_rise_with_full_blocks_by_weight_or_by_length_and_fall_back_to_the_base() {
 	use crate::fees::{next_multiplier, normal_fullness, CongestionFeeUpdate, LengthFee, TRANSACTION_BYTE_FEE};

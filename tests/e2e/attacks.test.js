@@ -1,8 +1,8 @@
 // Attacks on honest providers through the chain's own levers, on real nodes (1 validator + 3
-// provider nodes): a program whose fuel is not time (issue 21.1), and blocks kept full through
-// commit windows (issue 20.1). Each test fails on the code before those fixes: the bomb job's
-// replicas ran into their commit deadline and were slashed as no-shows; the block filler
-// outranked every provider duty, which were then no-shows too.
+// provider nodes): a program whose fuel is not time, and blocks kept full through commit
+// windows. Each test fails on the code before those fixes: the bomb job's replicas ran into
+// their commit deadline and were slashed as no-shows; the block filler outranked every provider
+// duty, which were then no-shows too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

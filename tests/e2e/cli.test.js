@@ -219,7 +219,7 @@ test('audit: passes on the render job, fails for a tampered program, input and o
   const row = one.lines.find((l) => l.task === 5);
   const tileMs = one.last.ms - one.last.setupMs;
   console.log(`audit of one render tile: ${wall} ms whole process (${one.last.ms} ms inside, of which ${one.last.setupMs} ms connecting and starting the sandbox, ${tileMs} ms the tile's audit): download ${row.fetchMs} ms, sandbox re-run ${row.rerun.ms} ms`);
-  // The issue's number: a tile's audit ≤ 2 × the sandbox run + the download (the one-off setup
+  // The target: a tile's audit ≤ 2 × the sandbox run + the download (the one-off setup
   // of the process apart; 1 ms of timer granularity allowed).
   assert.ok(tileMs <= 2 * row.rerun.ms + row.fetchMs + 1, `audit of a tile ${tileMs} ms ≤ 2 × ${row.rerun.ms} + ${row.fetchMs} ms`);
 });

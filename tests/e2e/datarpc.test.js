@@ -1,7 +1,7 @@
-// The node's data RPC against strangers (issue 21.4), on a real `gravity-node --dev`: it is off
-// unless asked for and never on the chain RPC; it refuses web pages (any request with an Origin
-// header, HTTP or WebSocket); it takes no paths (only plain names in the data exchange
-// directory, links not followed, exports never overwrite); and it still does its job.
+// The node's data RPC against strangers, on a real `gravity-node --dev`: it is off unless asked
+// for and never on the chain RPC; it refuses web pages (any request with an Origin header, HTTP
+// or WebSocket); it takes no paths (only plain names in the data exchange directory, links not
+// followed, exports never overwrite); and it still does its job.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync, symlinkSync, mkdirSync } from 'node:fs';

@@ -372,7 +372,8 @@ mod tests {
 		let bytes = include_bytes!("../../../metadata/gravity.scale");
 		let same = subxt::Metadata::decode_from(bytes).expect("the checked-in metadata decodes");
 		assert!(check_runtime(&same, 107, "ws://node").is_ok());
-		// The same runtime less one storage item (the market's value held alone, as before issue 20.2).
+		// The same runtime less one storage item (the market's value held alone, as before solo value
+		// in flight was bounded).
 		let mut prefixed = RuntimeMetadataPrefixed::decode(&mut &bytes[..]).expect("RuntimeMetadataPrefixed");
 		let RuntimeMetadata::V16(md) = &mut prefixed.1 else { panic!("the clients use metadata v16") };
 		let market = md.pallets.iter_mut().find(|p| p.name == "Market").expect("a Market pallet");

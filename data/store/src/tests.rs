@@ -309,10 +309,10 @@ fn writeback_starts_every_16_mib_written() {
 
 #[test]
 fn a_wrong_length_for_real_content_opens_its_own_download_and_honest_slices_still_verify() {
-	// Attack (issue 21.4): a job names `(root, length − 1)` of real content. Keyed by hash
-	// alone, the provider opened that download, and the later download of the real id reused
-	// it at the wrong size: every honest seeder's slice failed to verify and the seeder was
-	// dropped as a liar.
+	// Attack: a job names `(root, length − 1)` of real content. Keyed by hash alone, the
+	// provider opened that download, and the later download of the real id reused it at the
+	// wrong size: every honest seeder's slice failed to verify and the seeder was dropped as a
+	// liar.
 	let dir = tmpdir("whole-id");
 	let seeder = Store::open(dir.join("seed"), u64::MAX).unwrap();
 	let bytes = data(2 * 1024 * 1024 + 77, 11);
@@ -346,8 +346,8 @@ fn a_wrong_length_for_real_content_opens_its_own_download_and_honest_slices_stil
 
 #[test]
 fn an_id_longer_than_the_chain_accepts_is_refused_before_anything_is_allocated() {
-	// Attack (issue 21.3): a download of a 2⁶⁰-byte id made a sparse file of that length and
-	// a set of 16.7 M pieces per 2⁴⁴ bytes.
+	// Attack: a download of a 2⁶⁰-byte id made a sparse file of that length and a set of 16.7 M
+	// pieces per 2⁴⁴ bytes.
 	let dir = tmpdir("too-long");
 	let node = Store::open(dir.join("node"), u64::MAX).unwrap();
 	let t = std::time::Instant::now();
@@ -365,8 +365,8 @@ fn an_id_longer_than_the_chain_accepts_is_refused_before_anything_is_allocated()
 
 #[test]
 fn a_store_with_a_1_mib_budget_never_holds_more_and_refuses_what_does_not_fit() {
-	// Issue 21.2: downloads were not counted and nothing was refused: a provider's disk filled
-	// until the chain database failed.
+	// Downloads used not to be counted and nothing was refused: a provider's disk filled until
+	// the chain database failed.
 	let dir = tmpdir("budget");
 	let mib = 1u64 << 20;
 	let store = Store::open(dir.join("s"), mib).unwrap();
@@ -424,7 +424,7 @@ fn the_disk_reserve_is_never_used() {
 
 #[test]
 fn the_index_is_appended_to_not_rewritten_and_survives_a_restart_and_a_torn_line() {
-	// Issue 21.2: every put rewrote the whole index.
+	// Every put used to rewrite the whole index.
 	let dir = tmpdir("journal");
 	let store = Store::open(dir.join("s"), u64::MAX).unwrap();
 	let snapshot = std::fs::metadata(dir.join("s/index.json")).unwrap().modified().unwrap();

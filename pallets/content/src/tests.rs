@@ -77,7 +77,7 @@ fn a_pinned_blob_cannot_be_removed_until_its_pin_lapses() {
 	});
 }
 
-/// Issue 20.5: a front-runner who puts the same bytes first used to become their only owner:
+/// A front-runner who puts the same bytes first used to become their only owner:
 /// the honest uploader's `put` failed (`AlreadyStored`) and the squatter could remove the blob
 /// whenever no job pinned it. Now the honest uploader holds it too, with its own deposit, and
 /// the bytes stay while anyone holds them.
