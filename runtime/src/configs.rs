@@ -244,15 +244,11 @@ parameter_types! {
 	pub const ReputationDecayKeep: Perbill = Perbill::from_percent(98);
 	/// Half a failure per decline past the free allowance.
 	pub const DeclineCost: Perbill = Perbill::from_percent(50);
-	/// Dissent or a missed deadline costs 10 % of the bond.
-	pub const MarketSlashFraction: Perbill = Perbill::from_percent(10);
 	/// Providers with a score of 0.9 or more may run tasks alone …
 	pub const MarketTrustedReputation: Perbill = Perbill::from_percent(90);
-	/// … except for 10 % of them, replicated as spot checks.
-	pub const MarketSpotCheckRate: Perbill = Perbill::from_percent(10);
-	/// 5 % of every payment to a provider goes to the treasury (what farming reputation with
-	/// one's own jobs costs).
-	pub const MarketProtocolFee: Perbill = Perbill::from_percent(5);
+	/// The market configuration this runtime's chains start with (and a chain upgraded from
+	/// a runtime without one gets, `migrations::v2`); root changes it with `market.configure`.
+	pub MarketGenesisConfiguration: pallet_gravity_market::ConfigRecordOf<Runtime> = market_configuration();
 	/// `on_initialize` of the market uses at most 40 % of a block (deadlines and assignments of
 	/// ≥ 500 tasks a block; the other 60 % hold their commits, reveals and deliveries and the
 	/// users' transactions).
@@ -298,10 +294,6 @@ impl pallet_gravity_market::Config for Runtime {
 	type MaxReducers = ConstU32<64>;
 	type MaxReplicas = ConstU32<8>;
 	type MaxTasksPerProvider = ConstU32<64>;
-	/// One minute to fetch, run and commit.
-	type CommitWindow = ConstU32<{ 1 * MINUTES }>;
-	/// Half a minute to reveal.
-	type RevealWindow = ConstU32<5>;
 	/// 7 days of 6-second blocks: the longest a job (and the retention of its data) may run.
 	type MaxJobDuration = ConstU32<{ 7 * 24 * 600 }>;
 	/// 40 % of the block for `on_initialize`; the rest stays for transactions.
@@ -320,33 +312,28 @@ impl pallet_gravity_market::Config for Runtime {
 	/// cannot track (65,536 pieces of 1 MiB).
 	type MaxContentLength = ConstU64<{ 64 << 30 }>;
 	type MaxRequiredReputation = MarketMaxRequiredReputation;
-	/// A task fails after 4 fruitless placement tries (≤ one pass over the queue for a task
-	/// with 4 or more replicas queued).
-	type MaxDeferrals = ConstU8<4>;
-	/// 30 minutes: no queued replica waits longer for a provider.
-	type MaxPlacementWait = ConstU32<{ 30 * MINUTES }>;
-	/// 0.01 GRAV per queued replica, returned when the job ends: the whole 65,536-entry queue
-	/// locks 655 GRAV of whoever fills it.
-	type QueueDeposit = ConstU128<{ 10 * MILLI_UNIT }>;
-	/// Half a minute for one agreeing replica to store the output and name it.
-	type DeliveryWindow = ConstU32<5>;
-	/// `fuel × price`; 5 % to the treasury; one full reputation success per 0.1 GRAV of work
-	/// paid by someone else.
+	/// `fuel × price`; the configured protocol fee to the treasury; one full reputation
+	/// success per 0.1 GRAV of work paid by someone else.
 	type Payout = pallet_gravity_market::policy::FeeAndValueCredit<
-		MarketProtocolFee,
+		pallet_gravity_market::ConfiguredProtocolFee<Runtime>,
 		ConstU128<{ 100 * MILLI_UNIT }>,
 		GravityTreasury,
 	>;
-	/// 10 % of the bond for a dissent or a no-show, to the treasury.
-	type Penalty = pallet_gravity_market::policy::SlashTo<MarketSlashFraction, GravityTreasury>;
+	/// The configured share of the bond for a dissent or a no-show, to the treasury.
+	type Penalty = pallet_gravity_market::policy::SlashTo<
+		pallet_gravity_market::ConfiguredSlashFraction<Runtime>,
+		GravityTreasury,
+	>;
 	/// Alone from 90 % reputation and 20 units of work paid by others, for tasks worth at most
-	/// 10 % of the stake at risk; 10 % of those spot-checked.
+	/// the configured spot-check rate of the stake at risk; that share of them spot-checked.
 	type Trust = pallet_gravity_market::policy::SpotCheckedTrust<
 		MarketTrustedReputation,
 		ConstU32<20>,
-		MarketSpotCheckRate,
+		pallet_gravity_market::ConfiguredSpotCheckRate<Runtime>,
 	>;
 	type Candidates = ();
+	/// Root (sudo today, governance later) sets the market configuration.
+	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type WeightInfo = pallet_gravity_market::weights::SubstrateWeight<Runtime>;
 }
 
@@ -359,4 +346,25 @@ impl pallet_gravity_content::Config for Runtime {
 	type DepositBase = ConstU128<{ 10 * MILLI_UNIT }>;
 	type DepositPerByte = ConstU128<{ MICRO_UNIT / 10 }>;
 	type WeightInfo = pallet_gravity_content::weights::SubstrateWeight<Runtime>;
+}
+
+/// The market configuration of this runtime's genesis presets: a one-minute commit window,
+/// half a minute to reveal and half a minute to deliver; no queued replica waits more than 30
+/// minutes for a provider, and a task fails after 4 fruitless placement tries (≤ one pass over
+/// the queue for a task with 4 or more replicas queued); 0.01 GRAV of queue deposit per queued
+/// replica, returned when the job ends (the whole 65,536-entry queue locks 655 GRAV of whoever
+/// fills it); 5 % of every payment to the treasury (what farming reputation with one's own jobs
+/// costs); 10 % of trusted solo runs spot-checked; 10 % of the bond for a dissent or a no-show;
+/// jobs up to the hard bound `MAX_FUEL_CAP` of fuel per task (sized for the one-minute window).
+pub fn market_configuration() -> pallet_gravity_market::ConfigRecordOf<Runtime> {
+	pallet_gravity_market::ConfigRecord {
+		windows: pallet_gravity_market::Windows { commit: MINUTES, reveal: 5, delivery: 5 },
+		max_placement_wait: 30 * MINUTES,
+		max_deferrals: 4,
+		queue_deposit: 10 * MILLI_UNIT,
+		protocol_fee: Perbill::from_percent(5),
+		spot_check_rate: Perbill::from_percent(10),
+		slash_fraction: Perbill::from_percent(10),
+		max_fuel_cap: MAX_FUEL_CAP,
+	}
 }

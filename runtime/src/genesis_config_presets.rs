@@ -78,6 +78,7 @@ fn testnet_genesis(
 				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		market: pallet_gravity_market::GenesisConfig { configuration: crate::configs::market_configuration() },
 	})
 }
 
@@ -127,6 +128,7 @@ pub fn testnet_template_genesis() -> Value {
 			validators: Vec::new(),
 			session_length,
 		},
+		market: pallet_gravity_market::GenesisConfig { configuration: crate::configs::market_configuration() },
 	})
 }
 

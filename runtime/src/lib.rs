@@ -80,7 +80,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("gravity"),
 	impl_name: alloc::borrow::Cow::Borrowed("gravity"),
 	authoring_version: 1,
-	spec_version: 107,
+	spec_version: 108,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -96,7 +96,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("gravity"),
 	impl_name: alloc::borrow::Cow::Borrowed("gravity"),
 	authoring_version: 1,
-	spec_version: 108,
+	spec_version: 109,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -192,6 +192,9 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 type Migrations = (
 	// spec 107: `market.ProviderTasks` holds the provider's work log and lifetime totals.
 	pallet_gravity_market::migrations::v1::MigrateToV1<Runtime>,
+	// spec 108: the market's governed configuration (`market.Configuration`), from the values
+	// that were constants before.
+	pallet_gravity_market::migrations::v2::MigrateToV2<Runtime, configs::MarketGenesisConfiguration>,
 );
 
 /// Executive: handles dispatch to the various pallets.

@@ -49,12 +49,14 @@ test('the market logic files call each other without cycles', () => {
       }
     }
   }
-  // The leaves call no other logic file; the lifecycle calls only leaves.
+  // The configuration is the floor (it calls no other logic file); the leaves call only the
+  // configuration; the lifecycle calls only leaves and the configuration.
+  assert.deepEqual([...edges.get('config_impls').keys()], [], 'config_impls is the floor');
   for (const leaf of ['queue_impls', 'escrow_impls', 'utility_impls']) {
-    assert.deepEqual([...edges.get(leaf).keys()], [], `${leaf} is a leaf`);
+    assert.deepEqual([...edges.get(leaf).keys()].filter((to) => to !== 'config_impls'), [], `${leaf} is a leaf`);
   }
   for (const to of edges.get('lifecycle_impls').keys()) {
-    assert.ok(['queue_impls', 'escrow_impls', 'utility_impls'].includes(to), `the lifecycle calls ${to}`);
+    assert.ok(['queue_impls', 'escrow_impls', 'utility_impls', 'config_impls'].includes(to), `the lifecycle calls ${to}`);
   }
 });
 

@@ -24,7 +24,7 @@ const keyring = () => new Keyring({ type: 'sr25519', ss58Format: 7007 });
 /**
  * `(module (memory (export "memory") 1) (func (export "run") (result i32) (loop (br 0)) (i32.const 0)))`:
  * a plain spin, within every structural limit, that burns fuel at the slowest rate wasmtime has
- * (about 59 s for the chain's MaxFuelCap on this machine).
+ * (about 59 s for the chain's largest fuel cap, `max_fuel_cap`, on this machine).
  */
 const SPIN = Buffer.from(
   '0061736d01000000' + // magic, version
@@ -97,7 +97,7 @@ test('each provider node declares on chain the number of tasks it runs (genesis 
 });
 
 test('a job of spinning tasks at MaxFuelCap: every replica is aborted by its time limit and declined or released, nobody is slashed, and the providers go on serving an honest job', { timeout: 600_000 }, async () => {
-  const maxFuel = api.consts.market.maxFuelCap.toBigInt();
+  const maxFuel = (await api.query.market.configuration()).maxFuelCap.toBigInt();
   const programId = await putContent(api, alice, SPIN);
   const from = (await api.rpc.chain.getHeader()).number.toNumber() + 1;
   // 3 tasks of two replicas each: six spinning replicas, two per provider node (each runs 2 at
@@ -291,7 +291,7 @@ async function sybilPair(junk, fuel) {
 // Opt-in (GRAVITY_E2E_SYBIL=1): it passed alone on a quiet machine (2 min), but in the full CI
 // run its first job stalled for 420 s: on this network of 3 two-slot nodes, disputed tasks keep
 // their round-0 honest replicas open (holding node slots) while their fresh rounds wait for a free
-// node, so a few disputes at once can hold every slot until `MaxPlacementWait` (30 min) fails them.
+// node, so a few disputes at once can hold every slot until `max_placement_wait` (30 min) fails them.
 // Nobody loses money then, but the job does not finish; see the market README, *Disputes*.
 test('a Sybil pair that outvotes an honest provider 2–1 loses the dispute: the honest output is verified, the honest provider paid and never slashed, the pair slashed and never paid', { timeout: 900_000, skip: process.env.GRAVITY_E2E_SYBIL !== '1' && 'opt-in: GRAVITY_E2E_SYBIL=1 (stalls under load, see the comment above)' }, async () => {
   const junk = contentId(Buffer.from('a made-up output nobody can fetch'));

@@ -69,6 +69,11 @@ test('bad input: one clear line, a non-zero exit, nothing signed', { timeout: 30
   // The genesis `info` reports is the chain's (what --genesis / GRAVITY_GENESIS pins).
   const info = (await ok(['info'])).last;
   assert.equal(info.genesis, (await api.rpc.chain.getBlockHash(0)).toHex());
+  // It shows the market's governed configuration as the chain holds it.
+  const config = (await api.query.market.configuration()).toJSON();
+  assert.deepEqual(
+    [info.market.commitWindow, info.market.revealWindow, info.market.deliveryWindow, info.market.maxPlacementWait, info.market.maxDeferrals, BigInt(info.market.queueDeposit), info.market.protocolFeePercent * 1e7, BigInt(info.market.maxFuelCap)],
+    [config.windows.commit, config.windows.reveal, config.windows.delivery, config.maxPlacementWait, config.maxDeferrals, BigInt(config.queueDeposit), config.protocolFee, BigInt(config.maxFuelCap)]);
 });
 
 test('data put and get round trip through the node content store', { timeout: 120_000 }, async () => {

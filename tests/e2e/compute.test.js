@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { useNetwork, TASKS_BIN } from './lib/network.js';
-import { putContent, putData, submitJob, waitJob, tasks, taskOutput, getContentViaApi, contentId, assemble, eventsBetween, resultDigest } from '../../clients/js/gravity.mjs';
+import { send, putContent, putData, submitJob, waitJob, tasks, taskOutput, getContentViaApi, contentId, assemble, eventsBetween, resultDigest } from '../../clients/js/gravity.mjs';
 import { compactToU8a, u8aConcat } from '@polkadot/util';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -206,10 +206,9 @@ test('every runtime API read through api.call (MarketApi, ProvidersApi, ContentA
     assert.ok((await a.call.marketApi.task(job, n)).isNone, 'a task past the end is None');
     assert.ok((await a.call.marketApi.job(4_000_000_000)).isNone, 'an unknown job is None');
     assert.deepEqual(json(await a.call.marketApi.outputs(job)), results.map(json), 'MarketApi.outputs = the tasks\' results');
-    // The intervals provider nodes pace themselves by come from the chain.
-    assert.deepEqual(json(await a.call.marketApi.windows()),
-      { commit: api.consts.market.commitWindow.toNumber(), reveal: api.consts.market.revealWindow.toNumber(), delivery: api.consts.market.deliveryWindow.toNumber() },
-      'MarketApi.windows = the market constants');
+    // The intervals provider nodes pace themselves by come from the chain's configuration.
+    assert.deepEqual(json(await a.call.marketApi.windows()), json((await a.query.market.configuration()).windows),
+      'MarketApi.windows = the configured windows');
     assert.equal((await a.call.providersApi.heartbeatTimeout()).toNumber(), api.consts.providers.heartbeatTimeout.toNumber(), 'ProvidersApi.heartbeatTimeout');
     const now = (await a.query.system.number()).toNumber();
     const decay = api.consts.providers.decayPeriod.toNumber();
@@ -291,10 +290,10 @@ test('an input nobody holds: providers give up at the decline point and decline 
   }
   // Nobody could run the task (no replica committed): the declines do not count against the
   // providers, and the requester forfeits the task's share of its queue deposit (initial
-  // replicas × QueueDeposit) to the treasury, not to the decliners (who could farm it).
+  // replicas × queue_deposit) to the treasury, not to the decliners (who could farm it).
   const forfeited = events.filter(({ event }) => event.section === 'market' && event.method === 'DepositForfeited' && event.data.job.toNumber() === job)
     .reduce((sum, { event }) => sum + event.data.amount.toBigInt(), 0n);
-  assert.equal(forfeited, 2n * api.consts.market.queueDeposit.toBigInt(), 'the requester forfeits the task\'s queue deposit');
+  assert.equal(forfeited, 2n * (await api.query.market.configuration()).queueDeposit.toBigInt(), 'the requester forfeits the task\'s queue deposit');
   assert.ok(!events.some(({ event }) => event.section === 'market' && event.method === 'DeclineCounted'), 'no decline was counted against a provider');
   for (const [who, bal] of before) {
     const d = (await total(who, done.blockHash)) - bal;
@@ -357,4 +356,48 @@ test('a provider that crashes after committing resumes on restart: reveals what 
     assert.ok(xt.signer.toString() !== eve || xt.method.section !== 'market' || xt.method.method === 'deliver', `a market call of Eve failed at #${block}: ${what}`);
   }
   for (const t of ts) assert.equal(t.phase.type, 'Verified');
+});
+
+test('governance: root reconfigures the market (windows, fee); providers follow the new windows, payments the new fee; others and out-of-bounds records are refused', { timeout: 300_000 }, async () => {
+  const before = await api.query.market.configuration();
+  const json = (v) => JSON.parse(JSON.stringify(v.toJSON()));
+  const sudid = (events) => events.find(({ event }) => event.section === 'sudo' && event.method === 'Sudid').event.data.sudoResult;
+  // Not root: refused, nothing changes.
+  await assert.rejects(send(api, api.tx.market.configure(before), alice), /BadOrigin/);
+  // Root with a commit window below its minimum: the named error, nothing changes.
+  const tooShort = { ...json(before), windows: { ...json(before).windows, commit: 3 } };
+  const refused = await send(api, api.tx.sudo.sudo(api.tx.market.configure(tooShort)), alice);
+  const err = sudid(refused.events).asErr;
+  assert.equal(api.registry.findMetaError(err.asModule).name, 'WindowTooShort');
+  assert.deepEqual(json(await api.query.market.configuration()), json(before));
+  // Root with a longer commit window and a 10 % fee.
+  const next = { ...json(before), windows: { ...json(before).windows, commit: json(before).windows.commit + 4 }, protocolFee: 100_000_000 };
+  const set = await send(api, api.tx.sudo.sudo(api.tx.market.configure(next)), alice);
+  assert.ok(sudid(set.events).isOk);
+  assert.ok(set.events.some(({ event }) => event.section === 'market' && event.method === 'ConfigurationSet'), 'ConfigurationSet announced');
+  assert.equal((await api.call.marketApi.windows()).commit.toNumber(), next.windows.commit, 'the runtime API reads the new window');
+  try {
+    const scene = readFileSync(path.join(root, 'tasks/render/scenes/demo.scene'), 'utf8')
+      .replace(/^size .*$/m, 'size 96 48').replace(/^tile .*$/m, 'tile 48');
+    const programId = await putContent(api, alice, readFileSync(path.join(work, 'render.wasm')));
+    const sceneId = await putData(data, Buffer.from(scene));
+    const { job } = await submitJob(api, alice, {
+      program: programId, kind: { Render: { width: 96, height: 48, tile: 48, frames: 1 } },
+      inputs: [sceneId], replication: { initial: 2, max: 4, quorum: 2, adaptive: false },
+      pricePerFuel: PRICE, fuelCap: 2_000_000_000,
+    });
+    const done = await waitJob(api, job, (p) => console.log(`reconfigured job ${job}: #${p.block} ${p.status} verified ${p.verified}`), 240_000);
+    assert.equal(done.status, 'Completed');
+    for (const t of await tasks(api, job, 2)) {
+      for (const r of t.replicas.filter((x) => x.outcome.isSome && x.outcome.unwrap().type === 'Agreed')) {
+        assert.equal(r.commitDeadline.toNumber() - r.assignedAt.toNumber(), next.windows.commit, 'the commit deadline uses the new window');
+        const value = t.result.unwrap()[1].toBigInt() * PRICE;
+        assert.equal(r.paid.toBigInt(), value - (value * 10n) / 100n, 'the provider is paid less the new 10 % fee');
+      }
+    }
+  } finally {
+    // Put the configuration back for the tests that follow.
+    const back = await send(api, api.tx.sudo.sudo(api.tx.market.configure(before)), alice);
+    assert.ok(sudid(back.events).isOk);
+  }
 });

@@ -172,6 +172,12 @@ test('network, blocks, providers, accounts, content and search; new blocks withi
   }
   console.log(`explorer: new blocks shown ${lags.join(', ')} ms after the node announced them`);
   assert.ok(Math.max(...lags) <= 1000, `new blocks within 1 s (${lags})`);
+  // The market rules in force are the chain's configuration.
+  const config = await api.query.market.configuration();
+  const cell = async (key) => (await page.textContent(`#market-config tr[data-key="${key}"] td`)).trim();
+  assert.equal(await cell('commit window'), `${config.windows.commit.toNumber()} blocks`);
+  assert.equal(await cell('protocol fee'), `${config.protocolFee.toNumber() / 1e7} %`);
+  assert.equal(await cell('largest fuel cap'), config.maxFuelCap.toString());
   const j = (await api.query.market.jobs(job)).unwrap();
   const created = j.createdAt.toNumber();
   await visit(page, `/block/${created}`);

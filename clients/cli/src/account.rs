@@ -99,14 +99,39 @@ pub async fn info(g: &Global, out: Out) -> Result<()> {
 	let peer = chain.local_peer_id().await?;
 	// A job's `source` as polkadot.js apps takes it (bytes, not base58).
 	let source = bs58::decode(&peer).into_vec().map(|b| crate::data::hex(&b)).unwrap_or_default();
+	let c = best
+		.storage()
+		.fetch(gravity::storage().market().configuration(), ())
+		.await
+		.context(|| "market.configuration".into())?
+		.decode()
+		.context(|| "market.configuration".into())?;
+	let pct = |p: &rt::sp_arithmetic::per_things::Perbill| p.0 as f64 / 10_000_000.0;
+	let market = json!({
+		"commitWindow": c.windows.commit, "revealWindow": c.windows.reveal, "deliveryWindow": c.windows.delivery,
+		"maxPlacementWait": c.max_placement_wait, "maxDeferrals": c.max_deferrals,
+		"queueDeposit": c.queue_deposit.to_string(), "protocolFeePercent": pct(&c.protocol_fee),
+		"spotCheckRatePercent": pct(&c.spot_check_rate), "slashFractionPercent": pct(&c.slash_fraction),
+		"maxFuelCap": c.max_fuel_cap,
+	});
 	out.result(
-		json!({ "chain": name, "genesis": format!("{genesis:?}"), "specVersion": best.spec_version(), "best": best.block_number(), "finalized": finalized, "url": chain.url, "peerId": peer, "sourceBytes": source }),
+		json!({ "chain": name, "genesis": format!("{genesis:?}"), "specVersion": best.spec_version(), "best": best.block_number(), "finalized": finalized, "url": chain.url, "peerId": peer, "sourceBytes": source, "market": market }),
 		|| {
 			format!(
-				"{name} at {}\n  genesis {genesis:?}\n  runtime spec {}\n  best #{}, finalized #{finalized}\n  peer id {peer}\n  as a job's source (polkadot.js apps, market.submitJob): {source}",
+				"{name} at {}\n  genesis {genesis:?}\n  runtime spec {}\n  best #{}, finalized #{finalized}\n  peer id {peer}\n  as a job's source (polkadot.js apps, market.submitJob): {source}\n  market (market.configuration): windows commit {} / reveal {} / deliver {} blocks; a queued replica waits at most {} blocks ({} fruitless tries); queue deposit {} per replica; protocol fee {}%, spot checks {}%, slash {}% of the bond; fuel cap at most {}",
 				chain.url,
 				best.spec_version(),
-				best.block_number()
+				best.block_number(),
+				c.windows.commit,
+				c.windows.reveal,
+				c.windows.delivery,
+				c.max_placement_wait,
+				c.max_deferrals,
+				grav(c.queue_deposit),
+				pct(&c.protocol_fee),
+				pct(&c.spot_check_rate),
+				pct(&c.slash_fraction),
+				c.max_fuel_cap,
 			)
 		},
 	);

@@ -403,7 +403,7 @@ async fn quote(at: &AtBlock, spec: &mt::JobSpec<u128, u32>, programs_pending: bo
 		Err(e) => {
 			let why = crate::chain::explain_api_error(at, &e);
 			if programs_pending && why.starts_with("Market::ContentMissing") {
-				return Ok(estimate(at, spec)?)
+				return Ok(estimate(at, spec).await?)
 			}
 			fail!("the chain would refuse this job: {why}")
 		},
@@ -411,12 +411,18 @@ async fn quote(at: &AtBlock, spec: &mt::JobSpec<u128, u32>, programs_pending: bo
 }
 
 /// The chain's escrow formula (`plan_job`): tasks × (max + a dispute's fresh replicas) × fuel cap
-/// × price, and `QueueDeposit` × tasks × initial.
-fn estimate(at: &AtBlock, spec: &mt::JobSpec<u128, u32>) -> Result<(u128, u128)> {
+/// × price, and the configured queue deposit × tasks × initial.
+async fn estimate(at: &AtBlock, spec: &mt::JobSpec<u128, u32>) -> Result<(u128, u128)> {
 	let max_replicas: u32 =
 		at.constants().entry(gravity::constants().market().max_replicas()).context(|| "market.MaxReplicas".into())?;
-	let queue_deposit: u128 =
-		at.constants().entry(gravity::constants().market().queue_deposit()).context(|| "market.QueueDeposit".into())?;
+	let queue_deposit: u128 = at
+		.storage()
+		.fetch(gravity::storage().market().configuration(), ())
+		.await
+		.context(|| "market.configuration".into())?
+		.decode()
+		.context(|| "market.configuration".into())?
+		.queue_deposit;
 	let tasks: u128 = match &spec.kind {
 		mt::JobKind::Batch => spec.inputs.len() as u128,
 		mt::JobKind::MapReduce { reducers, .. } => spec.inputs.len() as u128 + *reducers as u128,

@@ -36,7 +36,7 @@ pub(crate) struct RunPlan {
 	pub program: Option<Vec<u8>>,
 	pub input: InputPlan,
 	pub fuel_cap: u64,
-	/// Last block the job may need its data (`Pallet::retention`).
+	/// Last block the job may need its data (`Windows::retention` with the chain's windows).
 	pub retention: BlockNumber,
 }
 
@@ -180,6 +180,8 @@ where
 		program,
 		input,
 		fuel_cap: job.fuel_cap,
-		retention: pallet_gravity_market::Pallet::<Runtime>::retention(job.deadline),
+		// The windows as the chain runs them (a runtime API call: the configuration is storage,
+		// not a constant this node could compute with).
+		retention: api.windows(at).ok()?.retention(job.deadline),
 	})
 }

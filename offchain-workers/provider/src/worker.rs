@@ -92,11 +92,7 @@ impl Intervals {
 	fn compiled() -> Self {
 		use sp_core::Get;
 		Intervals {
-			windows: pallet_gravity_market::Windows {
-				commit: <Runtime as pallet_gravity_market::Config>::CommitWindow::get(),
-				reveal: <Runtime as pallet_gravity_market::Config>::RevealWindow::get(),
-				delivery: <Runtime as pallet_gravity_market::Config>::DeliveryWindow::get(),
-			},
+			windows: gravity_runtime::configs::market_configuration().windows,
 			heartbeat_timeout: <Runtime as pallet_gravity_providers::Config>::HeartbeatTimeout::get(),
 		}
 	}

@@ -169,9 +169,9 @@ impl<T: Config> Pallet<T> {
 		draw::draw::<_, _, T::Candidates>(&seed, &classes, T::AssignmentTries::get(), |c, slot| T::Providers::pick(c, slot), seen)
 	}
 
-	/// Nobody could take the replica now. A deferral counts toward `MaxDeferrals` unless a
+	/// Nobody could take the replica now. A deferral counts toward `max_deferrals` unless a
 	/// matching provider was only busy (or the task is in a dispute, whose fresh providers were
-	/// counted when it was drawn); too many deferrals, or `MaxPlacementWait` blocks waited since
+	/// counted when it was drawn); too many deferrals, or `max_placement_wait` blocks waited since
 	/// `since`, fail the task (its escrow share refunded, its open replicas released) rather
 	/// than let it hold queue space, or a committed sibling, for good.
 	fn defer_or_fail(
@@ -187,8 +187,9 @@ impl<T: Config> Pallet<T> {
 			task.deferrals = task.deferrals.saturating_add(1);
 		}
 		Self::deposit_event(Event::AssignmentDeferred { job: job_id, task: task_idx });
-		let waited_out = now.saturating_sub(since) >= T::MaxPlacementWait::get();
-		if task.deferrals >= T::MaxDeferrals::get() || waited_out {
+		let config = Self::config();
+		let waited_out = now.saturating_sub(since) >= config.max_placement_wait;
+		if task.deferrals >= config.max_deferrals || waited_out {
 			Self::fail_task(&mut job, job_id, task_idx, &mut task, now, FailReason::Unplaceable);
 			// An ending job whose last open replica this released ends now.
 			Self::maybe_end(job_id, &mut job);
@@ -230,7 +231,7 @@ impl<T: Config> Pallet<T> {
 			task.check_pending = true;
 			SoloValue::<T>::mutate(&provider, |v| *v = v.saturating_add(Self::task_value(&job)));
 		}
-		let commit_deadline = Self::push_deadline(now.saturating_add(T::CommitWindow::get()), job_id, task_idx);
+		let commit_deadline = Self::push_deadline(now.saturating_add(Self::config().windows.commit), job_id, task_idx);
 		let replica = ReplicaOf::<T> {
 			provider: provider.clone(),
 			round: task.round,

@@ -134,7 +134,7 @@ fn assign<T: Config>(job: JobId, task: TaskIndex, ps: &[T::AccountId]) {
 	for p in ps {
 		ProviderTasks::<T>::mutate(p, |w| w.open.try_push((job, task)).unwrap());
 		let deadline =
-			Pallet::<T>::push_deadline(now.saturating_add(T::CommitWindow::get()), job, task);
+			Pallet::<T>::push_deadline(now.saturating_add(Configuration::<T>::get().windows.commit), job, task);
 		t.replicas
 			.try_push(Replica {
 				provider: p.clone(),
@@ -564,10 +564,23 @@ mod benchmarks {
 					Pallet::<T>::held(c),
 				));
 			}
-			let d = DeadlineAt::<T>::contains_key(now.saturating_add(T::CommitWindow::get()), (job, 0));
+			let d = DeadlineAt::<T>::contains_key(now.saturating_add(Configuration::<T>::get().windows.commit), (job, 0));
 			found = core::hint::black_box((j.is_some(), t.is_some(), sizes, seed, chosen, load, d));
 		}
 		assert!(found.0 && found.1 && found.4.is_some());
+	}
+
+	/// Setting the governed configuration (one bounds check, one write, one event).
+	#[benchmark]
+	fn configure() -> Result<(), BenchmarkError> {
+		let origin = <T::AdminOrigin as frame_support::traits::EnsureOrigin<T::RuntimeOrigin>>::try_successful_origin()
+			.map_err(|_| BenchmarkError::Weightless)?;
+		let mut c = Configuration::<T>::get();
+		c.windows.reveal = c.windows.reveal.saturating_add(1u32.into());
+		#[extrinsic_call]
+		configure(origin as T::RuntimeOrigin, c);
+		assert_eq!(Configuration::<T>::get(), c);
+		Ok(())
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(0), crate::mock::Test);

@@ -12,7 +12,7 @@
 //!   eligible provider already took part, the whole eligible set has voted: the round's
 //!   majority stands, as without a dispute (no vote could do better). The fresh replicas'
 //!   placement does not count deferrals (the providers exist; they may be busy): it waits up to
-//!   `MaxPlacementWait`, then the task fails `Unplaceable` (nobody paid or penalized).
+//!   `max_placement_wait`, then the task fails `Unplaceable` (nobody paid or penalized).
 //! - **Who pays.** The requester's escrow holds the fresh round in reserve for every task
 //!   (`submit_job`) and pays its replicas like any other. Each loser is slashed the larger of
 //!   the penalty share of its bond and its share of what the fresh round was paid (its whole

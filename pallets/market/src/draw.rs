@@ -46,7 +46,7 @@ pub(crate) struct Drawn<A> {
 	/// The provider chosen, if any.
 	pub chosen: Option<A>,
 	/// A matching provider was seen busy (a deferral then does not count toward
-	/// `MaxDeferrals`).
+	/// `max_deferrals`).
 	pub busy: bool,
 }
 

@@ -42,7 +42,11 @@ impl<T: Config> Pallet<T> {
 				});
 			}
 		} else if task.phase == TaskPhase::Failed {
-			let share = T::QueueDeposit::get().saturating_mul(BalanceOf::<T>::from(job.replication.initial as u32));
+			// One task's share of the deposit held at submission (`initial` replicas of each of
+			// the `map_tasks` first-stage tasks at the rate then in force): a later `configure`
+			// changes what new jobs hold, never what this one owes.
+			let held_at_submission = job.escrow.queue_deposit.saturating_add(job.escrow.forfeited);
+			let share = held_at_submission / BalanceOf::<T>::from(job.map_tasks.max(1));
 			let amount = share.min(job.escrow.queue_deposit);
 			if amount.is_zero() {
 				return

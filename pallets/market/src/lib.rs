@@ -4,6 +4,8 @@
 extern crate alloc;
 
 mod assign_impls;
+mod config_impls;
+pub use config_impls::{ConfiguredProtocolFee, ConfiguredSlashFraction, ConfiguredSpotCheckRate};
 pub mod policy;
 mod dispatchable_impls;
 mod draw;
@@ -56,7 +58,7 @@ pub mod pallet {
 	use gravity_primitives::{
 		ContentId, ContentStore, JobId, Outcome, ProviderRegistry, TaskIndex,
 	};
-	use sp_runtime::{traits::SaturatedConversion, Perbill};
+	use sp_runtime::Perbill;
 
 	pub type BalanceOf<T> =
 		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
@@ -75,11 +77,12 @@ pub mod pallet {
 		crate::types::Replica<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 	pub type ProviderWorkOf<T> =
 		crate::types::ProviderWork<BalanceOf<T>, BlockNumberFor<T>, <T as Config>::MaxTasksPerProvider>;
+	pub type ConfigRecordOf<T> = crate::types::ConfigRecord<BlockNumberFor<T>, BalanceOf<T>>;
 	pub type WorkEntryOf<T> = crate::types::WorkEntry<BalanceOf<T>, BlockNumberFor<T>>;
 
 	/// The in-code storage version: 1 since `ProviderTasks` holds a [`ProviderWork`] record
 	/// (see [`crate::migrations`]).
-	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -114,12 +117,6 @@ pub mod pallet {
 		/// Most tasks one provider holds at once (bound of `ProviderTasks`).
 		#[pallet::constant]
 		type MaxTasksPerProvider: Get<u32>;
-		/// Blocks a replica has from assignment to commit.
-		#[pallet::constant]
-		type CommitWindow: Get<BlockNumberFor<Self>>;
-		/// Blocks replicas have to reveal once the reveal phase opens.
-		#[pallet::constant]
-		type RevealWindow: Get<BlockNumberFor<Self>>;
 		/// Most blocks from submission to a job's deadline. The deadline is also how long
 		/// providers keep the job's inputs and outputs (`retention`), so this bounds what one job
 		/// can make providers store, and for how long.
@@ -147,35 +144,16 @@ pub mod pallet {
 		/// Longest assignment queue.
 		#[pallet::constant]
 		type MaxQueueLen: Get<u32>;
-		/// Largest fuel cap a job may set: what the slowest accepted device runs well inside one
-		/// `CommitWindow`, so that no provider is a no-show for a job it could not finish.
+		/// Hard bound of the largest fuel cap a job may set (the configuration's `max_fuel_cap`,
+		/// which must not exceed it): what the slowest accepted device runs well inside the
+		/// runtime's commit window, so that no provider is a no-show for a job it could not
+		/// finish.
 		#[pallet::constant]
 		type MaxFuelCap: Get<u64>;
 		/// Highest `min_reputation` a job may require (the Beta score of any provider stays
 		/// below 100 %: a higher requirement would make a job nobody can serve).
 		#[pallet::constant]
 		type MaxRequiredReputation: Get<Perbill>;
-		/// Times a queued replica may find no provider that matches and is online before its
-		/// task fails (and its share of escrow is refunded). Deferrals because matching providers
-		/// are all busy (at their declared concurrency) do not count: that is load, not an
-		/// unservable job.
-		#[pallet::constant]
-		type MaxDeferrals: Get<u8>;
-		/// The longest a queued replica waits for a provider, busy ones included: an entry
-		/// still unplaced this many blocks after it was queued fails its task (`Unplaceable`,
-		/// its escrow share refunded). Every queue entry, and so every task, ends within a
-		/// bound whatever the providers do: a cartel that keeps its class busy cannot hold the
-		/// queue, or an honest provider's committed sibling, hostage.
-		#[pallet::constant]
-		type MaxPlacementWait: Get<BlockNumberFor<Self>>;
-		/// Deposit per replica a job queues at submission, held from the requester until the
-		/// job ends and then returned: queue space costs capital in proportion to its use.
-		#[pallet::constant]
-		type QueueDeposit: Get<BalanceOf<Self>>;
-		/// Blocks the agreeing replicas of a round have to store the output and name it
-		/// (`deliver`) before they are no-shows and the task fails (refunded).
-		#[pallet::constant]
-		type DeliveryWindow: Get<BlockNumberFor<Self>>;
 		/// Pricing and payout: the value of work, the protocol fee and its beneficiary, the
 		/// reputation credit of paid work (`policy::FeeAndValueCredit` by default).
 		type Payout: policy::Payout<Self::AccountId, BalanceOf<Self>>;
@@ -191,6 +169,9 @@ pub mod pallet {
 		/// Most actions in one `batch` call.
 		#[pallet::constant]
 		type MaxBatchActions: Get<u32>;
+		/// Who may change the governed configuration (`configure`): root (sudo, later
+		/// governance) in the runtime.
+		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 		/// Weights from the benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -201,7 +182,7 @@ pub mod pallet {
 		/// The budget of a job, held from its requester until paid out or refunded.
 		#[codec(index = 0)]
 		JobEscrow,
-		/// `QueueDeposit` per replica queued at submission, returned when the job ends.
+		/// `queue_deposit` per replica queued at submission, returned when the job ends.
 		#[codec(index = 1)]
 		QueueDeposit,
 	}
@@ -312,6 +293,35 @@ pub mod pallet {
 		BoundedVec<JobId, T::MaxDeadlinesPerBlock>,
 		ValueQuery,
 	>;
+
+	/// The governed configuration: windows, placement limits, queue deposit, protocol fee,
+	/// spot-check rate, slash fraction and largest fuel cap (`ConfigRecord`), set at genesis
+	/// and by `configure`.
+	#[pallet::storage]
+	pub type Configuration<T: Config> =
+		StorageValue<_, ConfigRecordOf<T>, ValueQuery, config_impls::DefaultConfiguration<T>>;
+
+	/// The configuration a chain starts with (checked as `configure` checks it).
+	#[pallet::genesis_config]
+	pub struct GenesisConfig<T: Config> {
+		/// The initial governed configuration.
+		pub configuration: ConfigRecordOf<T>,
+	}
+
+	impl<T: Config> Default for GenesisConfig<T> {
+		fn default() -> Self {
+			Self { configuration: config_impls::DefaultConfiguration::<T>::get() }
+		}
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			Pallet::<T>::check_configuration(&self.configuration)
+				.expect("the genesis market configuration must be within the bounds `configure` checks");
+			Configuration::<T>::put(self.configuration);
+		}
+	}
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -590,6 +600,11 @@ pub mod pallet {
 			/// Total returned to the requester.
 			refunded: BalanceOf<T>,
 		},
+		/// The governed configuration changed (`configure`); it applies from the next use.
+		ConfigurationSet {
+			/// The configuration now in force.
+			configuration: ConfigRecordOf<T>,
+		},
 	}
 
 	#[pallet::error]
@@ -653,8 +668,8 @@ pub mod pallet {
 		RevealMismatch,
 		/// The revealed fuel is above the job's fuel cap.
 		FuelAboveCap,
-		/// The fuel cap is above `MaxFuelCap`: no provider could be sure to finish in its commit
-		/// window. Split the work into more tasks.
+		/// The fuel cap is above the configured `max_fuel_cap`: no provider could be sure to
+		/// finish in its commit window. Split the work into more tasks.
 		FuelCapTooHigh,
 		/// `min_reputation` is above `MaxRequiredReputation`: no provider could ever qualify.
 		RequiredReputationTooHigh,
@@ -681,6 +696,29 @@ pub mod pallet {
 		/// An adaptive policy with one initial replica has nothing to adapt (it runs alone
 		/// anyway, unchecked): ask for `initial ≥ 2`, or submit it with `adaptive: false`.
 		AdaptiveWithOneReplica,
+		/// `configure`: a window is shorter than its minimum (commit 4 blocks, reveal and
+		/// delivery 2): providers could not meet it.
+		WindowTooShort,
+		/// `configure`: the commit window is longer than half of `ROOM_HISTORY` (the blocks
+		/// whose room the no-room rule remembers), or the three windows together are longer
+		/// than half of `MaxJobDuration` (no job could fit a round and a re-round).
+		WindowTooLong,
+		/// `configure`: `max_placement_wait` must be at least the commit window and at most
+		/// `MaxJobDuration`.
+		PlacementWaitOutOfBounds,
+		/// `configure`: `max_deferrals` must be at least 1 (0 would fail every task whose first
+		/// draw found no provider online).
+		NoDeferrals,
+		/// `configure`: a zero queue deposit would make the queue free to fill.
+		NoQueueDeposit,
+		/// `configure`: the protocol fee may be at most 50 % of a payment.
+		ProtocolFeeTooHigh,
+		/// `configure`: the slash fraction must be at least 1 % (a dissent or a no-show must
+		/// cost something).
+		SlashFractionTooLow,
+		/// `configure`: `max_fuel_cap` must be at least 1 and at most the hard bound
+		/// `MaxFuelCap`.
+		FuelCapOutOfBounds,
 	}
 
 	#[pallet::extra_constants]
@@ -708,9 +746,6 @@ pub mod pallet {
 		fn integrity_test() {
 			assert!(T::MaxReplicas::get() >= 1 && T::MaxReplicas::get() <= u8::MAX as u32);
 			assert!(T::MaxReducers::get() <= T::MaxTasksPerJob::get());
-			// The no-room rule looks back over a commit window and its extension.
-			let window: u64 = T::CommitWindow::get().saturated_into();
-			assert!(window.saturating_mul(2) <= ROOM_HISTORY as u64, "CommitWindow × 2 must fit in ROOM_HISTORY");
 		}
 	}
 
@@ -821,6 +856,17 @@ pub mod pallet {
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			Self::do_batch(who, actions)
+		}
+
+		/// Set the governed configuration (`ConfigRecord`: windows, placement limits, queue
+		/// deposit, protocol fee, spot-check rate, slash fraction, largest fuel cap) after
+		/// checking it against its bounds; `AdminOrigin` only. It applies from the next use: deadlines already set keep
+		/// their windows, held queue deposits are returned as held.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::configure())]
+		pub fn configure(origin: OriginFor<T>, configuration: ConfigRecordOf<T>) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			Self::do_configure(configuration)
 		}
 	}
 }

@@ -227,7 +227,7 @@ impl<T: Config> Pallet<T> {
 				Self::push_deadline(now.saturating_add(1u32.into()), job_id, task_idx);
 				return
 			}
-			let until = now.saturating_add(T::RevealWindow::get());
+			let until = now.saturating_add(Self::config().windows.reveal);
 			let slot = Self::push_deadline(until, job_id, task_idx);
 			task.phase = TaskPhase::Revealing { until: slot };
 			Self::deposit_event(Event::RevealPhaseStarted { job: job_id, task: task_idx, until: slot });
@@ -386,7 +386,7 @@ impl<T: Config> Pallet<T> {
 		agreeing: u8,
 		now: BlockNumberFor<T>,
 	) {
-		let deliver_by = Self::push_deadline(now.saturating_add(T::DeliveryWindow::get()), job_id, task_idx);
+		let deliver_by = Self::push_deadline(now.saturating_add(Self::config().windows.delivery), job_id, task_idx);
 		task.phase = TaskPhase::Delivering { until: deliver_by };
 		task.agreed = Some(agreed);
 		Self::deposit_event(Event::TaskAgreed {

@@ -40,12 +40,9 @@ parameter_types! {
 	pub const MinBond: Balance = 1_000;
 	pub const DecayKeep: Perbill = Perbill::from_percent(95);
 	pub const DeclineCost: Perbill = Perbill::from_percent(50);
-	pub const SlashFraction: Perbill = Perbill::from_percent(10);
 	pub const TrustedReputation: Perbill = Perbill::from_percent(90);
-	pub static SpotCheckRate: Perbill = Perbill::from_percent(0);
 	pub const MaxRequiredReputation: Perbill = Perbill::from_percent(95);
 	pub const Treasury: AccountId = TREASURY;
-	pub static ProtocolFee: Perbill = Perbill::zero();
 	/// One full reputation success per 3_000 of value (a full task at the tests' prices).
 	pub static ReputationUnit: Balance = 3_000;
 	pub static TickShare: Perbill = Perbill::from_percent(50);
@@ -99,8 +96,6 @@ impl pallet_gravity_market::Config for Test {
 	type MaxReducers = ConstU32<4>;
 	type MaxReplicas = ConstU32<5>;
 	type MaxTasksPerProvider = ConstU32<16>;
-	type CommitWindow = ConstU64<5>;
-	type RevealWindow = ConstU64<3>;
 	type MaxJobDuration = ConstU64<MAX_JOB_DURATION>;
 	type TickShare = TickShare;
 	type MaxContentLength = ConstU64<MAX_CONTENT_LENGTH>;
@@ -111,14 +106,19 @@ impl pallet_gravity_market::Config for Test {
 	type MaxQueueLen = ConstU32<1_000>;
 	type MaxFuelCap = ConstU64<MAX_FUEL_CAP>;
 	type MaxRequiredReputation = MaxRequiredReputation;
-	type MaxDeferrals = frame_support::traits::ConstU8<3>;
-	type MaxPlacementWait = ConstU64<20>;
-	type QueueDeposit = ConstU64<QUEUE_DEPOSIT>;
-	type DeliveryWindow = ConstU64<3>;
-	type Payout = pallet_gravity_market::policy::FeeAndValueCredit<ProtocolFee, ReputationUnit, Treasury>;
-	type Penalty = pallet_gravity_market::policy::SlashTo<SlashFraction, Treasury>;
-	type Trust = pallet_gravity_market::policy::SpotCheckedTrust<TrustedReputation, ConstU32<5>, SpotCheckRate>;
+	type Payout = pallet_gravity_market::policy::FeeAndValueCredit<
+		pallet_gravity_market::ConfiguredProtocolFee<Test>,
+		ReputationUnit,
+		Treasury,
+	>;
+	type Penalty = pallet_gravity_market::policy::SlashTo<pallet_gravity_market::ConfiguredSlashFraction<Test>, Treasury>;
+	type Trust = pallet_gravity_market::policy::SpotCheckedTrust<
+		TrustedReputation,
+		ConstU32<5>,
+		pallet_gravity_market::ConfiguredSpotCheckRate<Test>,
+	>;
 	type Candidates = ();
+	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type WeightInfo = ();
 }
 
@@ -129,6 +129,35 @@ pub const MAX_FUEL_CAP: u64 = 1_000_000;
 pub const MAX_CONTENT_LENGTH: u64 = 1 << 36;
 pub const MAX_JOB_DURATION: u64 = 100_000;
 pub const QUEUE_DEPOSIT: Balance = 7;
+
+/// The tests' market configuration: commit 5, reveal 3, delivery 3 blocks; 20 blocks of
+/// placement wait, 3 fruitless placement tries; no protocol fee and no spot checks unless a
+/// test sets them (`set_protocol_fee`, `set_spot_check_rate`); 10 % slashed.
+pub fn test_configuration() -> pallet_gravity_market::ConfigRecordOf<Test> {
+	pallet_gravity_market::ConfigRecord {
+		windows: pallet_gravity_market::Windows { commit: 5, reveal: 3, delivery: 3 },
+		max_placement_wait: 20,
+		max_deferrals: 3,
+		queue_deposit: QUEUE_DEPOSIT,
+		protocol_fee: Perbill::zero(),
+		spot_check_rate: Perbill::zero(),
+		slash_fraction: Perbill::from_percent(10),
+		max_fuel_cap: MAX_FUEL_CAP,
+	}
+}
+
+/// Change the configuration in force (as `configure` would, without its checks).
+pub fn set_configuration(f: impl FnOnce(&mut pallet_gravity_market::ConfigRecordOf<Test>)) {
+	pallet_gravity_market::Configuration::<Test>::mutate(f);
+}
+
+pub fn set_spot_check_rate(rate: Perbill) {
+	set_configuration(|c| c.spot_check_rate = rate);
+}
+
+pub fn set_protocol_fee(fee: Perbill) {
+	set_configuration(|c| c.protocol_fee = fee);
+}
 /// The one `H256::repeat_byte` content id the mock's content store does not hold.
 pub const MISSING_BYTE: u8 = 0xCC;
 pub const OTHER: AccountId = 101;
@@ -160,6 +189,9 @@ pub fn new_test_ext(providers: u64) -> sp_io::TestExternalities {
 	balances.push((REQUESTER, INITIAL));
 	balances.push((OTHER, INITIAL));
 	pallet_balances::GenesisConfig::<Test> { balances, ..Default::default() }
+		.assimilate_storage(&mut t)
+		.unwrap();
+	pallet_gravity_market::GenesisConfig::<Test> { configuration: test_configuration() }
 		.assimilate_storage(&mut t)
 		.unwrap();
 	let mut ext = sp_io::TestExternalities::new(t);

@@ -9,8 +9,8 @@
 //! block without room, the chain keeps a record of the last [`ROOM_HISTORY`] blocks: a block is
 //! *crowded* when its transactions and hooks used 90 % or more of its weight (time or proof
 //! size) or of its length. At a replica's commit deadline, the blocks of its window that were
-//! crowded do not count: a replica is a no-show only if its window had at least `CommitWindow`
-//! blocks with room. Otherwise its deadline moves (by the missing blocks, at most to twice the
+//! crowded do not count: a replica is a no-show only if its window had as many blocks with
+//! room as the commit window is long. Otherwise its deadline moves (by the missing blocks, at most to twice the
 //! window after its assignment, `CommitDeadlineExtended`); if even that is not enough, it is
 //! released without penalty and replaced (`ReplicaReleasedNoRoom`).
 
@@ -67,7 +67,7 @@ impl<T: Config> Pallet<T> {
 
 	/// The no-room rule for a replica assigned at `assigned_at` whose commit deadline is `now`.
 	pub(crate) fn room_for_commit(assigned_at: BlockNumberFor<T>, now: BlockNumberFor<T>) -> Room<BlockNumberFor<T>> {
-		let window = T::CommitWindow::get();
+		let window = Self::config().windows.commit;
 		let span = now.saturating_sub(assigned_at);
 		let crowded = Self::crowded_between(assigned_at, now);
 		let with_room = span.saturating_sub(crowded.into());

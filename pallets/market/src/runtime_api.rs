@@ -46,14 +46,9 @@ impl<T: crate::Config> crate::Pallet<T> {
 			.collect()
 	}
 
-	/// For the runtime API: the windows of `Config`.
+	/// For the runtime API: the windows of the configuration in force.
 	pub fn api_windows() -> crate::Windows<frame_system::pallet_prelude::BlockNumberFor<T>> {
-		use frame_support::traits::Get;
-		crate::Windows {
-			commit: T::CommitWindow::get(),
-			reveal: T::RevealWindow::get(),
-			delivery: T::DeliveryWindow::get(),
-		}
+		crate::Configuration::<T>::get().windows
 	}
 
 	/// For the runtime API: verified outputs by task index.

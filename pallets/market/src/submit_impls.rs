@@ -15,7 +15,7 @@ pub(crate) struct JobPlan<T: Config> {
 	first: u32,
 	/// The budget held in escrow: `tasks × (max + escalation) × fuel cap × price`.
 	budget: BalanceOf<T>,
-	/// `QueueDeposit` × replicas queued at submission.
+	/// `queue_deposit` × replicas queued at submission.
 	queue_deposit: BalanceOf<T>,
 	/// The block whose job deadlines will hold this job's (the deadline, or the next one with
 	/// room).
@@ -89,8 +89,9 @@ impl<T: Config> Pallet<T> {
 		ensure!(r.survives_one_bad_replica(), Error::<T>::FragileReplication);
 		ensure!(!spec.price_per_fuel.is_zero() && spec.fuel_cap > 0, Error::<T>::ZeroPrice);
 		let now = frame_system::Pallet::<T>::block_number();
+		let config = Self::config();
 		ensure!(
-			spec.deadline > now.saturating_add(T::CommitWindow::get()).saturating_add(T::RevealWindow::get()),
+			spec.deadline > now.saturating_add(config.windows.commit).saturating_add(config.windows.reveal),
 			Error::<T>::DeadlineInPast
 		);
 		ensure!(spec.deadline <= now.saturating_add(T::MaxJobDuration::get()), Error::<T>::DeadlineTooFar);
@@ -99,7 +100,7 @@ impl<T: Config> Pallet<T> {
 
 		// Nothing a provider could be penalized for without fault: the work fits a commit
 		// window, some online provider can qualify, and the programs exist (and stay: pinned).
-		ensure!(spec.fuel_cap <= T::MaxFuelCap::get(), Error::<T>::FuelCapTooHigh);
+		ensure!(spec.fuel_cap <= config.max_fuel_cap, Error::<T>::FuelCapTooHigh);
 		ensure!(
 			spec.requirements.min_reputation <= T::MaxRequiredReputation::get(),
 			Error::<T>::RequiredReputationTooHigh
@@ -120,8 +121,8 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::QueueFull
 		);
 		let deadline_slot = Self::free_job_deadline_slot(spec.deadline).ok_or(Error::<T>::QueueFull)?;
-		let queue_deposit = T::QueueDeposit::get()
-			.saturating_mul(BalanceOf::<T>::try_from(need as u128).map_err(|_| Error::<T>::BudgetOverflow)?);
+		let replicas = BalanceOf::<T>::try_from(need as u128).map_err(|_| Error::<T>::BudgetOverflow)?;
+		let queue_deposit = config.queue_deposit.saturating_mul(replicas);
 		Ok(JobPlan { first, budget, queue_deposit, deadline_slot })
 	}
 
@@ -230,12 +231,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The last block a job with `deadline` may still need its data (and its outputs must be
-	/// kept): a task sealed before the deadline may still reveal and deliver after it.
+	/// kept): a task sealed before the deadline may still reveal and deliver after it (with the
+	/// windows in force at submission).
 	pub fn retention(deadline: BlockNumberFor<T>) -> BlockNumberFor<T> {
-		deadline
-			.saturating_add(T::CommitWindow::get())
-			.saturating_add(T::RevealWindow::get())
-			.saturating_add(T::DeliveryWindow::get())
-			.saturating_add(2u32.into())
+		Self::config().windows.retention(deadline)
 	}
 }

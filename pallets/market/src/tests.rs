@@ -716,7 +716,7 @@ fn cheap_adaptive_job() -> JobId {
 /// its solo run or spot check still to be drawn; providers 2..=`last` join only then. Returns
 /// the job.
 fn solo_job_then_providers(last: AccountId) -> JobId {
-	SpotCheckRate::set(Perbill::from_percent(10));
+	set_spot_check_rate(Perbill::from_percent(10));
 	build_trust(1, 30);
 	let job = cheap_adaptive_job();
 	run_to(2);
@@ -733,7 +733,7 @@ fn attack_after_a_solo_replica_withholds_its_reveal_no_untrusted_replica_decides
 		let job = solo_job_then_providers(4);
 		commit(1, job, 0, cid(1), 10);
 		// Drawn solo.
-		SpotCheckRate::set(Perbill::zero());
+		set_spot_check_rate(Perbill::zero());
 		next_block();
 		let t = Tasks::<Test>::get(job, 0).unwrap();
 		assert_eq!((t.round, t.quorum, t.check_pending), (0, 1, false));
@@ -772,7 +772,7 @@ fn attack_after_a_solo_replica_withholds_its_reveal_no_untrusted_replica_decides
 #[test]
 fn adaptive_replication_trusts_reputed_providers_with_spot_checks() {
 	new_test_ext(3).execute_with(|| {
-		SpotCheckRate::set(Perbill::from_percent(10));
+		set_spot_check_rate(Perbill::from_percent(10));
 		build_trust(1, 30);
 		let job = cheap_adaptive_job();
 		run_to(2);
@@ -802,16 +802,16 @@ fn adaptive_replication_trusts_reputed_providers_with_spot_checks() {
 fn attack_a_provider_cannot_tell_solo_from_spot_check_before_it_commits() {
 	for (rate, solo) in [(Perbill::zero(), true), (Perbill::one(), false)] {
 		new_test_ext(3).execute_with(|| {
-			SpotCheckRate::set(rate);
+			set_spot_check_rate(rate);
 			for p in 1..=3 {
 				build_trust(p, 30);
 			}
 			// With p = 0 the inequality allows no solo run at all; compare the two worlds with a
 			// provider whose stake covers the task either way.
-			SpotCheckRate::set(Perbill::from_percent(10));
+			set_spot_check_rate(Perbill::from_percent(10));
 			let job = cheap_adaptive_job();
 			run_to(2);
-			SpotCheckRate::set(rate);
+			set_spot_check_rate(rate);
 			let t = Tasks::<Test>::get(job, 0).unwrap();
 			let p = open_providers(job, 0)[0];
 			// What the provider can see before committing is the same in both worlds.
@@ -839,11 +839,11 @@ fn attack_a_provider_cannot_tell_solo_from_spot_check_before_it_commits() {
 #[test]
 fn the_cheating_inequality_holds_at_every_price() {
 	new_test_ext(1).execute_with(|| {
-		SpotCheckRate::set(Perbill::from_percent(10));
+		set_spot_check_rate(Perbill::from_percent(10));
 		build_trust(1, 30);
 		let p = Perbill::from_percent(10);
 		let bond = pallet_gravity_providers::Providers::<Test>::get(1).unwrap().bond;
-		let stake = SlashFraction::get().mul_floor(bond);
+		let stake = Configuration::<Test>::get().slash_fraction.mul_floor(bond);
 		let mut solo_seen = 0;
 		for price in [1u64, 2, 5, 9, 10, 11, 50, 1_000, 1_000_000] {
 			let job = NextJobId::<Test>::get();
@@ -899,7 +899,7 @@ fn attack_reputation_from_own_jobs_and_free_results_earns_no_trust() {
 #[test]
 fn the_protocol_fee_goes_to_the_treasury_and_money_is_conserved() {
 	new_test_ext(2).execute_with(|| {
-		ProtocolFee::set(Perbill::from_percent(5));
+		set_protocol_fee(Perbill::from_percent(5));
 		let issuance = Balances::total_issuance();
 		let job = batch(1, policy(2, 4, 2));
 		run_to(2);
@@ -996,7 +996,7 @@ fn on_initialize_stays_within_its_share_and_carries_the_rest_over() {
 fn each_deadline_is_charged_by_what_it_did() {
 	use crate::tick_impls::DeadlineWork;
 	new_test_ext(3).execute_with(|| {
-		SpotCheckRate::set(Perbill::from_percent(10));
+		set_spot_check_rate(Perbill::from_percent(10));
 		build_trust(1, 30);
 		build_trust(2, 30);
 		build_trust(3, 30);
@@ -1209,7 +1209,7 @@ fn assignment_work_per_block_is_bounded() {
 #[test]
 fn spare_entries_of_solo_tasks_do_not_use_up_the_assignments_of_a_block() {
 	new_test_ext(6).execute_with(|| {
-		SpotCheckRate::set(Perbill::from_percent(10));
+		set_spot_check_rate(Perbill::from_percent(10));
 		for p in 1..=6 {
 			build_trust(p, 30);
 		}
@@ -1564,7 +1564,7 @@ fn attack_queue_blocking_unplaceable_replicas_fail_refund_and_free_the_queue() {
 		assert_ok!(pallet_gravity_providers::Pallet::<Test>::go_offline(RuntimeOrigin::signed(SHILL)));
 		let honest = || Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(1), None, JobKind::Batch, inputs.clone(), any_req(), policy(2, 4, 2), 1, 1, 1_000));
 		assert_noop!(honest(), Error::<Test>::QueueFull);
-		// Each task fails after `MaxDeferrals` (3) fruitless tries of its entries: the first pass
+		// Each task fails after `max_deferrals` (3) fruitless tries of its entries: the first pass
 		// over the queue fails every task (2 of its 5 entries are re-queued), the second drops
 		// the re-queued entries: (960 + 2 × 192) entries at 50 per block.
 		run_to(2 + (960 + 2 * 192) / 50 + 1);
@@ -1806,7 +1806,7 @@ mod prop {
 	/// Runs `ops`; returns how many disputed tasks were decided.
 	fn run_sequence(ops: Vec<Op>) -> usize {
 		new_test_ext(5).execute_with(|| {
-			ProtocolFee::set(Perbill::from_percent(5));
+			set_protocol_fee(Perbill::from_percent(5));
 			let issuance = Balances::total_issuance();
 			let all = || (1..=20).chain([REQUESTER, OTHER, TREASURY]);
 			let total_before: Balance = all().map(|a| Balances::total_balance(&a)).sum();
@@ -1981,7 +1981,7 @@ mod prop {
 				}
 			}
 			// Everything ends: run past every deadline; nothing stays held or assigned. Every
-			// queue entry is gone (none waits past `MaxPlacementWait`).
+			// queue entry is gone (none waits past `max_placement_wait`).
 			run_to(System::block_number() + 100);
 			assert_eq!(QueueHead::<Test>::get(), QueueTail::<Test>::get(), "a queue entry outlived its bound");
 			check_escrow();
@@ -2007,7 +2007,7 @@ mod prop {
 						let value = fuel as Balance * job.price_per_fuel;
 						// Right is never punished: a vindicated dissenter included.
 						assert_eq!((r.outcome, r.slashed), (Some(ReplicaOutcome::Agreed), 0));
-						assert_eq!(r.paid, value - ProtocolFee::get().mul_floor(value), "an agreeing replica unpaid: {task:?}");
+						assert_eq!(r.paid, value - Configuration::<Test>::get().protocol_fee.mul_floor(value), "an agreeing replica unpaid: {task:?}");
 					}
 				}
 			}
@@ -2240,7 +2240,7 @@ fn attack_an_input_of_absurd_length_is_refused_at_submission() {
 /// a junk result; the draw is a spot check; `quorum` fresh providers check it honestly. With
 /// `withhold` the checked provider does not reveal. Returns the job.
 fn caught_solo_cheat(r: ReplicationPolicy, withhold: bool) -> JobId {
-	SpotCheckRate::set(Perbill::from_percent(10));
+	set_spot_check_rate(Perbill::from_percent(10));
 	build_trust(1, 30);
 	let job = NextJobId::<Test>::get();
 	assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), r, 1, 10, 200)));
@@ -2252,7 +2252,7 @@ fn caught_solo_cheat(r: ReplicationPolicy, withhold: bool) -> JobId {
 		assert_ok!(pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(p), caps(), 10_000));
 	}
 	commit(1, job, 0, cid(0xEE), 10);
-	SpotCheckRate::set(Perbill::one());
+	set_spot_check_rate(Perbill::one());
 	next_block();
 	// The checkers are drawn at random, a few tries a block: all are placed within a few blocks.
 	for _ in 0..4 {
@@ -2326,7 +2326,7 @@ fn attack_a_caught_solo_cheat_is_penalized_and_loses_its_trust_at_every_adaptive
 							.collect();
 						// Withheld or junk, the checked result is a dissent: slashed, trust gone.
 						assert_eq!(penalized, vec![(1, gravity_primitives::Outcome::Dissented)], "{r:?} withhold {withhold}");
-						assert_eq!(bond(1), bond_before - SlashFraction::get().mul_floor(bond_before), "{r:?}");
+						assert_eq!(bond(1), bond_before - Configuration::<Test>::get().slash_fraction.mul_floor(bond_before), "{r:?}");
 						assert!(!Market::may_run_alone(&Jobs::<Test>::get(job).unwrap(), &1), "{r:?}");
 						// The checkers are paid, the job completes, the escrow balances.
 						let paid = events().iter().filter(|e| matches!(e, Event::ProviderPaid { .. })).count();
@@ -2347,7 +2347,7 @@ fn attack_a_caught_solo_cheat_is_penalized_and_loses_its_trust_at_every_adaptive
 #[test]
 fn an_honest_solo_replica_that_is_spot_checked_is_paid_with_its_checkers() {
 	new_test_ext(1).execute_with(|| {
-		SpotCheckRate::set(Perbill::from_percent(10));
+		set_spot_check_rate(Perbill::from_percent(10));
 		build_trust(1, 30);
 		let r = ReplicationPolicy { initial: 2, max: 4, quorum: 2, adaptive: true };
 		let job = NextJobId::<Test>::get();
@@ -2357,7 +2357,7 @@ fn an_honest_solo_replica_that_is_spot_checked_is_paid_with_its_checkers() {
 			assert_ok!(pallet_gravity_providers::Pallet::<Test>::register(RuntimeOrigin::signed(p), caps(), 10_000));
 		}
 		commit(1, job, 0, cid(1), 10);
-		SpotCheckRate::set(Perbill::one());
+		set_spot_check_rate(Perbill::one());
 		next_block();
 		honest_round(job, 0, cid(1), 10);
 		assert!(!events().iter().any(|e| matches!(e, Event::ProviderPenalized { .. })));
@@ -2400,7 +2400,7 @@ fn a_commit_lands_in_the_blocks_before_its_deadline_and_not_in_the_deadline_bloc
 		run_to(2);
 		let t0 = Tasks::<Test>::get(job, 0).unwrap();
 		let deadline = t0.replicas[0].commit_deadline;
-		assert_eq!(deadline, 2 + <<Test as Config>::CommitWindow as frame_support::traits::Get<u64>>::get());
+		assert_eq!(deadline, 2 + Configuration::<Test>::get().windows.commit);
 		let (late, early) = (t0.replicas[0].provider, t0.replicas[1].provider);
 		// The last block before the deadline: the commit counts.
 		run_to(deadline - 1);
@@ -2592,7 +2592,7 @@ fn keep_busy(p: AccountId) {
 /// fill the queue with jobs only they match. A deferral for busy providers is load, not an
 /// unservable job, so it did not count: the entries were re-queued forever, every other
 /// `submit_job` got `QueueFull`, and the tick spent itself on them. Now no entry waits longer
-/// than `MaxPlacementWait` (20 blocks in the mock) after it was queued.
+/// than `max_placement_wait` (20 blocks in the mock) after it was queued.
 #[test]
 fn attack_hostage_queue_busy_providers_hold_no_entry_past_the_placement_wait() {
 	new_test_ext(3).execute_with(|| {
@@ -2613,7 +2613,7 @@ fn attack_hostage_queue_busy_providers_hold_no_entry_past_the_placement_wait() {
 		}
 		let honest = || Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(1), None, JobKind::Batch, inputs.clone(), any_req(), policy(2, 4, 2), 1, 1, 1_000));
 		assert_noop!(honest(), Error::<Test>::QueueFull);
-		// Each entry is deferred as busy (not counted toward `MaxDeferrals`) until it has waited
+		// Each entry is deferred as busy (not counted toward `max_deferrals`) until it has waited
 		// 20 blocks; then its task fails. 960 entries at 50 a block: two passes.
 		run_to(2 + 2 * (960 / 50 + 1) + 20);
 		assert_eq!(QueueHead::<Test>::get(), QueueTail::<Test>::get(), "the queue is empty again");
@@ -2633,7 +2633,7 @@ fn attack_hostage_queue_busy_providers_hold_no_entry_past_the_placement_wait() {
 /// An honest provider commits; the sibling replica its task needs is deferred
 /// because the only other matching provider is busy, for good. The task used to wait forever,
 /// the honest provider unpaid, unable to deregister (`HasActiveTasks`). Now the task fails when
-/// the sibling has waited `MaxPlacementWait`, and the honest replica is released: no slash, no
+/// the sibling has waited `max_placement_wait`, and the honest replica is released: no slash, no
 /// reputation change, free to leave.
 #[test]
 fn attack_a_committed_replica_whose_sibling_is_never_placed_is_released_within_the_bound() {
@@ -2668,7 +2668,7 @@ fn pallets_register(p: AccountId, c: gravity_primitives::Capabilities) -> frame_
 #[test]
 fn attack_concurrent_solo_tasks_cannot_multiply_what_one_cheat_gains() {
 	new_test_ext(1).execute_with(|| {
-		SpotCheckRate::set(Perbill::from_percent(10));
+		set_spot_check_rate(Perbill::from_percent(10));
 		build_trust(1, 30);
 		// Each task is worth 60 (price 6 × fuel cap 10); the provider's stake at risk is 10 % of
 		// its 10_000 bond and p = 10 %: p·S = 100, room for one such task alone, not two.
@@ -2685,13 +2685,13 @@ fn attack_concurrent_solo_tasks_cannot_multiply_what_one_cheat_gains() {
 		assert!(!tb.check_pending && tb.wanted == 2 && !tb.replicas[0].alone, "a second at once would put 120 > p·S at stake");
 		assert_eq!(SoloValue::<Test>::get(1), 60);
 		// Once the first is settled, the provider may run a task alone again.
-		SpotCheckRate::set(Perbill::zero());
+		set_spot_check_rate(Perbill::zero());
 		honest_round(a, 0, cid(1), 10);
 		assert_eq!(Tasks::<Test>::get(a, 0).unwrap().phase, TaskPhase::Verified);
 		assert_eq!(SoloValue::<Test>::get(1), 0);
 		assert!(!SoloValue::<Test>::contains_key(1));
 		// (The spot-check rate is also `p` in `V ≤ p·S`: back to 10 %.)
-		SpotCheckRate::set(Perbill::from_percent(10));
+		set_spot_check_rate(Perbill::from_percent(10));
 		let c = submit();
 		next_block();
 		assert!(Tasks::<Test>::get(c, 0).unwrap().check_pending, "alone again: {:?} {:?}", Tasks::<Test>::get(c, 0), Market::may_run_alone(&Jobs::<Test>::get(c).unwrap(), &1));
@@ -2918,7 +2918,7 @@ fn a_caught_solo_cheat_pays_for_the_dispute_that_confirms_the_check() {
 	new_test_ext(1).execute_with(|| {
 		let job = solo_job_then_providers(9);
 		commit(1, job, 0, cid(66), 10);
-		SpotCheckRate::set(Perbill::one());
+		set_spot_check_rate(Perbill::one());
 		next_block();
 		let before = bond(1);
 		drive(job, &[1], 10);
@@ -3090,5 +3090,155 @@ fn migration_to_v1_keeps_the_open_replicas() {
 		ProviderTasks::<Test>::mutate(7, |w| w.closed = 5);
 		crate::migrations::v1::MigrateToV1::<Test>::on_runtime_upgrade();
 		assert_eq!(ProviderTasks::<Test>::get(7).closed, 5);
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// The governed configuration.
+// ---------------------------------------------------------------------------------------------
+
+/// `configure` is root's alone, refuses every out-of-bounds record with the error that names
+/// the bound (leaving the configuration as it was), and announces what it set.
+#[test]
+fn configure_is_admin_only_checked_and_announced() {
+	new_test_ext(1).execute_with(|| {
+		let good = test_configuration();
+		assert_noop!(Market::configure(RuntimeOrigin::signed(REQUESTER), good), sp_runtime::DispatchError::BadOrigin);
+		let bad = |f: &dyn Fn(&mut ConfigRecordOf<Test>), e: Error<Test>| {
+			let mut c = good;
+			f(&mut c);
+			assert_noop!(Market::configure(RuntimeOrigin::root(), c), e);
+		};
+		bad(&|c| c.windows.commit = 3, Error::WindowTooShort);
+		bad(&|c| c.windows.reveal = 1, Error::WindowTooShort);
+		bad(&|c| c.windows.delivery = 0, Error::WindowTooShort);
+		// The no-room rule remembers 64 blocks: a commit window and its extension must fit.
+		bad(&|c| { c.windows.commit = 33; c.max_placement_wait = 40 }, Error::WindowTooLong);
+		bad(&|c| c.windows.reveal = MAX_JOB_DURATION / 2, Error::WindowTooLong);
+		bad(&|c| c.max_placement_wait = 4, Error::PlacementWaitOutOfBounds);
+		bad(&|c| c.max_placement_wait = MAX_JOB_DURATION + 1, Error::PlacementWaitOutOfBounds);
+		bad(&|c| c.max_deferrals = 0, Error::NoDeferrals);
+		bad(&|c| c.queue_deposit = 0, Error::NoQueueDeposit);
+		bad(&|c| c.protocol_fee = Perbill::from_percent(51), Error::ProtocolFeeTooHigh);
+		bad(&|c| c.slash_fraction = Perbill::from_parts(9_999_999), Error::SlashFractionTooLow);
+		bad(&|c| c.max_fuel_cap = 0, Error::FuelCapOutOfBounds);
+		bad(&|c| c.max_fuel_cap = MAX_FUEL_CAP + 1, Error::FuelCapOutOfBounds);
+
+		// The bounds themselves are accepted.
+		let mut edge = good;
+		edge.windows = Windows { commit: 32, reveal: 2, delivery: 2 };
+		edge.max_placement_wait = 32;
+		edge.max_deferrals = 1;
+		edge.queue_deposit = 1;
+		edge.protocol_fee = Perbill::from_percent(50);
+		edge.slash_fraction = Perbill::from_percent(1);
+		edge.max_fuel_cap = 1;
+		assert_ok!(Market::configure(RuntimeOrigin::root(), ConfigRecord { max_fuel_cap: MAX_FUEL_CAP, ..edge }));
+		assert_ok!(Market::configure(RuntimeOrigin::root(), edge));
+		assert_eq!(Configuration::<Test>::get(), edge);
+		assert_eq!(events().last(), Some(&Event::ConfigurationSet { configuration: edge }));
+		assert_eq!(Market::api_windows(), edge.windows);
+	});
+}
+
+/// A new commit window applies to the next assignment, not to one already made; the provider
+/// nodes read it through the runtime API.
+#[test]
+fn configured_windows_apply_from_the_next_assignment() {
+	new_test_ext(2).execute_with(|| {
+		let first = batch(1, policy(2, 4, 2));
+		run_to(2);
+		let before = Tasks::<Test>::get(first, 0).unwrap().replicas[0].commit_deadline;
+		assert_eq!(before, 2 + 5);
+		let mut c = test_configuration();
+		c.windows.commit = 9;
+		assert_ok!(Market::configure(RuntimeOrigin::root(), c));
+		let second = batch(1, policy(2, 4, 2));
+		run_to(3);
+		assert_eq!(Tasks::<Test>::get(first, 0).unwrap().replicas[0].commit_deadline, before, "a set deadline moved");
+		for r in Tasks::<Test>::get(second, 0).unwrap().replicas.iter() {
+			assert_eq!(r.commit_deadline, 3 + 9);
+		}
+		assert_eq!(Market::api_windows().commit, 9);
+	});
+}
+
+/// A lower fuel cap limit refuses the jobs above it from then on.
+#[test]
+fn a_configured_fuel_cap_limit_refuses_jobs_above_it() {
+	new_test_ext(2).execute_with(|| {
+		batch(1, policy(2, 4, 2));
+		assert_ok!(Market::configure(RuntimeOrigin::root(), ConfigRecord { max_fuel_cap: CAP - 1, ..test_configuration() }));
+		let spec = job_spec(cid(0xAA), None, JobKind::Batch, vec![cid(1)], any_req(), policy(2, 4, 2), PRICE, CAP, 200);
+		assert_noop!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), spec.clone()), Error::<Test>::FuelCapTooHigh);
+		assert_ok!(Market::submit_job(RuntimeOrigin::signed(REQUESTER), JobSpec { fuel_cap: CAP - 1, ..spec }));
+	});
+}
+
+/// A new queue deposit and protocol fee apply to new jobs and payments; a job submitted before
+/// forfeits and gets back exactly what it held, money conserved.
+#[test]
+fn configured_deposit_and_fee_apply_to_new_jobs_and_payments() {
+	new_test_ext(2).execute_with(|| {
+		let issuance = Balances::total_issuance();
+		let old = batch(2, policy(2, 4, 2));
+		assert_eq!(deposit_held(REQUESTER), 4 * QUEUE_DEPOSIT);
+		let mut c = test_configuration();
+		c.queue_deposit = 50;
+		c.protocol_fee = Perbill::from_percent(10);
+		assert_ok!(Market::configure(RuntimeOrigin::root(), c));
+		let new = batch(1, policy(2, 4, 2));
+		assert_eq!(deposit_held(REQUESTER), 4 * QUEUE_DEPOSIT + 2 * 50);
+		check_escrow();
+		run_to(2);
+		let ps = open_providers(new, 0);
+		let before: Vec<_> = ps.iter().map(|p| Balances::free_balance(p)).collect();
+		honest_round(new, 0, cid(1), 100);
+		let value = 100 * PRICE;
+		for (p, b) in ps.iter().zip(before) {
+			assert_eq!(Balances::free_balance(p), b + value - value / 10, "the new fee applies");
+		}
+		// Every replica of the old job's first task declines: its task fails and forfeits its
+		// share of the deposit held at submission (2 × 7), not at today's rate (2 × 50).
+		for p in open_providers(old, 0) {
+			assert_ok!(Market::decline(RuntimeOrigin::signed(p), old, 0));
+		}
+		for _ in 0..30 {
+			next_block();
+			if Tasks::<Test>::get(old, 0).unwrap().phase == TaskPhase::Failed {
+				break
+			}
+			for p in open_providers(old, 0) {
+				let _ = Market::decline(RuntimeOrigin::signed(p), old, 0);
+			}
+		}
+		assert_eq!(Tasks::<Test>::get(old, 0).unwrap().phase, TaskPhase::Failed);
+		assert_eq!(Jobs::<Test>::get(old).unwrap().escrow.forfeited, 2 * QUEUE_DEPOSIT);
+		check_escrow();
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
+/// The v1 → v2 migration writes the runtime's configuration once; a record out of bounds is
+/// not written.
+#[test]
+fn migration_to_v2_writes_the_initial_configuration() {
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	frame_support::parameter_types! {
+		pub Initial: ConfigRecordOf<Test> = ConfigRecord { max_deferrals: 7, ..test_configuration() };
+		pub Broken: ConfigRecordOf<Test> = ConfigRecord { max_deferrals: 0, ..test_configuration() };
+	}
+	new_test_ext(0).execute_with(|| {
+		Configuration::<Test>::kill();
+		StorageVersion::new(1).put::<Market>();
+		crate::migrations::v2::MigrateToV2::<Test, Broken>::on_runtime_upgrade();
+		assert!(!Configuration::<Test>::exists(), "an out-of-bounds record was written");
+		StorageVersion::new(1).put::<Market>();
+		crate::migrations::v2::MigrateToV2::<Test, Initial>::on_runtime_upgrade();
+		assert_eq!(Market::on_chain_storage_version(), StorageVersion::new(2));
+		assert_eq!(Configuration::<Test>::get().max_deferrals, 7);
+		Configuration::<Test>::mutate(|c| c.max_deferrals = 2);
+		crate::migrations::v2::MigrateToV2::<Test, Initial>::on_runtime_upgrade();
+		assert_eq!(Configuration::<Test>::get().max_deferrals, 2, "a second run changed it");
 	});
 }

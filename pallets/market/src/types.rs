@@ -112,7 +112,7 @@ pub struct JobSpec<Balance, BlockNumber> {
 	pub replication: ReplicationPolicy,
 	/// Paid per unit of fuel a verified result used.
 	pub price_per_fuel: Balance,
-	/// Most fuel a task may use (at most `MaxFuelCap`).
+	/// Most fuel a task may use (at most the configured `max_fuel_cap`).
 	pub fuel_cap: u64,
 	/// Block by which the job must be done; unfinished work is refunded.
 	pub deadline: BlockNumber,
@@ -148,7 +148,7 @@ pub struct Escrow<Balance> {
 	pub locked: Balance,
 	pub paid: Balance,
 	pub refunded: Balance,
-	/// `QueueDeposit` × replicas queued at submission, held from the requester under
+	/// `queue_deposit` × replicas queued at submission, held from the requester under
 	/// `HoldReason::QueueDeposit` (not escrow) until the job ends, then returned.
 	pub queue_deposit: Balance,
 	/// Queue deposit forfeited to the treasury for tasks nobody could run (every replica
@@ -218,8 +218,8 @@ pub enum FailReason {
 	NoQuorum,
 	/// Not enough replicas left for a quorum (no-shows and declines used them up).
 	NotEnoughReplicas,
-	/// No eligible provider was found for a queued replica `MaxDeferrals` times, or none took
-	/// it within `MaxPlacementWait` blocks (the providers that match were all busy).
+	/// No eligible provider was found for a queued replica `max_deferrals` times, or none took
+	/// it within `max_placement_wait` blocks (the providers that match were all busy).
 	Unplaceable,
 	/// Replicas agreed on a result but none delivered its output within the delivery window.
 	Undelivered,
@@ -347,7 +347,7 @@ pub struct Task<AccountId, Balance, BlockNumber, MaxReplicas: Get<u32>> {
 
 /// One entry of the assignment queue: `task` of `job` needs one more replica; the block is
 /// when the entry was first queued (a deferred entry keeps it: no entry waits longer than
-/// `MaxPlacementWait`).
+/// `max_placement_wait`).
 pub type QueueEntry<BlockNumber> = (JobId, TaskIndex, BlockNumber);
 
 /// One step of a provider's work on a task, for `batch`: the same checks, effects, events and
@@ -367,15 +367,80 @@ pub enum ProviderAction {
 	Decline { job: JobId, task: TaskIndex },
 }
 
-/// The market's windows, in blocks (`MarketApi::windows`).
-#[derive(Encode, Decode, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+/// The market's windows, in blocks (`MarketApi::windows`, [`ConfigRecord::windows`]).
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Debug,
+)]
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Windows<BlockNumber> {
-	/// From assignment to the last block a commitment is accepted (`CommitWindow`).
+	/// Blocks from assignment to the last block a commitment is accepted.
 	pub commit: BlockNumber,
-	/// Reveals accepted once the reveal phase opens (`RevealWindow`).
+	/// Blocks reveals are accepted once the reveal phase opens.
 	pub reveal: BlockNumber,
-	/// For an agreed output to be stored and named (`DeliveryWindow`).
+	/// Blocks the agreeing replicas of a round have to store the output and name it
+	/// (`deliver`) before they are no-shows and the task fails (refunded).
 	pub delivery: BlockNumber,
+}
+
+impl<BlockNumber: sp_runtime::traits::AtLeast32BitUnsigned + Copy> Windows<BlockNumber> {
+	/// The last block a job with `deadline` may still need its data (and its outputs must be
+	/// kept) under these windows: a task sealed before the deadline may still reveal and deliver
+	/// after it. One formula for the chain (`Pallet::retention`) and the provider nodes.
+	pub fn retention(&self, deadline: BlockNumber) -> BlockNumber {
+		deadline
+			.saturating_add(self.commit)
+			.saturating_add(self.reveal)
+			.saturating_add(self.delivery)
+			.saturating_add(2u32.into())
+	}
+}
+
+/// The market's governed configuration: what operators change without a runtime upgrade, set
+/// by `configure` (the runtime's `AdminOrigin`) within the bounds `configure` checks (the
+/// market README lists them). A change applies from the next use: deadlines already set keep
+/// the windows they were set with; payouts, penalties and draws after the change use the new
+/// values.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Debug,
+)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct ConfigRecord<BlockNumber, Balance> {
+	/// The commit, reveal and delivery windows. Commit ≥ 4 blocks and at most half of
+	/// [`ROOM_HISTORY`](crate::ROOM_HISTORY) (the no-room rule looks back over a commit window
+	/// and its extension), reveal and delivery ≥ 2 blocks, and the three together at most half
+	/// of `MaxJobDuration`.
+	pub windows: Windows<BlockNumber>,
+	/// The longest a queued replica waits for a provider, busy ones included: an entry still
+	/// unplaced this many blocks after it was queued fails its task (`Unplaceable`, its escrow
+	/// share refunded). Every queue entry, and so every task, ends within a bound whatever the
+	/// providers do: a cartel that keeps its class busy cannot hold the queue, or an honest
+	/// provider's committed sibling, hostage. At least the commit window, at most
+	/// `MaxJobDuration`.
+	pub max_placement_wait: BlockNumber,
+	/// Times a queued replica may find no provider that matches and is online before its task
+	/// fails (and its share of escrow is refunded). Deferrals because matching providers are
+	/// all busy (at their declared concurrency) do not count: that is load, not an unservable
+	/// job. At least 1.
+	pub max_deferrals: u8,
+	/// Deposit per replica a job queues at submission, held from the requester until the job
+	/// ends and then returned: queue space costs capital in proportion to its use. Not zero.
+	pub queue_deposit: Balance,
+	/// Share of every payment to a provider that goes to the payout policy's beneficiary (the
+	/// treasury). At most 50 %.
+	pub protocol_fee: sp_runtime::Perbill,
+	/// Probability that a would-be solo task is replicated after all (drawn after its commit);
+	/// it is also the `p` of the cheating inequality `V ≤ p·S` (a lower rate lets less value
+	/// run alone; zero, none).
+	pub spot_check_rate: sp_runtime::Perbill,
+	/// Share of its bond a provider loses for a dissent or a no-show (to the penalty policy's
+	/// beneficiary, the treasury). At least 1 %.
+	pub slash_fraction: sp_runtime::Perbill,
+	/// Largest fuel cap a job may set: what the slowest accepted device runs well inside one
+	/// commit window (shorten the window, lower this with it), so that no provider is a no-show
+	/// for a job it could not finish. At least 1, at most the hard bound `MaxFuelCap`.
+	pub max_fuel_cap: u64,
 }
 
 /// How many closed replicas a provider's work log keeps ([`ProviderWork::recent`]).

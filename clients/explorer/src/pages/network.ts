@@ -1,6 +1,7 @@
 // The network at a glance: best and finalized blocks live, the validator set and session,
 // providers online by capability class, jobs running and the escrow they hold, verified tasks
-// per block as a chart, the newest blocks. And the block list.
+// per block as a chart, the newest blocks, the market's governed configuration in force. And the
+// block list.
 import { getApi, onHead, bestHead, finalizedHead } from '../chain';
 import { html, grav, big, blockLink, accountLink, finality, bars, jobLink, short, Html } from '../ui';
 
@@ -44,7 +45,7 @@ function classOf(caps: any): string {
 }
 
 async function stats(api: any) {
-  const [validators, session, members, candidates, providers, jobs, nextJob] = await Promise.all([
+  const [validators, session, members, candidates, providers, jobs, nextJob, config] = await Promise.all([
     api.query.session ? api.query.session.validators() : Promise.resolve([]),
     api.query.session ? api.query.session.currentIndex() : Promise.resolve(null),
     api.query.validators ? api.query.validators.members.entries() : Promise.resolve([]),
@@ -52,6 +53,7 @@ async function stats(api: any) {
     api.query.providers.providers.entries(),
     api.query.market.jobs.entries(),
     api.query.market.nextJobId(),
+    api.query.market.configuration(),
   ]);
   const classes = new Map<string, { online: number; registered: number; slots: number }>();
   for (const [, v] of providers) {
@@ -75,7 +77,27 @@ async function stats(api: any) {
     locked += big(e.locked);
     held += big(e.locked) - big(e.paid) - big(e.refunded);
   }
-  return { validators: validators.map((v: any) => v.toString()), session: session?.toNumber?.() ?? null, members: members.length, candidates: candidates.length, classes, providers: providers.length, running, jobs: jobs.length, nextJob: nextJob.toNumber(), held, locked };
+  return { validators: validators.map((v: any) => v.toString()), session: session?.toNumber?.() ?? null, members: members.length, candidates: candidates.length, classes, providers: providers.length, running, jobs: jobs.length, nextJob: nextJob.toNumber(), held, locked, config };
+}
+
+/** A Perbill as a percentage. */
+const pct = (p: any) => `${p.toNumber() / 1e7} %`;
+
+/** The market configuration in force (`market.Configuration`, set by root's `market.configure`). */
+function configHtml(c: any): Html {
+  const w = c.windows;
+  const rows: [string, string, string][] = [
+    ['commit window', `${w.commit.toNumber()} blocks`, 'from assignment to the last block a commitment is accepted'],
+    ['reveal window', `${w.reveal.toNumber()} blocks`, 'to open a sealed result'],
+    ['delivery window', `${w.delivery.toNumber()} blocks`, 'to store and name an agreed output'],
+    ['placement wait', `${c.maxPlacementWait.toNumber()} blocks, ${c.maxDeferrals.toNumber()} fruitless tries`, 'the longest a queued replica waits for a provider'],
+    ['queue deposit', grav(big(c.queueDeposit)), 'per queued replica, returned when the job ends'],
+    ['protocol fee', pct(c.protocolFee), 'of every payment, to the treasury'],
+    ['spot checks', pct(c.spotCheckRate), 'of trusted solo runs replicated after the commit'],
+    ['slash', pct(c.slashFraction), 'of the bond, for a dissent or a no-show'],
+    ['largest fuel cap', c.maxFuelCap.toString(), 'fuel a task may be given at most'],
+  ];
+  return html`<section id="market-config"><h2>Market rules in force</h2><table><tbody>${rows.map(([k, v, why]) => html`<tr data-key="${k}"><th>${k}</th><td>${v}</td><td class="muted">${why}</td></tr>`)}</tbody></table><p class="muted">Changed by root with <span class="mono">market.configure</span> (event <span class="mono">ConfigurationSet</span>); a change applies from its next use.</p></section>`;
 }
 
 function statsHtml(s: Awaited<ReturnType<typeof stats>>): Html {
@@ -92,7 +114,8 @@ function statsHtml(s: Awaited<ReturnType<typeof stats>>): Html {
     <div class="cols">
       <section><h2>Validators</h2><ul class="plain">${s.validators.map((v) => html`<li>${accountLink(v)}</li>`)}</ul><p><a href="/providers" data-link>all providers →</a></p></section>
       <section><h2>Providers by capability class</h2><table><thead><tr><th>class</th><th>online</th><th>registered</th><th>slots online</th></tr></thead><tbody>${classes.map(([c, e]) => html`<tr><td>${c}</td><td>${e.online}</td><td>${e.registered}</td><td>${e.slots}</td></tr>`)}</tbody></table>${s.nextJob > 0 ? html`<p>latest: ${jobLink(s.nextJob - 1)} · <a href="/jobs" data-link>all jobs →</a></p>` : ''}</section>
-    </div>`;
+    </div>
+    ${configHtml(s.config)}`;
 }
 
 export async function networkPage(el: HTMLElement) {
