@@ -43,10 +43,14 @@ impl<T: Config> Pallet<T> {
 			}
 		} else if task.phase == TaskPhase::Failed {
 			// One task's share of the deposit held at submission (`initial` replicas of each of
-			// the `map_tasks` first-stage tasks at the rate then in force): a later `configure`
-			// changes what new jobs hold, never what this one owes.
+			// the job's tasks, reducers included, at the rate then in force): a later
+			// `configure` changes what new jobs hold, never what this one owes.
+			let reducers = match job.kind {
+				JobKind::MapReduce { reducers, .. } => reducers,
+				_ => 0,
+			};
 			let held_at_submission = job.escrow.queue_deposit.saturating_add(job.escrow.forfeited);
-			let share = held_at_submission / BalanceOf::<T>::from(job.map_tasks.max(1));
+			let share = held_at_submission / BalanceOf::<T>::from(job.map_tasks.saturating_add(reducers).max(1));
 			let amount = share.min(job.escrow.queue_deposit);
 			if amount.is_zero() {
 				return

@@ -3219,6 +3219,34 @@ fn configured_deposit_and_fee_apply_to_new_jobs_and_payments() {
 	});
 }
 
+/// A map-reduce job holds a queue deposit for its reducers too; a map task nobody could run
+/// forfeits one task's share of it (`initial × rate`), not a share computed over the maps alone.
+#[test]
+fn a_map_task_nobody_could_run_forfeits_one_tasks_share_of_the_deposit() {
+	new_test_ext(2).execute_with(|| {
+		let issuance = Balances::total_issuance();
+		let kind = JobKind::MapReduce { reduce_program: cid(0xBB), reducers: 2 };
+		let job = submit(kind, vec![cid(1), cid(2)], policy(2, 4, 2));
+		// 2 maps + 2 reducers, 2 initial replicas each.
+		assert_eq!(deposit_held(REQUESTER), 8 * QUEUE_DEPOSIT);
+		run_to(2);
+		for _ in 0..30 {
+			if Tasks::<Test>::get(job, 0).unwrap().phase == TaskPhase::Failed {
+				break
+			}
+			for p in open_providers(job, 0) {
+				let _ = Market::decline(RuntimeOrigin::signed(p), job, 0);
+			}
+			next_block();
+		}
+		assert_eq!(Tasks::<Test>::get(job, 0).unwrap().phase, TaskPhase::Failed);
+		assert!(events().contains(&Event::DepositForfeited { job, task: 0, amount: 2 * QUEUE_DEPOSIT }));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().escrow.forfeited, 2 * QUEUE_DEPOSIT);
+		check_escrow();
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
 /// The v1 → v2 migration writes the runtime's configuration once; a record out of bounds is
 /// not written.
 #[test]
