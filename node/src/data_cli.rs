@@ -4,10 +4,17 @@
 //! `--data-rpc-port`, on the loopback interface. The RPC takes no paths: this command reads and
 //! writes your files, and moves large ones through the node's data exchange directory.
 
+use jsonrpsee::{
+	core::{
+		client::{ClientT, Error as ClientError},
+		params::ArrayParams,
+	},
+	types::error::METHOD_NOT_FOUND_CODE,
+	ws_client::{WsClient, WsClientBuilder},
+};
 use serde_json::{json, Value};
 use std::{
-	io::{Read, Write},
-	net::TcpStream,
+	io::Write,
 	path::{Path, PathBuf},
 	time::{Duration, Instant},
 };
@@ -74,73 +81,84 @@ pub struct Rpc {
 }
 
 
-/// One JSON-RPC call over HTTP/1.1 (no client library: the node's RPC server speaks plain
-/// HTTP on its RPC port).
-pub fn call(url: &str, method: &str, params: Value) -> Result<Value, String> {
-	let rest = url
-		.strip_prefix("http://")
-		.ok_or_else(|| format!("--data-rpc {url}: give an http:// address of the node's data RPC, e.g. http://127.0.0.1:9955"))?;
-	let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
-	let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-	let mut stream = TcpStream::connect(host)
-		.map_err(|e| {
-			format!(
-				"cannot reach the node's data RPC at {url} ({e}): is gravity-node running with \
-				 --data-rpc-port, and is --data-rpc that port?"
-			)
-		})?;
-	write!(
-		stream,
-		"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-		body.len()
-	)
-	.map_err(|e| format!("RPC {url}: {e}"))?;
-	let mut raw = Vec::new();
-	stream.read_to_end(&mut raw).map_err(|e| format!("RPC {url}: {e}"))?;
-	let text = String::from_utf8_lossy(&raw);
-	let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| format!("RPC {url}: not an HTTP answer"))?;
-	let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
-	let v: Value = serde_json::from_str(&body)
-		.map_err(|_| format!("RPC {url} answered: {} {}", head.lines().next().unwrap_or(""), body.trim()))?;
-	if let Some(e) = v.get("error") {
-		let msg = e.get("message").and_then(|m| m.as_str()).unwrap_or("error");
-		if msg.contains("Method not found") {
-			return Err(format!(
-				"{url} has no {method}: it is not a node's data RPC (the chain RPC has no data methods). \
-				 Start the node with --data-rpc-port <port> and give that port with --data-rpc"
-			))
-		}
-		return Err(msg.to_string())
-	}
-	Ok(v.get("result").cloned().unwrap_or(Value::Null))
+/// A connection to a node's data RPC: a JSON-RPC client (jsonrpsee, over the WebSocket the
+/// node's data RPC serves on its port beside HTTP), one connection for the whole command.
+pub struct DataRpc {
+	url: String,
+	client: WsClient,
+	runtime: tokio::runtime::Runtime,
 }
 
-fn dechunk(body: &str) -> String {
-	let mut out = String::new();
-	let mut rest = body;
-	while let Some((size, after)) = rest.split_once("\r\n") {
-		let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-		if n == 0 || after.len() < n {
-			break
-		}
-		out.push_str(&after[..n]);
-		rest = after[n..].trim_start_matches("\r\n");
+impl DataRpc {
+	/// Connect to `url` (`http://host:port` as the node prints it, or `ws://host:port`).
+	pub fn connect(url: &str) -> Result<Self, String> {
+		let ws = if let Some(rest) = url.strip_prefix("http://") {
+			format!("ws://{rest}")
+		} else if url.starts_with("ws://") {
+			url.to_string()
+		} else {
+			return Err(format!("--data-rpc {url}: give the address of the node's data RPC, e.g. http://127.0.0.1:9955"))
+		};
+		let runtime = tokio::runtime::Builder::new_current_thread()
+			.enable_all()
+			.build()
+			.map_err(|e| format!("cannot start an async runtime: {e}"))?;
+		let client = runtime
+			.block_on(
+				WsClientBuilder::default()
+					// `gravity_get` answers when the download is complete: as long as it takes.
+					.request_timeout(Duration::from_secs(7 * 24 * 3600))
+					.max_request_size(MAX_MESSAGE_BYTES)
+					.max_response_size(MAX_MESSAGE_BYTES)
+					.build(&ws),
+			)
+			.map_err(|e| {
+				format!(
+					"cannot reach the node's data RPC at {url} ({e}): is gravity-node running with \
+					 --data-rpc-port, and is --data-rpc that port?"
+				)
+			})?;
+		Ok(DataRpc { url: url.to_string(), client, runtime })
 	}
-	out
+
+	/// Call `method` with positional `params`; the node's error message when it refuses.
+	pub fn call(&self, method: &str, params: Vec<Value>) -> Result<Value, String> {
+		self.runtime.block_on(self.request(method, params))
+	}
+
+	async fn request(&self, method: &str, params: Vec<Value>) -> Result<Value, String> {
+		let mut array = ArrayParams::new();
+		for p in params {
+			array.insert(p).map_err(|e| format!("{method}: {e}"))?;
+		}
+		self.client.request::<Value, _>(method, array).await.map_err(|e| match e {
+			ClientError::Call(e) if e.code() == METHOD_NOT_FOUND_CODE => format!(
+				"{} has no {method}: it is not a node's data RPC (the chain RPC has no data methods). \
+				 Start the node with --data-rpc-port <port> and give that port with --data-rpc",
+				self.url
+			),
+			ClientError::Call(e) => e.message().to_string(),
+			e => format!("data RPC {}: {e}", self.url),
+		})
+	}
 }
+
+/// Largest JSON-RPC message either way: a `gravity_put` of the per-call limit (8 MiB) in hex,
+/// with room to spare.
+const MAX_MESSAGE_BYTES: u32 = 64 << 20;
 
 /// Add the file `path` to the node's store: as bytes when small, else through the node's data
 /// exchange directory (linked there, or copied when on another file system, then removed).
-fn put(url: &str, path: &Path) -> Result<String, String> {
+fn put(rpc: &DataRpc, path: &Path) -> Result<String, String> {
 	let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
 	if !meta.is_file() {
 		return Err(format!("{}: not a regular file", path.display()))
 	}
-	let info = call(url, "gravity_dataInfo", json!([]))?;
+	let info = rpc.call("gravity_dataInfo", vec![])?;
 	let max = info.get("maxCallBytes").and_then(|v| v.as_u64()).unwrap_or(0);
 	if meta.len() <= max {
 		let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-		return str_of(call(url, "gravity_put", json!([hex(&bytes)]))?)
+		return str_of(rpc.call("gravity_put", vec![json!(hex(&bytes))])?)
 	}
 	let dir = PathBuf::from(info.get("ioDir").and_then(|v| v.as_str()).unwrap_or_default());
 	let name = format!("put-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
@@ -156,20 +174,20 @@ fn put(url: &str, path: &Path) -> Result<String, String> {
 			)
 		})?;
 	}
-	let result = call(url, "gravity_import", json!([name]));
+	let result = rpc.call("gravity_import", vec![json!(name)]);
 	let _ = std::fs::remove_file(&staged);
 	str_of(result?)
 }
 
 /// Read complete content `id` (`size` bytes) from the node into `out`, in parts (written beside
 /// it and renamed, so `out` never holds a partial copy).
-fn read_to(url: &str, id: &str, size: u64, out: &Path) -> Result<(), String> {
+fn read_to(rpc: &DataRpc, id: &str, size: u64, out: &Path) -> Result<(), String> {
 	let tmp = out.with_extension(format!("part-{}", std::process::id()));
 	let mut f = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
 	let step = 4u64 << 20;
 	let mut at = 0;
 	while at < size {
-		let hexed = str_of(call(url, "gravity_read", json!([id, at, step.min(size - at)]))?)?;
+		let hexed = str_of(rpc.call("gravity_read", vec![json!(id), json!(at), json!(step.min(size - at))])?)?;
 		let bytes = unhex(&hexed)?;
 		if bytes.is_empty() {
 			let _ = std::fs::remove_file(&tmp);
@@ -233,31 +251,16 @@ fn show(status: &Value) -> String {
 impl DataCmd {
 	pub fn run(&self) -> Result<(), String> {
 		match self {
-			DataCmd::Put { path, rpc } => println!("{}", put(&rpc.rpc_url, path)?),
+			DataCmd::Put { path, rpc } => println!("{}", put(&DataRpc::connect(&rpc.rpc_url)?, path)?),
 			DataCmd::Get { id, out, peers, rpc } => {
 				id.parse::<gravity_protocol::content::ContentId>().map_err(|e| format!("'{id}': {e}"))?;
-				let (url, id2) = (rpc.rpc_url.clone(), id.clone());
-				let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-				let done2 = done.clone();
+				let rpc = DataRpc::connect(&rpc.rpc_url)?;
 				let started = Instant::now();
-				let progress = std::thread::spawn(move || {
-					while !done2.load(std::sync::atomic::Ordering::Relaxed) {
-						std::thread::sleep(Duration::from_secs(1));
-						if let Ok(s) = call(&url, "gravity_status", json!([id2])) {
-							if s.get("state").and_then(|v| v.as_str()) == Some("downloading") {
-								eprintln!("{}", show(&s));
-							}
-						}
-					}
-				});
-				let result = call(&rpc.rpc_url, "gravity_get", json!([id, peers]));
-				done.store(true, std::sync::atomic::Ordering::Relaxed);
-				let _ = progress.join();
-				let status = result?;
+				let status = rpc.runtime.block_on(get_with_progress(&rpc, id, peers))?;
 				println!("{}", show(&status));
 				if let Some(out) = out {
 					let size = status.get("size").and_then(|v| v.as_u64()).unwrap_or(0);
-					read_to(&rpc.rpc_url, id, size, out)?;
+					read_to(&rpc, id, size, out)?;
 				}
 				eprintln!(
 					"done in {:.1} s{}",
@@ -265,9 +268,9 @@ impl DataCmd {
 					out.as_ref().map(|o| format!("; written to {}", o.display())).unwrap_or_default()
 				);
 			},
-			DataCmd::Status { id, rpc } => println!("{}", show(&call(&rpc.rpc_url, "gravity_status", json!([id]))?)),
+			DataCmd::Status { id, rpc } => println!("{}", show(&DataRpc::connect(&rpc.rpc_url)?.call("gravity_status", vec![json!(id)])?)),
 			DataCmd::Ls { rpc } => {
-				let list = call(&rpc.rpc_url, "gravity_ls", json!([]))?;
+				let list = DataRpc::connect(&rpc.rpc_url)?.call("gravity_ls", vec![])?;
 				let items = list.as_array().cloned().unwrap_or_default();
 				if items.is_empty() {
 					println!("(the content store is empty)");
@@ -276,17 +279,37 @@ impl DataCmd {
 					println!("{}", show(&s));
 				}
 			},
-			DataCmd::Pin { id, rpc } => println!("{}", show(&call(&rpc.rpc_url, "gravity_pin", json!([id]))?)),
-			DataCmd::Unpin { id, rpc } => println!("{}", show(&call(&rpc.rpc_url, "gravity_unpin", json!([id]))?)),
-			DataCmd::Stats { rpc } => println!("{}", call(&rpc.rpc_url, "gravity_dataStats", json!([]))?),
+			DataCmd::Pin { id, rpc } => println!("{}", show(&DataRpc::connect(&rpc.rpc_url)?.call("gravity_pin", vec![json!(id)])?)),
+			DataCmd::Unpin { id, rpc } => println!("{}", show(&DataRpc::connect(&rpc.rpc_url)?.call("gravity_unpin", vec![json!(id)])?)),
+			DataCmd::Stats { rpc } => println!("{}", DataRpc::connect(&rpc.rpc_url)?.call("gravity_dataStats", vec![])?),
 			DataCmd::Hash { path } => {
 				let t = Instant::now();
 				let id = gravity_data_store::hash_file(path).map_err(|e| e.to_string())?;
 				let secs = t.elapsed().as_secs_f64();
 				println!("{id}");
-				eprintln!("hashed {} in {secs:.2} s: {:.0} MB/s", mib(id.size), id.size as f64 / secs / 1e6);
+				eprintln!("hashed {} in {secs:.2} s: {:.0} MB/s", mib(id.length), id.length as f64 / secs / 1e6);
 			},
 		}
 		Ok(())
+	}
+}
+
+/// `gravity_get` (which answers when the content is complete), with the download's status
+/// printed every second meanwhile, over the same connection.
+async fn get_with_progress(rpc: &DataRpc, id: &str, peers: &[String]) -> Result<Value, String> {
+	let get = rpc.request("gravity_get", vec![json!(id), json!(peers)]);
+	let progress = async {
+		loop {
+			tokio::time::sleep(Duration::from_secs(1)).await;
+			if let Ok(s) = rpc.request("gravity_status", vec![json!(id)]).await {
+				if s.get("state").and_then(|v| v.as_str()) == Some("downloading") {
+					eprintln!("{}", show(&s));
+				}
+			}
+		}
+	};
+	tokio::select! {
+		status = get => status,
+		_ = progress => Err("the progress display stopped".into()),
 	}
 }

@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use gravity_protocol::content::ContentId;
-//! let id = ContentId { hash: [0xab; 32], size: 1234 };
+//! let id = ContentId { root: [0xab; 32], length: 1234 };
 //! let text = id.to_string();
 //! assert_eq!(text.parse::<ContentId>(), Ok(id));
 //! assert!("abc:12".parse::<ContentId>().is_err());
@@ -28,28 +28,49 @@ pub const CHUNK_GROUP_BYTES: u64 = 1024 << CHUNK_GROUP_LOG;
 /// split into several inputs.
 pub const MAX_CONTENT_LENGTH: u64 = 64 << 30;
 
-/// The id of a piece of content: BLAKE3 hash and size.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+/// The id of a piece of content: its BLAKE3 root and its length. The one content id of every
+/// Gravity crate: on chain (with the `scale` feature it is SCALE-encoded and described in the
+/// runtime's metadata as `{ root: [u8; 32], length: u64 }`), in the node's content store and on
+/// the swarm's wire. The field names are not `hash` and `size` because polkadot.js codecs have
+/// properties of those names, which would hide the fields.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+#[cfg_attr(
+	feature = "scale",
+	derive(
+		codec::Encode,
+		codec::Decode,
+		codec::DecodeWithMemTracking,
+		codec::MaxEncodedLen,
+		scale_info::TypeInfo
+	)
+)]
 pub struct ContentId {
-	/// `blake3::hash(bytes)`.
-	pub hash: [u8; 32],
+	/// `blake3::hash(bytes)`: the root of the BLAKE3 tree every slice is verified against.
+	pub root: [u8; 32],
 	/// Length of the bytes.
-	pub size: u64,
+	pub length: u64,
 }
 
 impl ContentId {
 	/// Number of chunk groups (slices of [`CHUNK_GROUP_BYTES`]) the content has.
 	pub fn groups(&self) -> u64 {
-		self.size.div_ceil(CHUNK_GROUP_BYTES)
+		self.length.div_ceil(CHUNK_GROUP_BYTES)
+	}
+
+	/// The id of `bytes`: what `content.put` gives an on-chain blob and what a node's content
+	/// store gives the same bytes off chain.
+	#[cfg(feature = "hashing")]
+	pub fn of(bytes: &[u8]) -> Self {
+		ContentId { root: *blake3::hash(bytes).as_bytes(), length: bytes.len() as u64 }
 	}
 }
 
 impl fmt::Display for ContentId {
 	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-		for b in self.hash {
+		for b in self.root {
 			write!(f, "{b:02x}")?;
 		}
-		write!(f, ":{}", self.size)
+		write!(f, ":{}", self.length)
 	}
 }
 
@@ -82,7 +103,7 @@ impl FromStr for ContentId {
 		if hex.len() != 64 {
 			return Err(ParseIdError::BadHash)
 		}
-		let mut hash = [0u8; 32];
+		let mut root = [0u8; 32];
 		for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
 			let digit = |c: u8| match c {
 				b'0'..=b'9' => Ok(c - b'0'),
@@ -90,10 +111,10 @@ impl FromStr for ContentId {
 				b'A'..=b'F' => Ok(c - b'A' + 10),
 				_ => Err(ParseIdError::BadHash),
 			};
-			hash[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+			root[i] = digit(pair[0])? << 4 | digit(pair[1])?;
 		}
-		let size = size.parse::<u64>().map_err(|_| ParseIdError::BadSize)?;
-		Ok(ContentId { hash, size })
+		let length = size.parse::<u64>().map_err(|_| ParseIdError::BadSize)?;
+		Ok(ContentId { root, length })
 	}
 }
 
@@ -104,7 +125,7 @@ mod tests {
 
 	#[test]
 	fn text_form_round_trips_and_rejects_garbage() {
-		let id = ContentId { hash: [7; 32], size: u64::MAX };
+		let id = ContentId { root: [7; 32], length: u64::MAX };
 		assert_eq!(id.to_string().parse::<ContentId>(), Ok(id));
 		let hex = "07".repeat(32);
 		assert_eq!(hex.parse::<ContentId>(), Err(ParseIdError::NoSize));
@@ -112,7 +133,7 @@ mod tests {
 		assert_eq!(alloc::format!("{}:-1", hex).parse::<ContentId>(), Err(ParseIdError::BadSize));
 		assert_eq!(alloc::format!("{}zz:1", &hex[..62]).parse::<ContentId>(), Err(ParseIdError::BadHash));
 		assert_eq!(alloc::format!("{}:1", &hex[..60]).parse::<ContentId>(), Err(ParseIdError::BadHash));
-		assert_eq!(ContentId { hash: [0; 32], size: 0 }.groups(), 0);
-		assert_eq!(ContentId { hash: [0; 32], size: 16 * 1024 + 1 }.groups(), 2);
+		assert_eq!(ContentId { root: [0; 32], length: 0 }.groups(), 0);
+		assert_eq!(ContentId { root: [0; 32], length: 16 * 1024 + 1 }.groups(), 2);
 	}
 }

@@ -16,11 +16,11 @@
 //! replica's digest for its own round from the named id and judges earlier rounds against it.
 //!
 //! ```
-//! use gravity_protocol::result::*;
-//! let out = content_id(b"42");
+//! use gravity_protocol::{content::ContentId, result::*};
+//! let out = ContentId::of(b"42");
 //! let d1 = result_digest(&out, 7, 1, 0, 0);
 //! let d2 = result_digest(&out, 7, 1, 0, 1);
-//! assert_eq!(out.size, 2);
+//! assert_eq!(out.length, 2);
 //! assert_ne!(d1, d2); // knowing round 0's digest does not give round 1's
 //! let c = commitment(&d2, 7, &[1u8; 32], 1, 0, &[9u8; 32]);
 //! assert_ne!(c, commitment(&d2, 7, &[2u8; 32], 1, 0, &[9u8; 32])); // bound to the provider
@@ -29,12 +29,6 @@
 use crate::content::ContentId;
 use alloc::vec::Vec;
 use sp_crypto_hashing::blake2_256;
-
-/// Content id of a byte string: BLAKE3 hash and size, what `content.put` gives an on-chain blob
-/// and what a node's content store gives the same bytes off chain.
-pub fn content_id(bytes: &[u8]) -> ContentId {
-	ContentId { hash: *blake3::hash(bytes).as_bytes(), size: bytes.len() as u64 }
-}
 
 /// The 32-byte seed a task reads through the sandbox's `seed` import:
 /// `H("gravity/seed" ‖ job ‖ task)`. Every replica derives it from the task's identity alone.
@@ -48,7 +42,7 @@ pub fn task_seed(job: u64, task: u32) -> [u8; 32] {
 
 /// The bytes of a failure result: `"gravity-failure" ‖ reason`, with `reason` the executor's
 /// SCALE-encoded failure. A failure is a result like any other: its output id is
-/// `content_id(failure_bytes(reason))`, it is delivered like an output (its bytes are kept for
+/// `ContentId::of(failure_bytes(reason))`, it is delivered like an output (its bytes are kept for
 /// the requester, who can read why its task failed), and it is paid for the fuel it burnt.
 pub fn failure_bytes(encoded_reason: &[u8]) -> Vec<u8> {
 	let mut data = Vec::with_capacity(15 + encoded_reason.len());
@@ -63,8 +57,8 @@ pub fn failure_bytes(encoded_reason: &[u8]) -> Vec<u8> {
 pub fn result_digest(output: &ContentId, fuel_used: u64, job: u64, task: u32, round: u8) -> [u8; 32] {
 	let mut data = Vec::with_capacity(14 + 32 + 8 + 8 + 8 + 4 + 1);
 	data.extend_from_slice(b"gravity/result");
-	data.extend_from_slice(&output.hash);
-	data.extend_from_slice(&output.size.to_le_bytes());
+	data.extend_from_slice(&output.root);
+	data.extend_from_slice(&output.length.to_le_bytes());
 	data.extend_from_slice(&fuel_used.to_le_bytes());
 	data.extend_from_slice(&job.to_le_bytes());
 	data.extend_from_slice(&task.to_le_bytes());
@@ -110,11 +104,11 @@ mod tests {
 
 	#[test]
 	fn every_field_changes_the_digest_and_commitment() {
-		let o = content_id(b"x");
+		let o = ContentId::of(b"x");
 		let d = result_digest(&o, 1, 2, 3, 0);
 		for other in [
-			result_digest(&content_id(b"y"), 1, 2, 3, 0),
-			result_digest(&ContentId { size: 2, ..o }, 1, 2, 3, 0),
+			result_digest(&ContentId::of(b"y"), 1, 2, 3, 0),
+			result_digest(&ContentId { length: 2, ..o }, 1, 2, 3, 0),
 			result_digest(&o, 9, 2, 3, 0),
 			result_digest(&o, 1, 9, 3, 0),
 			result_digest(&o, 1, 2, 9, 0),
@@ -139,7 +133,7 @@ mod tests {
 	fn failure_id_is_the_id_of_its_bytes() {
 		let b = failure_bytes(&[1, 2]);
 		assert_eq!(&b[..15], b"gravity-failure");
-		assert_eq!(content_id(&b).hash, *blake3::hash(&b).as_bytes());
-		assert_eq!(content_id(&b).size, 17);
+		assert_eq!(ContentId::of(&b).root, *blake3::hash(&b).as_bytes());
+		assert_eq!(ContentId::of(&b).length, 17);
 	}
 }

@@ -1,7 +1,7 @@
 //! `gravity balance|transfer|info` and `gravity provider register|update|show|deregister|withdraw`.
 
 use crate::{
-	chain::{gravity, parse_account, runtime_types as rt, signer, ss58, AtBlock, Chain},
+	chain::{gravity, parse_account, read, runtime_types as rt, signer, ss58, try_read, AtBlock, Chain},
 	cli::{Global, ProviderCmd},
 	error::{Context, Error, Result},
 	fail,
@@ -15,40 +15,16 @@ use subxt::utils::{AccountId32, MultiAddress};
 
 /// The free balance of `who`.
 pub async fn free_balance(at: &AtBlock, who: &AccountId32) -> Result<u128> {
-	let info = at
-		.storage()
-		.fetch(gravity::storage().system().account(), (who.clone(),))
-		.await
-		.context(|| "system.account".into())?
-		.decode()
-		.context(|| "system.account".into())?;
-	Ok(info.data.free)
+	Ok(read(at, gravity::storage().system().account(), (who.clone(),)).await?.data.free)
 }
 
 pub async fn balance(g: &Global, out: Out, account: Option<String>) -> Result<()> {
 	let who = crate::chain::account_or_signer(g, &account)?;
 	let chain = Chain::connect(g).await?;
 	let at = chain.at().await?;
-	let info = at
-		.storage()
-		.fetch(gravity::storage().system().account(), (who.clone(),))
-		.await
-		.context(|| "system.account".into())?
-		.decode()
-		.context(|| "system.account".into())?;
-	let holds = at
-		.storage()
-		.try_fetch(gravity::storage().balances().holds(), (who.clone(),))
-		.await
-		.context(|| "balances.holds".into())?;
-	let holds: Vec<(String, u128)> = match holds {
-		Some(h) => h
-			.decode()
-			.context(|| "balances.holds".into())?
-			.0
-			.into_iter()
-			.map(|h| (format!("{:?}", h.id), h.amount))
-			.collect(),
+	let info = read(&at, gravity::storage().system().account(), (who.clone(),)).await?;
+	let holds: Vec<(String, u128)> = match try_read(&at, gravity::storage().balances().holds(), (who.clone(),)).await? {
+		Some(h) => h.0.into_iter().map(|h| (format!("{:?}", h.id), h.amount)).collect(),
 		None => Vec::new(),
 	};
 	let d = &info.data;
@@ -99,13 +75,7 @@ pub async fn info(g: &Global, out: Out) -> Result<()> {
 	let peer = chain.local_peer_id().await?;
 	// A job's `source` as polkadot.js apps takes it (bytes, not base58).
 	let source = bs58::decode(&peer).into_vec().map(|b| crate::data::hex(&b)).unwrap_or_default();
-	let c = best
-		.storage()
-		.fetch(gravity::storage().market().configuration(), ())
-		.await
-		.context(|| "market.configuration".into())?
-		.decode()
-		.context(|| "market.configuration".into())?;
+	let c = read(&best, gravity::storage().market().configuration(), ()).await?;
 	let pct = |p: &rt::sp_arithmetic::per_things::Perbill| p.0 as f64 / 10_000_000.0;
 	let market = json!({
 		"commitWindow": c.windows.commit, "revealWindow": c.windows.reveal, "deliveryWindow": c.windows.delivery,
@@ -272,17 +242,9 @@ async fn show(g: &Global, out: Out, account: Option<String>) -> Result<()> {
 	let info = at.runtime_apis().call(api.provider(who.clone())).await.context(|| "ProvidersApi.provider".into())?;
 	let (score, rep) = at.runtime_apis().call(api.reputation(who.clone())).await.context(|| "ProvidersApi.reputation".into())?;
 	let endpoint = crate::job::endpoints(&at, [&who]).await?.into_iter().next();
-	let held = at
-		.storage()
-		.try_fetch(gravity::storage().market().provider_tasks(), (who.clone(),))
-		.await
-		.context(|| "market.provider_tasks".into())?;
 	// The market's record of the provider's work: what it holds now, its newest closed
 	// replicas and lifetime totals (state, so there whatever the node pruned).
-	let work = match held {
-		Some(v) => Some(v.decode().context(|| "market.provider_tasks".into())?),
-		None => None,
-	};
+	let work = try_read(&at, gravity::storage().market().provider_tasks(), (who.clone(),)).await?;
 	let holding: Vec<(u64, u32)> = work.as_ref().map(|w| w.open.0.clone()).unwrap_or_default();
 	let (earned, slashed, closed) = work.as_ref().map(|w| (w.earned, w.slashed, w.closed)).unwrap_or_default();
 	// Newest first.

@@ -16,7 +16,7 @@ use crate::{
 	data::{hash_file, DataClient},
 	error::{Error, Result},
 	fail,
-	job::{agreeing, chain_id, cid, endpoints, job, outcome_name, task, tasks, Job, Task},
+	job::{agreeing, endpoints, job, outcome_name, task, tasks, Job, Task},
 	out::Out,
 };
 use clap::Args;
@@ -66,7 +66,7 @@ where
 {
 	if !path.exists() {
 		let bytes = fetch().await?;
-		if gravity_protocol::result::content_id(&bytes) != *id {
+		if ContentId::of(&bytes) != *id {
 			fail!("the {what} fetched for {id} does not match that id: the node served other bytes")
 		}
 		std::fs::write(path, &bytes).map_err(|e| Error(format!("cannot write {} ({e})", path.display())))?;
@@ -86,19 +86,7 @@ fn file_id(id: &ContentId) -> String {
 }
 
 async fn chain_blob(at: &AtBlock, id: &ContentId) -> Result<Option<Vec<u8>>> {
-	let v = at
-		.storage()
-		.try_fetch(gravity::storage().content().blobs(), (chain_id(id),))
-		.await
-		.map_err(|e| Error(format!("content.blobs: {e}")))?;
-	match v {
-		Some(v) => {
-			let b: rt::bounded_collections::bounded_vec::BoundedVec<u8> =
-				v.decode().map_err(|e| Error(format!("content.blobs: {e}")))?;
-			Ok(Some(b.0))
-		},
-		None => Ok(None),
-	}
+	Ok(crate::chain::try_read(at, gravity::storage().content().blobs(), (subxt::utils::Static(*id),)).await?.map(|b| b.0))
 }
 
 /// The salt of `provider`'s reveal of `job`/`task` from the block the record names.
@@ -192,9 +180,9 @@ pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<()> {
 	let bar = out.count_bar(verified.len() as u64, "re-executing");
 	for (i, t) in verified {
 		let before = findings.0.len();
-		let (agreed_out, agreed_fuel) = t.result.as_ref().map(|(o, f)| (cid(o), *f)).expect("verified");
-		let program_id = cid(&t.program);
-		let input_id = cid(&t.input);
+		let (agreed_out, agreed_fuel) = t.result.as_ref().map(|(o, f)| (o.0, *f)).expect("verified");
+		let program_id = t.program.0;
+		let input_id = t.input.0;
 		let agree = agreeing(t);
 		let peers = endpoints(&at, agree.iter()).await?;
 		// Time spent getting the program, the input and the output (from the chain or the data
@@ -229,7 +217,7 @@ pub async fn run(g: &Global, out: Out, args: AuditArgs) -> Result<()> {
 				for m in 0..j.map_tasks {
 					let Some(map) = all.get(&m) else { fail!("map task {m} of job {id} is missing") };
 					let Some((o, _)) = &map.result else { fail!("map task {m} of job {id} has no verified output") };
-					let oid = cid(o);
+					let oid = o.0;
 					let from = endpoints(&at, agreeing(map).iter()).await?;
 					let data = data.clone();
 					match local_copy(&dir.join(format!("output-{m}.bin")), &oid, &format!("output of map task {m}"), &mut findings, || async move {

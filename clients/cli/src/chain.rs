@@ -21,6 +21,11 @@ use subxt_signer::sr25519::Keypair;
 #[subxt::subxt(
 	runtime_metadata_path = "../../metadata/gravity.scale",
 	derive_for_all_types = "Clone",
+	// The one content id type: the protocol crate's, SCALE-encoded as the runtime encodes it.
+	substitute_type(
+		path = "gravity_protocol::content::ContentId",
+		with = "::subxt::utils::Static<::gravity_protocol::content::ContentId>"
+	),
 	// Session keys come from the node's RPC as SCALE bytes (`gravity validator keys`).
 	derive_for_type(path = "gravity_runtime::SessionKeys", derive = "::subxt::ext::codec::Decode", recursive),
 	attributes_for_type(path = "gravity_runtime::SessionKeys", attributes = "#[codec(crate = ::subxt::ext::codec)]", recursive)
@@ -31,6 +36,22 @@ pub use gravity::runtime_types;
 pub type Config = subxt::SubstrateConfig;
 pub type Api = subxt::OnlineClient<Config>;
 pub type AtBlock = subxt::OnlineClientAtBlock<Config>;
+
+/// The value of the storage item `addr` at `keys` in block `at` (its default where nothing is
+/// stored and it has one), decoded; an error names the item (`Pallet.Item: why`).
+pub async fn read<Addr: subxt::storage::Address>(at: &AtBlock, addr: Addr, keys: Addr::KeyParts) -> Result<Addr::Value> {
+	let name = format!("{}.{}", addr.pallet_name(), addr.entry_name());
+	at.storage().fetch(addr, keys).await.context(|| name.clone())?.decode().context(|| name)
+}
+
+/// Like [`read`], `None` where nothing is stored.
+pub async fn try_read<Addr: subxt::storage::Address>(at: &AtBlock, addr: Addr, keys: Addr::KeyParts) -> Result<Option<Addr::Value>> {
+	let name = format!("{}.{}", addr.pallet_name(), addr.entry_name());
+	match at.storage().try_fetch(addr, keys).await.context(|| name.clone())? {
+		Some(v) => Ok(Some(v.decode().context(|| name)?)),
+		None => Ok(None),
+	}
+}
 
 /// The SS58 prefix of Gravity addresses (`gravity_runtime::SS58_PREFIX`).
 pub const SS58_PREFIX: u16 = 7007;

@@ -119,7 +119,7 @@ impl DataClient {
 	/// Fetch `id` into the node's store from `peers` (base58 peer ids) and its connected peers,
 	/// with a progress bar; returns its status.
 	pub async fn fetch(&self, out: &Out, id: &ContentId, peers: &[String]) -> Result<Value> {
-		let bar = out.bytes_bar(id.size, &format!("fetching {}", short(id)));
+		let bar = out.bytes_bar(id.length, &format!("fetching {}", short(id)));
 		let watcher = {
 			let (me, id, bar) = (self.clone(), id.to_string(), bar.clone());
 			tokio::spawn(async move {
@@ -153,14 +153,14 @@ impl DataClient {
 			.open(&partial)
 			.map_err(|e| Error(format!("cannot write {} ({e})", partial.display())))?;
 		let mut at = file.metadata().map(|m| m.len()).unwrap_or(0);
-		if at > id.size {
+		if at > id.length {
 			file.set_len(0).map_err(|e| Error(format!("{}: {e}", partial.display())))?;
 			at = 0;
 		}
-		let bar = ui.bytes_bar(id.size, &format!("reading {}", short(id)));
+		let bar = ui.bytes_bar(id.length, &format!("reading {}", short(id)));
 		bar.set_position(at);
-		while at < id.size {
-			let want = READ_STEP.min(self.max_call_bytes.max(1)).min(id.size - at);
+		while at < id.length {
+			let want = READ_STEP.min(self.max_call_bytes.max(1)).min(id.length - at);
 			let hexed = self.call("gravity_read", rpc_params![id.to_string(), at, want]).await?;
 			let bytes = unhex(hexed.as_str().unwrap_or_default()).map_err(|_| Error("the node answered bad hex".into()))?;
 			if bytes.is_empty() {
@@ -184,10 +184,10 @@ impl DataClient {
 
 	/// The bytes of complete content `id` on the node (for outputs and small inputs).
 	pub async fn read_bytes(&self, id: &ContentId) -> Result<Vec<u8>> {
-		let mut all = Vec::with_capacity(id.size as usize);
-		while (all.len() as u64) < id.size {
+		let mut all = Vec::with_capacity(id.length as usize);
+		while (all.len() as u64) < id.length {
 			let at = all.len() as u64;
-			let want = READ_STEP.min(self.max_call_bytes.max(1)).min(id.size - at);
+			let want = READ_STEP.min(self.max_call_bytes.max(1)).min(id.length - at);
 			let hexed = self.call("gravity_read", rpc_params![id.to_string(), at, want]).await?;
 			let bytes = unhex(hexed.as_str().unwrap_or_default()).map_err(|_| Error("the node answered bad hex".into()))?;
 			if bytes.is_empty() {
@@ -212,7 +212,7 @@ pub fn hash_reader(reader: &mut impl Read) -> std::io::Result<ContentId> {
 		hasher.update(&buf[..n]);
 		size += n as u64;
 	}
-	Ok(ContentId { hash: *hasher.finalize().as_bytes(), size })
+	Ok(ContentId { root: *hasher.finalize().as_bytes(), length: size })
 }
 
 fn blake3_hasher() -> blake3::Hasher {
@@ -262,7 +262,7 @@ pub async fn run(g: &Global, out: Out, cmd: DataCmd) -> Result<()> {
 	match cmd {
 		DataCmd::Put { path } => {
 			let id = data.put_file(&path).await?;
-			out.result(json!({ "id": id.to_string(), "size": id.size, "path": path.display().to_string() }), || id.to_string());
+			out.result(json!({ "id": id.to_string(), "size": id.length, "path": path.display().to_string() }), || id.to_string());
 		},
 		DataCmd::Get { id, out: target, peers } => {
 			let cid = parse_id(&id)?;

@@ -4,7 +4,7 @@
 //! block body the record names (block bodies are kept by default), never by scanning history.
 
 use crate::{
-	chain::{gravity, runtime_types as rt, ss58, AtBlock, Chain},
+	chain::{gravity, read, runtime_types as rt, ss58, try_read, AtBlock, Chain},
 	cli::{Global, JobCmd, JobOptions, SubmitCmd},
 	data::DataClient,
 	error::{Context, Error, Result},
@@ -21,21 +21,15 @@ use std::{
 	path::{Path, PathBuf},
 	time::{Duration, Instant},
 };
-use subxt::utils::{AccountId32, H256};
+use subxt::utils::AccountId32;
 
 pub type Job = mt::Job<AccountId32, u128, u32>;
 pub type Task = mt::Task<AccountId32, u128, u32>;
 pub type Replica = mt::Replica<AccountId32, u128, u32>;
 
-/// Chain content id → protocol content id.
-pub fn cid(c: &gp::ContentId) -> ContentId {
-	ContentId { hash: c.root.0, size: c.length }
-}
-
-/// Protocol content id → chain content id.
-pub fn chain_id(c: &ContentId) -> gp::ContentId {
-	gp::ContentId { root: H256(c.hash), length: c.size }
-}
+/// A content id as the types generated from the metadata carry it: the protocol crate's
+/// `ContentId` itself, SCALE-encoded as the runtime encodes it (`substitute_type` in `chain.rs`).
+pub type ChainContentId = subxt::utils::Static<ContentId>;
 
 pub fn status_name(s: &mt::JobStatus) -> &'static str {
 	match s {
@@ -73,7 +67,7 @@ pub fn kind_json(k: &mt::JobKind) -> Value {
 	match k {
 		mt::JobKind::Batch => json!({ "kind": "batch" }),
 		mt::JobKind::MapReduce { reduce_program, reducers } =>
-			json!({ "kind": "mapReduce", "reduceProgram": cid(reduce_program).to_string(), "reducers": reducers }),
+			json!({ "kind": "mapReduce", "reduceProgram": reduce_program.0.to_string(), "reducers": reducers }),
 		mt::JobKind::Render { width, height, tile, frames } =>
 			json!({ "kind": "render", "width": width, "height": height, "tile": tile, "frames": frames }),
 	}
@@ -81,13 +75,8 @@ pub fn kind_json(k: &mt::JobKind) -> Value {
 
 /// A job's record, or an error naming the job.
 pub async fn job(at: &AtBlock, id: u64) -> Result<Job> {
-	let v = at
-		.storage()
-		.try_fetch(gravity::storage().market().jobs(), (id,))
-		.await
-		.context(|| format!("reading job {id}"))?;
-	match v {
-		Some(v) => v.decode().context(|| format!("decoding job {id}")),
+	match try_read(at, gravity::storage().market().jobs(), (id,)).await? {
+		Some(v) => Ok(v),
 		None => fail!("there is no job {id} on this chain (at block #{}): list jobs with `gravity job ls`", at.block_number()),
 	}
 }
@@ -108,13 +97,8 @@ pub async fn tasks(at: &AtBlock, id: u64) -> Result<BTreeMap<u32, Task>> {
 
 /// One task, or an error naming it.
 pub async fn task(at: &AtBlock, id: u64, index: u32) -> Result<Task> {
-	let v = at
-		.storage()
-		.try_fetch(gravity::storage().market().tasks(), (id, index))
-		.await
-		.context(|| format!("reading task {index} of job {id}"))?;
-	match v {
-		Some(v) => v.decode().context(|| format!("decoding task {index} of job {id}")),
+	match try_read(at, gravity::storage().market().tasks(), (id, index)).await? {
+		Some(v) => Ok(v),
 		None => fail!("job {id} has no task {index}: `gravity job describe {id}` shows how many it has"),
 	}
 }
@@ -123,14 +107,7 @@ pub async fn task(at: &AtBlock, id: u64, index: u32) -> Result<Task> {
 pub async fn endpoints(at: &AtBlock, providers: impl IntoIterator<Item = &AccountId32>) -> Result<Vec<String>> {
 	let mut out = Vec::new();
 	for p in providers {
-		let v = at
-			.storage()
-			.try_fetch(gravity::storage().providers().endpoints(), (p.clone(),))
-			.await
-			.context(|| "providers.endpoints".into())?;
-		if let Some(v) = v {
-			let bytes: rt::bounded_collections::bounded_vec::BoundedVec<u8> =
-				v.decode().context(|| "providers.endpoints".into())?;
+		if let Some(bytes) = try_read(at, gravity::storage().providers().endpoints(), (p.clone(),)).await? {
 			out.push(bs58::encode(bytes.0).into_string());
 		}
 	}
@@ -228,14 +205,14 @@ fn scene_dims(scene: &str) -> (Option<u32>, Option<u32>, Option<u32>) {
 async fn submit(g: &Global, out: Out, cmd: SubmitCmd) -> Result<()> {
 	// Everything local first: nothing is signed or sent when a file is missing or a program
 	// would be refused by providers.
-	let (programs, input_paths, kind_of, opts): (Vec<Vec<u8>>, Vec<PathBuf>, Box<dyn Fn(&[gp::ContentId]) -> mt::JobKind>, JobOptions) =
+	let (programs, input_paths, kind_of, opts): (Vec<Vec<u8>>, Vec<PathBuf>, Box<dyn Fn(&[ChainContentId]) -> mt::JobKind>, JobOptions) =
 		match cmd {
 			SubmitCmd::Batch { program, inputs, opts } =>
 				(vec![read_program(&program)?], input_files(&inputs)?, Box::new(|_| mt::JobKind::Batch), opts),
 			SubmitCmd::MapReduce { map, reduce, reducers, inputs, opts } => (
 				vec![read_program(&map)?, read_program(&reduce)?],
 				input_files(&inputs)?,
-				Box::new(move |p: &[gp::ContentId]| mt::JobKind::MapReduce { reduce_program: p[1].clone(), reducers }),
+				Box::new(move |p: &[ChainContentId]| mt::JobKind::MapReduce { reduce_program: p[1].clone(), reducers }),
 				opts,
 			),
 			SubmitCmd::Render { program, scene, width, height, tile, frames, opts } => {
@@ -268,7 +245,7 @@ async fn submit(g: &Global, out: Out, cmd: SubmitCmd) -> Result<()> {
 	for p in &input_paths {
 		input_ids.push(crate::data::hash_file(p)?);
 	}
-	let program_ids: Vec<ContentId> = programs.iter().map(|p| gravity_protocol::result::content_id(p)).collect();
+	let program_ids: Vec<ContentId> = programs.iter().map(|p| ContentId::of(p)).collect();
 	let signer = crate::chain::signer(g)?;
 	let who = signer.public_key().to_account_id();
 
@@ -280,10 +257,10 @@ async fn submit(g: &Global, out: Out, cmd: SubmitCmd) -> Result<()> {
 		.context(|| "content.MaxBlobSize".into())?;
 	for (p, id) in programs.iter().zip(&program_ids) {
 		if p.len() as u64 > max_blob as u64 {
-			fail!("a program of {} bytes is larger than the chain stores ({max_blob} bytes): make it smaller", id.size)
+			fail!("a program of {} bytes is larger than the chain stores ({max_blob} bytes): make it smaller", id.length)
 		}
 	}
-	let chain_programs: Vec<gp::ContentId> = program_ids.iter().map(chain_id).collect();
+	let chain_programs: Vec<ChainContentId> = program_ids.iter().map(|id| subxt::utils::Static(*id)).collect();
 	let source = bs58::decode(chain.local_peer_id().await?)
 		.into_vec()
 		.map_err(|_| Error("the node's peer id is not base58".into()))?;
@@ -291,7 +268,7 @@ async fn submit(g: &Global, out: Out, cmd: SubmitCmd) -> Result<()> {
 		program: chain_programs[0].clone(),
 		source: Some(rt::bounded_collections::bounded_vec::BoundedVec(source)),
 		kind: kind_of(&chain_programs),
-		inputs: input_ids.iter().map(chain_id).collect(),
+		inputs: input_ids.iter().map(|id| subxt::utils::Static(*id)).collect(),
 		requirements: gp::Requirements {
 			arch: gp::Arch::Any,
 			min_memory_mib: opts.min_memory_mib,
@@ -415,14 +392,7 @@ async fn quote(at: &AtBlock, spec: &mt::JobSpec<u128, u32>, programs_pending: bo
 async fn estimate(at: &AtBlock, spec: &mt::JobSpec<u128, u32>) -> Result<(u128, u128)> {
 	let max_replicas: u32 =
 		at.constants().entry(gravity::constants().market().max_replicas()).context(|| "market.MaxReplicas".into())?;
-	let queue_deposit: u128 = at
-		.storage()
-		.fetch(gravity::storage().market().configuration(), ())
-		.await
-		.context(|| "market.configuration".into())?
-		.decode()
-		.context(|| "market.configuration".into())?
-		.queue_deposit;
+	let queue_deposit: u128 = read(at, gravity::storage().market().configuration(), ()).await?.queue_deposit;
 	let tasks: u128 = match &spec.kind {
 		mt::JobKind::Batch => spec.inputs.len() as u128,
 		mt::JobKind::MapReduce { reducers, .. } => spec.inputs.len() as u128 + *reducers as u128,
@@ -461,7 +431,7 @@ pub fn describe_json(id: u64, j: &Job, tasks: &BTreeMap<u32, Task>, block: u64) 
 	json!({
 		"job": id, "at": block, "status": status_name(&j.status),
 		"ending": j.ending.as_ref().map(status_name),
-		"requester": ss58(&j.requester), "kind": kind_json(&j.kind), "program": cid(&j.program).to_string(),
+		"requester": ss58(&j.requester), "kind": kind_json(&j.kind), "program": j.program.0.to_string(),
 		"stage": if matches!(j.stage, mt::Stage::Reduce) { "reduce" } else { "map" },
 		"tasks": j.tasks, "mapTasks": j.map_tasks, "verified": j.verified, "failed": j.failed,
 		"phases": phases, "stages": stages,
@@ -488,7 +458,7 @@ async fn describe(g: &Global, out: Out, id: u64) -> Result<()> {
 			status_name(&j.status),
 			j.ending.as_ref().map(|s| format!(" (ending: {})", status_name(s))).unwrap_or_default(),
 			ss58(&j.requester),
-			cid(&j.program),
+			j.program.0,
 			j.tasks, j.verified, j.failed, phases.join(", "),
 			j.replication.initial, j.replication.max, j.replication.quorum,
 			if j.replication.adaptive { " adaptive" } else { "" },
@@ -525,7 +495,7 @@ async fn executions(g: &Global, out: Out, id: u64, only: Option<u32>) -> Result<
 		for r in &t.replicas.0 {
 			let mut row = replica_json(*i, r);
 			row["taskPhase"] = json!(phase_name(&t.phase));
-			row["output"] = json!(t.result.as_ref().map(|(o, _)| cid(o).to_string()));
+			row["output"] = json!(t.result.as_ref().map(|(o, _)| o.0.to_string()));
 			rows.push(row);
 		}
 	}
@@ -664,7 +634,7 @@ async fn history(g: &Global, out: Out, id: u64) -> Result<()> {
 		}
 		if let Some(b) = t.settled_at {
 			let x = find_extrinsic(&chain, &mut cache, b as u64, None, id, Some(*i), &["deliver"]).await;
-			steps.push(json!({ "block": b, "index": x.as_ref().map(|x| x.0), "call": x.map(|x| x.1), "step": format!("task {}", phase_name(&t.phase).to_lowercase()), "task": i, "output": t.result.as_ref().map(|(o, _)| cid(o).to_string()) }));
+			steps.push(json!({ "block": b, "index": x.as_ref().map(|x| x.0), "call": x.map(|x| x.1), "step": format!("task {}", phase_name(&t.phase).to_lowercase()), "task": i, "output": t.result.as_ref().map(|(o, _)| o.0.to_string()) }));
 		}
 	}
 	steps.sort_by_key(|s| (s["block"].as_u64().unwrap_or(0), s["index"].as_u64().unwrap_or(u64::MAX)));
@@ -738,11 +708,11 @@ async fn get(g: &Global, out: Out, id: u64, dir: &Path) -> Result<()> {
 	let mut outputs: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
 	for (i, t) in &verified {
 		let (o, _) = t.result.as_ref().expect("filtered");
-		let oid = cid(o);
+		let oid = o.0;
 		let peers = endpoints(&at, agreeing(t).iter()).await?;
 		data.fetch(&Out { json: true }, &oid, &peers).await?;
 		let bytes = data.read_bytes(&oid).await?;
-		if gravity_protocol::result::content_id(&bytes) != oid {
+		if ContentId::of(&bytes) != oid {
 			fail!("the output of task {i} read from the node does not match its id {oid}")
 		}
 		let path = dir.join(format!("task-{i}.out"));

@@ -13,7 +13,7 @@
 //!    unbonds.
 
 use crate::{
-	chain::{gravity, runtime_types as rt, signer, ss58, AtBlock, Chain},
+	chain::{gravity, read, runtime_types as rt, signer, ss58, try_read, AtBlock, Chain},
 	cli::{Global, ValidatorCmd},
 	error::{Context, Error, Result},
 	fail,
@@ -128,40 +128,13 @@ impl ValidatorStatus {
 
 /// Read where `who` stands, from the registry and the session pallet.
 pub async fn status(at: &AtBlock, who: &AccountId32) -> Result<ValidatorStatus> {
-	let st = at.storage();
-	let record = match st
-		.try_fetch(gravity::storage().validators().members(), (who.clone(),))
-		.await
-		.context(|| "validators.members".into())?
-	{
-		Some(v) => Some(v.decode().context(|| "validators.members".into())?),
-		None => None,
-	};
-	let has_keys = st
-		.try_fetch(gravity::storage().session().next_keys(), (who.clone(),))
-		.await
-		.context(|| "session.next_keys".into())?
-		.is_some();
-	let session =
-		st.fetch(gravity::storage().session().current_index(), ()).await.context(|| "session.current_index".into())?.decode().context(|| "session.current_index".into())?;
-	let current: Vec<AccountId32> = st
-		.fetch(gravity::storage().session().validators(), ())
-		.await
-		.context(|| "session.validators".into())?
-		.decode()
-		.context(|| "session.validators".into())?;
-	let queued = st
-		.fetch(gravity::storage().session().queued_keys(), ())
-		.await
-		.context(|| "session.queued_keys".into())?
-		.decode()
-		.context(|| "session.queued_keys".into())?;
-	let disabled = st
-		.fetch(gravity::storage().session().disabled_validators(), ())
-		.await
-		.context(|| "session.disabled_validators".into())?
-		.decode()
-		.context(|| "session.disabled_validators".into())?;
+	let session_storage = gravity::storage().session();
+	let record = try_read(at, gravity::storage().validators().members(), (who.clone(),)).await?;
+	let has_keys = try_read(at, session_storage.next_keys(), (who.clone(),)).await?.is_some();
+	let session = read(at, session_storage.current_index(), ()).await?;
+	let current: Vec<AccountId32> = read(at, session_storage.validators(), ()).await?;
+	let queued = read(at, session_storage.queued_keys(), ()).await?;
+	let disabled = read(at, session_storage.disabled_validators(), ()).await?;
 	let index = current.iter().position(|v| v == who);
 	Ok(ValidatorStatus {
 		who: who.clone(),
@@ -318,21 +291,8 @@ async fn withdraw(g: &Global, out: Out) -> Result<()> {
 async fn ls(g: &Global, out: Out) -> Result<()> {
 	let chain = Chain::connect(g).await?;
 	let at = chain.at().await?;
-	let st = at.storage();
-	let admitted: Vec<AccountId32> = st
-		.fetch(gravity::storage().validators().admitted(), ())
-		.await
-		.context(|| "validators.admitted".into())?
-		.decode()
-		.context(|| "validators.admitted".into())?
-		.0;
-	let candidates: Vec<AccountId32> = st
-		.fetch(gravity::storage().validators().candidates(), ())
-		.await
-		.context(|| "validators.candidates".into())?
-		.decode()
-		.context(|| "validators.candidates".into())?
-		.0;
+	let admitted: Vec<AccountId32> = read(&at, gravity::storage().validators().admitted(), ()).await?.0;
+	let candidates: Vec<AccountId32> = read(&at, gravity::storage().validators().candidates(), ()).await?.0;
 	let mut rows = Vec::new();
 	for who in admitted.iter().chain(candidates.iter()) {
 		rows.push(status(&at, who).await?);
@@ -368,10 +328,7 @@ async fn admit(g: &Global, out: Out, account: String) -> Result<()> {
 	if !matches!(st.record.as_ref().map(|r| &r.status), Some(Status::Candidate)) {
 		fail!("{} is not a candidate ({}): nothing to admit", ss58(&who), st.state())
 	}
-	let sudo_key: Option<AccountId32> = match at.storage().try_fetch(gravity::storage().sudo().key(), ()).await.context(|| "sudo.key".into())? {
-		Some(k) => Some(k.decode().context(|| "sudo.key".into())?),
-		None => None,
-	};
+	let sudo_key: Option<AccountId32> = try_read(&at, gravity::storage().sudo().key(), ()).await?;
 	if sudo_key.as_ref() != Some(&key.public_key().to_account_id()) {
 		fail!("admission is the chain's admin call; {} is not this chain's sudo key", ss58(&key.public_key().to_account_id()))
 	}

@@ -74,7 +74,7 @@ impl fmt::Display for StoreError {
 			StoreError::Unknown { id } => write!(f, "{id} is not in this node's content store"),
 			StoreError::Missing { id } => write!(f, "this node has only part of {id} so far"),
 			StoreError::Incomplete { id, verified } =>
-				write!(f, "{id} is not complete here yet ({verified} of {} bytes verified)", id.size),
+				write!(f, "{id} is not complete here yet ({verified} of {} bytes verified)", id.length),
 			StoreError::NoSuchContent { id } =>
 				write!(f, "{id} names no content: a size of 0 has only the hash of empty content"),
 			StoreError::NoRoom { need, used, budget } => write!(

@@ -41,7 +41,7 @@ pub fn tree(size: u64) -> BaoTree {
 
 /// The chunk ranges (1 KiB chunks) of chunk groups `groups` of `id`, clipped to its end.
 pub fn group_ranges(id: &ContentId, groups: std::ops::Range<u64>) -> ChunkRanges {
-	let chunks = tree(id.size).chunks().0;
+	let chunks = tree(id.length).chunks().0;
 	let per = 1u64 << CHUNK_GROUP_LOG;
 	let start = groups.start.saturating_mul(per).min(chunks);
 	let end = groups.end.saturating_mul(per).min(chunks);
@@ -50,14 +50,14 @@ pub fn group_ranges(id: &ContentId, groups: std::ops::Range<u64>) -> ChunkRanges
 
 /// Content bytes in `ranges` of `id`.
 pub(crate) fn ranges_len(id: &ContentId, ranges: &ChunkRanges) -> u64 {
-	let chunks = tree(id.size).chunks().0;
+	let chunks = tree(id.length).chunks().0;
 	ranges
 		.iter()
 		.map(|r| match r {
 			range_collections::range_set::RangeSetRange::Range(r) => (r.start.0.min(chunks), r.end.0.min(chunks)),
 			range_collections::range_set::RangeSetRange::RangeFrom(r) => (r.start.0.min(chunks), chunks),
 		})
-		.map(|(s, e)| (e * 1024).min(id.size) - (s * 1024).min(id.size))
+		.map(|(s, e)| (e * 1024).min(id.length) - (s * 1024).min(id.length))
 		.sum()
 }
 
@@ -170,7 +170,7 @@ impl Store {
 		for e in std::fs::read_dir(&d).map_err(|e| StoreError::io(&d, e))?.flatten() {
 			let name = e.file_name().to_string_lossy().to_string();
 			if let Some(id) = Self::partial_id(&name) {
-				found.insert(id.hash, (id.size, false));
+				found.insert(id.root, (id.length, false));
 			} else if !name.ends_with(".obao") {
 				// A download of the layout before ids were whole (`<hash>` with a `.size`
 				// file): dropped, it is fetched again when needed.
@@ -182,7 +182,7 @@ impl Store {
 			let name = e.file_name().to_string_lossy().to_string();
 			let Some(size) = Self::size_of(&d, &name) else { continue };
 			let Ok(id) = format!("{name}:{size}").parse::<ContentId>() else { continue };
-			found.insert(id.hash, (size, true));
+			found.insert(id.root, (size, true));
 		}
 		Ok(found)
 	}
@@ -210,7 +210,7 @@ impl Store {
 
 	/// A download's files: named by the whole id.
 	fn partial_path(&self, id: &ContentId, ext: &str) -> PathBuf {
-		self.dir.join("partial").join(format!("{}-{}{ext}", hex(&id.hash), id.size))
+		self.dir.join("partial").join(format!("{}-{}{ext}", hex(&id.root), id.length))
 	}
 
 	/// The directory of the store.
@@ -266,7 +266,7 @@ impl Store {
 			ob_out.flush().map_err(|e| StoreError::write(&self.dir, e))?;
 			hash
 		};
-		let id = ContentId { hash: *hash.as_bytes(), size };
+		let id = ContentId { root: *hash.as_bytes(), length: size };
 		if self.state(&id) == State::Complete {
 			self.touch(&id);
 			return Ok(id)
@@ -281,16 +281,16 @@ impl Store {
 	/// Move finished data and outboard files into `sub/` (size file first, data last: the data
 	/// file's name is what makes the entry exist).
 	fn install(&self, id: &ContentId, sub: &str, data: TmpFile, ob: TmpFile) -> Result<(), StoreError> {
-		std::fs::write(self.path(sub, &id.hash, ".size"), id.size.to_string())
+		std::fs::write(self.path(sub, &id.root, ".size"), id.length.to_string())
 			.map_err(|e| StoreError::write(&self.dir, e))?;
-		ob.persist(&self.path(sub, &id.hash, ".obao"))?;
-		data.persist(&self.path(sub, &id.hash, ""))?;
+		ob.persist(&self.path(sub, &id.root, ".obao"))?;
+		data.persist(&self.path(sub, &id.root, ""))?;
 		Ok(())
 	}
 
 	fn after_add(&self, id: &ContentId) {
 		let mut inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
-		let e = inner.meta.entries.entry(id.hash).or_insert_with(|| Meta::fresh(id.size));
+		let e = inner.meta.entries.entry(id.root).or_insert_with(|| Meta::fresh(id.length));
 		e.last_access = now_ms();
 		let _ = inner.meta.save();
 		drop(inner);
@@ -306,15 +306,15 @@ impl Store {
 		if let Some(p) = inner.partials.get(id) {
 			return State::Partial { verified: Some(p.verified_bytes()) }
 		}
-		match inner.meta.entries.get(&id.hash) {
-			Some(m) if m.size == id.size && self.partial_path(id, "").exists() => State::Partial { verified: None },
+		match inner.meta.entries.get(&id.root) {
+			Some(m) if m.size == id.length && self.partial_path(id, "").exists() => State::Partial { verified: None },
 			_ => State::Absent,
 		}
 	}
 
 	fn is_complete(&self, id: &ContentId) -> bool {
-		Self::size_of(&self.dir.join("complete"), &hex(&id.hash)) == Some(id.size) &&
-			self.path("complete", &id.hash, "").exists()
+		Self::size_of(&self.dir.join("complete"), &hex(&id.root)) == Some(id.length) &&
+			self.path("complete", &id.root, "").exists()
 	}
 
 	/// Start or resume the download of `id`. A resumed download finds what it already has by
@@ -323,16 +323,16 @@ impl Store {
 		if self.is_complete(id) {
 			return Ok(Begin::Complete)
 		}
-		if id.size == 0 {
+		if id.length == 0 {
 			// Nothing to fetch: the empty content has one id, and any other is a mistake.
-			return if *id == hash_bytes(&[]) {
+			return if *id == ContentId::of(&[]) {
 				self.put_bytes(&[])?;
 				Ok(Begin::Complete)
 			} else {
 				Err(StoreError::NoSuchContent { id: *id })
 			}
 		}
-		if id.size > MAX_CONTENT_LENGTH {
+		if id.length > MAX_CONTENT_LENGTH {
 			return Err(StoreError::TooLarge { id: *id })
 		}
 		if let Some(p) = self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.get(id) {
@@ -340,7 +340,7 @@ impl Store {
 		}
 		if self.state(id) == State::Absent {
 			// A new download: its full size must fit (a resumed one is counted already).
-			self.make_room(id.size)?;
+			self.make_room(id.length)?;
 		}
 		let mut inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
 		let data = self.partial_path(id, "");
@@ -349,10 +349,10 @@ impl Store {
 		inner.partials.insert(*id, partial.clone());
 		// The index has one entry per hash: complete content names the size, else the download
 		// begun last.
-		let complete = Self::size_of(&self.dir.join("complete"), &hex(&id.hash)).is_some();
-		let e = inner.meta.entries.entry(id.hash).or_insert_with(|| Meta::fresh(id.size));
+		let complete = Self::size_of(&self.dir.join("complete"), &hex(&id.root)).is_some();
+		let e = inner.meta.entries.entry(id.root).or_insert_with(|| Meta::fresh(id.length));
 		if !complete {
-			e.size = id.size;
+			e.size = id.length;
 		}
 		e.last_access = now_ms();
 		let _ = inner.meta.save();
@@ -367,10 +367,10 @@ impl Store {
 		let id = partial.id();
 		partial.sync().map_err(|e| StoreError::write(&self.dir, e))?;
 		let rename = |ext: &str| {
-			std::fs::rename(self.partial_path(&id, ext), self.path("complete", &id.hash, ext))
+			std::fs::rename(self.partial_path(&id, ext), self.path("complete", &id.root, ext))
 				.map_err(|e| StoreError::write(&self.dir, e))
 		};
-		std::fs::write(self.path("complete", &id.hash, ".size"), id.size.to_string())
+		std::fs::write(self.path("complete", &id.root, ".size"), id.length.to_string())
 			.map_err(|e| StoreError::write(&self.dir, e))?;
 		rename(".obao")?;
 		rename("")?;
@@ -378,14 +378,14 @@ impl Store {
 			let mut inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
 			inner.partials.remove(&id);
 			// Downloads of the same hash at another size can never verify: drop them.
-			let stale: Vec<ContentId> = inner.partials.keys().filter(|k| k.hash == id.hash).copied().collect();
+			let stale: Vec<ContentId> = inner.partials.keys().filter(|k| k.root == id.root).copied().collect();
 			for k in stale {
 				inner.partials.remove(&k);
 				let _ = std::fs::remove_file(self.partial_path(&k, ""));
 				let _ = std::fs::remove_file(self.partial_path(&k, ".obao"));
 			}
-			if let Some(m) = inner.meta.entries.get_mut(&id.hash) {
-				m.size = id.size;
+			if let Some(m) = inner.meta.entries.get_mut(&id.root) {
+				m.size = id.length;
 			}
 		}
 		self.after_add(&id);
@@ -406,9 +406,9 @@ impl Store {
 		let ranges = group_ranges(id, groups);
 		out.reserve(((ranges_len(id, &ranges)) as usize).saturating_add(64 * 1024));
 		if self.is_complete(id) {
-			let data = File::open(self.path("complete", &id.hash, "")).map_err(|e| StoreError::io(&self.dir, e))?;
-			let ob = File::open(self.path("complete", &id.hash, ".obao")).map_err(|e| StoreError::io(&self.dir, e))?;
-			let outboard = PostOrderOutboard { root: id.hash.into(), tree: tree(id.size), data: At(&ob) };
+			let data = File::open(self.path("complete", &id.root, "")).map_err(|e| StoreError::io(&self.dir, e))?;
+			let ob = File::open(self.path("complete", &id.root, ".obao")).map_err(|e| StoreError::io(&self.dir, e))?;
+			let outboard = PostOrderOutboard { root: id.root.into(), tree: tree(id.length), data: At(&ob) };
 			encode_ranges_validated(At(&data), outboard, &ranges, &mut *out)
 				.map_err(|e| StoreError::Corrupt { id: *id, detail: e.to_string() })?;
 			self.touch(id);
@@ -444,12 +444,12 @@ impl Store {
 			})
 		}
 		self.touch(id);
-		File::open(self.path("complete", &id.hash, "")).map_err(|e| StoreError::io(&self.dir, e))
+		File::open(self.path("complete", &id.root, "")).map_err(|e| StoreError::io(&self.dir, e))
 	}
 
 	/// The chunk groups that hold the bytes `range` of `id` (what to fetch to read them).
 	pub fn groups_of(id: &ContentId, range: std::ops::Range<u64>) -> std::ops::Range<u64> {
-		let end = range.end.min(id.size);
+		let end = range.end.min(id.length);
 		let start = range.start.min(end);
 		if start == end {
 			return 0..0
@@ -461,10 +461,10 @@ impl Store {
 	/// download; `Incomplete` when some of them are not here (verified) yet.
 	pub fn read_range(&self, id: &ContentId, range: std::ops::Range<u64>) -> Result<Vec<u8>, StoreError> {
 		use std::os::unix::fs::FileExt;
-		if range.start > range.end || range.end > id.size {
+		if range.start > range.end || range.end > id.length {
 			return Err(StoreError::Io {
 				path: self.dir.clone(),
-				error: io::Error::other(format!("bytes {}..{} are outside the {} bytes of {id}", range.start, range.end, id.size)),
+				error: io::Error::other(format!("bytes {}..{} are outside the {} bytes of {id}", range.start, range.end, id.length)),
 			})
 		}
 		if self.is_complete(id) {
@@ -514,8 +514,8 @@ impl Store {
 		let m = inner
 			.meta
 			.entries
-			.get_mut(&id.hash)
-			.filter(|m| m.size == id.size)
+			.get_mut(&id.root)
+			.filter(|m| m.size == id.length)
 			.ok_or(StoreError::Unknown { id: *id })?;
 		f(m);
 		inner.meta.save()
@@ -523,7 +523,7 @@ impl Store {
 
 	fn touch(&self, id: &ContentId) {
 		let mut inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
-		if let Some(m) = inner.meta.entries.get_mut(&id.hash) {
+		if let Some(m) = inner.meta.entries.get_mut(&id.root) {
 			m.last_access = now_ms();
 		}
 	}
@@ -532,7 +532,7 @@ impl Store {
 	pub fn list(&self) -> Vec<Entry> {
 		let entries: Vec<(ContentId, Meta)> = {
 			let inner = self.state.lock().unwrap_or_else(|p| p.into_inner());
-			inner.meta.entries.iter().map(|(h, m)| (ContentId { hash: *h, size: m.size }, m.clone())).collect()
+			inner.meta.entries.iter().map(|(h, m)| (ContentId { root: *h, length: m.size }, m.clone())).collect()
 		};
 		entries
 			.into_iter()
@@ -549,7 +549,7 @@ impl Store {
 	/// Bytes the store holds or has promised: complete content, and every download counted at
 	/// its full size (it will fill), so that the budget holds however downloads end.
 	pub fn used(&self) -> u64 {
-		self.list().iter().filter(|e| e.state != State::Absent).map(|e| e.id.size).sum()
+		self.list().iter().filter(|e| e.state != State::Absent).map(|e| e.id.length).sum()
 	}
 
 	/// The store's budget in bytes.
@@ -601,17 +601,17 @@ impl Store {
 			}
 			if e.state == State::Complete {
 				// Data file first: without it the entry no longer exists.
-				let _ = std::fs::remove_file(self.path("complete", &e.id.hash, ""));
-				let _ = std::fs::remove_file(self.path("complete", &e.id.hash, ".obao"));
-				let _ = std::fs::remove_file(self.path("complete", &e.id.hash, ".size"));
+				let _ = std::fs::remove_file(self.path("complete", &e.id.root, ""));
+				let _ = std::fs::remove_file(self.path("complete", &e.id.root, ".obao"));
+				let _ = std::fs::remove_file(self.path("complete", &e.id.root, ".size"));
 			} else {
 				self.state.lock().unwrap_or_else(|p| p.into_inner()).partials.remove(&e.id);
 				let _ = std::fs::remove_file(self.partial_path(&e.id, ""));
 				let _ = std::fs::remove_file(self.partial_path(&e.id, ".obao"));
 			}
-			used -= e.id.size;
+			used -= e.id.length;
 			evicted.push(e.id);
-			self.state.lock().unwrap_or_else(|p| p.into_inner()).meta.entries.remove(&e.id.hash);
+			self.state.lock().unwrap_or_else(|p| p.into_inner()).meta.entries.remove(&e.id.root);
 		}
 		self.state.lock().unwrap_or_else(|p| p.into_inner()).meta.save()?;
 		if !evicted.is_empty() {
@@ -638,6 +638,23 @@ impl Store {
 		}
 		Ok(())
 	}
+
+	/// A new file in the store's `tmp/`, unlinked at once, with room made for `len` bytes
+	/// ([`Store::make_room`]): scratch space (a reducer's input) that lives as long as its handle
+	/// and that a crash cannot leave behind. `name` prefixes its (never visible) file name.
+	pub fn scratch_file(&self, name: &str, len: u64) -> Result<File, StoreError> {
+		self.make_room(len)?;
+		let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+		let path = self.dir.join("tmp").join(format!("{name}-{}-{nanos}", std::process::id()));
+		let file = std::fs::OpenOptions::new()
+			.read(true)
+			.write(true)
+			.create_new(true)
+			.open(&path)
+			.map_err(|e| StoreError::write(&self.dir, e))?;
+		let _ = std::fs::remove_file(&path);
+		Ok(file)
+	}
 }
 
 /// Bytes free on the file system of `dir` for this user, if it can be asked.
@@ -659,12 +676,7 @@ pub fn hash_file(path: &Path) -> Result<ContentId, StoreError> {
 	let size = file.metadata().map_err(|e| StoreError::Source { path: path.to_path_buf(), error: e })?.len();
 	let hash = bao_tree::io::sync::outboard_post_order(BufReader::with_capacity(1 << 20, file), tree(size), io::sink())
 		.map_err(|e| StoreError::Source { path: path.to_path_buf(), error: e })?;
-	Ok(ContentId { hash: *hash.as_bytes(), size })
-}
-
-/// The content id of `bytes`.
-pub fn hash_bytes(bytes: &[u8]) -> ContentId {
-	ContentId { hash: *blake3::hash(bytes).as_bytes(), size: bytes.len() as u64 }
+	Ok(ContentId { root: *hash.as_bytes(), length: size })
 }
 
 /// Reads `src` and writes what it read to `copy`; a write error is kept aside (and reported

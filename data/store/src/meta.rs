@@ -45,7 +45,7 @@ pub(crate) struct MetaFile {
 }
 
 fn parse_hash(k: &str) -> Option<[u8; 32]> {
-	format!("{k}:0").parse::<crate::ContentId>().ok().map(|id| id.hash)
+	format!("{k}:0").parse::<crate::ContentId>().ok().map(|id| id.root)
 }
 
 impl MetaFile {

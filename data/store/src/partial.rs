@@ -36,16 +36,16 @@ impl Partial {
 		let open = |p: &Path| std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(p);
 		let data = open(data_path)?;
 		let outboard = open(ob_path)?;
-		let t = tree(id.size);
-		if data.metadata()?.len() != id.size {
-			data.set_len(id.size)?;
+		let t = tree(id.length);
+		if data.metadata()?.len() != id.length {
+			data.set_len(id.length)?;
 		}
 		if outboard.metadata()?.len() != t.outboard_size() {
 			outboard.set_len(t.outboard_size())?;
 		}
 		let mut verified = ChunkRanges::empty();
 		{
-			let ob = PostOrderOutboard { root: id.hash.into(), tree: t, data: At(&outboard) };
+			let ob = PostOrderOutboard { root: id.root.into(), tree: t, data: At(&outboard) };
 			for r in valid_ranges(ob, At(&data), &ChunkRanges::all()) {
 				let r = r?;
 				verified.union_with(&ChunkRanges::from(r));
@@ -76,7 +76,7 @@ impl Partial {
 
 	/// Whether every chunk is verified.
 	pub fn is_complete(&self) -> bool {
-		self.has(&ChunkRanges::from(ChunkNum(0)..tree(self.id.size).chunks()))
+		self.has(&ChunkRanges::from(ChunkNum(0)..tree(self.id.length).chunks()))
 	}
 
 	/// Verified bytes.
@@ -86,7 +86,7 @@ impl Partial {
 
 	/// Verified chunk groups, as ranges of group numbers (whole groups only).
 	pub fn verified_groups(&self) -> Vec<std::ops::Range<u64>> {
-		let chunks = tree(self.id.size).chunks().0;
+		let chunks = tree(self.id.length).chunks().0;
 		let per = 1u64 << CHUNK_GROUP_LOG;
 		self.verified()
 			.iter()
@@ -115,7 +115,7 @@ impl Partial {
 	pub fn write(&self, groups: std::ops::Range<u64>, encoded: &[u8]) -> Result<u64, WriteError> {
 		let ranges = group_ranges(&self.id, groups);
 		let mut reader = io::Cursor::new(encoded);
-		let ob = PostOrderOutboard { root: self.id.hash.into(), tree: tree(self.id.size), data: At(&self.outboard) };
+		let ob = PostOrderOutboard { root: self.id.root.into(), tree: tree(self.id.length), data: At(&self.outboard) };
 		let decoded = {
 			let _one_at_a_time = self.writing.lock().unwrap_or_else(|p| p.into_inner());
 			decode_ranges(&mut reader, &ranges, At(&self.data), ob)
@@ -143,7 +143,7 @@ impl Partial {
 	/// The bytes `range` of the content, if every chunk they touch is verified here.
 	pub fn read_verified(&self, range: std::ops::Range<u64>) -> Option<io::Result<Vec<u8>>> {
 		use std::os::unix::fs::FileExt;
-		if range.end > self.id.size || range.start > range.end {
+		if range.end > self.id.length || range.start > range.end {
 			return None
 		}
 		if range.is_empty() {
@@ -159,7 +159,7 @@ impl Partial {
 
 	/// Encode verified `ranges` for another peer (serving while downloading).
 	pub(crate) fn encode(&self, ranges: &ChunkRangesRef, out: &mut Vec<u8>) -> Result<(), bao_tree::io::EncodeError> {
-		let ob = PostOrderOutboard { root: self.id.hash.into(), tree: tree(self.id.size), data: At(&self.outboard) };
+		let ob = PostOrderOutboard { root: self.id.root.into(), tree: tree(self.id.length), data: At(&self.outboard) };
 		encode_ranges_validated(At(&self.data), ob, ranges, out)
 	}
 

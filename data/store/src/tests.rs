@@ -33,8 +33,8 @@ fn the_id_is_the_plain_blake3_hash_and_size_and_content_round_trips() {
 	for len in [0usize, 1, 1024, 16 * 1024, 16 * 1024 + 1, 3_000_000] {
 		let bytes = data(len, len as u64);
 		let id = store.put_bytes(&bytes).unwrap();
-		assert_eq!(id, ContentId { hash: *blake3::hash(&bytes).as_bytes(), size: len as u64 });
-		assert_eq!(id, hash_bytes(&bytes));
+		assert_eq!(id, ContentId { root: *blake3::hash(&bytes).as_bytes(), length: len as u64 });
+		assert_eq!(id, ContentId::of(&bytes));
 		assert_eq!(store.state(&id), State::Complete);
 		let out = dir.join(format!("out-{len}"));
 		store.export(&id, &out).unwrap();
@@ -57,7 +57,7 @@ fn slices_from_one_store_rebuild_the_content_in_another_in_any_order() {
 	assert!(b.open_data(&id).is_err(), "nothing incomplete is handed to a reader");
 	transfer(&a, &p, (0..pieces).rev());
 	assert!(p.is_complete());
-	assert_eq!(p.verified_bytes(), id.size);
+	assert_eq!(p.verified_bytes(), id.length);
 	b.finish(&p).unwrap();
 	assert_eq!(b.state(&id), State::Complete);
 	let mut got = Vec::new();
@@ -115,13 +115,13 @@ fn a_download_resumes_from_what_is_verified_on_disk_after_a_restart() {
 	// Damage one verified group on disk behind the store's back.
 	{
 		use std::os::unix::fs::FileExt;
-		let f = std::fs::OpenOptions::new().write(true).open(dir.join("b/partial").join(format!("{}-{}", hex(&id.hash), id.size))).unwrap();
+		let f = std::fs::OpenOptions::new().write(true).open(dir.join("b/partial").join(format!("{}-{}", hex(&id.root), id.length))).unwrap();
 		f.write_at(b"rot", 20 * 16 * 1024 + 7).unwrap();
 	}
 	let b = Store::open(dir.join("b"), u64::MAX).unwrap();
 	assert_eq!(b.state(&id), State::Partial { verified: None });
 	let Begin::Partial(p) = b.begin(&id).unwrap() else { panic!() };
-	let expected: u64 = (0..pieces).step_by(2).map(|k| (((k + 1) * 64 * 16384).min(id.size)) - k * 64 * 16384).sum();
+	let expected: u64 = (0..pieces).step_by(2).map(|k| (((k + 1) * 64 * 16384).min(id.length)) - k * 64 * 16384).sum();
 	assert_eq!(p.verified_bytes(), expected - 16 * 1024, "all but the damaged group survive the restart");
 	assert!(!b.have(&id).iter().any(|r| r.contains(&20)), "the damaged group is not offered");
 	// Fetch only what is missing.
@@ -134,7 +134,7 @@ fn a_download_resumes_from_what_is_verified_on_disk_after_a_restart() {
 			fetched += p.write(g..g + 1, &slice).unwrap();
 		}
 	}
-	assert_eq!(fetched, id.size - expected + 16 * 1024);
+	assert_eq!(fetched, id.length - expected + 16 * 1024);
 	b.finish(&p).unwrap();
 	let mut got = Vec::new();
 	b.open_data(&id).unwrap().read_to_end(&mut got).unwrap();
@@ -194,7 +194,7 @@ fn bad_input_gets_clear_errors_and_leaves_nothing_behind() {
 	assert!(e.to_string().contains("no-such-file"), "{e}");
 	let e = store.put_file(&dir).unwrap_err();
 	assert!(e.to_string().contains("not a regular file"), "{e}");
-	let unknown = hash_bytes(b"never stored");
+	let unknown = ContentId::of(b"never stored");
 	assert!(store.export(&unknown, &dir.join("x")).unwrap_err().to_string().contains("not in this node's content store"));
 	assert!(!dir.join("x").exists());
 	let id = store.put_bytes(b"hello").unwrap();
@@ -202,8 +202,8 @@ fn bad_input_gets_clear_errors_and_leaves_nothing_behind() {
 	assert!(e.to_string().contains("no-such-dir"), "{e}");
 	assert_eq!(std::fs::read_dir(dir.join("s/tmp")).unwrap().count(), 0);
 	// The empty content needs no peer; a size-0 id with another hash names nothing.
-	assert!(matches!(store.begin(&hash_bytes(&[])), Ok(Begin::Complete)));
-	let bogus = ContentId { hash: [1; 32], size: 0 };
+	assert!(matches!(store.begin(&ContentId::of(&[])), Ok(Begin::Complete)));
+	let bogus = ContentId { root: [1; 32], length: 0 };
 	assert!(matches!(store.begin(&bogus), Err(StoreError::NoSuchContent { .. })));
 }
 
@@ -317,7 +317,7 @@ fn a_wrong_length_for_real_content_opens_its_own_download_and_honest_slices_stil
 	let seeder = Store::open(dir.join("seed"), u64::MAX).unwrap();
 	let bytes = data(2 * 1024 * 1024 + 77, 11);
 	let real = seeder.put_bytes(&bytes).unwrap();
-	let fake = ContentId { hash: real.hash, size: real.size - 1 };
+	let fake = ContentId { root: real.root, length: real.length - 1 };
 	let node = Store::open(dir.join("node"), u64::MAX).unwrap();
 	let Begin::Partial(wrong) = node.begin(&fake).unwrap() else { panic!() };
 	assert_eq!(wrong.id(), fake);
@@ -352,14 +352,14 @@ fn an_id_longer_than_the_chain_accepts_is_refused_before_anything_is_allocated()
 	let node = Store::open(dir.join("node"), u64::MAX).unwrap();
 	let t = std::time::Instant::now();
 	for size in [1u64 << 60, MAX_CONTENT_LENGTH + 1, u64::MAX] {
-		let id = ContentId { hash: [7; 32], size };
+		let id = ContentId { root: [7; 32], length: size };
 		let err = node.begin(&id).err().expect("refused");
 		assert!(matches!(err, StoreError::TooLarge { .. }), "{err}");
 		assert!(err.to_string().contains("longer than any content the chain accepts"));
 	}
 	assert!(t.elapsed() < std::time::Duration::from_millis(100));
 	assert_eq!(std::fs::read_dir(dir.join("node/partial")).unwrap().count(), 0);
-	let ok = ContentId { hash: [7; 32], size: MAX_CONTENT_LENGTH };
+	let ok = ContentId { root: [7; 32], length: MAX_CONTENT_LENGTH };
 	assert!(node.begin(&ok).is_ok(), "the bound itself is accepted (a sparse file)");
 }
 
@@ -382,7 +382,7 @@ fn a_store_with_a_1_mib_budget_never_holds_more_and_refuses_what_does_not_fit() 
 	assert_eq!(std::fs::read_dir(dir.join("s/tmp")).unwrap().count(), 0);
 	// A download counts at its full size from its start: one of 2 MiB is refused at once, one
 	// of 200,000 bytes is taken and then nothing more fits beside it.
-	let big = ContentId { hash: [3; 32], size: 2 * mib };
+	let big = ContentId { root: [3; 32], length: 2 * mib };
 	assert!(matches!(store.begin(&big), Err(StoreError::NoRoom { .. })));
 	let seeder = Store::open(dir.join("seed"), u64::MAX).unwrap();
 	let small = seeder.put_bytes(&data(200_000, 4)).unwrap();
@@ -415,7 +415,7 @@ fn the_disk_reserve_is_never_used() {
 	// small content fits, a download of 1 GiB is refused before anything is written.
 	store.set_disk_reserve(free.saturating_sub(256 << 20));
 	store.put_bytes(&data(50_000, 1)).unwrap();
-	let big = ContentId { hash: [4; 32], size: 1 << 30 };
+	let big = ContentId { root: [4; 32], length: 1 << 30 };
 	let e = store.begin(&big).err().expect("refused");
 	assert!(matches!(e, StoreError::DiskReserve { .. }), "{e}");
 	assert!(e.to_string().contains("chain database"), "{e}");

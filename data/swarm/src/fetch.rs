@@ -110,7 +110,7 @@ impl std::fmt::Display for FetchError {
 				"no peer had the missing {missing} of {} bytes of {id} (asked {asked} peer(s)); \
 				 the verified part is kept: ask again once a node that holds it is connected \
 				 (pass its peer id), e.g. the node it was put on",
-				id.size
+				id.length
 			),
 			FetchError::TooSlow { id, missing, rate } => write!(
 				f,
@@ -322,7 +322,7 @@ fn release(in_flight: &mut HashMap<Piece, usize>, piece: Piece) {
 /// of the same content (even in one process) order pieces and peers differently.
 fn salt(id: &ContentId) -> u64 {
 	let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-	mix(id.hash.iter().fold(0u64, |a, b| a.rotate_left(8) ^ *b as u64) ^
+	mix(id.root.iter().fold(0u64, |a, b| a.rotate_left(8) ^ *b as u64) ^
 		now.map(|d| d.as_nanos() as u64).unwrap_or(7) ^
 		mix(std::process::id() as u64))
 }
@@ -413,7 +413,7 @@ impl Download {
 
 	/// Content bytes not verified yet.
 	fn missing(&self) -> u64 {
-		self.id.size - self.partial.verified_bytes()
+		self.id.length - self.partial.verified_bytes()
 	}
 
 	/// The stall rule's error: nobody had what is missing.
@@ -728,7 +728,7 @@ pub async fn fetch_groups_from(
 ) -> Result<(), FetchError> {
 	let partial = match begin(&store, id).await? {
 		Begin::Complete => {
-			progress.verified.store(id.size, Relaxed);
+			progress.verified.store(id.length, Relaxed);
 			return Ok(())
 		},
 		Begin::Partial(p) => p,

@@ -111,8 +111,56 @@ impl DataService {
 		}
 	}
 
-	pub fn store(&self) -> &Arc<Store> {
-		&self.inner.store
+	/// A data service with no network (its own random peer id): it serves only what `store`
+	/// holds, and every fetch of anything else fails for want of peers. For tools and tests.
+	pub fn offline(store: Arc<Store>) -> Self {
+		Self::new(store, Arc::new(net::NoNet(PeerId::random())), Arc::new(Stats::default()), FetchConfig::default())
+	}
+
+	// What the provider and the RPC ask of the store: the service keeps its store to itself, so
+	// nothing outside the data plane can write, delete or rename what it holds. The methods
+	// without `async` touch the disk: call them from a blocking thread when they may read much.
+
+	/// Whether the whole of `id` is here, verified.
+	pub fn is_complete(&self, id: &ContentId) -> bool {
+		self.inner.store.state(id) == State::Complete
+	}
+
+	/// Keep `id` at least until block `until` (eviction passes it over until then).
+	pub fn keep_until(&self, id: &ContentId, until: u64) -> Result<(), StoreError> {
+		self.inner.store.keep_until(id, until)
+	}
+
+	/// Pin or unpin `id` (a pinned item is never evicted).
+	pub fn pin(&self, id: &ContentId, pinned: bool) -> Result<(), StoreError> {
+		self.inner.store.pin(id, pinned)
+	}
+
+	/// The complete bytes of `id`, opened read-only, for a task to read in place.
+	pub fn open(&self, id: &ContentId) -> Result<std::fs::File, StoreError> {
+		self.inner.store.open_data(id)
+	}
+
+	/// Bytes `range` of `id`: complete, or with that range verified here. Blocking.
+	pub fn read_range(&self, id: &ContentId, range: std::ops::Range<u64>) -> Result<Vec<u8>, StoreError> {
+		self.inner.store.read_range(id, range)
+	}
+
+	/// Add the already opened file `file` (read from `src`). Blocking.
+	pub fn import(&self, file: std::fs::File, src: &std::path::Path) -> Result<ContentId, StoreError> {
+		self.inner.store.put_opened(file, src)
+	}
+
+	/// Copy the complete `id` to the new file `dest`. Blocking.
+	pub fn export(&self, id: &ContentId, dest: &std::path::Path) -> Result<(), StoreError> {
+		self.inner.store.export(id, dest)
+	}
+
+	/// A new, already unlinked file of the store's disk with room made for `len` bytes (evicting
+	/// what may go): scratch space that lives as long as its handle and leaves nothing after a
+	/// crash. Blocking.
+	pub fn scratch_file(&self, name: &str, len: u64) -> Result<std::fs::File, StoreError> {
+		self.inner.store.scratch_file(name, len)
 	}
 
 	pub fn stats(&self) -> StatsSnapshot {
@@ -245,7 +293,7 @@ impl DataService {
 		let pinned = i.store.list().iter().any(|e| e.id == *id && e.pinned);
 		let mut status = ContentStatus {
 			id: id.to_string(),
-			size: id.size,
+			size: id.length,
 			state: "absent",
 			verified_bytes: 0,
 			fetched_bytes: 0,
@@ -264,7 +312,7 @@ impl DataService {
 		match state {
 			State::Complete => {
 				status.state = "complete";
-				status.verified_bytes = id.size;
+				status.verified_bytes = id.length;
 			},
 			State::Partial { verified } => {
 				status.state = "partial";

@@ -19,6 +19,23 @@ pub trait Net: Send + Sync + 'static {
 	fn local_peer(&self) -> PeerId;
 }
 
+/// No network at all: every request fails and there are no peers. A [`crate::DataService`]
+/// over it serves only what its store holds (`DataService::offline`: tools and tests).
+pub struct NoNet(pub PeerId);
+
+impl Net for NoNet {
+	fn request(&self, peer: PeerId, _payload: Vec<u8>) -> BoxFuture<'static, Result<Vec<u8>, String>> {
+		async move { Err(format!("no network: cannot ask {peer}")) }.boxed()
+	}
+	fn report_bad(&self, _peer: PeerId) {}
+	fn peers(&self) -> BoxFuture<'static, Vec<PeerId>> {
+		async { Vec::new() }.boxed()
+	}
+	fn local_peer(&self) -> PeerId {
+		self.0
+	}
+}
+
 /// The reputation change for a peer that sent a slice that does not verify: fatal (the peer
 /// is disconnected and banned for a while), since honest peers never do it.
 pub const BAD_SLICE: ReputationChange = ReputationChange::new_fatal("sent a blob slice that does not verify");

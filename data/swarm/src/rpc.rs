@@ -21,7 +21,7 @@
 
 use crate::{ContentStatus, DataService, StatsSnapshot};
 use futures::FutureExt;
-use gravity_data_store::{ContentId, State};
+use gravity_data_store::ContentId;
 use jsonrpsee::{
 	core::{async_trait, RpcResult},
 	proc_macros::rpc,
@@ -167,9 +167,10 @@ impl DataRpc {
 	}
 
 	fn complete(&self, id: &ContentId) -> RpcResult<()> {
-		match self.service.store().state(id) {
-			State::Complete => Ok(()),
-			_ => Err(failed(format!("{id} is not complete on this node: fetch it first with gravity_get"))),
+		if self.service.is_complete(id) {
+			Ok(())
+		} else {
+			Err(failed(format!("{id} is not complete on this node: fetch it first with gravity_get")))
 		}
 	}
 }
@@ -194,7 +195,7 @@ impl DataApiServer for DataRpc {
 
 	async fn import(&self, name: String) -> RpcResult<String> {
 		let path = io_path(&self.io_dir, &name).map_err(invalid)?;
-		let store = self.service.store().clone();
+		let service = self.service.clone();
 		let id = blocking(move || {
 			use std::os::unix::fs::OpenOptionsExt;
 			let file = std::fs::OpenOptions::new()
@@ -202,7 +203,7 @@ impl DataApiServer for DataRpc {
 				.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
 				.open(&path)
 				.map_err(|e| format!("cannot open {} ({e}); links are not followed", path.display()))?;
-			store.put_opened(file, &path).map_err(|e| e.to_string())
+			service.import(file, &path).map_err(|e| e.to_string())
 		})
 		.await?;
 		Ok(id.to_string())
@@ -225,10 +226,10 @@ impl DataApiServer for DataRpc {
 			return Err(invalid(format!("gravity_read returns at most {MAX_CALL_BYTES} bytes a call: read in parts")))
 		}
 		self.complete(&id)?;
-		let end = offset.saturating_add(length).min(id.size);
+		let end = offset.saturating_add(length).min(id.length);
 		let start = offset.min(end);
-		let store = self.service.store().clone();
-		let bytes = blocking(move || store.read_range(&id, start..end).map_err(|e| e.to_string())).await?;
+		let service = self.service.clone();
+		let bytes = blocking(move || service.read_range(&id, start..end).map_err(|e| e.to_string())).await?;
 		Ok(tohex(&bytes))
 	}
 
@@ -239,9 +240,9 @@ impl DataApiServer for DataRpc {
 		if std::fs::symlink_metadata(&path).is_ok() {
 			return Err(invalid(format!("{} exists: gravity_export writes new files only", path.display())))
 		}
-		let store = self.service.store().clone();
+		let service = self.service.clone();
 		let shown = path.display().to_string();
-		blocking(move || store.export(&id, &path).map_err(|e| e.to_string())).await?;
+		blocking(move || service.export(&id, &path).map_err(|e| e.to_string())).await?;
 		Ok(shown)
 	}
 
@@ -255,13 +256,13 @@ impl DataApiServer for DataRpc {
 
 	fn pin(&self, id: String) -> RpcResult<ContentStatus> {
 		let id = parse_id(&id)?;
-		self.service.store().pin(&id, true).map_err(|e| failed(e.to_string()))?;
+		self.service.pin(&id, true).map_err(|e| failed(e.to_string()))?;
 		Ok(self.service.status(&id))
 	}
 
 	fn unpin(&self, id: String) -> RpcResult<ContentStatus> {
 		let id = parse_id(&id)?;
-		self.service.store().pin(&id, false).map_err(|e| failed(e.to_string()))?;
+		self.service.pin(&id, false).map_err(|e| failed(e.to_string()))?;
 		Ok(self.service.status(&id))
 	}
 

@@ -125,7 +125,7 @@ impl SeedPolicy {
 		if sent.len() > 1024 {
 			sent.clear();
 		}
-		let entry = sent.entry(id.hash).or_default();
+		let entry = sent.entry(id.root).or_default();
 		let piece = groups.start / crate::wire::MAX_GROUPS_PER_GET;
 		let now = Instant::now();
 		if entry.refused.len() >= Self::PRUNE_AT {
@@ -168,7 +168,7 @@ pub fn answer(store: &Store, request: &Request) -> (Vec<u8>, u64) {
 			let mut slice = vec![Status::Ok as u8];
 			match store.encode_into(id, groups.clone(), &mut slice) {
 				Ok(()) => {
-					let content = (groups.end * gravity_data_store::CHUNK_GROUP_BYTES).min(id.size) -
+					let content = (groups.end * gravity_data_store::CHUNK_GROUP_BYTES).min(id.length) -
 						groups.start * gravity_data_store::CHUNK_GROUP_BYTES;
 					(slice, content)
 				},

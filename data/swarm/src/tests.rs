@@ -168,7 +168,7 @@ async fn bad_stalled_and_lying_peers_are_routed_around_and_the_bytes_are_right()
 	liars.sort();
 	assert_eq!(reported, liars, "both liars reported, nobody else");
 	assert_eq!(progress.rejected_peers.load(std::sync::atomic::Ordering::Relaxed), 2);
-	assert!(stats.snapshot().downloaded_bytes >= id.size);
+	assert!(stats.snapshot().downloaded_bytes >= id.length);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,7 +226,7 @@ async fn downloaders_feed_each_other_and_the_origin_sends_little_more_than_one_c
 		r.unwrap();
 		assert_eq!(read_all(&s, &id), bytes);
 	}
-	let sent = origin_stats.snapshot().uploaded_bytes as f64 / id.size as f64;
+	let sent = origin_stats.snapshot().uploaded_bytes as f64 / id.length as f64;
 	eprintln!("origin sent {sent:.2} copies for 8 downloaders");
 	assert!(sent <= 2.0, "{sent:.2}");
 }
@@ -239,7 +239,7 @@ async fn no_peer_with_the_content_is_a_clear_error_and_keeps_what_was_verified()
 	other.put_bytes(b"something else").unwrap();
 	add(&net, other, Fault::None, None);
 	let store = Arc::new(Store::open(d.join("down"), u64::MAX).unwrap());
-	let id = gravity_data_store::hash_bytes(&data(100_000, 9));
+	let id = ContentId::of(&data(100_000, 9));
 	let (r, _, _) = download(&net, store.clone(), id).await;
 	let e = r.unwrap_err();
 	assert!(e.contains("no peer had the missing 100000 of 100000 bytes"), "{e}");
@@ -283,7 +283,7 @@ async fn a_byte_range_fetches_only_the_groups_that_hold_it_verified_even_from_a_
 	let (r, _, stats) = download(&net, store.clone(), id).await;
 	r.unwrap();
 	assert_eq!(read_all(&store, &id), bytes);
-	assert!(stats.snapshot().downloaded_bytes <= id.size - (1 << 20) + 2 * 16384 * 65, "the range was not fetched twice");
+	assert!(stats.snapshot().downloaded_bytes <= id.length - (1 << 20) + 2 * 16384 * 65, "the range was not fetched twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,7 +303,7 @@ async fn a_wrong_length_for_real_content_never_gets_an_honest_seeder_dropped() {
 		seeders.push(add(&net, s, Fault::None, None).0);
 	}
 	let real = id.unwrap();
-	let fake = ContentId { hash: real.hash, size: real.size - 1 };
+	let fake = ContentId { root: real.root, length: real.length - 1 };
 	let store = Arc::new(Store::open(d.join("down"), u64::MAX).unwrap());
 	let mut short = cfg();
 	short.stall_timeout = Duration::from_millis(600);
@@ -413,4 +413,42 @@ async fn a_download_nobody_waits_for_stops_and_asks_a_bounded_number_of_peers() 
 	// At most `max_peers` of the 41 connected peers were asked anything.
 	let asked = net.asked.lock().unwrap().iter().filter(|(from, _)| *from == me).map(|(_, to)| *to).collect::<std::collections::HashSet<_>>();
 	assert!(asked.len() <= 8, "asked {} peers", asked.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_answers_for_its_store_and_an_offline_one_fetches_nothing() {
+	let d = TestDir::new("swarm-service");
+	let store = Arc::new(Store::open(d.join("s"), u64::MAX).unwrap());
+	let service = crate::DataService::offline(store);
+	let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+	let id = service.put_bytes(bytes.clone()).await.unwrap();
+	assert_eq!(id, ContentId::of(&bytes));
+	assert!(service.is_complete(&id));
+	// Read in place and in ranges, as the provider's tasks and the RPC do.
+	let mut opened = Vec::new();
+	service.open(&id).unwrap().read_to_end(&mut opened).unwrap();
+	assert_eq!(opened, bytes);
+	assert_eq!(service.read_range(&id, 99_990..100_000).unwrap(), &bytes[99_990..]);
+	assert!(service.read_range(&id, 99_990..100_001).is_err(), "past the end");
+	// Kept and pinned through the service; the status says so.
+	service.keep_until(&id, 1_000).unwrap();
+	service.pin(&id, true).unwrap();
+	assert!(service.status(&id).pinned);
+	service.pin(&id, false).unwrap();
+	assert!(!service.status(&id).pinned);
+	// Exported to a new file only.
+	let out = d.join("out.bin");
+	service.export(&id, &out).unwrap();
+	assert_eq!(std::fs::read(&out).unwrap(), bytes);
+	// Scratch space: room made, unlinked at once, writable.
+	let mut scratch = service.scratch_file("t", 1 << 20).unwrap();
+	std::io::Write::write_all(&mut scratch, b"scratch").unwrap();
+	assert_eq!(std::fs::read_dir(d.join("s/tmp")).unwrap().count(), 0, "unlinked");
+	// Content it does not hold: no network, so no peer has it (the download gives up at its
+	// stall timeout; the test waits half a second), and it never becomes complete.
+	let missing = ContentId::of(b"held by nobody");
+	assert!(!service.is_complete(&missing));
+	let got = tokio::time::timeout(Duration::from_millis(500), service.get(missing, vec![])).await;
+	assert!(!matches!(got, Ok(Ok(()))), "{got:?}");
+	assert!(!service.is_complete(&missing));
 }

@@ -74,8 +74,8 @@ impl Request {
 		let mut out = Vec::with_capacity(MAX_REQUEST as usize);
 		out.push(1);
 		out.push(kind);
-		out.extend_from_slice(&id.hash);
-		out.extend_from_slice(&id.size.to_le_bytes());
+		out.extend_from_slice(&id.root);
+		out.extend_from_slice(&id.length.to_le_bytes());
 		if let Request::Get(_, groups) = self {
 			out.extend_from_slice(&groups.start.to_le_bytes());
 			out.extend_from_slice(&groups.end.to_le_bytes());
@@ -90,7 +90,7 @@ impl Request {
 			return None
 		}
 		let hash: [u8; 32] = b.get(2..34)?.try_into().ok()?;
-		let id = ContentId { hash, size: u64_at(34)? };
+		let id = ContentId { root: hash, length: u64_at(34)? };
 		match (b.get(1)?, b.len()) {
 			(0, 42) => Some(Request::Have(id)),
 			(1, 58) => {
@@ -140,7 +140,7 @@ mod tests {
 
 	#[test]
 	fn requests_round_trip_and_malformed_ones_are_refused() {
-		let id = ContentId { hash: [3; 32], size: 10 * 1024 * 1024 };
+		let id = ContentId { root: [3; 32], length: 10 * 1024 * 1024 };
 		for r in [Request::Have(id), Request::Get(id, 0..64), Request::Get(id, 600..640)] {
 			assert_eq!(Request::decode(&r.encode()), Some(r));
 		}

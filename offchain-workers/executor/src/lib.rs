@@ -228,8 +228,8 @@ impl TaskResult {
 	/// (`gravity_protocol::result::failure_bytes`).
 	pub fn output_id(&self) -> gravity_protocol::content::ContentId {
 		match &self.outcome {
-			Ok(out) => gravity_protocol::result::content_id(out),
-			Err(_) => gravity_protocol::result::content_id(&self.deliverable()),
+			Ok(out) => gravity_protocol::content::ContentId::of(out),
+			Err(_) => gravity_protocol::content::ContentId::of(&self.deliverable()),
 		}
 	}
 

@@ -29,8 +29,8 @@ fn echo_returns_input_and_reports_fuel() {
 	// Same program, same input: same fuel, same hash.
 	let r2 = run(ECHO, b"hello gravity", Limits::default());
 	assert_eq!(r, r2);
-	assert_eq!(r.output_id(), gravity_protocol::result::content_id(b"hello gravity"));
-	assert_eq!(r.output_id().hash, *blake3::hash(b"hello gravity").as_bytes());
+	assert_eq!(r.output_id(), gravity_protocol::content::ContentId::of(b"hello gravity"));
+	assert_eq!(r.output_id().root, *blake3::hash(b"hello gravity").as_bytes());
 }
 
 #[test]

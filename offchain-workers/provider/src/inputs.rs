@@ -45,10 +45,9 @@ pub(crate) async fn fetch_input(data: &DataService, plan: &InputPlan, keep_until
 	let get = |id: ContentId, peers: Vec<PeerId>| {
 		let data = data.clone();
 		async move {
-			let cid = gravity_protocol::content::ContentId::from(id);
-			data.get(cid, peers).await.map_err(|e| format!("input {cid} not fetched: {e}"))?;
-			let _ = data.store().keep_until(&cid, keep_until);
-			data.store().open_data(&cid).map_err(|e| format!("input {cid}: {e}"))
+			data.get(id, peers).await.map_err(|e| format!("input {id} not fetched: {e}"))?;
+			let _ = data.keep_until(&id, keep_until);
+			data.open(&id).map_err(|e| format!("input {id}: {e}"))
 		}
 	};
 	match plan {
@@ -65,43 +64,42 @@ pub(crate) async fn fetch_input(data: &DataService, plan: &InputPlan, keep_until
 			for (id, peers) in maps {
 				parts.push(map_partition(data, *id, *partition, *reducers, peers.clone(), keep_until).await?);
 			}
-			let store = data.store().clone();
+			let data = data.clone();
 			let (partition, reducers) = (*partition, *reducers);
-			tokio::task::spawn_blocking(move || crate::reduce_input::write_reduce_input(&store, partition, reducers, &parts))
+			tokio::task::spawn_blocking(move || crate::reduce_input::write_reduce_input(&data, partition, reducers, &parts))
 				.await
 				.map_err(|e| e.to_string())?
 		},
 	}
 }
 
-/// Partition `r` of `reducers` of the map output `id`: its header, then the byte range of the
+/// Partition `r` of `reducers` of the map output `cid`: its header, then the byte range of the
 /// partition, each fetched (verified) from `peers` unless here already; returns the range, now
 /// readable in the store. An output that is not a partitioned layout for `reducers` (a failure
 /// result, a map task that ignores the layout) is fetched and handed over whole, as every
 /// honest node does.
 async fn map_partition(
 	data: &DataService,
-	id: ContentId,
+	cid: ContentId,
 	r: u32,
 	reducers: u32,
 	peers: Vec<PeerId>,
 	keep_until: u64,
-) -> Result<(gravity_data_store::ContentId, std::ops::Range<u64>), String> {
+) -> Result<(ContentId, std::ops::Range<u64>), String> {
 	use gravity_protocol::partition;
-	let cid = gravity_protocol::content::ContentId::from(id);
 	let head_len = partition::header_len(reducers);
-	if id.length >= head_len {
+	if cid.length >= head_len {
 		let head = data.get_range(cid, 0..head_len, peers.clone()).await.map_err(|e| format!("map output {cid}: {e}"))?;
-		if let Ok(ends) = partition::parse_header(&head, reducers, id.length) {
+		if let Ok(ends) = partition::parse_header(&head, reducers, cid.length) {
 			let range = partition::range(&ends, reducers, r).ok_or_else(|| format!("map output {cid} has no partition {r}"))?;
 			data.fetch_range(cid, range.clone(), peers).await.map_err(|e| format!("map output {cid}: {e}"))?;
-			let _ = data.store().keep_until(&cid, keep_until);
+			let _ = data.keep_until(&cid, keep_until);
 			return Ok((cid, range))
 		}
 	}
 	data.get(cid, peers).await.map_err(|e| format!("map output {cid} not fetched: {e}"))?;
-	let _ = data.store().keep_until(&cid, keep_until);
-	Ok((cid, 0..id.length))
+	let _ = data.keep_until(&cid, keep_until);
+	Ok((cid, 0..cid.length))
 }
 
 /// The peer ids (registered endpoints) of `providers`, and `source` first when given.
@@ -141,7 +139,7 @@ where
 	let api = client.runtime_api();
 	let get = |id: ContentId| api.get(at, id).ok().flatten().map(|b| b.bytes);
 	let job = api.job(at, job_id).ok().flatten()?;
-	let program = if executor.is_cached(task.program.root.0) {
+	let program = if executor.is_cached(task.program.root) {
 		None
 	} else {
 		Some(get(task.program).or_else(|| {

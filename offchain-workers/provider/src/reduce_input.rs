@@ -10,7 +10,8 @@
 //! input beyond what the task ABI can address (2 GiB) or what the disk can take is refused
 //! before anything is written, and the replica is declined.
 
-use gravity_data_store::{ContentId, Store};
+use gravity_data_store::ContentId;
+use gravity_data_swarm::DataService;
 use gravity_executor::TaskInput;
 use std::{
 	io::{BufWriter, Write},
@@ -27,10 +28,10 @@ pub fn reduce_input_len(parts: &[(ContentId, Range<u64>)]) -> u64 {
 		parts.iter().map(|(_, r)| 4 + (r.end - r.start)).sum::<u64>()
 }
 
-/// Write the reduce input of `partition` of `reducers` over `parts` (each a map output in
-/// `store`, complete or with the range verified) to a new unlinked file in the store's `tmp/`,
-/// and return it as a task input read in place.
-pub fn write_reduce_input(store: &Store, partition: u32, reducers: u32, parts: &[(ContentId, Range<u64>)]) -> Result<TaskInput, String> {
+/// Write the reduce input of `partition` of `reducers` over `parts` (each a map output in the
+/// node's content store, complete or with the range verified) to a new unlinked scratch file of
+/// the store, and return it as a task input read in place. Blocking.
+pub fn write_reduce_input(data: &DataService, partition: u32, reducers: u32, parts: &[(ContentId, Range<u64>)]) -> Result<TaskInput, String> {
 	let total = reduce_input_len(parts);
 	if total > gravity_executor::MAX_INPUT {
 		return Err(format!(
@@ -39,24 +40,11 @@ pub fn write_reduce_input(store: &Store, partition: u32, reducers: u32, parts: &
 		))
 	}
 	for (id, r) in parts {
-		if r.end - r.start > u32::MAX as u64 || r.end > id.size {
+		if r.end - r.start > u32::MAX as u64 || r.end > id.length {
 			return Err(format!("partition {r:?} of {id} is not a partition of it"))
 		}
 	}
-	store.make_room(total).map_err(|e| format!("reduce input: {e}"))?;
-	let path = store.dir().join("tmp").join(format!(
-		"reduce-{}-{}",
-		std::process::id(),
-		std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-	));
-	let file = std::fs::OpenOptions::new()
-		.read(true)
-		.write(true)
-		.create_new(true)
-		.open(&path)
-		.map_err(|e| format!("reduce input {}: {e}", path.display()))?;
-	// Unlinked at once: the file lives as long as the task's handle, and a crash leaves nothing.
-	let _ = std::fs::remove_file(&path);
+	let file = data.scratch_file("reduce", total).map_err(|e| format!("reduce input: {e}"))?;
 	{
 		let mut w = BufWriter::with_capacity(1 << 20, &file);
 		let io = |e: std::io::Error| format!("reduce input: {e}");
@@ -68,7 +56,7 @@ pub fn write_reduce_input(store: &Store, partition: u32, reducers: u32, parts: &
 			let mut at = r.start;
 			while at < r.end {
 				let end = (at + STEP).min(r.end);
-				let bytes = store.read_range(id, at..end).map_err(|e| format!("map output {id}: {e}"))?;
+				let bytes = data.read_range(id, at..end).map_err(|e| format!("map output {id}: {e}"))?;
 				w.write_all(&bytes).map_err(io)?;
 				at = end;
 			}
@@ -81,19 +69,20 @@ pub fn write_reduce_input(store: &Store, partition: u32, reducers: u32, parts: &
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use gravity_data_store::testing::TestDir;
+	use gravity_data_store::{testing::TestDir, Store};
 
 	#[test]
 	fn the_file_holds_exactly_what_the_in_memory_encoding_would() {
 		let dir = TestDir::new("reduce-input");
-		let store = Store::open(dir.join("s"), u64::MAX).unwrap();
+		let store = Arc::new(Store::open(dir.join("s"), u64::MAX).unwrap());
+		let data = DataService::offline(store.clone());
 		let outputs: Vec<Vec<u8>> = (0..5u8).map(|k| (0..(100_000 + 37 * k as usize)).map(|i| (i as u8) ^ k).collect()).collect();
 		let parts: Vec<(ContentId, Range<u64>)> = outputs
 			.iter()
 			.enumerate()
 			.map(|(k, o)| (store.put_bytes(o).unwrap(), (k as u64 * 1000)..(o.len() as u64 - k as u64 * 7)))
 			.collect();
-		let input = write_reduce_input(&store, 2, 3, &parts).unwrap();
+		let input = write_reduce_input(&data, 2, 3, &parts).unwrap();
 		let expected = gravity_protocol::input::encode_reduce(
 			2,
 			3,
@@ -109,14 +98,15 @@ mod tests {
 	#[test]
 	fn an_input_beyond_the_abi_or_the_disk_is_refused_before_anything_is_written() {
 		let dir = TestDir::new("reduce-input-big");
-		let store = Store::open(dir.join("s"), u64::MAX).unwrap();
+		let store = Arc::new(Store::open(dir.join("s"), u64::MAX).unwrap());
+		let data = DataService::offline(store.clone());
 		let id = store.put_bytes(b"x").unwrap();
-		let huge = ContentId { hash: [9; 32], size: 3 << 30 };
-		let e = write_reduce_input(&store, 0, 1, &[(huge, 0..(3 << 30))]).err().unwrap();
+		let huge = ContentId { root: [9; 32], length: 3 << 30 };
+		let e = write_reduce_input(&data, 0, 1, &[(huge, 0..(3 << 30))]).err().unwrap();
 		assert!(e.contains("beyond"), "{e}");
-		let many: Vec<_> = (0..40).map(|_| (ContentId { hash: [9; 32], size: 64 << 20 }, 0..(64u64 << 20))).collect();
-		assert!(write_reduce_input(&store, 0, 1, &many).err().unwrap().contains("beyond"));
-		assert!(write_reduce_input(&store, 0, 1, &[(id, 0..2)]).is_err(), "a range past the content");
+		let many: Vec<_> = (0..40).map(|_| (ContentId { root: [9; 32], length: 64 << 20 }, 0..(64u64 << 20))).collect();
+		assert!(write_reduce_input(&data, 0, 1, &many).err().unwrap().contains("beyond"));
+		assert!(write_reduce_input(&data, 0, 1, &[(id, 0..2)]).is_err(), "a range past the content");
 		assert_eq!(std::fs::read_dir(dir.join("s/tmp")).unwrap().count(), 0);
 	}
 }

@@ -108,7 +108,7 @@ where
 				Some(bytes) => Program::Bytes(bytes),
 				None => Program::Load(&load),
 			};
-			executor.run_program(program_id.root.0, program, input, seed, &limits)
+			executor.run_program(program_id.root, program, input, seed, &limits)
 		})
 		.await
 		.map_err(|e| RunError::Thread(e.to_string()))?;
@@ -121,11 +121,11 @@ where
 		if output != expected {
 			return Err(RunError::Output(format!("stored output {output} is not the result {expected}")))
 		}
-		if let Err(e) = data.store().keep_until(&output, keep_until) {
+		if let Err(e) = data.keep_until(&output, keep_until) {
 			log::warn!(target: LOG, "job {job_id} task {task_idx}: output {output}: {e}");
 		}
 		let record = Record {
-			output: output.into(),
+			output,
 			fuel_used: result.fuel_used,
 			salt: rand::random(),
 			failure: result.outcome.as_ref().err().map(|f| f.to_string()),

@@ -451,8 +451,8 @@ where
 		if !self.due((job_id, task_idx, Action::Deliver)) {
 			return
 		}
-		let id = gravity_protocol::content::ContentId::from(rec.output);
-		if self.data.store().state(&id) != gravity_data_store::State::Complete {
+		let id = rec.output;
+		if !self.data.is_complete(&id) {
 			// Only if someone deleted it behind the node's back: naming an output nobody can
 			// fetch would be paid for work the requester never gets.
 			log::error!(target: LOG, "job {job_id} task {task_idx}: output {id} is no longer in the content store; not delivering");
@@ -520,7 +520,7 @@ where
 						target: LOG,
 						"job {job_id} task {task_idx}: done in {run_ms} ms, fuel {}, output {}, {}",
 						rec.fuel_used,
-						gravity_protocol::content::ContentId::from(rec.output),
+						rec.output,
 						rec.failure.clone().unwrap_or_else(|| "ok".into())
 					);
 				},

@@ -35,7 +35,7 @@ fn an_honest_provider_earns_more_than_its_fees_at_the_demo_prices() {
 		for tile in 0..24u32 {
 			let input = gravity_protocol::input::encode(tile, scene);
 			let (result, _) = executor.run(
-				gravity_protocol::result::content_id(gravity_task_programs::RENDER).hash,
+				gravity_protocol::content::ContentId::of(gravity_task_programs::RENDER).root,
 				gravity_task_programs::RENDER,
 				std::sync::Arc::new(input),
 				gravity_protocol::result::task_seed(0, tile),

@@ -33,7 +33,8 @@ static A: Counting = Counting;
 #[test]
 fn a_reducer_over_64_map_outputs_of_8_mib_holds_a_few_mib_not_the_input() {
 	let dir = TestDir::new("reduce-memory");
-	let store = Store::open(dir.join("s"), u64::MAX).unwrap();
+	let store = std::sync::Arc::new(Store::open(dir.join("s"), u64::MAX).unwrap());
+	let data = gravity_data_swarm::DataService::offline(store.clone());
 	let mib = 1usize << 20;
 	let mut parts: Vec<(ContentId, std::ops::Range<u64>)> = Vec::new();
 	use std::hash::Hasher;
@@ -50,7 +51,7 @@ fn a_reducer_over_64_map_outputs_of_8_mib_holds_a_few_mib_not_the_input() {
 	}
 	let base = NOW.load(Relaxed);
 	PEAK.store(base, Relaxed);
-	let input = write_reduce_input(&store, 0, 1, &parts).unwrap();
+	let input = write_reduce_input(&data, 0, 1, &parts).unwrap();
 	let peak = PEAK.load(Relaxed) - base;
 	assert_eq!(input.len(), 12 + 64 * (4 + 8 * mib as u64));
 	eprintln!("writing a 512 MiB reduce input took at most {:.1} MiB of heap", peak as f64 / mib as f64);

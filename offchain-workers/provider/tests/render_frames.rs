@@ -15,7 +15,7 @@ fn every_task_of_a_three_frame_animation_renders_its_frame_in_the_sandbox() {
 	let executor = Executor::new(4).expect("sandbox");
 	let limits = Limits { fuel_cap: 2_000_000_000, ..Limits::default() };
 	let program = gravity_task_programs::RENDER;
-	let id = gravity_protocol::result::content_id(program).hash;
+	let id = gravity_protocol::content::ContentId::of(program).root;
 	let mut frames = vec![Vec::new(); 3];
 	for param in 0..3 * per {
 		let input = gravity_protocol::input::encode(param, scene_text.as_bytes());

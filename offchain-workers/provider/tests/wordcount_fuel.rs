@@ -18,7 +18,7 @@ fn a_word_count_map_costs_few_fuel_per_byte_and_equals_the_native_map() {
 	let executor = Executor::new(4).expect("sandbox");
 	let limits = Limits { fuel_cap: 15_000_000_000, ..Limits::default() };
 	let program = gravity_task_programs::WORDCOUNT_MAP;
-	let id = gravity_protocol::result::content_id(program).hash;
+	let id = gravity_protocol::content::ContentId::of(program).root;
 	let input = gravity_protocol::input::encode(4, text.as_bytes());
 	let started = std::time::Instant::now();
 	let (result, _) = executor.run(id, program, Arc::new(input.clone()), gravity_protocol::result::task_seed(0, 0), &limits);

@@ -167,12 +167,12 @@ fn content_id(i: u32) -> ContentId {
 	let mut bytes = [0u8; 32];
 	bytes[28..].copy_from_slice(&i.to_be_bytes());
 	// Large enough for data locality (`LOCALITY_MIN_BYTES`): assignment tries the holders first.
-	ContentId { root: sp_core::H256(bytes), length: 1 << 30 }
+	ContentId { root: bytes, length: 1 << 30 }
 }
 
 /// The content id whose hash is `b` repeated.
 fn cid(b: u8) -> ContentId {
-	ContentId { root: sp_core::H256::repeat_byte(b), length: 64 }
+	ContentId { root: [b; 32], length: 64 }
 }
 
 /// A source peer id of the longest length recorded.
@@ -285,7 +285,7 @@ mod benchmarks {
 		let ps = providers::<T>(r as u32);
 		let job = submit::<T>(&who, JobKind::Batch, 1, r);
 		assign::<T>(job, 0, &ps);
-		let c = commitment_of(&out().root, 500, &ps[0], job, 0, &salt(0));
+		let c = commitment_of(&sp_core::H256(out().root), 500, &ps[0], job, 0, &salt(0));
 		#[extrinsic_call]
 		commit(RawOrigin::Signed(ps[0].clone()), job, 0, c);
 		assert!(Tasks::<T>::get(job, 0).unwrap().replicas[0].commitment.is_some());
@@ -300,7 +300,7 @@ mod benchmarks {
 		assign::<T>(job, 0, &ps);
 		let last = ps.len() - 1;
 		commit_all::<T>(job, 0, &ps[..last]);
-		let c = commitment_of(&out().root, 500, &ps[last], job, 0, &salt(last));
+		let c = commitment_of(&sp_core::H256(out().root), 500, &ps[last], job, 0, &salt(last));
 		#[extrinsic_call]
 		commit(RawOrigin::Signed(ps[last].clone()), job, 0, c);
 		assert!(matches!(Tasks::<T>::get(job, 0).unwrap().phase, TaskPhase::Revealing { .. }));

@@ -28,7 +28,7 @@ pub fn commitment_of<AccountId: Encode>(
 
 /// The digest a replica of `round` reveals for `output` (`gravity_protocol::result::result_digest`).
 pub fn digest_of(output: &ContentId, fuel_used: u64, job: JobId, task: TaskIndex, round: u8) -> sp_core::H256 {
-	sp_core::H256(gravity_protocol::result::result_digest(&(*output).into(), fuel_used, job, task, round))
+	sp_core::H256(gravity_protocol::result::result_digest(output, fuel_used, job, task, round))
 }
 
 impl<T: Config> Pallet<T> {

@@ -158,7 +158,7 @@ pub fn set_spot_check_rate(rate: Perbill) {
 pub fn set_protocol_fee(fee: Perbill) {
 	set_configuration(|c| c.protocol_fee = fee);
 }
-/// The one `H256::repeat_byte` content id the mock's content store does not hold.
+/// The one `[b; 32]`-rooted content id the mock's content store does not hold.
 pub const MISSING_BYTE: u8 = 0xCC;
 pub const OTHER: AccountId = 101;
 pub const INITIAL: Balance = 1_000_000_000;
@@ -197,11 +197,11 @@ pub fn new_test_ext(providers: u64) -> sp_io::TestExternalities {
 	let mut ext = sp_io::TestExternalities::new(t);
 	ext.execute_with(|| {
 		System::set_block_number(1);
-		// Every `H256::repeat_byte(b)` id is a stored blob, except `MISSING_BYTE`.
+		// Every id rooted at `[b; 32]` is a stored blob, except `MISSING_BYTE`.
 		for b in 0..=255u8 {
 			if b != MISSING_BYTE {
 				let blob = frame_support::BoundedVec::truncate_from(vec![b; 4]);
-				let id = gravity_primitives::ContentId { root: H256::repeat_byte(b), length: 4 };
+				let id = gravity_primitives::ContentId { root: [b; 32], length: 4 };
 				pallet_gravity_content::Blobs::<Test>::insert(id, blob);
 			}
 		}

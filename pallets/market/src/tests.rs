@@ -17,7 +17,7 @@ const CAP: u64 = 1_000;
 const PROGRAM_SIZE: u64 = 4;
 
 fn cid(n: u8) -> ContentId {
-	ContentId { root: H256::repeat_byte(n), length: PROGRAM_SIZE }
+	ContentId { root: [n; 32], length: PROGRAM_SIZE }
 }
 
 fn policy(initial: u8, max: u8, quorum: u8) -> ReplicationPolicy {
@@ -414,7 +414,7 @@ fn delivery_is_checked_against_the_agreed_digest_and_size() {
 fn an_output_is_delivered_by_naming_it_whatever_its_size_and_stays_off_chain() {
 	new_test_ext(3).execute_with(|| {
 		// 40 MiB of output: far over the on-chain blob limit, never stored on chain.
-		let out = ContentId { root: H256::repeat_byte(0x42), length: 40 << 20 };
+		let out = ContentId { root: [0x42; 32], length: 40 << 20 };
 		let job = batch(1, policy(2, 4, 2));
 		run_to(2);
 		agree(job, 0, out, 100);
@@ -1138,7 +1138,7 @@ fn bad_commits_and_reveals_are_named_errors_without_state_change() {
 			Error::<Test>::RevealMismatch
 		);
 		assert_noop!(
-			Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, cid(1).root, 5, [9; 32]),
+			Market::reveal(RuntimeOrigin::signed(ps[0]), job, 0, H256(cid(1).root), 5, [9; 32]),
 			Error::<Test>::RevealMismatch
 		);
 		// Another provider's commitment cannot be reused.
@@ -2064,8 +2064,8 @@ fn fetchers(input: ContentId, jobs: u32) -> (usize, Vec<(AccountId, AccountId)>)
 
 #[test]
 fn data_locality_sends_a_large_input_to_fewer_providers() {
-	let big = ContentId { root: H256::repeat_byte(7), length: 256 << 20 };
-	let small = ContentId { root: H256::repeat_byte(7), length: 1 << 20 };
+	let big = ContentId { root: [7; 32], length: 256 << 20 };
+	let small = ContentId { root: [7; 32], length: 1 << 20 };
 	let (near, pairs) = fetchers(big, 32);
 	let (spread, _) = fetchers(small, 32);
 	println!("providers fetching the input, 32 jobs × 10 tasks × 2 replicas on 20 providers: {near} with locality, {spread} without ({:.0} % fewer)", 100.0 * (spread - near) as f64 / spread as f64);
@@ -2218,12 +2218,12 @@ fn provider_duties_are_operational_transactions() {
 #[test]
 fn attack_an_input_of_absurd_length_is_refused_at_submission() {
 	new_test_ext(3).execute_with(|| {
-		let huge = ContentId { root: H256::repeat_byte(1), length: 1 << 60 };
+		let huge = ContentId { root: [1; 32], length: 1 << 60 };
 		assert_noop!(
 			Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![huge], any_req(), policy(2, 4, 2), PRICE, CAP, 200)),
 			Error::<Test>::InputTooLarge
 		);
-		let at_bound = ContentId { root: H256::repeat_byte(1), length: MAX_CONTENT_LENGTH + 1 };
+		let at_bound = ContentId { root: [1; 32], length: MAX_CONTENT_LENGTH + 1 };
 		assert_noop!(
 			Market::submit_job(RuntimeOrigin::signed(REQUESTER), job_spec(cid(0xAA), None, JobKind::Batch, vec![at_bound], any_req(), policy(2, 4, 2), PRICE, CAP, 200)),
 			Error::<Test>::InputTooLarge

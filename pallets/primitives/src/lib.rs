@@ -19,41 +19,13 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_runtime::Perbill;
 
-/// A content id: the BLAKE3 hash of some bytes and their size. One scheme names on-chain blobs
-/// (programs) and off-chain data (inputs, scenes, outputs) alike: the same bytes have the same id
-/// wherever they are. The node's data plane and its `gravity-node data` commands write it as
-/// `<64 hex>:<size>` (`gravity_protocol::content::ContentId`, which converts to and from this).
-#[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
-	Debug, Default, PartialOrd, Ord, Hash,
-)]
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct ContentId {
-	/// `blake3(bytes)`: the root of the BLAKE3 tree every slice is verified against.
-	pub root: sp_core::H256,
-	/// Length of the bytes. (Not `hash` and `size`: polkadot.js codecs have properties of those
-	/// names, which would hide the fields.)
-	pub length: u64,
-}
+/// A content id: the BLAKE3 root of some bytes and their length. One scheme names on-chain
+/// blobs (programs) and off-chain data (inputs, scenes, outputs) alike: the same bytes have the
+/// same id wherever they are. It is the protocol crate's type (SCALE-encoded with its `scale`
+/// feature), the one the node's data plane, the provider and the clients use; its text form is
+/// `<64 hex>:<length>`.
+pub use gravity_protocol::content::ContentId;
 
-impl ContentId {
-	/// The id of `bytes`.
-	pub fn of(bytes: &[u8]) -> Self {
-		gravity_protocol::result::content_id(bytes).into()
-	}
-}
-
-impl From<gravity_protocol::content::ContentId> for ContentId {
-	fn from(id: gravity_protocol::content::ContentId) -> Self {
-		ContentId { root: sp_core::H256(id.hash), length: id.size }
-	}
-}
-
-impl From<ContentId> for gravity_protocol::content::ContentId {
-	fn from(id: ContentId) -> Self {
-		gravity_protocol::content::ContentId { hash: id.root.0, size: id.length }
-	}
-}
 /// Longest network peer id the chain records, in bytes (a libp2p peer id is a multihash: 38
 /// bytes for an Ed25519 key, as Substrate nodes have).
 pub const MAX_PEER_ID_BYTES: u32 = 64;
