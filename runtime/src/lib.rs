@@ -80,7 +80,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("gravity"),
 	impl_name: alloc::borrow::Cow::Borrowed("gravity"),
 	authoring_version: 1,
-	spec_version: 108,
+	spec_version: 109,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -96,7 +96,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("gravity"),
 	impl_name: alloc::borrow::Cow::Borrowed("gravity"),
 	authoring_version: 1,
-	spec_version: 109,
+	spec_version: 110,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -195,6 +195,8 @@ type Migrations = (
 	// spec 108: the market's governed configuration (`market.Configuration`), from the values
 	// that were constants before.
 	pallet_gravity_market::migrations::v2::MigrateToV2<Runtime, configs::MarketGenesisConfiguration>,
+	// spec 109: one `ContentId` type (the protocol crate's); its encoding is unchanged, so no
+	// storage moves, only the metadata's type path.
 );
 
 /// Executive: handles dispatch to the various pallets.
