@@ -80,7 +80,6 @@ pub struct Rpc {
 	pub rpc_url: String,
 }
 
-
 /// A connection to a node's data RPC: a JSON-RPC client (jsonrpsee, over the WebSocket the
 /// node's data RPC serves on its port beside HTTP), one connection for the whole command.
 pub struct DataRpc {

@@ -124,6 +124,14 @@ impl TmpFile {
 		self.file().sync_all()
 	}
 
+	/// The open file with its name removed at once: scratch space that lives as long as its
+	/// handle and that a crash cannot leave behind.
+	pub fn into_unlinked(mut self) -> File {
+		let _ = std::fs::remove_file(&self.path);
+		self.path = PathBuf::new();
+		self.file.take().expect("present until persisted")
+	}
+
 	/// Rename into `dest`.
 	pub fn persist(mut self, dest: &Path) -> Result<(), StoreError> {
 		self.file = None;

@@ -641,19 +641,10 @@ impl Store {
 
 	/// A new file in the store's `tmp/`, unlinked at once, with room made for `len` bytes
 	/// ([`Store::make_room`]): scratch space (a reducer's input) that lives as long as its handle
-	/// and that a crash cannot leave behind. `name` prefixes its (never visible) file name.
-	pub fn scratch_file(&self, name: &str, len: u64) -> Result<File, StoreError> {
+	/// and that a crash cannot leave behind.
+	pub fn scratch_file(&self, len: u64) -> Result<File, StoreError> {
 		self.make_room(len)?;
-		let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-		let path = self.dir.join("tmp").join(format!("{name}-{}-{nanos}", std::process::id()));
-		let file = std::fs::OpenOptions::new()
-			.read(true)
-			.write(true)
-			.create_new(true)
-			.open(&path)
-			.map_err(|e| StoreError::write(&self.dir, e))?;
-		let _ = std::fs::remove_file(&path);
-		Ok(file)
+		Ok(TmpFile::create(&self.dir.join("tmp"))?.into_unlinked())
 	}
 }
 

@@ -159,8 +159,8 @@ impl DataService {
 	/// A new, already unlinked file of the store's disk with room made for `len` bytes (evicting
 	/// what may go): scratch space that lives as long as its handle and leaves nothing after a
 	/// crash. Blocking.
-	pub fn scratch_file(&self, name: &str, len: u64) -> Result<std::fs::File, StoreError> {
-		self.inner.store.scratch_file(name, len)
+	pub fn scratch_file(&self, len: u64) -> Result<std::fs::File, StoreError> {
+		self.inner.store.scratch_file(len)
 	}
 
 	pub fn stats(&self) -> StatsSnapshot {

@@ -441,7 +441,7 @@ async fn the_service_answers_for_its_store_and_an_offline_one_fetches_nothing() 
 	service.export(&id, &out).unwrap();
 	assert_eq!(std::fs::read(&out).unwrap(), bytes);
 	// Scratch space: room made, unlinked at once, writable.
-	let mut scratch = service.scratch_file("t", 1 << 20).unwrap();
+	let mut scratch = service.scratch_file(1 << 20).unwrap();
 	std::io::Write::write_all(&mut scratch, b"scratch").unwrap();
 	assert_eq!(std::fs::read_dir(d.join("s/tmp")).unwrap().count(), 0, "unlinked");
 	// Content it does not hold: no network, so no peer has it (the download gives up at its

@@ -44,7 +44,7 @@ pub fn write_reduce_input(data: &DataService, partition: u32, reducers: u32, par
 			return Err(format!("partition {r:?} of {id} is not a partition of it"))
 		}
 	}
-	let file = data.scratch_file("reduce", total).map_err(|e| format!("reduce input: {e}"))?;
+	let file = data.scratch_file(total).map_err(|e| format!("reduce input: {e}"))?;
 	{
 		let mut w = BufWriter::with_capacity(1 << 20, &file);
 		let io = |e: std::io::Error| format!("reduce input: {e}");
