@@ -60,10 +60,6 @@ pub struct DataArgs {
 	/// writes files to it. Default: `<base-path>/data-io`.
 	#[arg(long, value_name = "DIR")]
 	pub data_io_dir: Option<std::path::PathBuf>,
-
-	/// Testing only: serve content wrongly (`corrupt`, `stall`, `truncate`) to test downloaders.
-	#[arg(long, hide = true, default_value = "none")]
-	pub data_test_fault: gravity_data_swarm::Fault,
 }
 
 /// Provider mode: run assigned compute tasks and report their results.

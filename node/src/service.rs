@@ -235,7 +235,6 @@ pub fn new_full<
 			budget: gib(data.data_budget_gib),
 			disk_reserve: gib(data.data_disk_reserve_gib),
 			serve_rate: data.data_serve_rate.map(|mib| (mib * (1u64 << 20) as f64) as u64),
-			fault: data.data_test_fault,
 			request_timeout,
 			give_up_after: Duration::from_secs(data.data_give_up_after.max(1)),
 			rpc: data.data_rpc_port.map(|port| {

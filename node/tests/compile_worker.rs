@@ -2,8 +2,12 @@
 //! process, hostile modules refused, and a worker that crashes, runs out of memory or time is an
 //! aborted run (declined by the provider), never a dead node.
 
-use gravity_executor::{hostile::dense_module, program_hash, Executor, Failure, Limits, WorkerLimits};
+use gravity_executor::{program_hash, Executor, Failure, Limits, WorkerLimits};
+use hostile::dense_module;
 use std::{process::Command, sync::Arc, time::Duration};
+
+#[path = "../../offchain-workers/executor/tests/support/hostile.rs"]
+mod hostile;
 
 const NODE: &str = env!("CARGO_BIN_EXE_gravity-node");
 

@@ -1,8 +1,8 @@
 //! The data plane between real `gravity-node` processes on loopback: `/gravity/blobs/1` on the
 //! nodes' own network (litep2p), driven through the nodes' data RPC (`--data-rpc-port`) and the
 //! `gravity-node data` CLI.
-//! Several seeders, a seeder killed mid-transfer, seeders that corrupt, cut or never answer, a
-//! downloader killed half way and restarted, and bad input.
+//! Several seeders, a seeder killed mid-transfer, a seeder whose disk rotted and one that froze,
+//! a downloader killed half way and restarted, and bad input.
 
 use serde_json::{json, Value};
 use std::{
@@ -218,36 +218,74 @@ fn content_moves_from_several_seeders_and_a_seeder_killed_mid_transfer_is_routed
 }
 
 #[test]
-fn seeders_that_corrupt_cut_or_stall_are_dropped_and_the_bytes_are_right() {
+fn a_seeder_whose_disk_rotted_or_that_froze_is_dropped_and_the_bytes_are_right() {
+	// The faults a real node can have, made the way they happen: bytes on its disk changed under
+	// it, and a process that stops answering (SIGSTOP). A peer that lies on the wire is not a
+	// real `gravity-node` (its server checks its own bytes against the outboard as it reads
+	// them); the downloader against such peers is tested in-process (`data/swarm/src/tests.rs`).
 	let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-	let dir = workdir("liars");
+	let dir = workdir("faults");
 	let src = dir.join("input.bin");
 	let bytes = make_file(&src, 24, 2);
 	let a = Node::start(&dir, "honest", None, &["--data-serve-rate", "12"]);
 	let boot = a.p2p_addr();
-	let liars: Vec<Node> = ["corrupt", "truncate", "stall"]
-		.iter()
-		.map(|f| Node::start(&dir, f, Some(&boot), &["--data-test-fault", f]))
-		.collect();
+	let rotten = Node::start(&dir, "rotten", Some(&boot), &[]);
+	let frozen = Node::start(&dir, "frozen", Some(&boot), &[]);
 	let d = Node::start(&dir, "downloader", Some(&boot), &["--data-request-timeout", "3"]);
 	let id = a.put(&src);
-	for l in &liars {
-		assert_eq!(l.put(&src), id);
+	for n in [&rotten, &frozen] {
+		assert_eq!(n.put(&src), id);
 	}
-	d.wait_peers(4);
+	// Rot: one byte in every 16 KiB of the rotten node's copy flipped on disk, under the running node.
+	let copy = stored_copy(&dir.join("rotten"), bytes.len() as u64);
+	{
+		use std::os::unix::fs::FileExt;
+		let f = std::fs::OpenOptions::new().write(true).open(&copy).unwrap();
+		for at in (0..bytes.len()).step_by(16 << 10) {
+			f.write_all_at(&[bytes[at] ^ 0x5a], at as u64).unwrap();
+		}
+	}
+	d.wait_peers(3);
+	let pid = frozen.child.as_ref().unwrap().id().to_string();
+	assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+	let t = Instant::now();
 	let dest = dir.join("fetched.bin");
 	let out = get_in_background(&d, &id, &dest, &[]).join().unwrap();
+	let secs = t.elapsed().as_secs_f64();
+	let _ = Command::new("kill").args(["-CONT", &pid]).status();
 	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 	assert_eq!(std::fs::read(&dest).unwrap(), bytes, "nothing unverified was stored");
-	let status = d.status(&id);
-	assert_eq!(status["state"], "complete");
-	assert_eq!(d.stats()["rejectedSlices"].as_u64().unwrap() >= 2, true, "{}", d.stats());
-	let log = std::fs::read_to_string(dir.join("downloader.log")).unwrap();
-	for l in &liars[..2] {
-		let peer = l.peer_id();
-		assert!(log.contains(&format!("{peer} sent a slice of {id} that does not verify")), "{} not reported", l.name);
-	}
+	assert_eq!(d.status(&id)["state"], "complete");
+	eprintln!("24 MiB from one honest seeder at 12 MiB/s beside a rotten and a frozen one: {secs:.1} s");
+	// The rotten node refused to serve what its outboard does not vouch for, and said so.
+	let log = std::fs::read_to_string(dir.join("rotten.log")).unwrap();
+	assert!(log.contains(&format!("cannot serve {id}")), "the rotten node did not report its corrupt copy");
+	assert_eq!(d.stats()["rejectedSlices"].as_u64(), Some(0), "no bad slice reached the downloader: {}", d.stats());
+	// The frozen and the rotten peers cost the download at most a few timeouts, not the file.
+	assert!(secs < 60.0, "24 MiB took {secs:.1} s");
 	let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The content store's copy of a file of `len` bytes under a node's base path (its data file
+/// in the store's `complete/` directory).
+fn stored_copy(base: &Path, len: u64) -> PathBuf {
+	fn walk(d: &Path, len: u64, found: &mut Vec<PathBuf>) {
+		for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+			let p = e.path();
+			if p.is_dir() {
+				walk(&p, len, found);
+			} else if p.parent().and_then(|d| d.file_name()) == Some(std::ffi::OsStr::new("complete")) &&
+				p.extension().is_none() &&
+				e.metadata().map(|m| m.len() == len).unwrap_or(false)
+			{
+				found.push(p);
+			}
+		}
+	}
+	let mut found = vec![];
+	walk(base, len, &mut found);
+	assert_eq!(found.len(), 1, "one stored copy under {}: {found:?}", base.display());
+	found.pop().unwrap()
 }
 
 #[test]

@@ -56,6 +56,9 @@ pub async fn try_read<Addr: subxt::storage::Address>(at: &AtBlock, addr: Addr, k
 /// The SS58 prefix of Gravity addresses (`gravity_runtime::SS58_PREFIX`).
 pub const SS58_PREFIX: u16 = 7007;
 
+/// How many blocks a signed transaction stays valid for (its mortal era).
+const ERA_BLOCKS: u64 = 64;
+
 /// A node connection.
 pub struct Chain {
 	pub api: Api,
@@ -169,14 +172,28 @@ impl Chain {
 		}
 	}
 
-	/// The finalized block's number.
-	pub async fn finalized_number(&self) -> Result<u64> {
+	/// The block a transaction's era counts from: the finalized head, unless finality lags the
+	/// best block `at` by more than half an era.
+	async fn era_anchor(&self, at: &AtBlock) -> Result<(u64, H256)> {
 		let hash: H256 =
 			self.rpc.request("chain_getFinalizedHead", rpc_params![]).await.context(|| "chain_getFinalizedHead".into())?;
+		let number = self.block_number(hash).await?;
+		Ok(era_anchor((at.block_number(), at.block_hash()), (number, hash)))
+	}
+
+	/// A block's number, from its header.
+	async fn block_number(&self, hash: H256) -> Result<u64> {
 		let header: serde_json::Value =
 			self.rpc.request("chain_getHeader", rpc_params![hash]).await.context(|| "chain_getHeader".into())?;
 		let n = header.get("number").and_then(|v| v.as_str()).unwrap_or("0x0");
 		Ok(u64::from_str_radix(n.trim_start_matches("0x"), 16).unwrap_or(0))
+	}
+
+	/// The finalized block's number.
+	pub async fn finalized_number(&self) -> Result<u64> {
+		let hash: H256 =
+			self.rpc.request("chain_getFinalizedHead", rpc_params![]).await.context(|| "chain_getFinalizedHead".into())?;
+		self.block_number(hash).await
 	}
 
 	/// The peer id (base58) of the node this client talks to.
@@ -202,7 +219,15 @@ impl Chain {
 			.request("system_accountNextIndex", rpc_params![ss58(&who)])
 			.await
 			.context(|| "system_accountNextIndex".into())?;
-		let params = subxt::config::DefaultExtrinsicParamsBuilder::<Config>::new().nonce(nonce).mortal(64).build();
+		// The transaction's lifetime (its era) counts from the finalized block, not the best one:
+		// a best block can be reorganised away (BABE forks when two authors share a slot), and a
+		// transaction whose era names a block no longer on the chain turns invalid in the pool.
+		// Where finality lags too far for that (more than half the era), count from the best block.
+		let (from_n, from_hash) = self.era_anchor(&at).await?;
+		let params = subxt::config::DefaultExtrinsicParamsBuilder::<Config>::new()
+			.nonce(nonce)
+			.mortal_from_unchecked(ERA_BLOCKS, from_n, from_hash)
+			.build();
 		let mut txs = at.tx();
 		let signed = txs
 			.create_signed(call, signer, params)
@@ -258,6 +283,18 @@ impl Chain {
 			}
 		}
 		fail!("the node stopped reporting on the {what} transaction {hash:?}: look it up with `gravity job` commands or an explorer")
+	}
+}
+
+/// The block a transaction's era counts from, given the best and the finalized block (number,
+/// hash): the finalized one, which no reorganisation removes, unless finality lags by more than
+/// half an era (then the best, so the transaction still has time to be included). polkadot.js
+/// signs the same way.
+fn era_anchor(best: (u64, H256), finalized: (u64, H256)) -> (u64, H256) {
+	if best.0.saturating_sub(finalized.0) > ERA_BLOCKS / 2 {
+		best
+	} else {
+		finalized
 	}
 }
 
@@ -409,6 +446,17 @@ mod tests {
 			"{}",
 			err.0
 		);
+	}
+
+	#[test]
+	fn transactions_live_from_the_finalized_block_unless_finality_lags_half_an_era() {
+		let (best, fin) = (H256::repeat_byte(1), H256::repeat_byte(2));
+		// A best block a BABE fork may replace is never the era's birth block.
+		assert_eq!(era_anchor((100, best), (97, fin)), (97, fin));
+		assert_eq!(era_anchor((100, best), (100 - ERA_BLOCKS / 2, fin)), (100 - ERA_BLOCKS / 2, fin));
+		// Finality stalled: counting from it would leave the transaction (almost) no life.
+		assert_eq!(era_anchor((100, best), (100 - ERA_BLOCKS / 2 - 1, fin)), (100, best));
+		assert_eq!(era_anchor((5, best), (0, fin)), (0, fin), "a young chain");
 	}
 
 	#[test]

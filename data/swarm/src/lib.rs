@@ -11,7 +11,7 @@ pub mod wire;
 
 pub use fetch::{FetchConfig, FetchError, HintsAndConnected, PeerSource, Progress};
 pub use net::{Net, ScNet};
-pub use server::{Fault, ServeLimits};
+pub use server::ServeLimits;
 pub use stats::{Stats, StatsSnapshot};
 
 use gravity_data_store::{ContentId, State, Store, StoreError};

@@ -4,7 +4,7 @@
 //! (the protocol's request receiver, the network, the connected peers, a spawner) and gets the
 //! [`DataService`] the provider and the RPC use.
 
-use crate::{rpc, server, DataService, Fault, FetchConfig, ScNet, ServeLimits, Stats, PROTOCOL};
+use crate::{rpc, server, DataService, FetchConfig, ScNet, ServeLimits, Stats, PROTOCOL};
 use futures::future::BoxFuture;
 use sc_network::{request_responses::IncomingRequest, service::traits::NetworkService, PeerId};
 use std::{path::PathBuf, sync::Arc, time::Duration};
@@ -21,8 +21,6 @@ pub struct NodeConfig {
 	pub disk_reserve: u64,
 	/// Serving rate in bytes a second (`None`: unlimited).
 	pub serve_rate: Option<u64>,
-	/// Misbehaviour for tests of the downloaders; `Fault::None` on a real network.
-	pub fault: Fault,
 	/// How long one request may take.
 	pub request_timeout: Duration,
 	/// How long a download may go without progress before it gives up.
@@ -53,10 +51,7 @@ pub fn start(config: NodeConfig, parts: NodeParts) -> Result<DataService, String
 	let store = Arc::new(store);
 	let stats = Arc::new(Stats::default());
 	let limits = ServeLimits { rate: config.serve_rate, ..Default::default() };
-	if config.fault != Fault::None {
-		log::warn!(target: LOG, "TEST MODE: serving content with fault {:?}", config.fault);
-	}
-	(parts.spawn)("gravity-blobs-server", Box::pin(server::serve(store.clone(), parts.requests, limits, stats.clone(), config.fault)));
+	(parts.spawn)("gravity-blobs-server", Box::pin(server::serve(store.clone(), parts.requests, limits, stats.clone())));
 	let net = ScNet { network: parts.network, protocol: PROTOCOL.into(), connected: parts.connected };
 	let fetch = FetchConfig {
 		request_timeout: config.request_timeout,

@@ -33,32 +33,6 @@ impl Default for ServeLimits {
 	}
 }
 
-/// Misbehaviour for tests of the downloaders (`--data-test-fault`): never on a real network.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Fault {
-	#[default]
-	None,
-	/// Flip one byte of every slice sent.
-	Corrupt,
-	/// Never answer a GET.
-	Stall,
-	/// Cut the last bytes off every slice.
-	Truncate,
-}
-
-impl std::str::FromStr for Fault {
-	type Err = String;
-	fn from_str(s: &str) -> Result<Self, String> {
-		match s {
-			"none" => Ok(Fault::None),
-			"corrupt" => Ok(Fault::Corrupt),
-			"stall" => Ok(Fault::Stall),
-			"truncate" => Ok(Fault::Truncate),
-			_ => Err(format!("unknown fault '{s}': none, corrupt, stall or truncate")),
-		}
-	}
-}
-
 /// Paces bytes to a rate: each response reserves its time on a virtual clock and waits for it
 /// (bursts of up to 50 ms are let through).
 pub struct RateLimiter {
@@ -189,7 +163,6 @@ pub async fn serve(
 	requests: async_channel::Receiver<IncomingRequest>,
 	limits: ServeLimits,
 	stats: Arc<Stats>,
-	fault: Fault,
 ) {
 	let in_flight: Arc<Mutex<HashMap<PeerId, usize>>> = Default::default();
 	let slots = Arc::new(tokio::sync::Semaphore::new(limits.concurrent.max(1)));
@@ -222,27 +195,13 @@ pub async fn serve(
 			(store.clone(), stats.clone(), slots.clone(), limiter.clone(), in_flight.clone());
 		tokio::spawn(async move {
 			let permit = slots.acquire_owned().await;
-			let is_get = matches!(request, Request::Get(..));
-			if fault == Fault::Stall && is_get {
-				tokio::time::sleep(Duration::from_secs(600)).await;
-			}
 			let answered = tokio::task::spawn_blocking(move || answer(&store, &request)).await;
-			let (mut bytes, content) = answered.unwrap_or_else(|_| (vec![Status::Error as u8], 0));
+			let (bytes, content) = answered.unwrap_or_else(|_| (vec![Status::Error as u8], 0));
 			drop(permit);
 			if let Some(l) = &limiter {
 				let wait = l.reserve(bytes.len());
 				if !wait.is_zero() {
 					tokio::time::sleep(wait).await;
-				}
-			}
-			if is_get && bytes.len() > 1 {
-				match fault {
-					Fault::Corrupt => {
-						let at = bytes.len() / 2;
-						bytes[at] ^= 0x5a;
-					},
-					Fault::Truncate => bytes.truncate(bytes.len() - bytes.len().min(100) + 1),
-					_ => {},
 				}
 			}
 			stats.served(content);

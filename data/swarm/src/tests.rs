@@ -4,7 +4,7 @@
 use crate::{
 	fetch::{fetch, FetchConfig, Progress},
 	net::Net,
-	server::{answer, Fault, RateLimiter, SeedPolicy},
+	server::{answer, RateLimiter, SeedPolicy},
 	stats::Stats,
 	wire::Request,
 };
@@ -17,6 +17,19 @@ use std::{
 	sync::{Arc, Mutex},
 	time::Duration,
 };
+
+/// How a node of the in-memory network misbehaves (a lying peer's answers, which no real node
+/// sends: the server checks its own bytes against the outboard while it reads them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+	None,
+	/// Flip one byte of every slice sent.
+	Corrupt,
+	/// Never answer a GET.
+	Stall,
+	/// Cut the last bytes off every slice.
+	Truncate,
+}
 
 struct Node {
 	store: Arc<Store>,

@@ -93,7 +93,6 @@
 //! A failure is a result like any other: it is reported on chain, never a crash.
 
 pub mod compile;
-pub mod hostile;
 pub mod input;
 pub mod nan;
 pub mod prepare;

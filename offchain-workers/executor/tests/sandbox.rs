@@ -3,6 +3,9 @@
 use gravity_executor::{program_hash, Executor, Failure, Limits, Program};
 use std::sync::Arc;
 
+#[path = "support/hostile.rs"]
+mod hostile;
+
 const ECHO: &str = r#"
 (module
   (import "gravity" "input_len" (func $len (result i32)))
@@ -336,7 +339,7 @@ fn br_ifs(n: usize) -> Vec<u8> {
 
 #[test]
 fn hostile_modules_are_rejected_before_compilation() {
-	use gravity_executor::hostile::dense_module;
+	use hostile::dense_module;
 	use std::time::Instant;
 	// The hostile-module attacks: one huge function with tens of thousands of locals and dense
 	// branching (Cranelift took > 8 GiB), and ~100k functions in 2 MiB (25 s to compile).
@@ -364,7 +367,8 @@ fn hostile_modules_are_rejected_before_compilation() {
 /// The worst modules the limits let through: the most locals and branches in one function, and
 /// the most functions in the most code.
 pub fn worst_within_limits() -> [(&'static str, Vec<u8>); 2] {
-	use gravity_executor::{hostile::dense_module, prepare::ModuleLimits};
+	use gravity_executor::prepare::ModuleLimits;
+	use hostile::dense_module;
 	let l = ModuleLimits::TASK;
 	[
 		("one dense function", dense_module(1, l.max_locals, l.max_branches)),

@@ -1,7 +1,16 @@
 //! Generators of hostile task modules, for the tests and measurements of compile limits: what
-//! an attacker who wants to stall or kill providers with compilation would upload.
+//! an attacker who wants to stall or kill providers with compilation would upload. Test support
+//! only, outside the library's API: the executor's tests and the node's compile-worker test
+//! include this file (`#[path]`).
 
-use crate::nan::leb_u32;
+/// Unsigned LEB128, as the Wasm binary format writes counts and indices.
+fn leb_u32(out: &mut Vec<u8>, mut v: u32) {
+	while v >= 0x80 {
+		out.push((v & 0x7f) as u8 | 0x80);
+		v >>= 7;
+	}
+	out.push(v as u8);
+}
 
 fn section(out: &mut Vec<u8>, id: u8, content: &[u8]) {
 	out.push(id);
