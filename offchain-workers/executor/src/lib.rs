@@ -56,8 +56,8 @@
 //!   before its own fuel, whether the module was cached or not, so that every replica reports
 //!   the same fuel.
 //!
-//! [`hostile`] generates the modules the tests attack with; the figures are in
-//! `docs/benchmarks.md` ("Hostile modules").
+//! `tests/support/hostile.rs` (test support, not this crate's API) generates the modules the
+//! tests attack with; the figures are in `docs/benchmarks.md` ("Hostile modules").
 //!
 //! ## Task ABI (version 1)
 //! A task module exports `memory` and `run: () -> i32`, and may import only these functions from
