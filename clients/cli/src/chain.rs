@@ -175,25 +175,22 @@ impl Chain {
 	/// The block a transaction's era counts from: the finalized head, unless finality lags the
 	/// best block `at` by more than half an era.
 	async fn era_anchor(&self, at: &AtBlock) -> Result<(u64, H256)> {
-		let hash: H256 =
-			self.rpc.request("chain_getFinalizedHead", rpc_params![]).await.context(|| "chain_getFinalizedHead".into())?;
-		let number = self.block_number(hash).await?;
-		Ok(era_anchor((at.block_number(), at.block_hash()), (number, hash)))
+		Ok(era_anchor((at.block_number(), at.block_hash()), self.finalized().await?))
 	}
 
-	/// A block's number, from its header.
-	async fn block_number(&self, hash: H256) -> Result<u64> {
+	/// The finalized block: its number and hash.
+	async fn finalized(&self) -> Result<(u64, H256)> {
+		let hash: H256 =
+			self.rpc.request("chain_getFinalizedHead", rpc_params![]).await.context(|| "chain_getFinalizedHead".into())?;
 		let header: serde_json::Value =
 			self.rpc.request("chain_getHeader", rpc_params![hash]).await.context(|| "chain_getHeader".into())?;
 		let n = header.get("number").and_then(|v| v.as_str()).unwrap_or("0x0");
-		Ok(u64::from_str_radix(n.trim_start_matches("0x"), 16).unwrap_or(0))
+		Ok((u64::from_str_radix(n.trim_start_matches("0x"), 16).unwrap_or(0), hash))
 	}
 
 	/// The finalized block's number.
 	pub async fn finalized_number(&self) -> Result<u64> {
-		let hash: H256 =
-			self.rpc.request("chain_getFinalizedHead", rpc_params![]).await.context(|| "chain_getFinalizedHead".into())?;
-		self.block_number(hash).await
+		Ok(self.finalized().await?.0)
 	}
 
 	/// The peer id (base58) of the node this client talks to.
